@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// svrun DIR: supervise the one service defined in DIR (see docs/svrun.md).
+import { svrun } from '../src/svrun.js';
+
+svrun(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`svrun: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(111);
+  },
+);

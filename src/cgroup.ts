@@ -1,0 +1,86 @@
+// A cgroup v2 of the service's own, where the hierarchy is writable: unlike a
+// process group, nothing can leave it (setsid, double fork), so "stopped"
+// means "cgroup empty" and cgroup.kill is the final, complete kill.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The cgroup2 mount point and our own cgroup in it, or null (cgroup v1 only, no /proc...). */
+const ownCgroup = (): string | null => {
+  try {
+    const mount = readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' '))
+      .find((f) => f[f.indexOf('-') + 1] === 'cgroup2');
+    const rel = readFileSync('/proc/self/cgroup', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('0::'))
+      ?.slice(3);
+    if (!mount || mount[4] === undefined || rel === undefined) return null;
+    return join(mount[4], rel);
+  } catch {
+    return null;
+  }
+};
+
+/**
+ * Creates (or reuses) the service's cgroup below our own, named after the
+ * service and its supervise folder (names repeat across scan directories).
+ * Returns null where the hierarchy is not writable: process groups alone then.
+ */
+export const prepareCgroup = (name: string, superviseDir: string): string | null => {
+  if (process.env.SVKIT_NO_CGROUP) return null;
+  const parent = ownCgroup();
+  if (!parent) return null;
+  const hash = createHash('sha1').update(superviseDir).digest('hex').slice(0, 10);
+  const dir = join(parent, `svkit-${name.replace(/[^A-Za-z0-9._-]/g, '_')}-${hash}`);
+  try {
+    mkdirSync(dir, { recursive: true });
+    readFileSync(join(dir, 'cgroup.events'));
+    return dir;
+  } catch {
+    return null;
+  }
+};
+
+/** False once no process is left in the cgroup (or the cgroup is gone). */
+export const cgroupPopulated = (dir: string): boolean => {
+  try {
+    return /^populated 1$/m.test(readFileSync(join(dir, 'cgroup.events'), 'utf8'));
+  } catch {
+    return false;
+  }
+};
+
+export const cgroupPids = (dir: string): number[] => {
+  try {
+    return readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+};
+
+/** SIGKILL to every process in the cgroup; falls back to one kill each on kernels without cgroup.kill. */
+export const cgroupKill = (dir: string): void => {
+  try {
+    writeFileSync(join(dir, 'cgroup.kill'), '1');
+  } catch {
+    for (const pid of cgroupPids(dir)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+};
+
+/** Removes an empty cgroup; a populated one stays (and says so by failing). */
+export const removeCgroup = (dir: string): boolean => {
+  try {
+    rmdirSync(dir);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+};

@@ -1,0 +1,27 @@
+// Where a service keeps its supervise/ and built-in log/ folders: in the
+// service folder, or under $SVKIT_STATE_DIR/NAME when that is set (read-only
+// service folders, e.g. in a container image).
+import { join } from 'node:path';
+
+export interface ServicePaths {
+  supervise: string;
+  status: string;
+  lock: string;
+  control: string;
+  pid: string;
+  /** The built-in logger's folder (log/current). */
+  logDir: string;
+}
+
+export const servicePaths = (dir: string, name: string, stateDir = process.env.SVKIT_STATE_DIR): ServicePaths => {
+  const base = stateDir ? join(stateDir, name) : dir;
+  const supervise = join(base, 'supervise');
+  return {
+    supervise,
+    status: join(supervise, 'status.json'),
+    lock: join(supervise, 'lock'),
+    control: join(supervise, 'control'),
+    pid: join(supervise, 'pid'),
+    logDir: join(base, 'log'),
+  };
+};

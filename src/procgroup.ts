@@ -1,0 +1,79 @@
+// Where a service's processes live and how they end: each run starts in its
+// own session and process group (and, where possible, its own cgroup, joined
+// by a tiny sh wrapper before `run` is exec'd, so no child can be forked
+// outside it), with a parent-death signal set by setpriv between fork and exec.
+import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { cgroupKill, cgroupPids, cgroupPopulated } from './cgroup.js';
+import { groupExists, groupMembers, procStat } from './proc.js';
+
+export interface Containment {
+  /** The service's cgroup, or null: process groups only. */
+  cgroup: string | null;
+  /** setpriv's path, or null where it is missing (no parent-death signal then). */
+  setpriv: string | null;
+}
+
+export const findExecutable = (name: string): string | null => {
+  for (const dir of (process.env.PATH || '/usr/sbin:/usr/bin:/sbin:/bin').split(delimiter)) {
+    const file = join(dir, name);
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      /* next */
+    }
+  }
+  return null;
+};
+
+export interface SpawnOptions {
+  file: string;
+  args: string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  stdio: StdioOptions;
+  /** Sent to the process when svrun dies (PR_SET_PDEATHSIG). */
+  deathSignal: NodeJS.Signals;
+}
+
+/** Spawns `file` as the leader of a new session; its pid is the group's id. */
+export const spawnContained = (c: Containment, o: SpawnOptions): ChildProcess => {
+  let argv = [o.file, ...o.args];
+  if (c.setpriv) argv = [c.setpriv, '--pdeathsig', o.deathSignal, '--', ...argv];
+  if (c.cgroup) {
+    // join the cgroup first: everything run forks is born inside it
+    argv = ['/bin/sh', '-c', 'echo $$ > "$0" || exit 111; exec "$@"', join(c.cgroup, 'cgroup.procs'), ...argv];
+  }
+  return spawn(argv[0]!, argv.slice(1), { cwd: o.cwd, env: o.env, stdio: o.stdio, detached: true });
+};
+
+const trySignal = (pid: number, signal: NodeJS.Signals): void => {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    /* gone already */
+  }
+};
+
+/** Signals the group at once (atomic against fork), then any cgroup member that left the group. */
+export const signalGroup = (c: Containment, pgid: number | null, signal: NodeJS.Signals): void => {
+  if (pgid !== null) trySignal(-pgid, signal);
+  if (c.cgroup) for (const pid of cgroupPids(c.cgroup)) if (procStat(pid)?.pgid !== pgid) trySignal(pid, signal);
+};
+
+export const killGroup = (c: Containment, pgid: number): void => {
+  trySignal(-pgid, 'SIGKILL');
+  if (c.cgroup) cgroupKill(c.cgroup);
+};
+
+/**
+ * Does anything of the service still run? The cheap test is one kill(-pgid, 0);
+ * it also counts zombies nobody reaps, so `thorough` rechecks by a /proc scan.
+ */
+export const groupAlive = (c: Containment, pgid: number, thorough = false): boolean => {
+  if (c.cgroup) return cgroupPopulated(c.cgroup);
+  if (!groupExists(pgid)) return false;
+  return !thorough || groupMembers(pgid).length > 0;
+};

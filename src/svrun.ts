@@ -1,0 +1,180 @@
+// svrun DIR: validate, lock, clean up after a killed predecessor, then
+// supervise until asked to stop. Everything that can fail for good fails
+// here, before supervision starts, with one line and a documented exit code.
+import { mkdirSync } from 'node:fs';
+import { prepareCgroup, removeCgroup } from './cgroup.js';
+import { type ControlReader, openControl } from './control.js';
+import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE } from './defaults.js';
+import { errorText } from './errors.js';
+import { stopLeftovers } from './leftovers.js';
+import { acquireLock } from './lock.js';
+import { fileSink, type LogSink, stdoutSink } from './logger.js';
+import { servicePaths } from './paths.js';
+import { procStartTime } from './proc.js';
+import { findExecutable } from './procgroup.js';
+import { readService } from './servicedir.js';
+import { type Core, initialCore } from './state.js';
+import { readStatus, type Status, writeStatus } from './statusfile.js';
+import { Supervisor } from './supervisor.js';
+
+export const USAGE = 'usage: svrun [--log file|stdout] DIR';
+
+const LETTER_SIGNALS: Record<string, NodeJS.Signals> = {
+  t: 'SIGTERM', h: 'SIGHUP', i: 'SIGINT', q: 'SIGQUIT', '1': 'SIGUSR1', '2': 'SIGUSR2',
+  a: 'SIGALRM', w: 'SIGWINCH', p: 'SIGSTOP', c: 'SIGCONT', k: 'SIGKILL',
+};
+
+export interface SvrunArgs {
+  dir: string;
+  logMode: 'file' | 'stdout';
+}
+
+export const parseArgs = (argv: string[]): SvrunArgs | string => {
+  let logMode: SvrunArgs['logMode'] = 'file';
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--log' || a.startsWith('--log=')) {
+      const v = a === '--log' ? argv[++i] : a.slice(6);
+      if (v !== 'file' && v !== 'stdout') return `--log expects file or stdout, got "${v ?? ''}"`;
+      logMode = v;
+    } else if (a === '--') {
+      rest.push(...argv.slice(i + 1));
+      break;
+    } else if (a.startsWith('-') && a !== '-') return `unknown option "${a}"`;
+    else rest.push(a);
+  }
+  if (rest.length !== 1) return rest.length === 0 ? 'missing DIR' : `expected one DIR, got ${rest.length}`;
+  return { dir: rest[0]!, logMode };
+};
+
+/** Prints one line per error, prefixed `svrun: `, and returns `code`. */
+const fail = (code: number, ...lines: string[]): number => {
+  for (const l of lines) process.stderr.write(`svrun: ${l}\n`);
+  return code;
+};
+
+export const svrun = async (argv: string[]): Promise<number> => {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return EXIT_OK;
+  }
+  const args = parseArgs(argv);
+  if (typeof args === 'string') return fail(EXIT_USAGE, `${args} (${USAGE})`);
+  const read = readService(args.dir);
+  if (!read.ok) return fail(EXIT_INVALID, ...read.errors);
+  const def = read.def;
+  if (def.template) return fail(EXIT_INVALID, `${def.name}: a template is never started itself; start an instance (${def.name}NAME)`);
+
+  const paths = servicePaths(def.dir, def.name);
+  try {
+    mkdirSync(paths.supervise, { recursive: true });
+  } catch (err) {
+    return fail(EXIT_INVALID, `${def.name}/supervise: ${errorText(err)}`);
+  }
+
+  const oldRead = readStatus(paths.status);
+  const old: Status | null = oldRead.kind === 'ok' ? oldRead.status : null;
+  const me = { pid: process.pid, pidStart: procStartTime(process.pid), startedAt: new Date().toISOString() };
+  let supervisor: Supervisor | null = null;
+  const startCore: Core = initialCore('up', Date.now());
+
+  const lock = await acquireLock({
+    dir: paths.supervise,
+    lockPath: paths.lock,
+    owner: () => {
+      const r = readStatus(paths.status);
+      return r.kind === 'ok' ? r.status.supervisor : null;
+    },
+    // the old run's pid and cgroup stay on record until its leftovers are gone
+    claim: () => writeStatus(paths.status, { ...(old ?? blankStatus(def.name, def.type)), supervisor: me }),
+    onCompromised: (err) => {
+      supervisor?.noteError(`lock: ${errorText(err)}`);
+      void relock();
+    },
+  }).catch((err: unknown) => ({ ok: false as const, holder: null, error: errorText(err) }));
+  if (!lock.ok) {
+    if ('error' in lock) return fail(EXIT_INVALID, `${def.name}/supervise/lock: ${lock.error}`);
+    return fail(EXIT_LOCKED, `${def.name} is already supervised by pid ${lock.holder ?? '(unknown)'}`);
+  }
+  let release = lock.release;
+  const relock = async () => {
+    // a compromised lock (removed or touched by someone else) is taken back, never fatal
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const again = await acquireLock({
+        dir: paths.supervise,
+        lockPath: paths.lock,
+        owner: () => me,
+        claim: () => supervisor?.persist(),
+        onCompromised: () => void relock(),
+      }).catch(() => null);
+      if (again?.ok) {
+        release = again.release;
+        return;
+      }
+    }
+  };
+
+  const log: LogSink =
+    args.logMode === 'stdout'
+      ? stdoutSink(def.name, 0, (t) => supervisor?.noteError(t))
+      : fileSink(paths.logDir, (t) => supervisor?.noteError(t));
+  if (oldRead.kind === 'corrupt') log.line('svrun', `error: status: unreadable status.json replaced (${oldRead.reason})`);
+
+  const containment = { cgroup: prepareCgroup(def.name, paths.supervise), setpriv: findExecutable('setpriv') };
+  if (!containment.setpriv) log.line('svrun', 'error: setpriv not found: no parent-death signal for the service');
+
+  let terminated = false;
+  let interrupts = 0;
+  const onStop = (sig: NodeJS.Signals) => {
+    if (sig === 'SIGINT' && ++interrupts > 1) return supervisor?.dispatch({ type: 'kill-now', at: Date.now() });
+    terminated = true;
+    supervisor?.dispatch({ type: 'terminate', at: Date.now() });
+  };
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'] as const) process.on(sig, onStop);
+  process.on('SIGTSTP', () => {
+    supervisor?.freezeGroup('SIGSTOP');
+    process.kill(process.pid, 'SIGSTOP');
+  });
+  process.on('SIGCONT', () => supervisor?.freezeGroup('SIGCONT'));
+
+  if (old) {
+    await stopLeftovers(old, {
+      downSignal: def.downSignal,
+      timeoutKillMs: def.timeoutKillMs,
+      log: (t) => log.line('svrun', t),
+    });
+  }
+
+  supervisor = new Supervisor(def, paths, containment, log, me, terminated ? initialCore('down', Date.now()) : startCore);
+  process.on('uncaughtException', (err) => supervisor?.noteError(`internal: ${errorText(err)}`));
+  let control: ControlReader | null = null;
+  try {
+    control = openControl(paths.control, (letter) => {
+      const at = Date.now();
+      const signal = LETTER_SIGNALS[letter];
+      if (signal) supervisor?.dispatch({ type: 'send', signal, at });
+      else supervisor?.dispatch({ type: 'command', cmd: letter as 'u' | 'd' | 'o' | 'x', at });
+    });
+  } catch (err) {
+    supervisor.noteError(`control: ${errorText(err)}`);
+  }
+  supervisor.persist();
+  const running = supervisor.run();
+  if (terminated) supervisor.dispatch({ type: 'terminate', at: Date.now() });
+  const code = await running;
+
+  control?.close();
+  supervisor.persist();
+  await log.close();
+  await release().catch(() => {});
+  if (containment.cgroup) removeCgroup(containment.cgroup);
+  return code;
+};
+
+const blankStatus = (name: string, type: Status['type']): Status => ({
+  version: 1, name, type, supervisor: null, want: 'up', state: 'down', since: new Date().toISOString(),
+  pid: null, pidStart: null, startedAt: null, readyAt: null, restarts: 0, lastExit: null, log: null,
+  nextStartAt: null, lastError: null, cgroup: null,
+});

@@ -14,10 +14,10 @@ import { procStartTime } from './proc.js';
 import { findExecutable } from './procgroup.js';
 import { readService } from './servicedir.js';
 import { type Core, initialCore } from './state.js';
-import { readStatus, type Status, writeStatus } from './statusfile.js';
+import { readStatus, type Status, type Want, writeStatus } from './statusfile.js';
 import { Supervisor } from './supervisor.js';
 
-export const USAGE = 'usage: svrun [--log file|stdout] DIR';
+export const USAGE = 'usage: svrun [--log file|stdout] [--want up|once|down] DIR';
 
 const LETTER_SIGNALS: Record<string, NodeJS.Signals> = {
   t: 'SIGTERM', h: 'SIGHUP', i: 'SIGINT', q: 'SIGQUIT', '1': 'SIGUSR1', '2': 'SIGUSR2',
@@ -27,17 +27,25 @@ const LETTER_SIGNALS: Record<string, NodeJS.Signals> = {
 export interface SvrunArgs {
   dir: string;
   logMode: 'file' | 'stdout';
+  /** What to do once supervising: svctl passes `once` for `svctl once`. */
+  want: Want;
 }
 
 export const parseArgs = (argv: string[]): SvrunArgs | string => {
   let logMode: SvrunArgs['logMode'] = 'file';
+  let want: Want = 'up';
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--log' || a.startsWith('--log=')) {
-      const v = a === '--log' ? argv[++i] : a.slice(6);
+    const [opt, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    if (opt === '--log') {
+      const v = inline ?? argv[++i];
       if (v !== 'file' && v !== 'stdout') return `--log expects file or stdout, got "${v ?? ''}"`;
       logMode = v;
+    } else if (opt === '--want') {
+      const v = inline ?? argv[++i];
+      if (v !== 'up' && v !== 'once' && v !== 'down') return `--want expects up, once or down, got "${v ?? ''}"`;
+      want = v;
     } else if (a === '--') {
       rest.push(...argv.slice(i + 1));
       break;
@@ -45,7 +53,7 @@ export const parseArgs = (argv: string[]): SvrunArgs | string => {
     else rest.push(a);
   }
   if (rest.length !== 1) return rest.length === 0 ? 'missing DIR' : `expected one DIR, got ${rest.length}`;
-  return { dir: rest[0]!, logMode };
+  return { dir: rest[0]!, logMode, want };
 };
 
 /** Prints one line per error, prefixed `svrun: `, and returns `code`. */
@@ -77,7 +85,7 @@ export const svrun = async (argv: string[]): Promise<number> => {
   const old: Status | null = oldRead.kind === 'ok' ? oldRead.status : null;
   const me = { pid: process.pid, pidStart: procStartTime(process.pid), startedAt: new Date().toISOString() };
   let supervisor: Supervisor | null = null;
-  const startCore: Core = initialCore('up', Date.now());
+  const startCore: Core = initialCore(args.want, Date.now());
 
   const lock = await acquireLock({
     dir: paths.supervise,
@@ -87,7 +95,14 @@ export const svrun = async (argv: string[]): Promise<number> => {
       return r.kind === 'ok' ? r.status.supervisor : null;
     },
     // the old run's pid and cgroup stay on record until its leftovers are gone
-    claim: () => writeStatus(paths.status, { ...(old ?? blankStatus(def.name, def.type)), supervisor: me }),
+    claim: () =>
+      writeStatus(paths.status, {
+        ...(old ?? blankStatus(def.name, def.type)),
+        supervisor: me,
+        want: args.want,
+        state: old?.pid ? 'stopping' : 'down',
+        since: new Date().toISOString(),
+      }),
     onCompromised: (err) => {
       supervisor?.noteError(`lock: ${errorText(err)}`);
       void relock();

@@ -1,0 +1,232 @@
+// Shared test helpers: a temp folder per test, service folders from small
+// bash bodies, the built svrun/svctl as real processes, waiting for events
+// with a deadline (never a fixed sleep), and cleanup of every process the
+// test started, found by a token in its environment and killed by pid.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const SVRUN = join(ROOT, 'dist/cmd/svrun.js');
+export const SVCTL = join(ROOT, 'dist/cmd/svctl.js');
+
+export interface StatusJson {
+  [key: string]: unknown;
+  state: string;
+  want: string;
+  pid: number | null;
+  pidStart: number | null;
+  restarts: number;
+  lastExit: { code: number | null; signal: string | null; at: string } | null;
+  supervisor: { pid: number; pidStart: number | null; startedAt: string } | null;
+  lastError: string | null;
+  startedAt: string | null;
+  readyAt: string | null;
+  nextStartAt: string | null;
+  since: string;
+  cgroup: string | null;
+}
+
+/** Polls `fn` until it returns a truthy value; throws with `what` after `ms`. */
+export const waitFor = async <T>(fn: () => T | Promise<T>, what: string, ms = 5000, every = 15): Promise<NonNullable<T>> => {
+  const end = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v as NonNullable<T>;
+      last = v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${String(last)})`);
+    await new Promise((r) => setTimeout(r, every));
+  }
+};
+
+export const procStat = (pid: number): { state: string; ppid: number; pgid: number; start: number } | null => {
+  try {
+    const t = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const f = t.slice(t.lastIndexOf(')') + 2).split(' ');
+    return { state: f[0]!, ppid: Number(f[1]), pgid: Number(f[2]), start: Number(f[19]) };
+  } catch {
+    return null;
+  }
+};
+
+export const isAlive = (pid: number | null | undefined): boolean => {
+  if (!pid) return false;
+  const st = procStat(pid);
+  return st !== null && st.state !== 'Z' && st.state !== 'X';
+};
+
+const allPids = (): number[] => readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number);
+
+/** Live pids whose argv[0] is exactly `path` (see Sandbox.marker). */
+export const pidsByArgv0 = (path: string): number[] =>
+  allPids().filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')[0] === path && isAlive(pid);
+    } catch {
+      return false;
+    }
+  });
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export class Sandbox {
+  readonly dir: string;
+  readonly scan: string;
+  readonly token = `svtest${randomBytes(6).toString('hex')}`;
+  private readonly children: ChildProcess[] = [];
+
+  constructor() {
+    this.dir = mkdtempSync(join(tmpdir(), 'svkit-test-'));
+    this.scan = join(this.dir, 'services');
+    mkdirSync(join(this.dir, 'bin'));
+    mkdirSync(this.scan);
+  }
+
+  get env(): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { ...process.env, SVKIT_TEST_TOKEN: this.token, SVDIR: this.scan };
+    delete env.SVKIT_STATE_DIR;
+    return env;
+  }
+
+  /** A private copy of `sleep` whose argv[0] names this test and `name`: count it in /proc. */
+  marker(name: string, tool = 'sleep'): string {
+    const path = join(this.dir, 'bin', `${tool}.${name}`);
+    if (!existsSync(path)) copyFileSync(`/bin/${tool}`, path);
+    return path;
+  }
+
+  /** A service folder with a bash `run`; `files` adds settings ('#!' bodies become executables). */
+  service(name: string, run: string, files: Record<string, string> = {}): string {
+    const dir = join(this.scan, name);
+    mkdirSync(dir, { recursive: true });
+    this.write(dir, 'run', `#!/bin/bash\n${run}\n`);
+    for (const [file, body] of Object.entries(files)) this.write(dir, file, body);
+    return dir;
+  }
+
+  write(dir: string, file: string, body: string): void {
+    const path = join(dir, file);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, body.startsWith('#!') || body.endsWith('\n') ? body : `${body}\n`);
+    if (body.startsWith('#!')) chmodSync(path, 0o755);
+  }
+
+  /** Starts the built svrun in the background (output kept in the child's buffers). */
+  svrun(args: string[], opts: { stdio?: 'pipe' | 'ignore' } = {}): ChildProcess & { output: () => string } {
+    const child = spawn(process.execPath, [SVRUN, ...args], { env: this.env, stdio: ['ignore', opts.stdio ?? 'pipe', 'pipe'] });
+    this.children.push(child);
+    let out = '';
+    child.stdout?.on('data', (d) => (out += d));
+    child.stderr?.on('data', (d) => (out += d));
+    return Object.assign(child, { output: () => out });
+  }
+
+  /** Runs a command to completion; output to files, so detached supervisors never hold our pipes. */
+  async exec(cmd: string, args: string[], timeoutMs = 30_000): Promise<Run> {
+    const id = randomBytes(4).toString('hex');
+    const out = join(this.dir, `.out.${id}`);
+    const err = join(this.dir, `.err.${id}`);
+    const { openSync, closeSync } = await import('node:fs');
+    const fo = openSync(out, 'w');
+    const fe = openSync(err, 'w');
+    const child = spawn(cmd, args, { env: this.env, stdio: ['ignore', fo, fe], cwd: this.dir });
+    closeSync(fo);
+    closeSync(fe);
+    const code = await new Promise<number | null>((res) => {
+      const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.on('exit', (c, s) => {
+        clearTimeout(t);
+        res(s ? 128 : c);
+      });
+    });
+    return { code, stdout: readFileSync(out, 'utf8'), stderr: readFileSync(err, 'utf8') };
+  }
+
+  svrunSync(args: string[]): Promise<Run> {
+    return this.exec(process.execPath, [SVRUN, ...args]);
+  }
+
+  svctl(args: string[], timeoutMs?: number): Promise<Run> {
+    return this.exec(process.execPath, [SVCTL, ...args], timeoutMs);
+  }
+
+  statusPath(name: string): string {
+    return join(this.scan, name, 'supervise', 'status.json');
+  }
+
+  status(name: string): StatusJson | null {
+    try {
+      return JSON.parse(readFileSync(this.statusPath(name), 'utf8')) as StatusJson;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Waits until `name`'s status.json satisfies `pred`; returns that status. */
+  waitStatus(name: string, pred: (s: StatusJson) => boolean, what: string, ms = 5000): Promise<StatusJson> {
+    return waitFor(() => {
+      const s = this.status(name);
+      return s && pred(s) ? s : null;
+    }, `${name}: ${what} (status: ${JSON.stringify(this.status(name))})`, ms);
+  }
+
+  log(name: string): string {
+    try {
+      return readFileSync(join(this.scan, name, 'log', 'current'), 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  /** Every live process carrying this sandbox's token (cmdline or environment). */
+  tokenPids(): number[] {
+    return allPids().filter((pid) => {
+      if (pid === process.pid) return false;
+      for (const f of ['environ', 'cmdline']) {
+        try {
+          if (readFileSync(`/proc/${pid}/${f}`, 'latin1').includes(this.token)) return isAlive(pid);
+        } catch {
+          /* gone */
+        }
+      }
+      return false;
+    });
+  }
+
+  /** SIGKILLs every process this test started, by pid, until none is left; removes the folder. */
+  async cleanup(): Promise<void> {
+    for (const c of this.children) if (c.exitCode === null && c.pid) this.tryKill(c.pid);
+    await waitFor(() => {
+      const left = this.tokenPids();
+      for (const pid of left) this.tryKill(pid);
+      return left.length === 0;
+    }, 'test processes to die', 10_000, 20);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private tryKill(pid: number): void {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+/** Resolves with the exit code (or 128+signal) of a child. */
+export const exitOf = (child: ChildProcess): Promise<number> =>
+  child.exitCode !== null
+    ? Promise.resolve(child.exitCode)
+    : new Promise((res) => child.once('exit', (code, sig) => res(code ?? 128 + (sig ? (constants.signals[sig] ?? 0) : 0))));

@@ -31,7 +31,12 @@ export interface StatusJson {
 }
 
 /** Polls `fn` until it returns a truthy value; throws with `what` after `ms`. */
-export const waitFor = async <T>(fn: () => T | Promise<T>, what: string, ms = 5000, every = 15): Promise<NonNullable<T>> => {
+export const waitFor = async <T>(
+  fn: () => T | Promise<T>,
+  what: string | (() => string),
+  ms = 5000,
+  every = 15,
+): Promise<NonNullable<T>> => {
   const end = Date.now() + ms;
   let last: unknown;
   for (;;) {
@@ -42,7 +47,10 @@ export const waitFor = async <T>(fn: () => T | Promise<T>, what: string, ms = 50
     } catch (err) {
       last = err;
     }
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${String(last)})`);
+    if (Date.now() > end) {
+      const text = typeof what === 'function' ? what() : what;
+      throw new Error(`timed out after ${ms} ms waiting for ${text} (last: ${String(last)})`);
+    }
     await new Promise((r) => setTimeout(r, every));
   }
 };
@@ -179,7 +187,20 @@ export class Sandbox {
     return waitFor(() => {
       const s = this.status(name);
       return s && pred(s) ? s : null;
-    }, `${name}: ${what} (status: ${JSON.stringify(this.status(name))})`, ms);
+    }, () => `${name}: ${what} (status: ${JSON.stringify(this.status(name))})`, ms);
+  }
+
+  /** Waits until the service's status names a pid that has exec'd the marker `m` (run's setup is done). */
+  async waitRunning(name: string, m: string, ms = 5000): Promise<StatusJson> {
+    return waitFor(() => {
+      const s = this.status(name);
+      return s?.state === 'up' && s.pid !== null && pidsByArgv0(m).includes(s.pid) ? s : null;
+    }, () => `${name} running ${m} (status: ${JSON.stringify(this.status(name))})`, ms);
+  }
+
+  /** Waits for a line of log/current to match `re`. */
+  waitLog(name: string, re: RegExp, ms = 5000): Promise<string> {
+    return waitFor(() => (re.test(this.log(name)) ? this.log(name) : null), () => `${name} log to match ${re}: ${this.log(name)}`, ms);
   }
 
   log(name: string): string {

@@ -163,7 +163,7 @@ export const stdoutSink = (name: string, width = 0, onError: (text: string) => v
   const prefix = color ? `\x1b[${31 + (hash(name) % 6)}m${label}\x1b[0m | ` : `${label} | `;
   const writer = new QueuedWriter(() => 1, onError, false);
   return {
-    line: (stream, text) => writer.push(`${prefix}${stream === 'svrun' ? 'svrun ' : ''}${text}\n`),
+    line: (stream, text) => writer.push(`${prefix}${stream} ${text}\n`),
     close: (ms = 2000) => writer.close(ms),
   };
 };

@@ -1,0 +1,115 @@
+// npm run bench: what one svrun costs and how fast it reacts, on real
+// processes. Prints one line per measure (median and spread of N runs).
+// Timing goals live here, never in the tests.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const SVRUN = join(ROOT, 'dist/cmd/svrun.js');
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const readJson = (file: string): { state?: string; pid?: number | null } | null => {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return null;
+  }
+};
+const until = async <T>(fn: () => T | null | undefined | false, ms = 10_000): Promise<T> => {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error('bench: timed out');
+    await sleep(1);
+  }
+};
+const stats = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
+  return `median ${q(0.5).toFixed(1)}  p10 ${q(0.1).toFixed(1)}  p90 ${q(0.9).toFixed(1)}  (n=${s.length})`;
+};
+const pssKiB = (pid: number): number => {
+  const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+};
+
+const base = mkdtempSync(join(tmpdir(), 'svkit-bench-'));
+const service = (name: string, body: string): string => {
+  const dir = join(base, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'run'), `#!/bin/sh\n${body}\n`);
+  chmodSync(join(dir, 'run'), 0o755);
+  return dir;
+};
+const children: ChildProcess[] = [];
+const startSvrun = (dir: string) => {
+  const c = spawn(process.execPath, [SVRUN, dir], { stdio: 'ignore' });
+  children.push(c);
+  return c;
+};
+const stopSvrun = (c: ChildProcess) => new Promise<void>((r) => (c.exitCode !== null ? r() : (c.once('exit', () => r()), c.kill('SIGTERM'))));
+
+const main = async () => {
+  console.log(`svkit bench (node ${process.version}, ${RUNS} runs each)`);
+
+  // 1. startup: spawn of svrun to status.json "up", and to svrun's exit after SIGTERM
+  const toUp: number[] = [];
+  const toDown: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const dir = service(`start${i}`, 'exec sleep 1000');
+    const t0 = performance.now();
+    const c = startSvrun(dir);
+    await until(() => readJson(join(dir, 'supervise/status.json'))?.state === 'up');
+    toUp.push(performance.now() - t0);
+    const t1 = performance.now();
+    await stopSvrun(c);
+    toDown.push(performance.now() - t1);
+  }
+  console.log(`svrun start to "up" (ms):         ${stats(toUp)}`);
+  console.log(`svrun SIGTERM to exit (ms):       ${stats(toDown)}`);
+
+  // 2. restart reaction: SIGKILL of the service to the new pid in status.json
+  // (the first restart after an exit, which SPEC.md wants immediate; one svrun each)
+  const react: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const dir = service(`restart${i}`, 'exec sleep 1000');
+    const c = startSvrun(dir);
+    const pid = await until(() => readJson(join(dir, 'supervise/status.json'))?.pid);
+    await sleep(30); // let the run get past exec
+    const t0 = performance.now();
+    process.kill(pid, 'SIGKILL');
+    await until(() => {
+      const s = readJson(join(dir, 'supervise/status.json'));
+      return s?.state === 'up' && s.pid !== pid;
+    });
+    react.push(performance.now() - t0);
+    await stopSvrun(c);
+  }
+  console.log(`restart after SIGKILL (ms):       ${stats(react)}`);
+
+  // 3. memory: PSS of an idle svrun supervising one service (several at once, as on a real machine)
+  const many = Array.from({ length: 10 }, (_, i) => service(`mem${i}`, 'exec sleep 1000'));
+  const sups = many.map(startSvrun);
+  for (const d of many) await until(() => readJson(join(d, 'supervise/status.json'))?.state === 'up');
+  await sleep(500);
+  const pss = sups.map((s) => pssKiB(s.pid!) / 1024);
+  console.log(`idle svrun PSS (MiB, 10 running): ${stats(pss)}`);
+  const rss = sups.map((s) => Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${s.pid}/status`, 'utf8'))![1]) / 1024);
+  console.log(`idle svrun RSS (MiB):             ${stats(rss)}`);
+  await Promise.all(sups.map(stopSvrun));
+};
+
+main()
+  .catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    rmSync(base, { recursive: true, force: true });
+  });

@@ -1,4 +1,13 @@
 #!/usr/bin/env node
-// svctl: placeholder until the svctl issue lands.
-process.stderr.write('svctl: not implemented yet\n');
-process.exit(2);
+// svctl: bring the services of a scan directory up and down (see docs/svctl.md).
+import { svctl } from '../src/svctl/cli.js';
+
+svctl(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`svctl: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

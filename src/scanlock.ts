@@ -1,0 +1,80 @@
+// The scan directory's lock (.svctl.lock, proper-lockfile): up, down, restart
+// and once change services only while holding it, so two svctl calls never
+// interleave. proper-lockfile records no owner, so the holder writes its pid
+// and start time to .svctl.lock.owner: waiters name it, and a lock whose
+// holder is gone (a SIGKILLed svctl) is taken over at once.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { acquireLock } from './lock.js';
+import { procStartTime } from './proc.js';
+import type { Status } from './statusfile.js';
+
+type Owner = NonNullable<Status['supervisor']>;
+
+/** How often a waiter tries again. */
+const RETRY_MS = 50;
+
+export const scanLockPath = (scanDir: string, stateDir = process.env.SVKIT_STATE_DIR): string =>
+  join(stateDir || scanDir, '.svctl.lock');
+
+const readOwner = (file: string): Owner | null => {
+  try {
+    const o = JSON.parse(readFileSync(file, 'utf8')) as Owner;
+    return Number.isInteger(o.pid) ? o : null;
+  } catch {
+    return null;
+  }
+};
+
+export type ScanLock = { ok: true; release: () => Promise<void> } | { ok: false; holder: number | null };
+
+let held: { lockPath: string; ownerPath: string } | null = null;
+
+/** Removes what we hold synchronously: for signals, where no promise will run. */
+const dropHeld = () => {
+  if (!held) return;
+  rmSync(held.ownerPath, { force: true });
+  rmSync(held.lockPath, { recursive: true, force: true });
+  held = null;
+};
+
+const onSignal = (sig: NodeJS.Signals) => {
+  dropHeld();
+  process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGHUP' ? 1 : 15));
+};
+
+/** Waits for the lock until `deadline` (ms since epoch). */
+export const lockScanDir = async (scanDir: string, deadline: number): Promise<ScanLock> => {
+  const lockPath = scanLockPath(scanDir);
+  const ownerPath = `${lockPath}.owner`;
+  mkdirSync(join(lockPath, '..'), { recursive: true });
+  const me: Owner = { pid: process.pid, pidStart: procStartTime(process.pid), startedAt: new Date().toISOString() };
+  let holder: number | null = null;
+  for (;;) {
+    const got = await acquireLock({
+      dir: scanDir,
+      lockPath,
+      owner: () => readOwner(ownerPath),
+      claim: () => writeFileSync(ownerPath, `${JSON.stringify(me)}\n`),
+      // only a waiter that misjudged us dead could take it: say so, keep going
+      onCompromised: (err) => process.stderr.write(`svctl: warning: ${lockPath}: ${err.message}\n`),
+    });
+    if (got.ok) {
+      held = { lockPath, ownerPath };
+      for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
+      return {
+        ok: true,
+        release: async () => {
+          for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(sig, onSignal);
+          // the owner file goes first: a lock without one is never taken for a dead holder's
+          rmSync(ownerPath, { force: true });
+          held = null;
+          await got.release().catch(() => {});
+        },
+      };
+    }
+    holder = got.holder;
+    if (Date.now() >= deadline) return { ok: false, holder };
+    await new Promise((r) => setTimeout(r, Math.min(RETRY_MS, Math.max(0, deadline - Date.now()))));
+  }
+};

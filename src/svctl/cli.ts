@@ -1,0 +1,153 @@
+// svctl's command line (commander): global options before or after the
+// command, one example per command in its --help, errors as one line
+// prefixed `svctl:`, and commander's own usage errors mapped to exit 2.
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { EXIT_OK, EXIT_USAGE } from '../defaults.js';
+import { closure, levels, subgraph, toDot } from '../graph.js';
+import { cmdDown, cmdRestart, cmdUp } from './change.js';
+import { type Ctx, type GlobalOptions, loadScan, makeCtx, namedEntries } from './context.js';
+import { printLogs } from './logs.js';
+import { cmdSignal } from './signal.js';
+import { cmdCheck, cmdStatus } from './status.js';
+import { cmdWait } from './wait.js';
+
+const wholeNumber = (what: string) => (value: string): number => {
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+    throw new InvalidArgumentError(`expected ${what}, got "${value}"`);
+  }
+  return Number(value);
+};
+
+/** graph [NAME...]: levels (or Graphviz) of the named services and what they require. */
+const cmdGraph = (ctx: Ctx, names: readonly string[], dot: boolean): number => {
+  const scan = loadScan(ctx, true);
+  if (typeof scan === 'number') return scan;
+  let g = scan.graph;
+  if (names.length > 0) {
+    const entries = namedEntries(ctx, scan, names);
+    if (typeof entries === 'number') return entries;
+    g = subgraph(g, closure(g, entries.map((e) => e.name)));
+  }
+  if (dot) process.stdout.write(toDot(g));
+  else if (ctx.json) ctx.out(JSON.stringify(levels(g)));
+  else for (const level of levels(g)) ctx.out(level.join(' '));
+  return EXIT_OK;
+};
+
+const example = (...lines: string[]) => `\nExample:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
+
+/** Builds the program; each action stores its exit code through `done`. */
+export const buildProgram = (done: (code: number) => void): Command => {
+  const program = new Command('svctl');
+  program
+    .description('Bring services of a scan directory up and down in dependency order, through their svrun supervisors.')
+    .option('-d, --dir <DIR>', 'scan directory (default: $SVDIR, else ./services)')
+    .option('--json', 'machine-readable output')
+    .option('-t, --timeout <MS>', 'how long to wait, the scan lock included (default: each service\'s timeouts)', wholeNumber('milliseconds'))
+    .exitOverride()
+    .configureOutput({
+      outputError: (str, write) => write(`svctl: ${str.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')}\n`),
+    })
+    .showSuggestionAfterError(true)
+    .addHelpText('after', '\nExit codes: 0 success, 1 a service failed or a wait timed out, 2 usage or invalid service definitions.\nSee docs/svctl.md.\n');
+
+  const ctx = (cmd: Command): Ctx => makeCtx(cmd.optsWithGlobals<GlobalOptions>());
+
+  program
+    .command('up')
+    .description('start services and everything they require, in dependency order (default: all without a down file)')
+    .argument('[NAME...]')
+    .addHelpText('after', example('$ svctl up            # every service without a down file', '$ svctl -d /etc/sv up web'))
+    .action(async (names: string[], _o, cmd: Command) => done(await cmdUp(ctx(cmd), names)));
+
+  program
+    .command('down')
+    .description('stop services, after every running service that requires them (default: all); their supervisors exit')
+    .argument('[NAME...]')
+    .addHelpText('after', example('$ svctl down db       # stops what requires db first, then db'))
+    .action(async (names: string[], _o, cmd: Command) => done(await cmdDown(ctx(cmd), names)));
+
+  program
+    .command('restart')
+    .description('down then up of the named services and of the running services that require them')
+    .argument('<NAME...>')
+    .addHelpText('after', example('$ svctl restart db    # web, which requires db, goes down and up with it'))
+    .action(async (names: string[], _o, cmd: Command) => done(await cmdRestart(ctx(cmd), names)));
+
+  program
+    .command('once')
+    .description('like up, but the named services are not restarted when they exit')
+    .argument('<NAME...>')
+    .addHelpText('after', example('$ svctl once migrate'))
+    .action(async (names: string[], _o, cmd: Command) => done(await cmdUp(ctx(cmd), names, 'once')));
+
+  program
+    .command('status')
+    .description('one line per service: state, pid, uptime, restarts, last exit, readiness (--json: status objects)')
+    .argument('[NAME...]')
+    .addHelpText('after', example('$ svctl status', '$ svctl status --json web'))
+    .action((names: string[], _o, cmd: Command) => done(cmdStatus(ctx(cmd), names)));
+
+  program
+    .command('check')
+    .description('exit 0 when every service (default: all without a down file) is up and ready, else 1 naming the others')
+    .argument('[NAME...]')
+    .addHelpText('after', example('HEALTHCHECK CMD svctl check'))
+    .action((names: string[], _o, cmd: Command) => done(cmdCheck(ctx(cmd), names)));
+
+  program
+    .command('signal')
+    .description('send SIG to each service\'s process group through its supervisor')
+    .argument('<SIG>', 'TERM HUP INT QUIT USR1 USR2 ALRM WINCH STOP CONT KILL (with or without SIG)')
+    .argument('<NAME...>')
+    .addHelpText('after', example('$ svctl signal HUP nginx'))
+    .action((sig: string, names: string[], _o, cmd: Command) => done(cmdSignal(ctx(cmd), sig, names)));
+
+  program
+    .command('wait')
+    .description('wait until each service is in STATE (up, down or failed); exit 1 on timeout')
+    .argument('<STATE>', 'up, down or failed')
+    .argument('<NAME...>')
+    .addHelpText('after', example('$ svctl wait up db -t 30000'))
+    .action(async (state: string, names: string[], _o, cmd: Command) => done(await cmdWait(ctx(cmd), state, names)));
+
+  program
+    .command('logs')
+    .description('print the last lines of a service\'s built-in log (log/current); -f follows it')
+    .argument('<NAME>')
+    .option('-n, --lines <N>', 'how many lines', wholeNumber('a number of lines'), 50)
+    .option('-f, --follow', 'keep printing what is appended')
+    .addHelpText('after', example('$ svctl logs web -n 20 -f'))
+    .action(async (name: string, o: { lines: number; follow?: boolean }, cmd: Command) => {
+      const c = ctx(cmd);
+      const scan = loadScan(c, false);
+      if (typeof scan === 'number') return done(scan);
+      const entries = namedEntries(c, scan, [name]);
+      if (typeof entries === 'number') return done(entries);
+      const out = (text: string) => process.stdout.write(text);
+      done(await printLogs(entries[0]!.dir, name, { lines: o.lines, follow: o.follow ?? false, out, err: c.err }));
+    });
+
+  program
+    .command('graph')
+    .description('print the start order, one level per line (services on a line can start together)')
+    .argument('[NAME...]')
+    .option('--dot', 'print a Graphviz digraph instead ("a" -> "b": a requires b)')
+    .addHelpText('after', example('$ svctl graph', '$ svctl graph --dot | dot -Tsvg > services.svg'))
+    .action((names: string[], o: { dot?: boolean }, cmd: Command) => done(cmdGraph(ctx(cmd), names, o.dot ?? false)));
+
+  return program;
+};
+
+/** Runs svctl with `argv` (without node and the script); resolves with the exit code. */
+export const svctl = async (argv: string[]): Promise<number> => {
+  let code = EXIT_OK;
+  const program = buildProgram((c) => (code = c));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    throw err;
+  }
+  return code;
+};

@@ -1,0 +1,66 @@
+// Starting a supervisor: svrun detached in its own session, stdin and stdout
+// on /dev/null (it logs to log/current), stderr in an unlinked temp file that
+// only svctl still reads. If svrun fails fast (100 already supervised, 111
+// invalid definition) its one-line message is there; once it supervises,
+// svctl lets go of it and nothing ties the two together any more.
+import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Want } from '../statusfile.js';
+
+/** dist/src/svctl/launch.js -> dist/cmd/svrun.js */
+export const SVRUN_JS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'cmd', 'svrun.js');
+
+export interface Launched {
+  pid: number;
+  /** svrun's exit, once it has exited: its code (128+N for signal N) and stderr lines. */
+  exit: { code: number; lines: string[] } | null;
+  /** Stops reading stderr (the supervisor is running); idempotent. */
+  release(): void;
+}
+
+const MAX_STDERR_BYTES = 16 * 1024;
+
+export const launchSvrun = (dir: string, want: Want, onExit: () => void): Launched => {
+  const tmp = mkdtempSync(join(tmpdir(), 'svctl-'));
+  const file = join(tmp, 'svrun.stderr');
+  let fd: number | null = openSync(file, 'w+', 0o600);
+  let child;
+  try {
+    child = spawn(process.execPath, [SVRUN_JS, '--want', want, dir], {
+      detached: true,
+      stdio: ['ignore', 'ignore', fd],
+      cwd: '/',
+    });
+  } finally {
+    // the child has its own copy of the descriptor: nothing is left on disk, even if svctl is killed
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  const readLines = (): string[] => {
+    if (fd === null) return [];
+    const buf = Buffer.alloc(MAX_STDERR_BYTES);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return buf.subarray(0, n).toString('utf8').split('\n').filter((l) => l.trim() !== '');
+  };
+  const launched: Launched = {
+    pid: child.pid ?? -1,
+    exit: null,
+    release: () => {
+      if (fd !== null) closeSync(fd);
+      fd = null;
+    },
+  };
+  child.on('error', (err) => {
+    launched.exit = { code: 127, lines: [`svrun: ${err.message}`] };
+    onExit();
+  });
+  child.on('exit', (code, signal) => {
+    launched.exit = { code: code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0), lines: readLines() };
+    launched.release();
+    onExit();
+  });
+  child.unref();
+  return launched;
+};

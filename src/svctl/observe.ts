@@ -1,0 +1,62 @@
+// What svctl knows about a service comes from its supervise/ folder only:
+// status.json says what the supervisor last recorded, and the supervisor pid
+// (with its start time) or a reader on the control FIFO says whether a
+// supervisor runs at all. Without one, the service counts as down.
+import { closeSync, constants, openSync } from 'node:fs';
+import { servicePaths, type ServicePaths } from '../paths.js';
+import { groupExists, isAlive, procStat } from '../proc.js';
+import type { ServiceType } from '../servicedir.js';
+import { readStatus, type Status } from '../statusfile.js';
+
+export interface Observed {
+  name: string;
+  paths: ServicePaths;
+  /** status.json as recorded, or null when missing or unreadable. */
+  recorded: Status | null;
+  supervised: boolean;
+}
+
+export type ShownStatus = Status & { supervised: boolean };
+
+/** Opening for writing succeeds only while someone reads: a probe with no side effect on svrun. */
+export const fifoHasReader = (path: string): boolean => {
+  try {
+    closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK));
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+export const supervisorAlive = (s: Status | null): boolean =>
+  s?.supervisor != null && isAlive(s.supervisor.pid, s.supervisor.pidStart);
+
+export const observe = (name: string, dir: string): Observed => {
+  const paths = servicePaths(dir, name);
+  const read = readStatus(paths.status);
+  const recorded = read.kind === 'ok' ? read.status : null;
+  return { name, paths, recorded, supervised: supervisorAlive(recorded) || fifoHasReader(paths.control) };
+};
+
+/** What a service never supervised looks like. */
+export const blankStatus = (name: string, type: ServiceType): Status => ({
+  version: 1, name, type, supervisor: null, want: 'down', state: 'down', since: new Date(0).toISOString(),
+  pid: null, pidStart: null, startedAt: null, readyAt: null, restarts: 0, lastExit: null, log: null,
+  nextStartAt: null, lastError: null, cgroup: null,
+});
+
+/** The status to show: as recorded while supervised, else state down with no pid (no one watches it). */
+export const shownStatus = (o: Observed, type: ServiceType): ShownStatus => {
+  const base = o.recorded ?? blankStatus(o.name, type);
+  if (o.supervised) return { ...base, supervised: true };
+  return { ...base, state: 'down', pid: null, pidStart: null, nextStartAt: null, supervised: false };
+};
+
+/** A dead supervisor's service group still has processes (its next svrun stops them first). */
+export const hasLeftovers = (s: Status | null): boolean => {
+  if (!s?.pid || s.pid <= 1) return false;
+  const st = procStat(s.pid);
+  // the number now names another process: the old group had emptied before it was reused
+  if (st && s.pidStart !== null && st.start !== s.pidStart) return false;
+  return groupExists(s.pid);
+};

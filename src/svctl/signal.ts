@@ -1,0 +1,34 @@
+// signal SIG NAME...: the supervisor sends the signal to the service's
+// process group; svctl only writes the letter runit assigns to it.
+import { sendControl } from '../control.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../defaults.js';
+import { servicePaths } from '../paths.js';
+import { normalizeSignal } from '../signals.js';
+import { type Ctx, loadScan, namedEntries } from './context.js';
+
+/** The signals a supervisor relays, by control letter (SPEC.md, supervise/control). */
+export const SIGNAL_LETTERS: Readonly<Record<string, string>> = {
+  SIGTERM: 't', SIGHUP: 'h', SIGINT: 'i', SIGQUIT: 'q', SIGUSR1: '1', SIGUSR2: '2',
+  SIGALRM: 'a', SIGWINCH: 'w', SIGSTOP: 'p', SIGCONT: 'c', SIGKILL: 'k',
+};
+
+export const cmdSignal = (ctx: Ctx, sig: string, names: readonly string[]): number => {
+  const name = normalizeSignal(sig);
+  const letter = name ? SIGNAL_LETTERS[name] : undefined;
+  if (!letter) {
+    const known = Object.keys(SIGNAL_LETTERS).map((s) => s.slice(3)).join(' ');
+    ctx.err(`signal: cannot send "${sig}" (supervisors relay ${known})`);
+    return EXIT_USAGE;
+  }
+  const scan = loadScan(ctx, false);
+  if (typeof scan === 'number') return scan;
+  const entries = namedEntries(ctx, scan, names);
+  if (typeof entries === 'number') return entries;
+  let code = EXIT_OK;
+  for (const e of entries) {
+    if (sendControl(servicePaths(e.dir, e.name).control, letter) === 'sent') continue;
+    ctx.err(`${e.name}: not supervised`);
+    code = EXIT_FAILED;
+  }
+  return code;
+};

@@ -1,0 +1,128 @@
+// Bringing services up: each one is started (a new svrun, or `u`/`o` through
+// its control FIFO) as soon as everything it requires is ready, so
+// independent services start concurrently and nothing waits for a whole
+// level. Readiness is read from status.json; a service already up is left
+// alone. A failure is reported with its cause, and what required it is not
+// started.
+import { mkdirSync } from 'node:fs';
+import { sendControl } from '../control.js';
+import { type Graph, startOrder, subgraph } from '../graph.js';
+import { servicePaths } from '../paths.js';
+import type { Scan } from '../scan.js';
+import type { ServiceDef } from '../servicedir.js';
+import type { Status } from '../statusfile.js';
+import { type Launched, launchSvrun } from './launch.js';
+import { observe } from './observe.js';
+import { detail, exitText } from './report.js';
+import { Changes } from './watch.js';
+
+export type UpWant = 'up' | 'once';
+
+const at = (iso: string | null): number => (iso === null ? Number.NaN : Date.parse(iso));
+
+/** Ready and wanted as asked, or became ready after `since` (a longrun that exited at once was still ready). */
+const isReady = (s: Status, want: UpWant, since: number): boolean =>
+  (s.state === 'up' && s.want === want) || at(s.readyAt) >= since;
+
+/** Whether to send the control letter: once, and never while a stop is under way (let it finish first). */
+const needsAsking = (s: Status, want: UpWant): boolean =>
+  s.state !== 'stopping' && s.state !== 'finishing' && (s.want !== want || s.state === 'down' || s.state === 'failed');
+
+/** The run we asked for (started after `askedAt`) ended without becoming ready, and will not be retried. */
+const endedBadly = (def: ServiceDef, s: Status, askedAt: number): string | null => {
+  if (!(at(s.startedAt) >= askedAt) || at(s.since) < askedAt) return null;
+  if (s.state === 'failed') return `failed (${exitText(s.lastExit)})${detail(def, s)}`;
+  if (s.state === 'down') return `stopped before it was ready (${exitText(s.lastExit)})${detail(def, s)}`;
+  return null;
+};
+
+const svrunFailure = (l: Launched): string => {
+  const lines = l.exit?.lines.map((x) => x.replace(/^svrun: /, '')) ?? [];
+  return lines.length > 0 ? lines.join('; ') : `svrun exited ${l.exit?.code}`;
+};
+
+/**
+ * Drives one service to ready; resolves with null, or the reason it is not
+ * ready by `deadline` (default: now + its timeout-ready).
+ */
+export const driveUp = async (def: ServiceDef, want: UpWant, deadline: number | null): Promise<string | null> => {
+  const t0 = Date.now();
+  const until = deadline ?? t0 + def.timeoutReadyMs;
+  const { supervise, control } = servicePaths(def.dir, def.name);
+  try {
+    mkdirSync(supervise, { recursive: true }); // so it can be watched before svrun creates it
+  } catch {
+    /* svrun will report it */
+  }
+  const changes = new Changes([supervise]);
+  let launched: Launched | null = null;
+  let askedAt: number | null = null;
+  try {
+    for (;;) {
+      const o = observe(def.name, def.dir);
+      const s = o.recorded;
+      if (o.supervised && s) {
+        if (launched && s.supervisor?.pid === launched.pid) launched.release();
+        if (isReady(s, want, askedAt ?? t0)) return null;
+        if (askedAt !== null) {
+          const bad = endedBadly(def, s, askedAt);
+          if (bad) return bad;
+        } else if (needsAsking(s, want)) {
+          const sentAt = Date.now();
+          // the FIFO opens a moment after the supervisor starts: until then, try again at the next wake
+          if (sendControl(control, want === 'once' ? 'o' : 'u') === 'sent') askedAt = sentAt;
+        }
+      } else if (launched?.exit) {
+        return svrunFailure(launched);
+      } else if (!launched && !o.supervised) {
+        askedAt = Date.now();
+        launched = launchSvrun(def.dir, want, () => changes.poke());
+      }
+      if (Date.now() >= until) {
+        const state = o.supervised ? (s?.state ?? 'unknown') : 'not supervised';
+        return `not ready after ${until - t0} ms (state ${state})${detail(def, s)}`;
+      }
+      await changes.next(until);
+    }
+  } finally {
+    changes.close();
+    launched?.release();
+  }
+};
+
+type Outcome = { ok: true } | { ok: false; causes: string[] };
+
+/**
+ * Brings `targets` up in dependency order (each target's requires must be
+ * among the targets). Resolves with one line per service that failed or was
+ * not started, in start order; empty when all are ready.
+ */
+export const bringUp = async (scan: Scan, targets: ReadonlyMap<string, UpWant>, deadline: number | null): Promise<string[]> => {
+  const g: Graph = subgraph(scan.graph, targets.keys());
+  const order = startOrder(g);
+  const outcomes = new Map<string, Promise<Outcome>>();
+  const lines = new Map<string, string>();
+  for (const name of order) {
+    const def = scan.services.get(name)!;
+    const want = targets.get(name) ?? 'up';
+    const requires = (g.get(name) ?? []).map((r) => outcomes.get(r)!);
+    outcomes.set(
+      name,
+      Promise.all(requires).then(async (deps): Promise<Outcome> => {
+        const causes = [...new Set(deps.flatMap((d) => (d.ok ? [] : d.causes)))].sort();
+        if (causes.length > 0) {
+          const s = observe(name, def.dir);
+          if (s.supervised && s.recorded?.state === 'up' && s.recorded.want === want) return { ok: true };
+          lines.set(name, `${name}: not started because ${causes.join(', ')} failed`);
+          return { ok: false, causes };
+        }
+        const problem = await driveUp(def, want, deadline);
+        if (problem === null) return { ok: true };
+        lines.set(name, `${name}: ${problem}`);
+        return { ok: false, causes: [name] };
+      }),
+    );
+  }
+  await Promise.all(outcomes.values());
+  return order.flatMap((n) => lines.get(n) ?? []);
+};

@@ -1,0 +1,66 @@
+// Waiting for status changes without a busy loop: fs.watch on the supervise
+// folders wakes svctl as soon as a status.json is replaced, and a poll every
+// POLL_MS covers what inotify misses (a folder created later, NFS).
+import { type FSWatcher, watch } from 'node:fs';
+
+export const POLL_MS = 50;
+
+export class Changes {
+  private readonly watchers = new Map<string, FSWatcher>();
+  private wake: (() => void) | null = null;
+  private dirty = false;
+
+  constructor(private readonly dirs: readonly string[]) {
+    this.arm();
+  }
+
+  /** Resolves at the next change, after at most POLL_MS, and never after `until`. */
+  async next(until: number): Promise<void> {
+    this.arm();
+    if (this.dirty) {
+      this.dirty = false;
+      return;
+    }
+    const ms = Math.max(0, Math.min(POLL_MS, until - Date.now()));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        if (self.wake === done) self.wake = null;
+        resolve();
+      }
+      this.wake = done;
+    });
+    this.dirty = false;
+  }
+
+  /** Something other than a file changed (a child exited): wake the waiter now. */
+  poke(): void {
+    this.dirty = true;
+    this.wake?.();
+  }
+
+  close(): void {
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
+    this.wake?.();
+  }
+
+  /** Watches each folder that exists now; a missing one is tried again at the next wait. */
+  private arm(): void {
+    for (const dir of this.dirs) {
+      if (this.watchers.has(dir)) continue;
+      try {
+        const w = watch(dir, { persistent: false }, () => this.poke());
+        w.on('error', () => {
+          w.close();
+          this.watchers.delete(dir);
+        });
+        this.watchers.set(dir, w);
+      } catch {
+        /* not there yet: the poll covers it */
+      }
+    }
+  }
+}

@@ -35,12 +35,6 @@ export class LineSplitter {
       start = nl + 1;
     }
     if (start < chunk.length) this.add(chunk.subarray(start));
-    while (this.pendingBytes > MAX_LINE_BYTES) {
-      const all = Buffer.concat(this.pending);
-      this.pending = [all.subarray(MAX_LINE_BYTES)];
-      this.pendingBytes = all.length - MAX_LINE_BYTES;
-      this.onLine(all.subarray(0, MAX_LINE_BYTES).toString('utf8'));
-    }
   }
 
   /** End of stream: a last line without newline is kept, not lost. */
@@ -48,7 +42,15 @@ export class LineSplitter {
     if (this.pendingBytes > 0) this.flush();
   }
 
+  /** Adds to the pending line; whatever exceeds MAX_LINE_BYTES goes out as lines of its own. */
   private add(part: Buffer): void {
+    while (this.pendingBytes + part.length > MAX_LINE_BYTES) {
+      const cut = utf8Boundary(part, MAX_LINE_BYTES - this.pendingBytes);
+      this.pending.push(part.subarray(0, cut));
+      this.pendingBytes += cut;
+      this.flush();
+      part = part.subarray(cut);
+    }
     this.pending.push(part);
     this.pendingBytes += part.length;
   }
@@ -60,6 +62,15 @@ export class LineSplitter {
     this.onLine(line.toString('utf8'));
   }
 }
+
+/** The largest cut <= `at` that does not split a UTF-8 sequence (at most 3 bytes back). */
+const utf8Boundary = (buf: Buffer, at: number): number => {
+  for (let i = at; i > Math.max(0, at - 4); i--) {
+    const b = buf[i];
+    if (b === undefined || (b & 0xc0) !== 0x80) return i;
+  }
+  return at;
+};
 
 /** Appends to a file through one fd, one write in flight, never blocking the event loop. */
 class QueuedWriter {

@@ -48,15 +48,17 @@ const USER_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]*(:[A-Za-z0-9_][A-Za-z0-9._-]*)?$/;
 
 export type ReadResult = { ok: true; def: ServiceDef } | { ok: false; errors: string[] };
 
-/** The file's content, or null when it does not exist. */
-const readOptional = (file: string): string | null => {
+/** The file's content, null when it does not exist, or an Error when it cannot be read (a folder, EACCES). */
+const readOptional = (file: string): string | null | Error => {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? null : (err as Error);
   }
 };
+
+/** setTimeout's limit: a longer timeout would fire at once. */
+const MAX_MS = 2 ** 31 - 1;
 
 const firstLine = (text: string): string => (text.split('\n')[0] ?? '').trim();
 
@@ -103,15 +105,27 @@ export const readService = (dir: string): ReadResult => {
     return { ok: false, errors: [`${name}: invalid service name (allowed: ${NAME_RE.source})`] };
   }
 
+  const text = (file: string): string | null => {
+    const t = readOptional(join(abs, file));
+    if (t instanceof Error) {
+      fail(file, `not a readable file (${(t as NodeJS.ErrnoException).code ?? t.message})`);
+      return null;
+    }
+    return t;
+  };
   const value = (file: string): string | null => {
-    const text = readOptional(join(abs, file));
-    return text === null ? null : firstLine(text);
+    const t = text(file);
+    return t === null ? null : firstLine(t);
   };
   const millis = (file: string, fallback: number): number => {
     const v = value(file);
     if (v === null) return fallback;
-    if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) {
+    if (!/^\d+$/.test(v)) {
       fail(file, `expected milliseconds, got "${v}"`);
+      return fallback;
+    }
+    if (Number(v) > MAX_MS) {
+      fail(file, `expected milliseconds up to ${MAX_MS}, got "${v}"`);
       return fallback;
     }
     return Number(v);
@@ -140,7 +154,7 @@ export const readService = (dir: string): ReadResult => {
   const type = oneOf<ServiceType>('type', ['longrun', 'oneshot'], 'longrun');
   const restart = oneOf<RestartPolicy>('restart', ['always', 'on-failure', 'never'], 'always');
 
-  const requires = parseList(readOptional(join(abs, 'requires')) ?? '');
+  const requires = parseList(text('requires') ?? '');
   for (const r of requires) {
     if (!NAME_RE.test(r.replace(/@\*$/, '@x'))) fail('requires', `invalid service name "${r}"`);
     else if (r.endsWith('@')) fail('requires', `"${r}" is a template; name an instance or "${r}*"`);

@@ -108,6 +108,9 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
 
   const spawn = () => {
     s.nextStartAt = null;
+    // the old group is empty by now: never signal its (reusable) id again
+    s.pgid = null;
+    enter('starting');
     fx.push({ type: 'spawn' });
   };
 
@@ -201,6 +204,7 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
       switch (event.cmd) {
         case 'u':
         case 'o':
+          if (s.exiting) break; // x or a stop signal to svrun is final
           s.want = event.cmd === 'u' ? 'up' : 'once';
           if (s.state === 'down' || s.state === 'failed') {
             s.shortRuns = 0;

@@ -172,7 +172,8 @@ describe('servicedir: invalid settings, one line each: NAME/FILE: message, got "
     ['timeout-kill', '0x10', 'web/timeout-kill: expected milliseconds, got "0x10"'],
     ['timeout-kill', '', 'web/timeout-kill: expected milliseconds, got ""'],
     ['timeout-kill', '\n5\n', 'web/timeout-kill: expected milliseconds, got ""'],
-    ['timeout-kill', '99999999999999999999', 'web/timeout-kill: expected milliseconds, got "99999999999999999999"'],
+    ['timeout-kill', '99999999999999999999', 'web/timeout-kill: expected milliseconds up to 2147483647, got "99999999999999999999"'],
+    ['timeout-kill', '2147483648', 'web/timeout-kill: expected milliseconds up to 2147483647, got "2147483648"'],
     ['timeout-ready', 'soon\n', 'web/timeout-ready: expected milliseconds, got "soon"'],
     ['timeout-finish', '2.0', 'web/timeout-finish: expected milliseconds, got "2.0"'],
   ])('%s = %j -> %s', (file, body, line) => {
@@ -266,7 +267,7 @@ describe('servicedir: the folder itself', () => {
   // as one line naming the service and the file. A setting that is a folder
   // (`mkdir web/timeout-kill`) makes readService throw EISDIR instead, and svrun
   // prints `svrun: EISDIR: illegal operation on a directory, read`, which names neither.
-  it.fails.each<[string]>([['timeout-kill'], ['type'], ['requires'], ['down-signal']])(
+  it.each<[string]>([['timeout-kill'], ['type'], ['requires'], ['down-signal']])(
     'a setting %s that is a folder is an error naming web and the file, not a throw',
     (file) => {
       const r = readService(svc('web', { [file]: { dir: true } }));

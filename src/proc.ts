@@ -54,3 +54,13 @@ export const groupExists = (pgid: number): boolean => {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 };
+
+/** When this machine booted (ms since the epoch): state older than that is from another boot. */
+export const bootTimeMs = (): number => {
+  try {
+    const m = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'latin1'));
+    return m ? Number(m[1]) * 1000 : 0;
+  } catch {
+    return 0;
+  }
+};

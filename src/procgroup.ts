@@ -6,6 +6,7 @@ import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process'
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { cgroupKill, cgroupPids, cgroupPopulated } from './cgroup.js';
+import { type Identity, setprivIdentityArgs } from './identity.js';
 import { groupExists, groupMembers, procStat } from './proc.js';
 
 export interface Containment {
@@ -36,12 +37,19 @@ export interface SpawnOptions {
   stdio: StdioOptions;
   /** Sent to the process when svrun dies (PR_SET_PDEATHSIG). */
   deathSignal: NodeJS.Signals;
+  /** Run as this user (svrun is root); null: as svrun. */
+  identity: Identity | null;
 }
 
 /** Spawns `file` as the leader of a new session; its pid is the group's id. */
 export const spawnContained = (c: Containment, o: SpawnOptions): ChildProcess => {
   let argv = [o.file, ...o.args];
-  if (c.setpriv) argv = [c.setpriv, '--pdeathsig', o.deathSignal, '--', ...argv];
+  // never run as root a service that asked for a user
+  if (o.identity && !c.setpriv) throw new Error(`setpriv not found: cannot run as ${o.identity.name}`);
+  if (c.setpriv) {
+    const ids = o.identity ? setprivIdentityArgs(o.identity) : [];
+    argv = [c.setpriv, ...ids, '--pdeathsig', o.deathSignal, '--', ...argv];
+  }
   if (c.cgroup) {
     // join the cgroup first: everything run forks is born inside it
     argv = ['/bin/sh', '-c', 'echo $$ > "$0" || exit 111; exec "$@"', join(c.cgroup, 'cgroup.procs'), ...argv];

@@ -13,6 +13,10 @@ export interface Config {
   hasFinish: boolean;
   /** Ready as soon as spawned (no notification-fd, no check). */
   readyOnSpawn: boolean;
+  /** A oneshot: run once, `up` when it exits 0, never restarted; svrun exits once it is settled. */
+  oneshot?: boolean;
+  /** The oneshot has a `stop` script to undo `run`. */
+  hasStop?: boolean;
 }
 
 export interface Core {
@@ -55,6 +59,7 @@ export type Event =
   | { type: 'group-empty'; at: number }
   | { type: 'kill-timeout'; at: number }
   | { type: 'finish-done'; code: number | null; at: number }
+  | { type: 'stop-done'; code: number | null; at: number }
   | { type: 'backoff-done'; at: number }
   | { type: 'error'; error: string; at: number };
 
@@ -68,6 +73,7 @@ export type Effect =
   | { type: 'timer'; name: TimerName; ms: number }
   | { type: 'cancel-timer'; name: TimerName }
   | { type: 'run-finish'; code: number; signo: number }
+  | { type: 'run-stop' }
   | { type: 'log'; text: string }
   | { type: 'exit'; code: number };
 
@@ -117,7 +123,16 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
   const settle = (state: 'down' | 'failed') => {
     enter(state);
     log(state);
-    if (s.exiting) fx.push({ type: 'exit', code: 0 });
+    // a oneshot's svrun reports the outcome in its exit code too
+    if (s.exiting) fx.push({ type: 'exit', code: cfg.oneshot && state === 'failed' ? 1 : 0 });
+  };
+
+  /** A oneshot's run exited 0 (its group is gone): its effect holds, svrun is done. */
+  const oneshotUp = () => {
+    s.readyAt = at;
+    enter('up');
+    log('ready');
+    fx.push({ type: 'exit', code: 0 });
   };
 
   const sendDownSignal = () => {
@@ -162,6 +177,11 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
     const exit = s.lastExit;
     const clean = exit !== null && exit.code === 0;
     if (s.want === 'down') return settle('down');
+    if (cfg.oneshot) {
+      if (clean) return oneshotUp();
+      s.lastError = `run ${exit?.signal ? `killed by ${exit.signal}` : `exited ${exit?.code}`}`;
+      return settle('failed');
+    }
     if (s.stopRequested) {
       // stopped on request, then wanted up again (d then u): a fresh start
       s.shortRuns = 0;
@@ -187,7 +207,7 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
   const afterGroupEmpty = () => {
     fx.push({ type: 'cancel-timer', name: 'kill' });
     const exit = s.lastExit;
-    if (cfg.hasFinish && exit) {
+    if (cfg.hasFinish && exit && !cfg.oneshot) {
       enter('finishing');
       const sig = exit.signal ? signo(exit.signal as NodeJS.Signals) : 0;
       fx.push({ type: 'run-finish', code: exit.signal ? -1 : (exit.code ?? -1), signo: sig });
@@ -198,6 +218,18 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
 
   switch (event.type) {
     case 'boot':
+      if (cfg.oneshot) {
+        // svrun for a oneshot is a transaction: bring it up (unless its effect
+        // still holds), or take it down with `stop`, then exit
+        if (s.want !== 'down') {
+          if (s.state === 'up') fx.push({ type: 'exit', code: 0 });
+          else spawn();
+        } else if (s.state === 'up' && cfg.hasStop) {
+          enter('stopping');
+          fx.push({ type: 'run-stop' });
+        } else settle('down');
+        break;
+      }
       if (s.want !== 'down') spawn();
       break;
     case 'command':
@@ -267,6 +299,10 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
         settle('down');
         break;
       }
+      if (cfg.oneshot) {
+        settle('failed');
+        break;
+      }
       s.shortRuns = Math.max(s.shortRuns, 1);
       scheduleRestart();
       break;
@@ -304,6 +340,14 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
       if (s.state !== 'finishing') break;
       if (event.code === 125) s.finishVeto = true;
       decide();
+      break;
+    case 'stop-done':
+      if (s.state !== 'stopping' || !cfg.oneshot) break;
+      if (event.code === 0) settle('down');
+      else {
+        s.lastError = `stop ${event.code === null ? 'did not finish' : `exited ${event.code}`}`;
+        settle('failed');
+      }
       break;
     case 'backoff-done':
       if (s.state === 'backoff') {

@@ -6,6 +6,7 @@ import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { accessSync, constants, writeFileSync } from 'node:fs';
 import { GROUP_POLL_MS, IO_RETRY_MS } from './defaults.js';
 import { errorText } from './errors.js';
+import type { Identity } from './identity.js';
 import { LineSplitter, type LogSink } from './logger.js';
 import type { ServicePaths } from './paths.js';
 import { procStartTime } from './proc.js';
@@ -15,11 +16,21 @@ import { signalNumber } from './signals.js';
 import { type Config, type Core, type Effect, type Event, type TimerName, step } from './state.js';
 import { type Status, writeStatus } from './statusfile.js';
 
+/** SPEC.md: `check` runs every 100 ms until it exits 0. */
+const CHECK_INTERVAL_MS = 100;
+/** A helper process (finish, stop, check) is killed by its own process group alone. */
+const UNGROUPED: Containment = { cgroup: null, setpriv: null };
+
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** The service's environment: svrun's own, env/ applied, and what the client library reads. */
-export const serviceEnv = (def: ServiceDef): NodeJS.ProcessEnv => {
+export const serviceEnv = (def: ServiceDef, identity: Identity | null): NodeJS.ProcessEnv => {
   const env: NodeJS.ProcessEnv = { ...process.env };
+  if (identity) {
+    env.HOME = identity.home;
+    env.USER = identity.name;
+    env.LOGNAME = identity.name;
+  }
   for (const [k, v] of Object.entries(def.env)) {
     if (v === null) delete env[k];
     else env[k] = v;
@@ -54,6 +65,7 @@ export class Supervisor {
     private readonly log: LogSink,
     private readonly supervisorId: NonNullable<Status['supervisor']>,
     core: Core,
+    private readonly identity: Identity | null = null,
   ) {
     this.core = core;
     this.cfg = {
@@ -61,9 +73,11 @@ export class Supervisor {
       downSignal: def.downSignal,
       timeoutKillMs: def.timeoutKillMs,
       hasFinish: def.finish !== null,
-      readyOnSpawn: def.notificationFd === null && def.check === null,
+      readyOnSpawn: def.type === 'longrun' && def.notificationFd === null && def.check === null,
+      oneshot: def.type === 'oneshot',
+      hasStop: def.stop !== null,
     };
-    this.env = serviceEnv(def);
+    this.env = serviceEnv(def, identity);
   }
 
   /** Runs until the state machine asks to exit; resolves with the exit code. */
@@ -169,7 +183,11 @@ export class Supervisor {
       case 'cancel-timer':
         return this.clearTimer(fx.name);
       case 'run-finish':
-        return this.runFinish(fx.code, fx.signo);
+        return this.runScript('finish', this.def.finish!, [String(fx.code), String(fx.signo)], (code) =>
+          this.dispatch({ type: 'finish-done', code, at: Date.now() }),
+        );
+      case 'run-stop':
+        return this.runScript('stop', this.def.stop!, this.args, (code) => this.dispatch({ type: 'stop-done', code, at: Date.now() }));
       case 'log':
         return this.log.line('svrun', fx.text);
       case 'exit':
@@ -187,6 +205,15 @@ export class Supervisor {
     const t = this.timers.get(name);
     if (t) clearTimeout(t);
     this.timers.delete(name);
+  }
+
+  /** run, finish, check and stop get the instance name as $1. */
+  private get args(): string[] {
+    return this.def.instance !== null ? [this.def.instance] : [];
+  }
+
+  private spawnBase() {
+    return { cwd: this.def.dir, env: this.env, identity: this.identity };
   }
 
   private stdio(): StdioOptions {
@@ -222,10 +249,9 @@ export class Supervisor {
     let child: ChildProcess;
     try {
       child = spawnContained(this.containment, {
+        ...this.spawnBase(),
         file: this.def.run,
-        args: this.def.instance !== null ? [this.def.instance] : [],
-        cwd: this.def.dir,
-        env: this.env,
+        args: this.args,
         stdio: this.stdio(),
         deathSignal: this.def.downSignal,
       });
@@ -252,6 +278,37 @@ export class Supervisor {
     });
     this.watchReadiness(child);
     this.dispatch({ type: 'spawned', pid, pidStart: procStartTime(pid), at });
+    if (this.def.check) this.pollCheck(child, at);
+  }
+
+  /**
+   * `check` readiness: run it every 100 ms while the service is starting,
+   * each run bounded by the time left of timeout-ready (past it, by
+   * timeout-ready again: a late service still becomes up, honestly late).
+   */
+  private pollCheck(child: ChildProcess, startedAt: number): void {
+    const check = this.def.check!;
+    const attempt = () => {
+      if (this.child !== child || this.core.state !== 'starting') return;
+      const left = startedAt + this.def.timeoutReadyMs - Date.now();
+      let probe: ChildProcess;
+      try {
+        probe = spawnContained(this.containment, { ...this.spawnBase(), file: check, args: this.args, stdio: 'ignore', deathSignal: 'SIGKILL' });
+      } catch (err) {
+        this.noteError(`check: ${errorText(err)}`);
+        return void setTimeout(attempt, CHECK_INTERVAL_MS);
+      }
+      const pid = probe.pid;
+      const bound = pid === undefined ? null : setTimeout(() => killGroup(UNGROUPED, pid), left > 0 ? left : this.def.timeoutReadyMs);
+      probe.on('error', () => {});
+      probe.once('close', (code) => {
+        if (bound) clearTimeout(bound);
+        if (pid !== undefined) killGroup(UNGROUPED, pid);
+        if (code === 0 && this.child === child) this.dispatch({ type: 'ready', at: Date.now() });
+        else setTimeout(attempt, CHECK_INTERVAL_MS);
+      });
+    };
+    attempt();
   }
 
   /** s6's protocol: ready once a line arrives on the notification fd. */
@@ -287,41 +344,33 @@ export class Supervisor {
     this.groupPoll = null;
   }
 
-  /** ./finish EXITCODE SIGNO, bounded by timeout-finish, its group killed after it. */
-  private runFinish(code: number, signo: number): void {
-    const done = (exit: number | null) => this.dispatch({ type: 'finish-done', code: exit, at: Date.now() });
+  /** `finish` (after each exit of a longrun) or a oneshot's `stop`: bounded by timeout-finish, its group killed after it. */
+  private runScript(what: 'finish' | 'stop', file: string, args: string[], done: (code: number | null) => void): void {
+    const fail = (err: unknown) => {
+      this.noteError(`${what}: ${errorText(err)}`);
+      done(null);
+    };
     let child: ChildProcess;
     try {
-      child = spawnContained(this.containment, {
-        file: this.def.finish!,
-        args: [String(code), String(signo)],
-        cwd: this.def.dir,
-        env: this.env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        deathSignal: 'SIGTERM',
-      });
+      child = spawnContained(this.containment, { ...this.spawnBase(), file, args, stdio: ['ignore', 'pipe', 'pipe'], deathSignal: 'SIGTERM' });
     } catch (err) {
-      this.noteError(`finish: ${errorText(err)}`);
-      return done(null);
+      return fail(err);
     }
     const pid = child.pid;
     if (pid === undefined) {
-      child.once('error', (err) => {
-        this.noteError(`finish: ${errorText(err)}`);
-        done(null);
-      });
+      child.once('error', fail);
       return;
     }
     this.pipeOutput(child);
     const timer = setTimeout(() => {
-      this.log.line('svrun', `error: finish: killed after ${this.def.timeoutFinishMs} ms`);
-      killGroup({ cgroup: null, setpriv: null }, pid);
+      this.log.line('svrun', `error: ${what}: killed after ${this.def.timeoutFinishMs} ms`);
+      killGroup(UNGROUPED, pid);
     }, this.def.timeoutFinishMs);
     child.on('error', () => {});
-    child.once('exit', (exitCode) => {
+    child.once('exit', (code) => {
       clearTimeout(timer);
-      killGroup({ cgroup: null, setpriv: null }, pid);
-      done(exitCode);
+      killGroup(UNGROUPED, pid);
+      done(code);
     });
   }
 }

@@ -10,7 +10,8 @@ import { stopLeftovers } from './leftovers.js';
 import { acquireLock } from './lock.js';
 import { fileSink, type LogSink, stdoutSink } from './logger.js';
 import { servicePaths } from './paths.js';
-import { procStartTime } from './proc.js';
+import { bootTimeMs, procStartTime } from './proc.js';
+import { type Identity, resolveIdentity } from './identity.js';
 import { findExecutable } from './procgroup.js';
 import { readService } from './servicedir.js';
 import { type Core, initialCore } from './state.js';
@@ -74,6 +75,14 @@ export const svrun = async (argv: string[]): Promise<number> => {
   const def = read.def;
   if (def.template) return fail(EXIT_INVALID, `${def.name}: a template is never started itself; start an instance (${def.name}NAME)`);
 
+  const isRoot = process.getuid?.() === 0;
+  let identity: Identity | null = null;
+  if (def.user !== null && isRoot) {
+    const id = resolveIdentity(def.user);
+    if (typeof id === 'string') return fail(EXIT_INVALID, `${def.name}/user: ${id}`);
+    identity = id;
+  }
+
   const paths = servicePaths(def.dir, def.name);
   try {
     mkdirSync(paths.supervise, { recursive: true });
@@ -85,7 +94,7 @@ export const svrun = async (argv: string[]): Promise<number> => {
   const old: Status | null = oldRead.kind === 'ok' ? oldRead.status : null;
   const me = { pid: process.pid, pidStart: procStartTime(process.pid), startedAt: new Date().toISOString() };
   let supervisor: Supervisor | null = null;
-  const startCore: Core = initialCore(args.want, Date.now());
+  const startCore: Core = def.type === 'oneshot' ? oneshotCore(old, args.want) : initialCore(args.want, Date.now());
 
   const lock = await acquireLock({
     dir: paths.supervise,
@@ -100,7 +109,7 @@ export const svrun = async (argv: string[]): Promise<number> => {
         ...(old ?? blankStatus(def.name, def.type)),
         supervisor: me,
         want: args.want,
-        state: old?.pid ? 'stopping' : 'down',
+        state: old?.pid ? 'stopping' : startCore.state,
         since: new Date().toISOString(),
       }),
     onCompromised: (err) => {
@@ -136,6 +145,7 @@ export const svrun = async (argv: string[]): Promise<number> => {
       ? stdoutSink(def.name, 0, (t) => supervisor?.noteError(t))
       : fileSink(paths.logDir, (t) => supervisor?.noteError(t));
   if (oldRead.kind === 'corrupt') log.line('svrun', `error: status: unreadable status.json replaced (${oldRead.reason})`);
+  if (def.user !== null && !isRoot) log.line('svrun', `error: user: svrun is not root; ${def.user} ignored, the service runs as uid ${process.getuid?.()}`);
 
   const containment = { cgroup: prepareCgroup(def.name, paths.supervise), setpriv: findExecutable('setpriv') };
   if (!containment.setpriv) log.line('svrun', 'error: setpriv not found: no parent-death signal for the service');
@@ -162,7 +172,7 @@ export const svrun = async (argv: string[]): Promise<number> => {
     });
   }
 
-  supervisor = new Supervisor(def, paths, containment, log, me, terminated ? initialCore('down', Date.now()) : startCore);
+  supervisor = new Supervisor(def, paths, containment, log, me, terminated ? { ...startCore, want: startCore.state === 'up' ? startCore.want : 'down' } : startCore, identity);
   process.on('uncaughtException', (err) => supervisor?.noteError(`internal: ${errorText(err)}`));
   let control: ControlReader | null = null;
   try {
@@ -186,6 +196,18 @@ export const svrun = async (argv: string[]): Promise<number> => {
   await release().catch(() => {});
   if (containment.cgroup) removeCgroup(containment.cgroup);
   return code;
+};
+
+/**
+ * A oneshot's svrun is a transaction that exits when done: it starts from
+ * the state on disk, which says whether the oneshot's effect holds (`up`
+ * since this boot: a reboot undoes what a oneshot did).
+ */
+const oneshotCore = (old: Status | null, want: Want): Core => {
+  const core = { ...initialCore(want, Date.now()), exiting: true };
+  if (old?.type !== 'oneshot' || old.state !== 'up' || Date.parse(old.since) < bootTimeMs()) return core;
+  const ms = (t: string | null) => (t === null ? null : Date.parse(t));
+  return { ...core, state: 'up', since: Date.parse(old.since), startedAt: ms(old.startedAt), readyAt: ms(old.readyAt), lastExit: old.lastExit };
 };
 
 const blankStatus = (name: string, type: Status['type']): Status => ({

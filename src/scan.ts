@@ -2,10 +2,10 @@
 // uses, every `requires` resolved, cycles found. All problems are collected,
 // one line each, so svctl can refuse the whole directory before it changes
 // anything (exit 2).
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { findCycles, formatCycle, type Graph } from './graph.js';
-import { NAME_RE, readService, type ServiceDef } from './servicedir.js';
+import { NAME_RE, parseList, readService, type ServiceDef } from './servicedir.js';
 
 export interface ScanEntry {
   name: string;
@@ -49,6 +49,14 @@ const folderNames = (dir: string): string[] =>
     .filter((n) => !n.startsWith('.') && isDirectory(join(dir, n)))
     .sort();
 
+const requiresOf = (svcDir: string): string[] => {
+  try {
+    return parseList(readFileSync(join(svcDir, 'requires'), 'utf8'));
+  } catch {
+    return [];
+  }
+};
+
 /** Throws (with a one-line message) only when the scan directory itself cannot be read. */
 export const readScan = (dirOption: string): Scan => {
   const dir = resolve(dirOption);
@@ -61,32 +69,33 @@ export const readScan = (dirOption: string): Scan => {
   }
   const errors: string[] = [];
   const entries: ScanEntry[] = [];
-  const defs = new Map<string, ServiceDef>();
   for (const name of names) {
     const svcDir = join(dir, name);
-    if (!NAME_RE.test(name)) {
+    if (NAME_RE.test(name)) entries.push({ name, dir: svcDir, down: existsSync(join(svcDir, 'down')), template: name.endsWith('@') });
+  }
+  const known = new Set(entries.map((e) => e.name));
+  const instancesOf = (template: string) => entries.filter((e) => !e.template && e.name.startsWith(template)).map((e) => e.name);
+
+  const services = new Map<string, ServiceDef>();
+  const graph = new Map<string, string[]>();
+  for (const name of names) {
+    const svcDir = join(dir, name);
+    if (!known.has(name)) {
       errors.push(`${name}: invalid service name (allowed: ${NAME_RE.source})`);
       continue;
     }
-    entries.push({ name, dir: svcDir, down: existsSync(join(svcDir, 'down')), template: name.endsWith('@') });
     const read = readService(svcDir);
-    if (read.ok) defs.set(name, read.def);
-    else errors.push(...read.errors);
-  }
-
-  const known = new Set(entries.map((e) => e.name));
-  const instancesOf = (template: string) => entries.filter((e) => !e.template && e.name.startsWith(template)).map((e) => e.name);
-  const services = new Map<string, ServiceDef>();
-  const graph = new Map<string, string[]>();
-  for (const [name, def] of defs) {
+    if (!read.ok) errors.push(...read.errors);
+    // requires is checked even when another file is invalid: every problem in one go
+    const requires = read.ok ? read.def.requires : requiresOf(svcDir);
     const reqs: string[] = [];
-    for (const r of def.requires) {
+    for (const r of requires) {
       if (r.endsWith('@*')) reqs.push(...instancesOf(r.slice(0, -1)));
       else if (known.has(r)) reqs.push(r);
-      else errors.push(`${name}/requires: unknown service "${r}"`);
+      else if (NAME_RE.test(r)) errors.push(`${name}/requires: unknown service "${r}"`);
     }
-    if (def.template) continue;
-    services.set(name, def);
+    if (!read.ok || read.def.template) continue;
+    services.set(name, read.def);
     graph.set(name, [...new Set(reqs)].sort());
   }
   // an edge to a service with an invalid definition is reported through that service

@@ -251,3 +251,35 @@ export const exitOf = (child: ChildProcess): Promise<number> =>
   child.exitCode !== null
     ? Promise.resolve(child.exitCode)
     : new Promise((res) => child.once('exit', (code, sig) => res(code ?? 128 + (sig ? (constants.signals[sig] ?? 0) : 0))));
+
+// svctl helpers (appended; imports are hoisted, kept here so the diff stays append-only)
+import { closeSync, openSync } from 'node:fs';
+
+/** svctl in the background (output to files, like Sandbox.exec): its process, to signal it, what it printed so far, and its result. */
+export const startSvctl = (sb: Sandbox, args: string[]): { child: ChildProcess; stdout: () => string; done: Promise<Run> } => {
+  const id = randomBytes(4).toString('hex');
+  const out = join(sb.dir, `.bg-out.${id}`);
+  const err = join(sb.dir, `.bg-err.${id}`);
+  const fo = openSync(out, 'w');
+  const fe = openSync(err, 'w');
+  const child = spawn(process.execPath, [SVCTL, ...args], { env: sb.env, stdio: ['ignore', fo, fe], cwd: sb.dir });
+  closeSync(fo);
+  closeSync(fe);
+  const done = new Promise<Run>((res) =>
+    child.on('exit', (c, s) =>
+      res({ code: s ? 128 + (constants.signals[s] ?? 0) : c, stdout: readFileSync(out, 'utf8'), stderr: readFileSync(err, 'utf8') }),
+    ),
+  );
+  return { child, stdout: () => readFileSync(out, 'utf8'), done };
+};
+
+/** Live svrun processes supervising the folder `dir` (argv: node svrun.js [options] DIR). */
+export const svrunPids = (dir: string): number[] =>
+  allPids().filter((pid) => {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      return argv[1] === SVRUN && argv[argv.length - 1] === dir && isAlive(pid);
+    } catch {
+      return false;
+    }
+  });

@@ -36,14 +36,15 @@ const endedBadly = (def: ServiceDef, s: Status, askedAt: number): string | null 
   return null;
 };
 
-const svrunFailure = (l: Launched): string => {
+/** svrun's own lines name the service already: they are shown as they are, with svctl's prefix. */
+const svrunFailure = (name: string, l: Launched): string => {
   const lines = l.exit?.lines.map((x) => x.replace(/^svrun: /, '')) ?? [];
-  return lines.length > 0 ? lines.join('; ') : `svrun exited ${l.exit?.code}`;
+  return lines.length > 0 ? lines.join('; ') : `${name}: svrun exited ${l.exit?.code}`;
 };
 
 /**
- * Drives one service to ready; resolves with null, or the reason it is not
- * ready by `deadline` (default: now + its timeout-ready).
+ * Drives one service to ready; resolves with null, or the line saying why it
+ * is not ready by `deadline` (default: now + its timeout-ready).
  */
 export const driveUp = async (def: ServiceDef, want: UpWant, deadline: number | null): Promise<string | null> => {
   const t0 = Date.now();
@@ -66,21 +67,21 @@ export const driveUp = async (def: ServiceDef, want: UpWant, deadline: number | 
         if (isReady(s, want, askedAt ?? t0)) return null;
         if (askedAt !== null) {
           const bad = endedBadly(def, s, askedAt);
-          if (bad) return bad;
+          if (bad) return `${def.name}: ${bad}`;
         } else if (needsAsking(s, want)) {
           const sentAt = Date.now();
           // the FIFO opens a moment after the supervisor starts: until then, try again at the next wake
           if (sendControl(control, want === 'once' ? 'o' : 'u') === 'sent') askedAt = sentAt;
         }
       } else if (launched?.exit) {
-        return svrunFailure(launched);
+        return svrunFailure(def.name, launched);
       } else if (!launched && !o.supervised) {
         askedAt = Date.now();
         launched = launchSvrun(def.dir, want, () => changes.poke());
       }
       if (Date.now() >= until) {
         const state = o.supervised ? (s?.state ?? 'unknown') : 'not supervised';
-        return `not ready after ${until - t0} ms (state ${state})${detail(def, s)}`;
+        return `${def.name}: not ready after ${until - t0} ms (state ${state})${detail(def, s)}`;
       }
       await changes.next(until);
     }
@@ -118,7 +119,7 @@ export const bringUp = async (scan: Scan, targets: ReadonlyMap<string, UpWant>, 
         }
         const problem = await driveUp(def, want, deadline);
         if (problem === null) return { ok: true };
-        lines.set(name, `${name}: ${problem}`);
+        lines.set(name, problem);
         return { ok: false, causes: [name] };
       }),
     );

@@ -18,6 +18,10 @@ export const GROUP_POLL_MS = 20;
 export const LOCK_STALE_MS = 10_000;
 /** A takeover guard older than this was left by a killed supervisor. */
 export const LOCK_GUARD_STALE_MS = 2_000;
+/** Built-in logger rotation (log/config may change both). */
+export const DEFAULT_ROTATION = { maxBytes: 1024 * 1024, keep: 10 } as const;
+/** A partial line (no newline yet) is written after this long without output. */
+export const PARTIAL_LINE_IDLE_MS = 1_000;
 /** Retry delay for a status write or log write that failed (full disk...). */
 export const IO_RETRY_MS = 1_000;
 

@@ -1,11 +1,9 @@
 // The built-in logger: the service's stdout and stderr and svrun's own events
-// as lines `<ISO time> <stream> <text>` in log/current, or `NAME | <text>`
-// on svrun's stdout (--log stdout). A write that fails (full disk, folder
-// gone) is retried; lines wait in memory meanwhile, up to a bound.
-import { closeSync, mkdirSync, openSync, write } from 'node:fs';
-import { join } from 'node:path';
-import { IO_RETRY_MS } from './defaults.js';
-import { errorText } from './errors.js';
+// as lines `<ISO time> <stream> <text>` in log/current (rotated by size), or
+// `NAME | <stream> <text>` on svrun's stdout (--log stdout). Output is split
+// into lines here; writing, rotation and retries are src/logfile.ts's.
+import { DEFAULT_ROTATION } from './defaults.js';
+import { QueuedWriter, type Rotation, rotatingFile } from './logfile.js';
 
 export type Stream = 'out' | 'err' | 'svrun';
 
@@ -17,17 +15,32 @@ export interface LogSink {
 
 /** Longest line kept whole; longer output is split here rather than held. */
 export const MAX_LINE_BYTES = 64 * 1024;
-/** Most bytes held while the log cannot be written; older lines are dropped (and counted) past it. */
-const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 
-/** Splits a byte stream into lines; invalid UTF-8 becomes U+FFFD, never a broken log. */
+/**
+ * Splits a byte stream into lines; invalid UTF-8 becomes U+FFFD, never a
+ * broken log. A line still incomplete after `idleMs` without output (a
+ * prompt, a progress bar) is written as partial rather than held.
+ */
 export class LineSplitter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  private idle: NodeJS.Timeout | null = null;
 
-  constructor(private readonly onLine: (text: string) => void) {}
+  constructor(
+    private readonly onLine: (text: string, partial: boolean) => void,
+    private readonly idleMs = 0,
+  ) {}
 
   push(chunk: Buffer): void {
+    this.pushLines(chunk);
+    if (this.idleMs > 0) {
+      if (this.idle) clearTimeout(this.idle);
+      this.idle = this.pendingBytes > 0 ? setTimeout(() => this.end(), this.idleMs) : null;
+      this.idle?.unref();
+    }
+  }
+
+  private pushLines(chunk: Buffer): void {
     let start = 0;
     for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
       this.add(chunk.subarray(start, nl));
@@ -37,9 +50,11 @@ export class LineSplitter {
     if (start < chunk.length) this.add(chunk.subarray(start));
   }
 
-  /** End of stream: a last line without newline is kept, not lost. */
+  /** End of stream (or idle): a last line without newline is kept, marked partial, not lost. */
   end(): void {
-    if (this.pendingBytes > 0) this.flush();
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = null;
+    if (this.pendingBytes > 0) this.flush(true);
   }
 
   /** Adds to the pending line; whatever exceeds MAX_LINE_BYTES goes out as lines of its own. */
@@ -48,18 +63,18 @@ export class LineSplitter {
       const cut = utf8Boundary(part, MAX_LINE_BYTES - this.pendingBytes);
       this.pending.push(part.subarray(0, cut));
       this.pendingBytes += cut;
-      this.flush();
+      this.flush(true);
       part = part.subarray(cut);
     }
     this.pending.push(part);
     this.pendingBytes += part.length;
   }
 
-  private flush(): void {
+  private flush(partial = false): void {
     const line = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
     this.pending = [];
     this.pendingBytes = 0;
-    this.onLine(line.toString('utf8'));
+    this.onLine(line.toString('utf8'), partial);
   }
 }
 
@@ -72,111 +87,39 @@ const utf8Boundary = (buf: Buffer, at: number): number => {
   return at;
 };
 
-/** Appends to a file through one fd, one write in flight, never blocking the event loop. */
-class QueuedWriter {
-  private queue: string[] = [];
-  private queuedBytes = 0;
-  private dropped = 0;
-  private busy = false;
-  private fd: number | null = null;
-  private retry: NodeJS.Timeout | null = null;
-  private drained: (() => void) | null = null;
+/** Escapes what would make a log line unreadable or unsafe to cat: C0 controls (but TAB and ESC) and DEL; drops a CR before the newline. */
+export const cleanLine = (text: string): string =>
+  text.replace(/\r$/, '').replace(/[\x00-\x08\x0a-\x1a\x1c-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 
-  constructor(
-    private readonly open: () => number,
-    private readonly onError: (text: string) => void,
-    private readonly ownsFd = true,
-  ) {}
+/** Appended to a line that was written without its newline (idle output, or the end of the stream). */
+export const PARTIAL_MARKER = ' [partial]';
 
-  push(text: string): void {
-    this.queue.push(text);
-    this.queuedBytes += text.length;
-    while (this.queuedBytes > MAX_QUEUED_BYTES && this.queue.length > 1) {
-      this.queuedBytes -= this.queue.shift()!.length;
-      this.dropped += 1;
-    }
-    this.pump();
-  }
-
-  private pump(): void {
-    if (this.busy || this.retry) return;
-    if (this.queue.length === 0) {
-      this.drained?.();
-      return;
-    }
-    try {
-      this.fd ??= this.open();
-    } catch (err) {
-      return this.fail(err);
-    }
-    if (this.dropped > 0) {
-      this.queue.unshift(`${new Date().toISOString()} svrun error: log: ${this.dropped} lines dropped while the log could not be written\n`);
-      this.dropped = 0;
-    }
-    const batch = this.queue.join('');
-    const count = this.queue.length;
-    this.busy = true;
-    write(this.fd, batch, null, 'utf8', (err) => {
-      this.busy = false;
-      if (err) return this.fail(err);
-      this.queue.splice(0, count);
-      this.queuedBytes = this.queue.reduce((n, s) => n + s.length, 0);
-      this.pump();
-    });
-  }
-
-  private fail(err: unknown): void {
-    if (this.fd !== null) {
-      try {
-        closeSync(this.fd);
-      } catch {
-        /* already unusable */
-      }
-      this.fd = null;
-    }
-    this.onError(`log: ${errorText(err)}`);
-    this.retry = setTimeout(() => {
-      this.retry = null;
-      this.pump();
-    }, IO_RETRY_MS);
-    this.retry.unref();
-  }
-
-  async close(ms: number): Promise<void> {
-    if (this.queue.length > 0 && !this.retry) {
-      await new Promise<void>((resolve) => {
-        this.drained = resolve;
-        setTimeout(resolve, ms).unref();
-      });
-    }
-    if (this.retry) clearTimeout(this.retry);
-    if (this.fd !== null && this.ownsFd) closeSync(this.fd);
-    this.fd = null;
-  }
+export interface Sink extends LogSink {
+  /** True while output should pause (the writer is behind). */
+  readonly backlogged: boolean;
+  onDrain(fn: () => void): void;
 }
 
-/** log/current in `logDir`, created when missing. */
-export const fileSink = (logDir: string, onError: (text: string) => void): LogSink => {
-  const writer = new QueuedWriter(() => {
-    mkdirSync(logDir, { recursive: true });
-    return openSync(join(logDir, 'current'), 'a', 0o644);
-  }, onError);
-  return {
-    line: (stream, text) => writer.push(`${new Date().toISOString()} ${stream} ${text}\n`),
-    close: (ms = 2000) => writer.close(ms),
-  };
-};
+const sinkOf = (writer: QueuedWriter, format: (stream: Stream, text: string) => string): Sink => ({
+  line: (stream, text) => writer.push(format(stream, text)),
+  close: (ms = 2000) => writer.close(ms),
+  get backlogged() {
+    return writer.backlogged;
+  },
+  onDrain: (fn) => writer.onDrain(fn),
+});
 
-/** `NAME | text` on svrun's stdout; the name padded to `width` (svctl boot passes the longest). */
-export const stdoutSink = (name: string, width = 0, onError: (text: string) => void = () => {}): LogSink => {
+/** log/current in `logDir`, created when missing, rotated by `rotation`. */
+export const fileSink = (logDir: string, onError: (text: string) => void, rotation: Rotation = DEFAULT_ROTATION): Sink =>
+  sinkOf(new QueuedWriter(rotatingFile(logDir, rotation), onError), (stream, text) => `${new Date().toISOString()} ${stream} ${text}\n`);
+
+/** `NAME | <stream> <text>` on svrun's stdout; the name padded to `width` (svctl boot passes the longest). */
+export const stdoutSink = (name: string, width = 0, onError: (text: string) => void = () => {}): Sink => {
   const color = process.stdout.isTTY && !process.env.NO_COLOR;
   const label = name.padEnd(width);
   const prefix = color ? `\x1b[${31 + (hash(name) % 6)}m${label}\x1b[0m | ` : `${label} | `;
-  const writer = new QueuedWriter(() => 1, onError, false);
-  return {
-    line: (stream, text) => writer.push(`${prefix}${stream} ${text}\n`),
-    close: (ms = 2000) => writer.close(ms),
-  };
+  const target = { ownsFd: false, open: () => ({ fd: 1, size: 0 }) };
+  return sinkOf(new QueuedWriter(target, onError), (stream, text) => `${prefix}${stream} ${text}\n`);
 };
 
 const hash = (s: string): number => [...s].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);

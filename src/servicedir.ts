@@ -5,10 +5,12 @@ import { accessSync, constants, readFileSync, readdirSync, statSync } from 'node
 import { basename, join, resolve } from 'node:path';
 import {
   DEFAULT_DOWN_SIGNAL,
+  DEFAULT_ROTATION,
   DEFAULT_TIMEOUT_FINISH_MS,
   DEFAULT_TIMEOUT_KILL_MS,
   DEFAULT_TIMEOUT_READY_MS,
 } from './defaults.js';
+import type { Rotation } from './logfile.js';
 import { type DownSignal, parseDownSignal } from './signals.js';
 
 export type ServiceType = 'longrun' | 'oneshot';
@@ -37,6 +39,8 @@ export interface ServiceDef {
   user: string | null;
   /** log/run of a logger subservice, else null (built-in logger). */
   logRun: string | null;
+  /** The built-in logger's rotation, from log/config. */
+  logRotation: Rotation;
   /** `worker@` is a template; `worker@3` an instance named `3`. */
   template: boolean;
   instance: string | null;
@@ -182,6 +186,7 @@ export const readService = (dir: string): ReadResult => {
 
   let logRun: string | null = null;
   if (exists(join(abs, 'log', 'run'))) logRun = executable('log/run', true);
+  const logRotation = parseLogConfig(text('log/config') ?? '', (msg) => fail('log/config', msg));
 
   const def: ServiceDef = {
     name,
@@ -202,10 +207,27 @@ export const readService = (dir: string): ReadResult => {
     restart,
     user,
     logRun,
+    logRotation,
     template: name.endsWith('@'),
     instance: /@./.test(name) ? name.slice(name.indexOf('@') + 1) : null,
   };
   return errors.length > 0 ? { ok: false, errors } : { ok: true, def };
+};
+
+/**
+ * log/config: `size BYTES` (rotate log/current past this, at least 4096)
+ * and `keep N` (rotated files kept), one a line, `#` comments allowed.
+ */
+export const parseLogConfig = (text: string, fail: (msg: string) => void): Rotation => {
+  const r: Rotation = { ...DEFAULT_ROTATION };
+  for (const line of parseList(text)) {
+    const m = /^(size|keep)\s+(\d+)$/.exec(line);
+    const n = Number(m?.[2]);
+    if (m?.[1] === 'size' && n >= 4096 && n <= 2 ** 40) r.maxBytes = n;
+    else if (m?.[1] === 'keep' && n <= 10_000) r.keep = n;
+    else fail(`expected "size BYTES" (at least 4096) or "keep N", got "${line}"`);
+  }
+  return r;
 };
 
 /** envdir semantics: first line with trailing blanks removed; an empty file unsets. */

@@ -4,10 +4,10 @@
 // Events are queued, so effects never re-enter step().
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { accessSync, constants, writeFileSync } from 'node:fs';
-import { GROUP_POLL_MS, IO_RETRY_MS } from './defaults.js';
+import { GROUP_POLL_MS, IO_RETRY_MS, PARTIAL_LINE_IDLE_MS } from './defaults.js';
 import { errorText } from './errors.js';
 import type { Identity } from './identity.js';
-import { LineSplitter, type LogSink } from './logger.js';
+import { cleanLine, LineSplitter, PARTIAL_MARKER, type Sink } from './logger.js';
 import type { ServicePaths } from './paths.js';
 import { procStartTime } from './proc.js';
 import { type Containment, groupAlive, killGroup, signalGroup, spawnContained } from './procgroup.js';
@@ -44,6 +44,18 @@ export const serviceEnv = (def: ServiceDef, identity: Identity | null): NodeJS.P
   return env;
 };
 
+/** How a unit's processes are wired when it is not the plain built-in-logger case. */
+export interface UnitIO {
+  /** stdin of run (else /dev/null). */
+  stdin?: number;
+  /** stdout and stderr of run: an fd (the held log pipe), or svrun's own. Else piped to the Sink. */
+  output?: number | 'inherit';
+  /** The logger's status subset for status.json's `log`. */
+  logStatus?: () => Status['log'];
+  /** Called after each status write (the logger's tells the service's status to update `log`). */
+  onChange?: () => void;
+}
+
 export class Supervisor {
   private core: Core;
   private readonly cfg: Config;
@@ -62,10 +74,11 @@ export class Supervisor {
     private readonly def: ServiceDef,
     private readonly paths: ServicePaths,
     private readonly containment: Containment,
-    private readonly log: LogSink,
+    private readonly log: Sink,
     private readonly supervisorId: NonNullable<Status['supervisor']>,
     core: Core,
     private readonly identity: Identity | null = null,
+    private readonly io: UnitIO = {},
   ) {
     this.core = core;
     this.cfg = {
@@ -133,7 +146,7 @@ export class Supervisor {
       readyAt: iso(c.readyAt),
       restarts: c.restarts,
       lastExit: c.lastExit,
-      log: null,
+      log: this.io.logStatus?.() ?? null,
       nextStartAt: iso(c.nextStartAt),
       lastError: c.lastError,
       cgroup: this.containment.cgroup,
@@ -151,6 +164,7 @@ export class Supervisor {
       this.writtenPid = pidText;
       writeStatus(this.paths.status, status);
       this.written = text;
+      this.io.onChange?.();
     } catch (err) {
       this.log.line('svrun', `error: status: ${errorText(err)}`);
       this.core = { ...this.core, lastError: `status: ${errorText(err)}` };
@@ -217,7 +231,8 @@ export class Supervisor {
   }
 
   private stdio(): StdioOptions {
-    const stdio: StdioOptions = ['ignore', 'pipe', 'pipe'];
+    const out = this.io.output ?? 'pipe';
+    const stdio: StdioOptions = [this.io.stdin ?? 'ignore', out, out];
     const nfd = this.def.notificationFd;
     if (nfd !== null) {
       while (stdio.length < nfd) stdio.push('ignore');
@@ -232,8 +247,18 @@ export class Supervisor {
       ['err', child.stderr],
     ] as const) {
       if (!source) continue;
-      const split = new LineSplitter((text) => this.log.line(stream, text));
-      source.on('data', (chunk: Buffer) => split.push(chunk));
+      const split = new LineSplitter(
+        (text, partial) => this.log.line(stream, cleanLine(text) + (partial ? PARTIAL_MARKER : '')),
+        PARTIAL_LINE_IDLE_MS,
+      );
+      source.on('data', (chunk: Buffer) => {
+        split.push(chunk);
+        // back-pressure: a service that writes faster than the log is written waits, as on a pipe
+        if (this.log.backlogged && !source.isPaused()) {
+          source.pause();
+          this.log.onDrain(() => source.resume());
+        }
+      });
       source.on('end', () => split.end());
       source.on('error', () => split.end());
     }

@@ -8,7 +8,8 @@ import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE } from './defaults.js';
 import { errorText } from './errors.js';
 import { stopLeftovers } from './leftovers.js';
 import { acquireLock } from './lock.js';
-import { fileSink, type LogSink, stdoutSink } from './logger.js';
+import { fileSink, type Sink, stdoutSink } from './logger.js';
+import { prepareLogger } from './logsvc.js';
 import { servicePaths } from './paths.js';
 import { bootTimeMs, procStartTime } from './proc.js';
 import { type Identity, resolveIdentity } from './identity.js';
@@ -140,14 +141,18 @@ export const svrun = async (argv: string[]): Promise<number> => {
     }
   };
 
-  const log: LogSink =
-    args.logMode === 'stdout'
-      ? stdoutSink(def.name, 0, (t) => supervisor?.noteError(t))
-      : fileSink(paths.logDir, (t) => supervisor?.noteError(t));
+  const setpriv = findExecutable('setpriv');
+  const noteError = (t: string) => supervisor?.noteError(t);
+  const logger = def.logRun ? prepareLogger(def, paths.supervise, me, identity, setpriv, noteError, () => supervisor?.persist()) : null;
+  const log: Sink = logger
+    ? logger.pipe.sink
+    : args.logMode === 'stdout'
+      ? stdoutSink(def.name, 0, noteError)
+      : fileSink(paths.logDir, noteError, def.logRotation);
   if (oldRead.kind === 'corrupt') log.line('svrun', `error: status: unreadable status.json replaced (${oldRead.reason})`);
   if (def.user !== null && !isRoot) log.line('svrun', `error: user: svrun is not root; ${def.user} ignored, the service runs as uid ${process.getuid?.()}`);
 
-  const containment = { cgroup: prepareCgroup(def.name, paths.supervise), setpriv: findExecutable('setpriv') };
+  const containment = { cgroup: prepareCgroup(def.name, paths.supervise), setpriv };
   if (!containment.setpriv) log.line('svrun', 'error: setpriv not found: no parent-death signal for the service');
 
   let terminated = false;
@@ -172,7 +177,12 @@ export const svrun = async (argv: string[]): Promise<number> => {
     });
   }
 
-  supervisor = new Supervisor(def, paths, containment, log, me, terminated ? { ...startCore, want: startCore.state === 'up' ? startCore.want : 'down' } : startCore, identity);
+  // the logger first, so that nothing the service writes waits long
+  await logger?.start();
+  const core = terminated ? { ...startCore, want: startCore.state === 'up' ? startCore.want : 'down' } : startCore;
+  supervisor = new Supervisor(def, paths, containment, log, me, core, identity, {
+    ...(logger && { output: logger.pipe.serviceOut, logStatus: logger.summary }),
+  });
   process.on('uncaughtException', (err) => supervisor?.noteError(`internal: ${errorText(err)}`));
   let control: ControlReader | null = null;
   try {
@@ -191,6 +201,8 @@ export const svrun = async (argv: string[]): Promise<number> => {
   const code = await running;
 
   control?.close();
+  // the logger last, so that the service's last lines are logged
+  await logger?.stop();
   supervisor.persist();
   await log.close();
   await release().catch(() => {});

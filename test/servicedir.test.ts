@@ -79,6 +79,7 @@ describe('servicedir: defaults', () => {
       restart: 'always',
       user: null,
       logRun: null,
+      logRotation: { maxBytes: 1048576, keep: 10 },
       template: false,
       instance: null,
     } satisfies ServiceDef);
@@ -236,7 +237,21 @@ describe('servicedir: executables', () => {
   });
 
   it('a log/ folder without run: built-in logger', () => {
-    expect(ok(svc('web', { 'log/config': '1048576\n' })).logRun).toBeNull();
+    expect(ok(svc('web', { 'log/config': 'size 65536\n' })).logRun).toBeNull();
+  });
+
+  it.each<[string, { maxBytes: number; keep: number }]>([
+    ['size 65536\n', { maxBytes: 65536, keep: 10 }],
+    ['# small logs\nsize 4096\nkeep 3\n', { maxBytes: 4096, keep: 3 }],
+    ['keep 0\n', { maxBytes: 1048576, keep: 0 }],
+  ])('log/config %j -> %j', (config, rotation) => {
+    expect(ok(svc('web', { 'log/config': config })).logRotation).toEqual(rotation);
+  });
+
+  it.each<[string]>([['1048576'], ['size 100'], ['size 1M'], ['keep -1'], ['rotate daily']])('log/config %j is an error naming the file', (config) => {
+    expect(errs(svc('web', { 'log/config': `${config}\n` }))).toEqual([
+      `web/log/config: expected "size BYTES" (at least 4096) or "keep N", got "${config}"`,
+    ]);
   });
 });
 

@@ -1,0 +1,52 @@
+// The pipe between a service and its log/ logger, held by svrun: a FIFO in
+// supervise/ that svrun keeps open for reading and writing, so neither the
+// service nor the logger ever sees EOF or SIGPIPE when the other restarts,
+// and lines written while the logger is down wait in the pipe for the next one.
+import { closeSync, constants, openSync } from 'node:fs';
+import { ensureFifo } from './control.js';
+import { QueuedWriter } from './logfile.js';
+import type { Sink, Stream } from './logger.js';
+
+export interface LogPipe {
+  /** The service's stdout and stderr (blocking, as programs expect). */
+  serviceOut: number;
+  /** The logger's stdin (read-only: once svrun lets go, the logger sees EOF). */
+  loggerIn: number;
+  /** svrun's own events: non-blocking, so a full pipe never stalls the supervisor. */
+  sink: Sink;
+  /** Lets go of the pipe: the logger reads what is left, then EOF. */
+  close(): Promise<void>;
+}
+
+export const openLogPipe = (fifo: string, onError: (text: string) => void): LogPipe => {
+  ensureFifo(fifo);
+  // O_RDWR first: it never blocks, and with it held the blocking opens below return at once
+  const keep = openSync(fifo, constants.O_RDWR);
+  const loggerIn = openSync(fifo, constants.O_RDONLY);
+  const serviceOut = openSync(fifo, constants.O_WRONLY);
+  const events = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+  const writer = new QueuedWriter({ ownsFd: false, open: () => ({ fd: events, size: 0 }) }, onError);
+  const format = (stream: Stream, text: string) => (stream === 'svrun' ? `svrun: ${text}\n` : `${text}\n`);
+  return {
+    serviceOut,
+    loggerIn,
+    sink: {
+      line: (stream, text) => writer.push(format(stream, text)),
+      close: (ms = 2000) => writer.close(ms),
+      get backlogged() {
+        return writer.backlogged;
+      },
+      onDrain: (fn) => writer.onDrain(fn),
+    },
+    close: async () => {
+      await writer.close(1000);
+      for (const fd of [events, serviceOut, keep, loggerIn]) {
+        try {
+          closeSync(fd);
+        } catch {
+          /* closed already */
+        }
+      }
+    },
+  };
+};

@@ -2,7 +2,7 @@
 // processes. Prints one line per measure (median and spread of N runs).
 // Timing goals live here, never in the tests.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,6 +102,59 @@ const main = async () => {
   const rss = sups.map((s) => Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${s.pid}/status`, 'utf8'))![1]) / 1024);
   console.log(`idle svrun RSS (MiB):             ${stats(rss)}`);
   await Promise.all(sups.map(stopSvrun));
+
+  // 4. logging throughput: a service prints LINES short lines as fast as it can
+  const LINES = Number(process.env.BENCH_LINES ?? 1_000_000);
+  const cpuMs = (pid: number) => {
+    const f = readFileSync(`/proc/${pid}/stat`, 'latin1').slice(readFileSync(`/proc/${pid}/stat`, 'latin1').lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, in ms (USER_HZ 100)
+  };
+  const countLines = (file: string, re: RegExp) => {
+    try {
+      return readFileSync(file, 'latin1').split('\n').filter((l) => re.test(l)).length;
+    } catch {
+      return 0;
+    }
+  };
+  for (const mode of ['built-in logger', 'log/ subservice (cat > file)'] as const) {
+    const d = service(`flood-${mode.length}`, `seq 1 ${LINES}; exec sleep 1000`);
+    let file: string;
+    let re: RegExp;
+    if (mode === 'built-in logger') {
+      mkdirSync(join(d, 'log'));
+      writeFileSync(join(d, 'log/config'), 'size 1099511627776\nkeep 1\n'); // no rotation: count every line in one file
+      file = join(d, 'log/current');
+      re = / out \d+$/;
+    } else {
+      mkdirSync(join(d, 'log'));
+      writeFileSync(join(d, 'log/run'), '#!/bin/sh\nexec cat > lines.txt\n');
+      chmodSync(join(d, 'log/run'), 0o755);
+      file = join(d, 'log/lines.txt');
+      re = /^\d+$/;
+    }
+    const t0 = performance.now();
+    const sv = startSvrun(d);
+    await until(() => readJson(join(d, 'supervise/status.json'))?.state === 'up');
+    // the last line written means all are (one writer, in order)
+    const tail = Buffer.alloc(32);
+    await until(() => {
+      try {
+        const fd = openSync(file, 'r');
+        const n = readSync(fd, tail, 0, 32, Math.max(0, fstatSync(fd).size - 32));
+        closeSync(fd);
+        return tail.subarray(0, n).toString('latin1').endsWith(`${LINES}\n`);
+      } catch {
+        return false;
+      }
+    }, 120_000);
+    const ms = performance.now() - t0;
+    const cpu = cpuMs(sv.pid!); // start-up included
+    const got = countLines(file, re);
+    console.log(
+      `${mode}: ${Math.round((LINES / ms) * 1000).toLocaleString('en')} lines/s, ${LINES - got} lost of ${LINES.toLocaleString('en')}, svrun CPU ${Math.round((cpu * 1_000_000) / LINES)} ms per million lines`,
+    );
+    await stopSvrun(sv);
+  }
 };
 
 main()

@@ -88,8 +88,12 @@ const utf8Boundary = (buf: Buffer, at: number): number => {
 };
 
 /** Escapes what would make a log line unreadable or unsafe to cat: C0 controls (but TAB and ESC) and DEL; drops a CR before the newline. */
-export const cleanLine = (text: string): string =>
-  text.replace(/\r$/, '').replace(/[\x00-\x08\x0a-\x1a\x1c-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+export const cleanLine = (text: string): string => {
+  const t = text.endsWith('\r') ? text.slice(0, -1) : text;
+  return UNSAFE.test(t) ? t.replace(UNSAFE_ALL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`) : t;
+};
+const UNSAFE = /[\x00-\x08\x0a-\x1a\x1c-\x1f\x7f]/;
+const UNSAFE_ALL = new RegExp(UNSAFE.source, 'g');
 
 /** Appended to a line that was written without its newline (idle output, or the end of the stream). */
 export const PARTIAL_MARKER = ' [partial]';
@@ -109,9 +113,21 @@ const sinkOf = (writer: QueuedWriter, format: (stream: Stream, text: string) => 
   onDrain: (fn) => writer.onDrain(fn),
 });
 
+/** new Date().toISOString(), computed once per millisecond (a flood writes many lines in one). */
+let lastMs = 0;
+let lastIso = '';
+const isoNow = (): string => {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+};
+
 /** log/current in `logDir`, created when missing, rotated by `rotation`. */
 export const fileSink = (logDir: string, onError: (text: string) => void, rotation: Rotation = DEFAULT_ROTATION): Sink =>
-  sinkOf(new QueuedWriter(rotatingFile(logDir, rotation), onError), (stream, text) => `${new Date().toISOString()} ${stream} ${text}\n`);
+  sinkOf(new QueuedWriter(rotatingFile(logDir, rotation), onError), (stream, text) => `${isoNow()} ${stream} ${text}\n`);
 
 /** `NAME | <stream> <text>` on svrun's stdout; the name padded to `width` (svctl boot passes the longest). */
 export const stdoutSink = (name: string, width = 0, onError: (text: string) => void = () => {}): Sink => {

@@ -118,10 +118,10 @@ describe('log/ subservice', () => {
     const text = () => (existsSync(out) ? readFileSync(out, 'utf8') : '');
     await waitFor(() => text().includes('svrun: started pid'), 'the service start logged');
     expect(text().indexOf('svrun: log: started pid')).toBeLessThan(text().indexOf('svrun: started pid'));
-    const log = st.log as { pid: number };
+    const log = st.log!;
     await waitFor(() => numbers(text()).length > 20, 'lines through the logger');
-    process.kill(log.pid, 'SIGKILL');
-    const again = await sb.waitStatus('c', (s) => (s.log as { restarts: number } | null)?.restarts === 1 && s.log?.state === 'up', 'logger restarted');
+    process.kill(log.pid!, 'SIGKILL');
+    const again = await sb.waitStatus('c', (s) => s.log?.restarts === 1 && s.log?.state === 'up', 'logger restarted');
     process.kill(again.pid!, 'SIGKILL');
     await sb.waitStatus('c', (s) => s.restarts === 1 && s.state === 'up', 'service restarted');
     const before = numbers(text()).length;
@@ -152,7 +152,7 @@ describe('log/ subservice', () => {
     const blockedAt = Number(readFileSync(join(dir, 'count'), 'utf8'));
     expect(blockedAt).toBeGreaterThan(10);
     spawnSync('rm', [join(dir, 'hold')]);
-    process.kill((st.log as { pid: number }).pid, 'SIGKILL'); // the next logger reads
+    process.kill(st.log!.pid!, 'SIGKILL'); // the next logger reads
     await waitFor(() => numbers(existsSync(out) ? readFileSync(out, 'utf8') : '').length > blockedAt + 100, 'lines after the logger came back');
     expect(sb.status('c')).toMatchObject({ restarts: 0, pid: st.pid });
     const ns = numbers(readFileSync(out, 'utf8'));

@@ -32,7 +32,7 @@ describe.skipIf(!hasTmux)('svrun in a terminal (needs tmux)', () => {
     keys(`exec 2>&1; ${process.execPath} ${SVRUN} ${dir}`, 'Enter');
     const st = await sb.waitRunning('web', m, 10_000);
     const sv = st.supervisor!.pid;
-    const [child] = await waitFor(() => pidsByArgv0(g).length === 1 && pidsByArgv0(g), 'the child');
+    const [child] = await waitFor(() => (pidsByArgv0(g).length === 1 ? pidsByArgv0(g) : null), 'the child');
 
     keys('C-z');
     await waitFor(() => state(sv) === 'T' && state(st.pid!) === 'T' && state(child!) === 'T', () => `all stopped: ${state(sv)} ${state(st.pid!)} ${state(child!)}`);

@@ -129,7 +129,7 @@ describe('svctl up: failures', () => {
     expect(Date.now() - t0).toBeLessThan(6000); // failed for good: no wait for timeout-ready (10 s)
     const err = r.stderr.split('\n').filter(Boolean);
     expect(err).toHaveLength(2);
-    expect(err[0]).toMatch(/^svctl: f: failed \(exited 3\); last log lines: .*err cannot open config/);
+    expect(err[0]).toMatch(/^svctl: f: failed \(exited 3\); last output: err cannot open config$/);
     expect(err[1]).toBe('svctl: g: not started because f failed');
     expect(sb.status('g')).toBeNull();
     expect(sb.status('h')!.state).toBe('up');

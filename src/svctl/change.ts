@@ -8,7 +8,7 @@ import type { Scan } from '../scan.js';
 import { lockScanDir } from '../scanlock.js';
 import { type Ctx, defaultEntries, globalDeadline, loadScan, namedEntries } from './context.js';
 import { bringDown, stopTimeoutMs } from './down.js';
-import { observe } from './observe.js';
+import { isRunning, observe } from './observe.js';
 import { bringUp, type UpWant } from './up.js';
 
 /**
@@ -88,8 +88,8 @@ export const cmdRestart = async (ctx: Ctx, names: readonly string[]): Promise<nu
     const named = new Set(p.names);
     const again = [...dependents(scan.graph, p.names)].filter((n) => {
       if (named.has(n)) return true;
-      const o = observe(n, scan.services.get(n)!.dir);
-      return o.supervised && o.recorded?.want !== 'down';
+      const def = scan.services.get(n)!;
+      return isRunning(observe(n, def.dir), def.type);
     });
     const deadline = globalDeadline(ctx);
     const stopped = await bringDown(scan, dependents(scan.graph, p.names), deadline);

@@ -8,37 +8,47 @@ import { sendControl } from '../control.js';
 import { type Graph, reverse, startOrder, subgraph } from '../graph.js';
 import type { Scan } from '../scan.js';
 import type { ServiceDef } from '../servicedir.js';
+import type { Status } from '../statusfile.js';
 import { type Launched, launchSvrun } from './launch.js';
-import { hasLeftovers, observe } from './observe.js';
+import { hasLeftovers, isRunning, observe } from './observe.js';
 import { Changes } from './watch.js';
 
 /** SPEC.md: a stop may take timeout-kill, then timeout-finish, plus a second of slack. */
 export const stopTimeoutMs = (def: ServiceDef): number => def.timeoutKillMs + def.timeoutFinishMs + 1000;
 
-/** Drives one service down (supervisor exited); resolves with null or why it is not down by the deadline. */
+/** A oneshot that is up (or failed) is taken down by a `svrun --want down` transaction, which runs its `stop`. */
+const needsTransaction = (def: ServiceDef, s: Status | null): boolean =>
+  def.type === 'oneshot' && s !== null && s.state !== 'down';
+
+/** Drives one service down (supervisor exited); resolves with null or the line saying why it is not down by the deadline. */
 export const driveDown = async (def: ServiceDef, deadline: number | null): Promise<string | null> => {
   const t0 = Date.now();
   const until = deadline ?? t0 + stopTimeoutMs(def);
   const o0 = observe(def.name, def.dir);
-  if (!o0.supervised && !hasLeftovers(o0.recorded)) return null;
+  if (!o0.supervised && !hasLeftovers(o0.recorded) && !needsTransaction(def, o0.recorded)) return null;
   const changes = new Changes([o0.paths.supervise]);
   let launched: Launched | null = null;
+  let launchedAt = 0;
   let sent = false;
   try {
     for (;;) {
       const o = observe(def.name, def.dir);
+      const s = o.recorded;
       if (o.supervised) {
         // until the FIFO has a reader (a supervisor still starting), try again at the next wake
         if (!sent) sent = sendControl(o.paths.control, 'x') === 'sent';
-      } else if (!launched && hasLeftovers(o.recorded)) {
+      } else if (!launched && (hasLeftovers(s) || needsTransaction(def, s))) {
+        launchedAt = Date.now();
         launched = launchSvrun(def.dir, 'down', () => changes.poke());
       } else if (!launched || launched.exit) {
+        // a oneshot's stop that failed leaves it failed, saying why
+        if (launched && s?.state === 'failed' && Date.parse(s.since) >= launchedAt) return `${def.name}: ${s.lastError ?? 'stop failed'}`;
         return null;
       }
       if (Date.now() >= until) {
-        const what = o.supervised ? `still ${o.recorded?.state ?? 'supervised'}` : 'leftover processes still running';
-        const pid = o.recorded?.supervisor?.pid;
-        return `${what} after ${until - t0} ms${o.supervised && pid ? ` (supervisor pid ${pid})` : ''}`;
+        const what = o.supervised ? `still ${s?.state ?? 'supervised'}` : 'leftover processes still running';
+        const pid = s?.supervisor?.pid;
+        return `${def.name}: ${what} after ${until - t0} ms${o.supervised && pid ? ` (supervisor pid ${pid})` : ''}`;
       }
       await changes.next(until);
     }
@@ -69,13 +79,13 @@ export const bringDown = async (scan: Scan, names: Iterable<string>, deadline: n
       Promise.all(dependents.map((d) => outcomes.get(d)!)).then(async (deps): Promise<Outcome> => {
         const blockers = dependents.filter((_, i) => !deps[i]!.ok);
         if (blockers.length > 0) {
-          if (!observe(name, def.dir).supervised) return { ok: true };
+          if (!isRunning(observe(name, def.dir), def.type)) return { ok: true };
           lines.set(name, `${name}: not stopped because ${blockers.join(', ')} ${blockers.length > 1 ? 'are' : 'is'} not down`);
           return { ok: false };
         }
         const problem = await driveDown(def, deadline);
         if (problem === null) return { ok: true };
-        lines.set(name, `${name}: ${problem}`);
+        lines.set(name, problem);
         return { ok: false };
       }),
     );

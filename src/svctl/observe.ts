@@ -4,9 +4,9 @@
 // supervisor runs at all. Without one, the service counts as down.
 import { closeSync, constants, openSync } from 'node:fs';
 import { servicePaths, type ServicePaths } from '../paths.js';
-import { groupExists, isAlive, procStat } from '../proc.js';
+import { bootTimeMs, groupExists, isAlive, procStat } from '../proc.js';
 import type { ServiceType } from '../servicedir.js';
-import { readStatus, type Status } from '../statusfile.js';
+import { readStatus, type State, type Status } from '../statusfile.js';
 
 export interface Observed {
   name: string;
@@ -45,12 +45,34 @@ export const blankStatus = (name: string, type: ServiceType): Status => ({
   nextStartAt: null, lastError: null, cgroup: null,
 });
 
-/** The status to show: as recorded while supervised, else state down with no pid (no one watches it). */
+/**
+ * The state without a supervisor: down for a longrun (no one runs it). A
+ * oneshot's svrun exits once its transaction is done, so its recorded up
+ * (since this boot: a reboot undoes its effect) or failed stands.
+ */
+export const unsupervisedState = (s: Status | null, type: ServiceType): State => {
+  if (s === null || type !== 'oneshot') return 'down';
+  if (s.state === 'up') return Date.parse(s.since) >= bootTimeMs() ? 'up' : 'down';
+  return s.state === 'failed' ? 'failed' : 'down';
+};
+
+/** The status to show: as recorded while supervised; else with the state above and no pid (no one watches it). */
 export const shownStatus = (o: Observed, type: ServiceType): ShownStatus => {
   const base = o.recorded ?? blankStatus(o.name, type);
   if (o.supervised) return { ...base, supervised: true };
-  return { ...base, state: 'down', pid: null, pidStart: null, nextStartAt: null, supervised: false };
+  return { ...base, state: unsupervisedState(o.recorded, type), pid: null, pidStart: null, nextStartAt: null, supervised: false };
 };
+
+/** Up and wanted so: a longrun by a supervisor, a oneshot while its effect holds. */
+export const isUp = (o: Observed, type: ServiceType, want: 'up' | 'once' = 'up'): boolean => {
+  const s = o.recorded;
+  if (o.supervised) return s?.state === 'up' && (type === 'oneshot' || s.want === want);
+  return unsupervisedState(s, type) === 'up';
+};
+
+/** Running in the sense of `restart` and `down`: supervised and not wanted down, or a oneshot that is up. */
+export const isRunning = (o: Observed, type: ServiceType): boolean =>
+  o.supervised ? o.recorded?.want !== 'down' : unsupervisedState(o.recorded, type) === 'up';
 
 /** A dead supervisor's service group still has processes (its next svrun stops them first). */
 export const hasLeftovers = (s: Status | null): boolean => {

@@ -69,11 +69,11 @@ export const cmdStatus = (ctx: Ctx, names: readonly string[]): number => {
 export const cmdCheck = (ctx: Ctx, names: readonly string[]): number => {
   const found = entriesFor(ctx, names, false);
   if (typeof found === 'number') return found;
-  const bad = found.entries.map((e) => showStatus(e, found.scan)).filter((s) => !(s.supervised && s.state === 'up'));
+  const bad = found.entries.map((e) => showStatus(e, found.scan)).filter((s) => s.state !== 'up');
   if (ctx.json) {
     ctx.out(JSON.stringify(bad.map((s) => ({ name: s.name, state: s.state, supervised: s.supervised, lastError: s.lastError }))));
   } else {
-    for (const s of bad) ctx.out(`${s.name}: ${s.supervised ? s.state : 'down (not supervised)'}${s.lastError ? `: ${s.lastError}` : ''}`);
+    for (const s of bad) ctx.out(`${s.name}: ${s.supervised ? s.state : `${s.state} (not supervised)`}${s.lastError ? `: ${s.lastError}` : ''}`);
   }
   return bad.length > 0 ? EXIT_FAILED : EXIT_OK;
 };

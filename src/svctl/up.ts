@@ -12,39 +12,49 @@ import type { Scan } from '../scan.js';
 import type { ServiceDef } from '../servicedir.js';
 import type { Status } from '../statusfile.js';
 import { type Launched, launchSvrun } from './launch.js';
-import { observe } from './observe.js';
-import { detail, exitText } from './report.js';
+import { isUp, observe } from './observe.js';
+import { detail, exitText, logSettled } from './report.js';
 import { Changes } from './watch.js';
 
 export type UpWant = 'up' | 'once';
 
 const at = (iso: string | null): number => (iso === null ? Number.NaN : Date.parse(iso));
 
-/** Ready and wanted as asked, or became ready after `since` (a longrun that exited at once was still ready). */
-const isReady = (s: Status, want: UpWant, since: number): boolean =>
-  (s.state === 'up' && s.want === want) || at(s.readyAt) >= since;
+/**
+ * Ready: up and wanted as asked (a oneshot: its effect holds), or became
+ * ready after `since` (a longrun that exited at once was still ready).
+ */
+const isReady = (def: ServiceDef, s: Status, want: UpWant, since: number): boolean =>
+  (s.state === 'up' && (def.type === 'oneshot' || s.want === want)) || at(s.readyAt) >= since;
 
 /** Whether to send the control letter: once, and never while a stop is under way (let it finish first). */
 const needsAsking = (s: Status, want: UpWant): boolean =>
   s.state !== 'stopping' && s.state !== 'finishing' && (s.want !== want || s.state === 'down' || s.state === 'failed');
 
-/** The run we asked for (started after `askedAt`) ended without becoming ready, and will not be retried. */
-const endedBadly = (def: ServiceDef, s: Status, askedAt: number): string | null => {
-  if (!(at(s.startedAt) >= askedAt) || at(s.since) < askedAt) return null;
-  if (s.state === 'failed') return `failed (${exitText(s.lastExit)})${detail(def, s)}`;
-  if (s.state === 'down') return `stopped before it was ready (${exitText(s.lastExit)})${detail(def, s)}`;
-  return null;
+/** What we asked for (at `askedAt`) ended without the service becoming ready, and will not be retried. */
+const endedBadly = (s: Status, askedAt: number): boolean => {
+  if (at(s.since) < askedAt) return false;
+  // a new supervisor records `down` before it starts anything: only a run started since counts
+  return s.state === 'failed' || (s.state === 'down' && at(s.startedAt) >= askedAt);
+};
+
+const failure = async (def: ServiceDef, s: Status, askedAt: number): Promise<string> => {
+  await logSettled(def, s.state, askedAt);
+  const what = s.state === 'failed' ? 'failed' : 'stopped before it was ready';
+  return `${def.name}: ${what}${s.lastError ? '' : ` (${exitText(s.lastExit)})`}${detail(def, s)}`;
 };
 
 /** svrun's own lines name the service already: they are shown as they are, with svctl's prefix. */
-const svrunFailure = (name: string, l: Launched): string => {
+const svrunFailure = (def: ServiceDef, l: Launched, s: Status | null): string => {
   const lines = l.exit?.lines.map((x) => x.replace(/^svrun: /, '')) ?? [];
-  return lines.length > 0 ? lines.join('; ') : `${name}: svrun exited ${l.exit?.code}`;
+  if (lines.length > 0) return lines.join('; ');
+  return `${def.name}: svrun exited ${l.exit?.code}${s ? ` (state ${s.state})` : ''}${detail(def, s)}`;
 };
 
 /**
  * Drives one service to ready; resolves with null, or the line saying why it
- * is not ready by `deadline` (default: now + its timeout-ready).
+ * is not ready by `deadline` (default: now + its timeout-ready). A oneshot's
+ * svrun is a transaction that exits when done: its status is read after it.
  */
 export const driveUp = async (def: ServiceDef, want: UpWant, deadline: number | null): Promise<string | null> => {
   const t0 = Date.now();
@@ -62,25 +72,29 @@ export const driveUp = async (def: ServiceDef, want: UpWant, deadline: number | 
     for (;;) {
       const o = observe(def.name, def.dir);
       const s = o.recorded;
-      if (o.supervised && s) {
-        if (launched && s.supervisor?.pid === launched.pid) launched.release();
-        if (isReady(s, want, askedAt ?? t0)) return null;
+      const ours = launched !== null && s?.supervisor?.pid === launched.pid;
+      if (ours) launched!.release();
+      if (s && (o.supervised || ours)) {
+        if (isReady(def, s, want, askedAt ?? t0)) return null;
         if (askedAt !== null) {
-          const bad = endedBadly(def, s, askedAt);
-          if (bad) return `${def.name}: ${bad}`;
-        } else if (needsAsking(s, want)) {
+          if (endedBadly(s, askedAt)) return await failure(def, s, askedAt);
+        } else if (o.supervised && needsAsking(s, want)) {
           const sentAt = Date.now();
           // the FIFO opens a moment after the supervisor starts: until then, try again at the next wake
           if (sendControl(control, want === 'once' ? 'o' : 'u') === 'sent') askedAt = sentAt;
         }
-      } else if (launched?.exit) {
-        return svrunFailure(def.name, launched);
-      } else if (!launched && !o.supervised) {
-        askedAt = Date.now();
-        launched = launchSvrun(def.dir, want, () => changes.poke());
+      } else if (!o.supervised && isUp(o, def.type, want)) {
+        return null; // a oneshot whose effect holds
+      }
+      if (!o.supervised) {
+        if (launched?.exit) return svrunFailure(def, launched, ours ? s : null);
+        if (!launched) {
+          askedAt = Date.now();
+          launched = launchSvrun(def.dir, want, () => changes.poke());
+        }
       }
       if (Date.now() >= until) {
-        const state = o.supervised ? (s?.state ?? 'unknown') : 'not supervised';
+        const state = o.supervised || ours ? (s?.state ?? 'unknown') : 'not supervised';
         return `${def.name}: not ready after ${until - t0} ms (state ${state})${detail(def, s)}`;
       }
       await changes.next(until);
@@ -112,8 +126,7 @@ export const bringUp = async (scan: Scan, targets: ReadonlyMap<string, UpWant>, 
       Promise.all(requires).then(async (deps): Promise<Outcome> => {
         const causes = [...new Set(deps.flatMap((d) => (d.ok ? [] : d.causes)))].sort();
         if (causes.length > 0) {
-          const s = observe(name, def.dir);
-          if (s.supervised && s.recorded?.state === 'up' && s.recorded.want === want) return { ok: true };
+          if (isUp(observe(name, def.dir), def.type, want)) return { ok: true };
           lines.set(name, `${name}: not started because ${causes.join(', ')} failed`);
           return { ok: false, causes };
         }

@@ -19,7 +19,7 @@ import { type Core, initialCore } from './state.js';
 import { readStatus, type Status, type Want, writeStatus } from './statusfile.js';
 import { Supervisor } from './supervisor.js';
 
-export const USAGE = 'usage: svrun [--log file|stdout] [--want up|once|down] DIR';
+export const USAGE = 'usage: svrun [--log file|stdout] [--log-width N] [--want up|once|down] DIR';
 
 const LETTER_SIGNALS: Record<string, NodeJS.Signals> = {
   t: 'SIGTERM', h: 'SIGHUP', i: 'SIGINT', q: 'SIGQUIT', '1': 'SIGUSR1', '2': 'SIGUSR2',
@@ -31,11 +31,14 @@ export interface SvrunArgs {
   logMode: 'file' | 'stdout';
   /** What to do once supervising: svctl passes `once` for `svctl once`. */
   want: Want;
+  /** --log stdout: pad the name to this width (svctl boot passes the longest name's). */
+  logWidth: number;
 }
 
 export const parseArgs = (argv: string[]): SvrunArgs | string => {
   let logMode: SvrunArgs['logMode'] = 'file';
   let want: Want = 'up';
+  let logWidth = 0;
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -44,6 +47,10 @@ export const parseArgs = (argv: string[]): SvrunArgs | string => {
       const v = inline ?? argv[++i];
       if (v !== 'file' && v !== 'stdout') return `--log expects file or stdout, got "${v ?? ''}"`;
       logMode = v;
+    } else if (opt === '--log-width') {
+      const v = inline ?? argv[++i] ?? '';
+      if (!/^\d{1,3}$/.test(v)) return `--log-width expects a number up to 999, got "${v}"`;
+      logWidth = Number(v);
     } else if (opt === '--want') {
       const v = inline ?? argv[++i];
       if (v !== 'up' && v !== 'once' && v !== 'down') return `--want expects up, once or down, got "${v ?? ''}"`;
@@ -55,7 +62,7 @@ export const parseArgs = (argv: string[]): SvrunArgs | string => {
     else rest.push(a);
   }
   if (rest.length !== 1) return rest.length === 0 ? 'missing DIR' : `expected one DIR, got ${rest.length}`;
-  return { dir: rest[0]!, logMode, want };
+  return { dir: rest[0]!, logMode, want, logWidth };
 };
 
 /** Prints one line per error, prefixed `svrun: `, and returns `code`. */
@@ -147,7 +154,7 @@ export const svrun = async (argv: string[]): Promise<number> => {
   const log: Sink = logger
     ? logger.pipe.sink
     : args.logMode === 'stdout'
-      ? stdoutSink(def.name, 0, noteError)
+      ? stdoutSink(def.name, args.logWidth, noteError)
       : fileSink(paths.logDir, noteError, def.logRotation);
   if (oldRead.kind === 'corrupt') log.line('svrun', `error: status: unreadable status.json replaced (${oldRead.reason})`);
   if (def.user !== null && !isRoot) log.line('svrun', `error: user: svrun is not root; ${def.user} ignored, the service runs as uid ${process.getuid?.()}`);

@@ -256,7 +256,10 @@ export const exitOf = (child: ChildProcess): Promise<number> =>
 import { closeSync, openSync } from 'node:fs';
 
 /** svctl in the background (output to files, like Sandbox.exec): its process, to signal it, what it printed so far, and its result. */
-export const startSvctl = (sb: Sandbox, args: string[]): { child: ChildProcess; stdout: () => string; done: Promise<Run> } => {
+export const startSvctl = (
+  sb: Sandbox,
+  args: string[],
+): { child: ChildProcess; stdout: () => string; stderr: () => string; done: Promise<Run> } => {
   const id = randomBytes(4).toString('hex');
   const out = join(sb.dir, `.bg-out.${id}`);
   const err = join(sb.dir, `.bg-err.${id}`);
@@ -270,7 +273,7 @@ export const startSvctl = (sb: Sandbox, args: string[]): { child: ChildProcess; 
       res({ code: s ? 128 + (constants.signals[s] ?? 0) : c, stdout: readFileSync(out, 'utf8'), stderr: readFileSync(err, 'utf8') }),
     ),
   );
-  return { child, stdout: () => readFileSync(out, 'utf8'), done };
+  return { child, stdout: () => readFileSync(out, 'utf8'), stderr: () => readFileSync(err, 'utf8'), done };
 };
 
 /** Live svrun processes supervising the folder `dir` (argv: node svrun.js [options] DIR). */

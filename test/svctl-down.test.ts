@@ -6,6 +6,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sendControl } from '../src/control.js';
 import { isAlive, pidsByArgv0, Sandbox, svrunPids, waitFor } from './helpers.js';
 
+/** Deadline for events that involve starting node processes on a busy machine. */
+const SLOW = 10_000;
+
 let sb: Sandbox;
 beforeEach(() => {
   sb = new Sandbox();
@@ -63,9 +66,9 @@ describe('svctl down', () => {
     sb.service('stubborn', `trap '' TERM\nexec ${sb.marker('stubborn')} 1000`, { 'timeout-kill': '300' });
     expect((await sb.svctl(['up'])).code).toBe(0);
     const s = sb.status('stubborn')!;
-    await waitFor(() => pidsByArgv0(sb.marker('stubborn')).length === 1, 'the service running');
+    await waitFor(() => pidsByArgv0(sb.marker('stubborn')).length === 1, 'the service running', SLOW);
     process.kill(s.supervisor!.pid, 'SIGKILL');
-    await waitFor(() => !isAlive(s.supervisor!.pid), 'the supervisor gone');
+    await waitFor(() => !isAlive(s.supervisor!.pid), 'the supervisor gone', SLOW);
     expect(pidsByArgv0(sb.marker('stubborn'))).toEqual([s.pid]);
     const r = await sb.svctl(['down']);
     expect(r).toMatchObject({ code: 0, stderr: '' });
@@ -76,7 +79,7 @@ describe('svctl down', () => {
   it('reports a service that does not stop in time (-t)', async () => {
     sb.service('slow', `trap 'sleep 5; exit 0' TERM\n${sb.marker('slow')} 1000 &\nwait`, { 'timeout-kill': '0' });
     expect((await sb.svctl(['up'])).code).toBe(0);
-    await waitFor(() => pidsByArgv0(sb.marker('slow')).length === 1, 'running');
+    await waitFor(() => pidsByArgv0(sb.marker('slow')).length === 1, 'running', SLOW);
     const r = await sb.svctl(['down', '-t', '400']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^svctl: slow: still stopping after \d+ ms \(supervisor pid \d+\)\n$/);

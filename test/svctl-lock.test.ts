@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pidsByArgv0, Sandbox, startSvctl, svrunPids, waitFor } from './helpers.js';
 
+/** Deadline for events that involve starting node processes on a busy machine. */
+const SLOW = 10_000;
+
 let sb: Sandbox;
 beforeEach(() => {
   sb = new Sandbox();
@@ -50,7 +53,7 @@ describe('scan lock', () => {
   it('a waiter gives up after -t naming the holder; status and check take no lock', async () => {
     service('a', { gate: 'go' });
     const first = startSvctl(sb, ['up']);
-    await sb.waitStatus('a', (s) => s.state === 'starting', 'a starting');
+    await sb.waitStatus('a', (s) => s.state === 'starting', 'a starting', SLOW);
     const t0 = Date.now();
     const second = await sb.svctl(['up', '-t', '300']);
     expect(second.code).toBe(1);
@@ -68,7 +71,7 @@ describe('scan lock', () => {
     service('b', { requires: 'a' });
     service('c');
     const up = startSvctl(sb, ['up']);
-    await sb.waitStatus('a', (s) => s.state === 'starting', 'a starting');
+    await sb.waitStatus('a', (s) => s.state === 'starting', 'a starting', SLOW);
     const down = startSvctl(sb, ['down']);
     // the down waits for the lock: let the up finish
     writeFileSync(file('go'), '');
@@ -86,7 +89,7 @@ describe('scan lock', () => {
     service('a', { gate: 'go' });
     service('b', { requires: 'a' });
     const first = startSvctl(sb, ['up']);
-    await sb.waitStatus('a', (s) => s.state === 'starting', 'a starting');
+    await sb.waitStatus('a', (s) => s.state === 'starting', 'a starting', SLOW);
     first.child.kill('SIGKILL');
     await first.done;
     expect(existsSync(join(sb.scan, '.svctl.lock'))).toBe(true);
@@ -96,6 +99,6 @@ describe('scan lock', () => {
     expect(again).toMatchObject({ code: 0, stderr: '' });
     expect(Date.now() - t0).toBeLessThan(5000); // not proper-lockfile's 10 s staleness
     oneRunEach(['a', 'b']);
-    await waitFor(() => !existsSync(join(sb.scan, '.svctl.lock')), 'lock released');
+    await waitFor(() => !existsSync(join(sb.scan, '.svctl.lock')), 'lock released', SLOW);
   });
 });

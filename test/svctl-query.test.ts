@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pidsByArgv0, Sandbox, startSvctl, waitFor } from './helpers.js';
 
+/** Deadline for events that involve starting node processes on a busy machine. */
+const SLOW = 10_000;
+
 let sb: Sandbox;
 beforeEach(() => {
   sb = new Sandbox();
@@ -24,7 +27,7 @@ describe('status', () => {
     sb.service('b', forever('b'));
     sb.service('f', 'exit 3', { restart: 'never', down: '' });
     expect((await sb.svctl(['up', 'a', 'f'])).code).toBe(0);
-    await sb.waitStatus('f', (s) => s.state === 'failed', 'f failed');
+    await sb.waitStatus('f', (s) => s.state === 'failed', 'f failed', SLOW);
     const a = sb.status('a')!;
 
     const r = await sb.svctl(['status', '--json']);
@@ -97,9 +100,9 @@ describe('signal', () => {
     sb.service('web', `trap 'echo hup >> ${file('got')}' HUP\n${sb.marker('web')} 1000 &\nwhile :; do wait; done`);
     sb.service('idle', forever('idle'));
     expect((await sb.svctl(['up', 'web'])).code).toBe(0);
-    await waitFor(() => pidsByArgv0(sb.marker('web')).length === 1, 'web running');
+    await waitFor(() => pidsByArgv0(sb.marker('web')).length === 1, 'web running', SLOW);
     expect(await sb.svctl(['signal', 'HUP', 'web'])).toMatchObject({ code: 0, stderr: '' });
-    await waitFor(() => existsSync(file('got')) && readFileSync(file('got'), 'utf8') === 'hup\n', 'the HUP trap');
+    await waitFor(() => existsSync(file('got')) && readFileSync(file('got'), 'utf8') === 'hup\n', 'the HUP trap', SLOW);
     expect(await sb.svctl(['signal', 'SIGHUP', 'idle'])).toMatchObject({ code: 1, stderr: 'svctl: idle: not supervised\n' });
     const bad = await sb.svctl(['signal', 'PWR', 'web']);
     expect(bad.code).toBe(2);
@@ -112,7 +115,7 @@ describe('logs', () => {
     sb.service('web', `for i in 1 2 3 4 5; do echo line-$i; done\n${forever('web')}`);
     expect((await sb.svctl(['up'])).code).toBe(0);
     const log = join(sb.scan, 'web', 'log', 'current');
-    await waitFor(() => sb.log('web').includes('line-5'), 'the lines logged');
+    await waitFor(() => sb.log('web').includes('line-5'), 'the lines logged', SLOW);
     let r = await sb.svctl(['logs', 'web', '-n', '2']);
     expect(r.code).toBe(0);
     expect(outLines(r.stdout)).toEqual(outLines(sb.log('web')).slice(-2));
@@ -120,9 +123,9 @@ describe('logs', () => {
     expect(outLines(r.stdout).filter((l) => / out line-\d$/.test(l))).toHaveLength(5);
 
     const follow = startSvctl(sb, ['logs', '-f', 'web', '-n', '1']);
-    await waitFor(() => follow.stdout().includes('line-5') || follow.stdout().includes('svrun'), 'logs -f to print the last line');
+    await waitFor(() => follow.stdout().includes('line-5') || follow.stdout().includes('svrun'), 'logs -f to print the last line', SLOW);
     appendFileSync(log, 'appended-later\n');
-    await waitFor(() => follow.stdout().includes('appended-later'), 'logs -f to print the new line');
+    await waitFor(() => follow.stdout().includes('appended-later'), 'logs -f to print the new line', SLOW);
     follow.child.kill('SIGTERM');
     await follow.done;
   });

@@ -7,6 +7,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sendControl } from '../src/control.js';
 import { pidsByArgv0, Sandbox, startSvctl, svrunPids, waitFor } from './helpers.js';
 
+/** Deadline for events that involve starting node processes on a busy machine. */
+const SLOW = 10_000;
+
 let sb: Sandbox;
 beforeEach(() => {
   sb = new Sandbox();
@@ -50,7 +53,7 @@ describe('svctl up: order and readiness', () => {
     gated('a', 'go-a');
     gated('b', null, { requires: 'a' });
     const up = startSvctl(sb, ['up', 'b']);
-    await waitFor(() => lines('order').length > 0, 'a running');
+    await waitFor(() => lines('order').length > 0, 'a running', SLOW);
     expect(sb.status('a')!.state).toBe('starting');
     expect(sb.status('b')).toBeNull();
     expect(lines('order')).toEqual(['a']);
@@ -83,7 +86,11 @@ describe('svctl up: order and readiness', () => {
     gated('fast', null);
     gated('next', null, { requires: 'fast' });
     const up = startSvctl(sb, ['up']);
-    await sb.waitStatus('next', (s) => s.state === 'up', 'next up while slow is still starting');
+    await waitFor(
+      () => sb.status('next')?.state === 'up',
+      () => `next up while slow is still starting (statuses: ${['slow', 'fast', 'next'].map((n) => `${n}=${sb.status(n)?.state}`).join(' ')}; svctl: ${up.stderr()})`,
+      SLOW,
+    );
     expect(sb.status('slow')!.state).toBe('starting');
     writeFileSync(file('go-slow'), '');
     expect(await up.done).toMatchObject({ code: 0, stderr: '' });
@@ -98,7 +105,7 @@ describe('svctl up: order and readiness', () => {
     expect(sb.status('web')!.since).toBe(first.since);
 
     expect(sendControl(join(sb.scan, 'web', 'supervise', 'control'), 'd')).toBe('sent');
-    await sb.waitStatus('web', (s) => s.state === 'down', 'down on d');
+    await sb.waitStatus('web', (s) => s.state === 'down', 'down on d', SLOW);
     expect((await sb.svctl(['up', 'web'])).code).toBe(0);
     const again = sb.status('web')!;
     expect(again.state).toBe('up');
@@ -166,9 +173,9 @@ describe('svctl up: supervisors', () => {
     sb.service('web', `trap '' TERM\nexec ${sb.marker('web')} 1000`, { 'timeout-kill': '300' });
     expect((await sb.svctl(['up'])).code).toBe(0);
     const old = sb.status('web')!;
-    await waitFor(() => pidsByArgv0(sb.marker('web')).length === 1, 'the service running');
+    await waitFor(() => pidsByArgv0(sb.marker('web')).length === 1, 'the service running', SLOW);
     process.kill(old.supervisor!.pid, 'SIGKILL');
-    await waitFor(() => svrunPids(join(sb.scan, 'web')).length === 0, 'the supervisor gone');
+    await waitFor(() => svrunPids(join(sb.scan, 'web')).length === 0, 'the supervisor gone', SLOW);
     const st = await sb.svctl(['status', '--json', 'web']);
     expect(JSON.parse(st.stdout)[0]).toMatchObject({ supervised: false, state: 'down', pid: null });
     expect(pidsByArgv0(sb.marker('web'))).toEqual([old.pid]);
@@ -177,7 +184,7 @@ describe('svctl up: supervisors', () => {
     const now = sb.status('web')!;
     expect(now.supervisor!.pid).not.toBe(old.supervisor!.pid);
     expect(now.pid).not.toBe(old.pid);
-    await waitFor(() => pidsByArgv0(sb.marker('web')).length === 1 && pidsByArgv0(sb.marker('web'))[0] === now.pid, 'only the new run');
+    await waitFor(() => pidsByArgv0(sb.marker('web')).length === 1 && pidsByArgv0(sb.marker('web'))[0] === now.pid, 'only the new run', SLOW);
     expect(svrunPids(join(sb.scan, 'web'))).toEqual([now.supervisor!.pid]);
   });
 
@@ -189,7 +196,7 @@ describe('svctl up: supervisors', () => {
     expect(sb.status('job')).toMatchObject({ want: 'once', state: 'up' });
     expect(sb.status('db')).toMatchObject({ want: 'up', state: 'up' });
     writeFileSync(file('stop-job'), '');
-    const s = await sb.waitStatus('job', (x) => x.state === 'failed', 'job ended, not restarted');
+    const s = await sb.waitStatus('job', (x) => x.state === 'failed', 'job ended, not restarted', SLOW);
     expect(s.restarts).toBe(0);
     expect(s.lastExit?.code).toBe(1);
   });

@@ -1,6 +1,7 @@
 // svctl's command line (commander): global options before or after the
 // command, one example per command in its --help, errors as one line
 // prefixed `svctl:`, and commander's own usage errors mapped to exit 2.
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { EXIT_OK, EXIT_USAGE } from '../defaults.js';
 import { closure, levels, subgraph, toDot } from '../graph.js';
@@ -34,6 +35,16 @@ const cmdGraph = (ctx: Ctx, names: readonly string[], dot: boolean): number => {
   return EXIT_OK;
 };
 
+/** package.json's version (dist/src/svctl/cli.js is three folders below it). */
+const version = (): string => {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+};
+
 const example = (...lines: string[]) => `\nExample:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
 
 /** Builds the program; each action stores its exit code through `done`. */
@@ -41,6 +52,7 @@ export const buildProgram = (done: (code: number) => void): Command => {
   const program = new Command('svctl');
   program
     .description('Bring services of a scan directory up and down in dependency order, through their svrun supervisors.')
+    .version(version(), '-V, --version')
     .option('-d, --dir <DIR>', 'scan directory (default: $SVDIR, else ./services)')
     .option('--json', 'machine-readable output')
     .option('-t, --timeout <MS>', 'how long to wait, the scan lock included (default: each service\'s timeouts)', wholeNumber('milliseconds'))

@@ -28,6 +28,7 @@ export interface StatusJson {
   nextStartAt: string | null;
   since: string;
   cgroup: string | null;
+  log: { state: string; pid: number | null; pidStart: number | null; restarts: number } | null;
 }
 
 /** Polls `fn` until it returns a truthy value; throws with `what` after `ms`. */
@@ -127,7 +128,7 @@ export class Sandbox {
   write(dir: string, file: string, body: string): void {
     const path = join(dir, file);
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, body.startsWith('#!') || body.endsWith('\n') ? body : `${body}\n`);
+    writeFileSync(path, body === '' || body.startsWith('#!') || body.endsWith('\n') ? body : `${body}\n`);
     if (body.startsWith('#!')) chmodSync(path, 0o755);
   }
 

@@ -2,6 +2,9 @@
 // svrun DIR: supervise the one service defined in DIR (see docs/svrun.md).
 import { svrun } from '../src/svrun.js';
 
+// should the event loop ever run dry before svrun returns, that is not a success
+process.exitCode = 111;
+
 svrun(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {

@@ -23,6 +23,14 @@ const ownCgroup = (): string | null => {
   }
 };
 
+/** Where the service's cgroup is (or would be), below our own; null without cgroup v2. */
+export const cgroupPath = (name: string, superviseDir: string): string | null => {
+  const parent = ownCgroup();
+  if (!parent) return null;
+  const hash = createHash('sha1').update(superviseDir).digest('hex').slice(0, 10);
+  return join(parent, `svkit-${name.replace(/[^A-Za-z0-9._-]/g, '_')}-${hash}`);
+};
+
 /**
  * Creates (or reuses) the service's cgroup below our own, named after the
  * service and its supervise folder (names repeat across scan directories).
@@ -30,10 +38,8 @@ const ownCgroup = (): string | null => {
  */
 export const prepareCgroup = (name: string, superviseDir: string): string | null => {
   if (process.env.SVKIT_NO_CGROUP) return null;
-  const parent = ownCgroup();
-  if (!parent) return null;
-  const hash = createHash('sha1').update(superviseDir).digest('hex').slice(0, 10);
-  const dir = join(parent, `svkit-${name.replace(/[^A-Za-z0-9._-]/g, '_')}-${hash}`);
+  const dir = cgroupPath(name, superviseDir);
+  if (!dir) return null;
   try {
     mkdirSync(dir, { recursive: true });
     readFileSync(join(dir, 'cgroup.events'));

@@ -24,6 +24,8 @@ export interface LeftoverOptions {
   downSignal: NodeJS.Signals;
   timeoutKillMs: number;
   log: (text: string) => void;
+  /** A second SIGINT: kill now, do not wait for timeout-kill. */
+  urgent?: () => boolean;
 }
 
 /** Stops the previous run's processes, if any are left; resolves once they are gone. */
@@ -39,7 +41,7 @@ export const stopLeftovers = async (old: Status, o: LeftoverOptions): Promise<vo
   signalGroup(c, pgid, 'SIGCONT');
   let killed = false;
   while (alive()) {
-    if (!killed && o.timeoutKillMs > 0 && Date.now() - t0 >= o.timeoutKillMs) {
+    if (!killed && ((o.timeoutKillMs > 0 && Date.now() - t0 >= o.timeoutKillMs) || o.urgent?.())) {
       o.log(`killed after ${Date.now() - t0} ms`);
       if (pgid !== null) killGroup(c, pgid);
       else if (cgroup) cgroupKill(cgroup);

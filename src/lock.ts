@@ -1,6 +1,6 @@
 // supervise/lock, held with proper-lockfile for the supervisor's whole life.
 // A lock whose owner (supervisor pid + start time in status.json) is gone is
-// taken over at once; proper-lockfile's mtime staleness is only the fallback.
+// taken over at once; mtime staleness counts only when no owner is recorded.
 // Taking over is serialized by a short-lived guard directory, so two new
 // supervisors racing for a dead owner's lock cannot both win.
 import { mkdirSync, rmSync, statSync } from 'node:fs';
@@ -13,6 +13,13 @@ export type Release = () => Promise<void>;
 
 export type LockResult = { ok: true; release: Release } | { ok: false; holder: number | null };
 
+/**
+ * proper-lockfile's mtime staleness is not used while an owner is recorded:
+ * a supervisor stopped by Ctrl-Z cannot touch its lock, yet owns it.
+ */
+const NEVER_STALE_MS = 2 ** 31 - 1;
+const UPDATE_MS = 5_000;
+
 export interface LockOptions {
   /** The folder the lock protects (proper-lockfile's `file`). */
   dir: string;
@@ -23,6 +30,14 @@ export interface LockOptions {
   claim: () => void;
   onCompromised: (err: Error) => void;
 }
+
+const lockAge = (path: string): number => {
+  try {
+    return Date.now() - statSync(path).mtimeMs;
+  } catch {
+    return Infinity;
+  }
+};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -56,7 +71,8 @@ export const acquireLock = (opts: LockOptions): Promise<LockResult> =>
       lockfile.lock(opts.dir, {
         lockfilePath: opts.lockPath,
         realpath: false,
-        stale: LOCK_STALE_MS,
+        stale: NEVER_STALE_MS,
+        update: UPDATE_MS,
         retries: 0,
         onCompromised: opts.onCompromised,
       });
@@ -66,7 +82,8 @@ export const acquireLock = (opts: LockOptions): Promise<LockResult> =>
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
       const owner = opts.owner();
-      const ownerGone = owner !== null && (owner.pid === process.pid || !isAlive(owner.pid, owner.pidStart));
+      // no owner on record (status.json lost): only then does an untouched lock go stale
+      const ownerGone = owner ? owner.pid === process.pid || !isAlive(owner.pid, owner.pidStart) : lockAge(opts.lockPath) > LOCK_STALE_MS;
       if (!ownerGone) return { ok: false, holder: owner?.pid ?? null };
       rmSync(opts.lockPath, { recursive: true, force: true });
       release = await take();

@@ -38,9 +38,14 @@ export interface Target {
 export class QueuedWriter {
   private queue: string[] = [];
   private sizes: number[] = [];
+  /** Bytes of the last write that the fd did not take (a pipe's short write). */
+  private head: Buffer | null = null;
   private queuedBytes = 0;
   private dropped = 0;
   private busy = false;
+  /** Writes fail (full disk, folder gone): keep reading the service, hold then drop lines. */
+  private failing = false;
+  private closed = false;
   private fd: number | null = null;
   private size = 0;
   private retry: NodeJS.Timeout | null = null;
@@ -53,6 +58,7 @@ export class QueuedWriter {
   ) {}
 
   push(text: string): void {
+    if (this.closed) return;
     const bytes = Buffer.byteLength(text);
     this.queue.push(text);
     this.sizes.push(bytes);
@@ -65,64 +71,81 @@ export class QueuedWriter {
     this.pump();
   }
 
-  /** True while writes keep up badly (not while they fail: then the service must keep running). */
+  /** True while the writes lag behind (a slow disk, a full pipe), not while they fail. */
   get backlogged(): boolean {
-    return this.queuedBytes > HIGH_WATER_BYTES && this.retry === null;
+    return this.queuedBytes > HIGH_WATER_BYTES && !this.failing;
   }
 
-  /** Calls `fn` once the backlog is below the low-water mark. */
+  /** Calls `fn` once the backlog is below the low-water mark (or writing fails). */
   onDrain(fn: () => void): void {
     this.drainListeners.push(fn);
   }
 
+  private notifyDrain(): void {
+    const listeners = this.drainListeners;
+    this.drainListeners = [];
+    for (const fn of listeners) fn();
+  }
+
   private pump(): void {
     if (this.busy || this.retry) return;
-    if (this.queuedBytes < LOW_WATER_BYTES && this.drainListeners.length > 0) {
-      const listeners = this.drainListeners;
-      this.drainListeners = [];
-      for (const fn of listeners) fn();
-    }
-    if (this.queue.length === 0) {
+    if (this.queuedBytes < LOW_WATER_BYTES && this.drainListeners.length > 0) this.notifyDrain();
+    if (this.queue.length === 0 && this.head === null) {
       this.drained?.();
       return;
     }
+    let buf: Buffer;
     try {
       if (this.fd === null) ({ fd: this.fd, size: this.size } = this.target.open());
-      if (this.dropped > 0) {
-        const note = `${new Date().toISOString()} svrun error: log: ${this.dropped} lines dropped while the log could not be written\n`;
-        this.queue.unshift(note);
-        this.sizes.unshift(Buffer.byteLength(note));
-        this.queuedBytes += this.sizes[0]!;
-        this.dropped = 0;
+      if (this.head) buf = this.head;
+      else {
+        if (this.dropped > 0) {
+          const note = `${new Date().toISOString()} svrun error: log: ${this.dropped} lines dropped while the log could not be written\n`;
+          this.queue.unshift(note);
+          this.sizes.unshift(Buffer.byteLength(note));
+          this.queuedBytes += this.sizes[0]!;
+          this.dropped = 0;
+        }
+        this.rotateIfFull();
+        buf = this.takeBatch();
       }
-      this.rotateIfFull();
     } catch (err) {
       return this.fail(err);
     }
-    const limit = this.target.rotation ? Math.max(1, this.target.rotation.maxBytes - this.size) : MAX_BATCH_BYTES;
+    this.busy = true;
+    write(this.fd, buf, 0, buf.length, null, (err, written) => {
+      this.busy = false;
+      if (err) {
+        this.head = buf;
+        return this.fail(err);
+      }
+      this.failing = false;
+      this.queuedBytes -= written;
+      this.size += written;
+      this.head = written < buf.length ? buf.subarray(written) : null;
+      this.pump();
+    });
+  }
+
+  /** Moves up to a batch of whole lines from the queue into one buffer (within the rotation size). */
+  private takeBatch(): Buffer {
+    const limit = Math.min(MAX_BATCH_BYTES, this.target.rotation ? Math.max(1, this.target.rotation.maxBytes - this.size) : MAX_BATCH_BYTES);
     let count = 0;
     let bytes = 0;
-    while (count < this.queue.length && (count === 0 || bytes + this.sizes[count]! <= Math.min(limit, MAX_BATCH_BYTES))) {
+    while (count < this.queue.length && (count === 0 || bytes + this.sizes[count]! <= limit)) {
       bytes += this.sizes[count]!;
       count += 1;
     }
-    const batch = count === 1 ? this.queue[0]! : this.queue.slice(0, count).join('');
-    this.busy = true;
-    write(this.fd!, batch, null, 'utf8', (err) => {
-      this.busy = false;
-      if (err) return this.fail(err);
-      this.queue.splice(0, count);
-      this.sizes.splice(0, count);
-      this.queuedBytes -= bytes;
-      this.size += bytes;
-      this.pump();
-    });
+    const text = count === 1 ? this.queue[0]! : this.queue.slice(0, count).join('');
+    this.queue.splice(0, count);
+    this.sizes.splice(0, count);
+    return Buffer.from(text);
   }
 
   /** Rotates before a line that would not fit (a file holds at least one line). */
   private rotateIfFull(): void {
     const r = this.target.rotation;
-    if (!r || this.size === 0 || this.size + this.sizes[0]! <= r.maxBytes) return;
+    if (!r || this.size === 0 || this.queue.length === 0 || this.size + this.sizes[0]! <= r.maxBytes) return;
     this.closeFd();
     this.target.rotate!();
     ({ fd: this.fd, size: this.size } = this.target.open());
@@ -140,34 +163,36 @@ export class QueuedWriter {
   }
 
   private fail(err: unknown): void {
-    if ((err as NodeJS.ErrnoException).code === 'EAGAIN') {
-      // a full pipe (its reader is behind or restarting): not an error, try again soon
+    const again = (ms: number) => {
       this.retry = setTimeout(() => {
         this.retry = null;
         this.pump();
-      }, PIPE_RETRY_MS);
+      }, ms);
       this.retry.unref();
-      return;
-    }
+    };
+    // a full pipe (its reader is behind or restarting): not an error; the backlog makes the sources wait
+    if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return again(PIPE_RETRY_MS);
     this.closeFd();
+    if (!this.failing) {
+      this.failing = true;
+      this.notifyDrain(); // the service must not wait on a disk that does not take writes
+    }
     this.onError(`log: ${errorText(err)}`);
-    this.retry = setTimeout(() => {
-      this.retry = null;
-      this.pump();
-    }, IO_RETRY_MS);
-    this.retry.unref();
+    again(IO_RETRY_MS);
   }
 
-  /** Writes what is queued (bounded by `ms`), then closes. */
+  /** Writes what is queued (bounded by `ms`), then closes; lines pushed later are dropped. */
   async close(ms: number): Promise<void> {
-    if (this.queue.length > 0 && !this.retry) {
+    if (this.closed) return;
+    if ((this.queue.length > 0 || this.head || this.busy) && !this.failing) {
       await new Promise<void>((resolve) => {
         this.drained = resolve;
-        setTimeout(resolve, ms).unref();
+        setTimeout(resolve, ms); // ref'd: svrun must not fall off the event loop while it waits
       });
     }
+    this.closed = true;
     if (this.retry) clearTimeout(this.retry);
-    this.closeFd();
+    if (!this.busy) this.closeFd();
   }
 }
 

@@ -2,6 +2,7 @@
 // as lines `<ISO time> <stream> <text>` in log/current (rotated by size), or
 // `NAME | <stream> <text>` on svrun's stdout (--log stdout). Output is split
 // into lines here; writing, rotation and retries are src/logfile.ts's.
+import { isatty } from 'node:tty';
 import { DEFAULT_ROTATION } from './defaults.js';
 import { QueuedWriter, type Rotation, rotatingFile } from './logfile.js';
 
@@ -131,7 +132,9 @@ export const fileSink = (logDir: string, onError: (text: string) => void, rotati
 
 /** `NAME | <stream> <text>` on svrun's stdout; the name padded to `width` (svctl boot passes the longest). */
 export const stdoutSink = (name: string, width = 0, onError: (text: string) => void = () => {}): Sink => {
-  const color = process.stdout.isTTY && !process.env.NO_COLOR;
+  // isatty, not process.stdout: touching that would make fd 1 non-blocking, and it is shared
+  // (svctl boot's stdout is every supervisor's and the container command's)
+  const color = isatty(1) && !process.env.NO_COLOR;
   const label = name.padEnd(width);
   const prefix = color ? `\x1b[${31 + (hash(name) % 6)}m${label}\x1b[0m | ` : `${label} | `;
   const target = { ownsFd: false, open: () => ({ fd: 1, size: 0 }) };

@@ -88,15 +88,21 @@ export const prepareLogger = (
       running = supervisor.run();
     },
     stop: async () => {
-      if (!running) return;
-      supervisor.dispatch({ type: 'command', cmd: 'o', at: Date.now() }); // EOF is the end, not a crash
-      const drained = new Promise<void>((resolve) => {
-        settled = resolve;
-        setTimeout(resolve, Math.max(ldef.timeoutKillMs, 1000)).unref();
-      });
-      await pipe.close();
-      await drained;
-      supervisor.dispatch({ type: 'terminate', at: Date.now() });
+      if (!running) return void (await pipe.close());
+      if (supervisor.state === 'up') {
+        supervisor.dispatch({ type: 'command', cmd: 'o', at: Date.now() }); // EOF is the end, not a crash
+        const drained = new Promise<void>((resolve) => {
+          settled = resolve;
+          setTimeout(resolve, Math.max(ldef.timeoutKillMs, 1000)); // ref'd: keep svrun alive meanwhile
+        });
+        await pipe.close();
+        await drained;
+        supervisor.dispatch({ type: 'terminate', at: Date.now() });
+      } else {
+        // not running (backoff, crash loop): never start it again on a pipe about to close
+        supervisor.dispatch({ type: 'terminate', at: Date.now() });
+        await pipe.close();
+      }
       await running;
       if (containment.cgroup) removeCgroup(containment.cgroup);
     },

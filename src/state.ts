@@ -33,6 +33,9 @@ export interface Core {
   lastError: string | null;
   /** Process group of the current or last run: outlives the main process. */
   pgid: number | null;
+  /** The main process has not exited yet. `pid` stays on record after it exits
+   * until its whole group is gone, so a new supervisor can find leftovers. */
+  mainAlive: boolean;
   /** Consecutive short runs, for the backoff. */
   shortRuns: number;
   /** The current run is ending because we asked it to (d, x, a signal to svrun). */
@@ -90,6 +93,7 @@ export const initialCore = (want: Want, at: number): Core => ({
   nextStartAt: null,
   lastError: null,
   pgid: null,
+  mainAlive: false,
   shortRuns: 0,
   stopRequested: false,
   stopSentAt: null,
@@ -205,6 +209,8 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
   };
 
   const afterGroupEmpty = () => {
+    s.pid = null;
+    s.pidStart = null;
     fx.push({ type: 'cancel-timer', name: 'kill' });
     const exit = s.lastExit;
     if (cfg.hasFinish && exit && !cfg.oneshot) {
@@ -276,6 +282,7 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
     case 'spawned':
       s.pid = event.pid;
       s.pgid = event.pid;
+      s.mainAlive = true;
       s.pidStart = event.pidStart;
       s.startedAt = at;
       s.readyAt = null;
@@ -317,18 +324,18 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
       s.lastExit = { code: event.code, signal: event.signal, at: new Date(at).toISOString() };
       log(event.signal ? `killed by ${event.signal}` : `exited ${event.code}`);
       s.shortRuns = nextShortRuns(s.shortRuns, s.startedAt === null ? null : at - s.startedAt);
-      s.pid = null;
-      s.pidStart = null;
+      s.mainAlive = false;
       if (!event.groupEmpty) {
         // the main process is gone but its group is not: stop what is left
         sendDownSignal();
+        fx.push({ type: 'watch-group' });
         break;
       }
       afterGroupEmpty();
       break;
     }
     case 'group-empty':
-      if (s.state === 'stopping' && s.pid === null) afterGroupEmpty();
+      if (s.state === 'stopping' && !s.mainAlive) afterGroupEmpty();
       break;
     case 'kill-timeout':
       if (s.state === 'stopping') {

@@ -123,7 +123,9 @@ export class Supervisor {
 
   /** Ctrl-Z: the service's processes stop with us; `fg` (SIGCONT) continues them. */
   freezeGroup(signal: 'SIGSTOP' | 'SIGCONT'): void {
-    if (this.core.pgid !== null) signalGroup(this.containment, this.core.pgid, signal);
+    // only a group that still exists: in down/failed/backoff the old id may belong to someone else by now
+    const live = this.core.state === 'starting' || this.core.state === 'up' || this.core.state === 'stopping';
+    if (live && this.core.pgid !== null) signalGroup(this.containment, this.core.pgid, signal);
   }
 
   get state() {
@@ -350,17 +352,19 @@ export class Supervisor {
     pipe.on('error', () => {});
   }
 
-  /** Polls until the service's group (or cgroup) is empty, then reports it. */
+  /** Polls while stopping until the service's group (or cgroup) is empty, then reports it. */
   private watchGroup(): void {
     if (this.groupPoll) return;
     let ticks = 0;
     this.groupPoll = setInterval(() => {
+      if (this.core.state !== 'stopping') return this.stopWatching();
       const pgid = this.core.pgid;
       ticks += 1;
       // every ~0.5 s, look past zombies that nobody reaps
       if (pgid !== null && groupAlive(this.containment, pgid, ticks % 25 === 0)) return;
-      this.stopWatching();
       this.dispatch({ type: 'group-empty', at: Date.now() });
+      // ignored while the main process's exit is still to be reported: keep looking
+      if (this.core.state !== 'stopping') this.stopWatching();
     }, GROUP_POLL_MS);
   }
 

@@ -2,7 +2,7 @@
 // supervise until asked to stop. Everything that can fail for good fails
 // here, before supervision starts, with one line and a documented exit code.
 import { mkdirSync } from 'node:fs';
-import { prepareCgroup, removeCgroup } from './cgroup.js';
+import { cgroupPopulated, prepareCgroup, removeCgroup } from './cgroup.js';
 import { type ControlReader, openControl } from './control.js';
 import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE } from './defaults.js';
 import { errorText } from './errors.js';
@@ -16,7 +16,7 @@ import { type Identity, resolveIdentity } from './identity.js';
 import { findExecutable } from './procgroup.js';
 import { readService } from './servicedir.js';
 import { type Core, initialCore } from './state.js';
-import { readStatus, type Status, type Want, writeStatus } from './statusfile.js';
+import { type ReadStatus, readStatus, type Status, type Want, writeStatus } from './statusfile.js';
 import { Supervisor } from './supervisor.js';
 
 export const USAGE = 'usage: svrun [--log file|stdout] [--log-width N] [--want up|once|down] DIR';
@@ -98,31 +98,41 @@ export const svrun = async (argv: string[]): Promise<number> => {
     return fail(EXIT_INVALID, `${def.name}/supervise: ${errorText(err)}`);
   }
 
-  const oldRead = readStatus(paths.status);
-  const old: Status | null = oldRead.kind === 'ok' ? oldRead.status : null;
   const me = { pid: process.pid, pidStart: procStartTime(process.pid), startedAt: new Date().toISOString() };
   let supervisor: Supervisor | null = null;
-  const startCore: Core = def.type === 'oneshot' ? oneshotCore(old, args.want) : initialCore(args.want, Date.now());
+  const noteError = (t: string) => supervisor?.noteError(t);
 
-  const lock = await acquireLock({
+  // The old status is read under the lock: only then is it the last word of the previous supervisor.
+  const prev: { read: ReadStatus } = { read: { kind: 'missing' } };
+  let startCore: Core = initialCore(args.want, Date.now());
+  const currentOwner = () => {
+    const r = readStatus(paths.status);
+    return r.kind === 'ok' ? r.status.supervisor : null;
+  };
+  const lockOptions = {
     dir: paths.supervise,
     lockPath: paths.lock,
-    owner: () => {
-      const r = readStatus(paths.status);
-      return r.kind === 'ok' ? r.status.supervisor : null;
+    owner: currentOwner,
+    onCompromised: (err: Error) => {
+      noteError(`lock: ${errorText(err)}`);
+      void relock();
     },
-    // the old run's pid and cgroup stay on record until its leftovers are gone
-    claim: () =>
+  };
+  const lock = await acquireLock({
+    ...lockOptions,
+    claim: () => {
+      prev.read = readStatus(paths.status);
+      const old = prev.read.kind === 'ok' ? prev.read.status : null;
+      startCore = def.type === 'oneshot' ? oneshotCore(old, args.want) : initialCore(args.want, Date.now());
+      // the old run's pid and cgroup stay on record until its leftovers are gone
+      const leftovers = old !== null && (old.pid !== null || (old.cgroup !== null && cgroupPopulated(old.cgroup)));
       writeStatus(paths.status, {
         ...(old ?? blankStatus(def.name, def.type)),
         supervisor: me,
         want: args.want,
-        state: old?.pid ? 'stopping' : startCore.state,
+        state: leftovers ? 'stopping' : startCore.state,
         since: new Date().toISOString(),
-      }),
-    onCompromised: (err) => {
-      supervisor?.noteError(`lock: ${errorText(err)}`);
-      void relock();
+      });
     },
   }).catch((err: unknown) => ({ ok: false as const, holder: null, error: errorText(err) }));
   if (!lock.ok) {
@@ -130,26 +140,30 @@ export const svrun = async (argv: string[]): Promise<number> => {
     return fail(EXIT_LOCKED, `${def.name} is already supervised by pid ${lock.holder ?? '(unknown)'}`);
   }
   let release = lock.release;
+  let yielded = false;
   const relock = async () => {
-    // a compromised lock (removed or touched by someone else) is taken back, never fatal
+    // a compromised lock (removed behind our back) is taken back, never fatal;
+    // but if another live supervisor holds it now, one of us must go: we do
     for (;;) {
       await new Promise((r) => setTimeout(r, 1000));
-      const again = await acquireLock({
-        dir: paths.supervise,
-        lockPath: paths.lock,
-        owner: () => me,
-        claim: () => supervisor?.persist(),
-        onCompromised: () => void relock(),
-      }).catch(() => null);
+      const again = await acquireLock({ ...lockOptions, claim: () => supervisor?.persist() }).catch(() => null);
       if (again?.ok) {
         release = again.release;
         return;
       }
+      if (again && !again.ok && again.holder !== null && again.holder !== process.pid) {
+        noteError(`lock: now held by pid ${again.holder}: stopping`);
+        yielded = true;
+        release = async () => {};
+        supervisor?.dispatch({ type: 'terminate', at: Date.now() });
+        return;
+      }
     }
   };
+  const oldRead = prev.read;
+  const old = oldRead.kind === 'ok' ? oldRead.status : null;
 
   const setpriv = findExecutable('setpriv');
-  const noteError = (t: string) => supervisor?.noteError(t);
   const logger = def.logRun ? prepareLogger(def, paths.supervise, me, identity, setpriv, noteError, () => supervisor?.persist()) : null;
   const log: Sink = logger
     ? logger.pipe.sink
@@ -181,6 +195,7 @@ export const svrun = async (argv: string[]): Promise<number> => {
       downSignal: def.downSignal,
       timeoutKillMs: def.timeoutKillMs,
       log: (t) => log.line('svrun', t),
+      urgent: () => interrupts > 1,
     });
   }
 
@@ -190,7 +205,7 @@ export const svrun = async (argv: string[]): Promise<number> => {
   supervisor = new Supervisor(def, paths, containment, log, me, core, identity, {
     ...(logger && { output: logger.pipe.serviceOut, logStatus: logger.summary }),
   });
-  process.on('uncaughtException', (err) => supervisor?.noteError(`internal: ${errorText(err)}`));
+  process.on('uncaughtException', (err) => noteError(`internal: ${errorText(err)}`));
   let control: ControlReader | null = null;
   try {
     control = openControl(paths.control, (letter) => {
@@ -208,13 +223,14 @@ export const svrun = async (argv: string[]): Promise<number> => {
   const code = await running;
 
   control?.close();
-  // the logger last, so that the service's last lines are logged
-  await logger?.stop();
+  // the logger last, so that the service's last lines are logged (it closes the pipe)
+  if (logger) await logger.stop();
+  else await log.close();
   supervisor.persist();
-  await log.close();
-  await release().catch(() => {});
+  // the cgroup goes before the lock: a successor must not find it half removed
   if (containment.cgroup) removeCgroup(containment.cgroup);
-  return code;
+  await release().catch(() => {});
+  return yielded ? EXIT_LOCKED : code;
 };
 
 /**

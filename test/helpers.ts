@@ -8,6 +8,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSyn
 import { constants, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cgroupPath, removeCgroup } from '../src/cgroup.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const SVRUN = join(ROOT, 'dist/cmd/svrun.js');
@@ -235,7 +236,22 @@ export class Sandbox {
       for (const pid of left) this.tryKill(pid);
       return left.length === 0;
     }, 'test processes to die', 10_000, 20);
+    this.removeCgroups();
     rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** The cgroups of this test's services (a SIGKILLed svrun cannot remove its own). */
+  private removeCgroups(): void {
+    const entries = existsSync(this.scan) ? readdirSync(this.scan) : [];
+    for (const name of entries) {
+      for (const [cg, sup] of [
+        [name, join(this.scan, name, 'supervise')],
+        [`${name}.log`, join(this.scan, name, 'log', 'supervise')],
+      ] as const) {
+        const path = cgroupPath(cg, sup);
+        if (path && existsSync(path)) removeCgroup(path);
+      }
+    }
   }
 
   private tryKill(pid: number): void {

@@ -164,7 +164,8 @@ describe('state: exited', () => {
   ])('group not empty (%s): stopping what is left, then restart once the group is empty', (_d, o, signals) => {
     const cfg = cfgWith(o);
     const m = reach('up', o).feed(exited(1, null, 1000, false));
-    expect(m.core).toMatchObject({ state: 'stopping', since: 1000, pid: null, pgid: 100 });
+    // the pid stays on record while its group is being stopped: a new supervisor finds leftovers by it
+    expect(m.core).toMatchObject({ state: 'stopping', since: 1000, pid: 100, pgid: 100, mainAlive: false });
     expect(m.logs).toEqual(['exited 1', `stopping: ${cfg.downSignal}`]);
     expect(signalsOf(m.last)).toEqual(signals);
     expect(m.last).toContainEqual({ type: 'timer', name: 'kill', ms: 7000 });
@@ -172,6 +173,7 @@ describe('state: exited', () => {
     expect(count(m.last, 'spawn')).toBe(0);
     m.feed(groupEmpty(1100));
     expect(m.last).toContainEqual({ type: 'cancel-timer', name: 'kill' });
+    expect(m.core.pid).toBeNull();
     expect(m.logs).toEqual(['restarting in 0 ms']);
     expect(count(m.last, 'spawn')).toBe(1);
   });

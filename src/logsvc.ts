@@ -89,7 +89,7 @@ export const prepareLogger = (
     },
     stop: async () => {
       if (!running) return void (await pipe.close());
-      if (supervisor.state === 'up') {
+      if (supervisor.state === 'up' || supervisor.state === 'starting') {
         supervisor.dispatch({ type: 'command', cmd: 'o', at: Date.now() }); // EOF is the end, not a crash
         const drained = new Promise<void>((resolve) => {
           settled = resolve;

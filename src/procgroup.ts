@@ -3,7 +3,7 @@
 // by a tiny sh wrapper before `run` is exec'd, so no child can be forked
 // outside it), with a parent-death signal set by setpriv between fork and exec.
 import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { cgroupKill, cgroupPids, cgroupPopulated } from './cgroup.js';
 import { type Identity, setprivIdentityArgs } from './identity.js';
@@ -29,6 +29,23 @@ export const findExecutable = (name: string): string | null => {
   return null;
 };
 
+const CGROUP_WRAPPER = 'echo $$ > "$0" || exit 111; exec "$@"';
+
+/**
+ * Has `pid` got past our wrappers (sh joining the cgroup, setpriv) and
+ * exec'd the program itself? True too when it is gone (it got that far or failed).
+ */
+export const pastWrappers = (c: Containment, pid: number): boolean => {
+  let argv: string[];
+  try {
+    argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return true;
+  }
+  if (argv[0] === '/bin/sh' && argv[1] === '-c' && argv[2] === CGROUP_WRAPPER) return false;
+  return argv[0] !== c.setpriv;
+};
+
 export interface SpawnOptions {
   file: string;
   args: string[];
@@ -52,7 +69,7 @@ export const spawnContained = (c: Containment, o: SpawnOptions): ChildProcess =>
   }
   if (c.cgroup) {
     // join the cgroup first: everything run forks is born inside it
-    argv = ['/bin/sh', '-c', 'echo $$ > "$0" || exit 111; exec "$@"', join(c.cgroup, 'cgroup.procs'), ...argv];
+    argv = ['/bin/sh', '-c', CGROUP_WRAPPER, join(c.cgroup, 'cgroup.procs'), ...argv];
   }
   return spawn(argv[0]!, argv.slice(1), { cwd: o.cwd, env: o.env, stdio: o.stdio, detached: true });
 };

@@ -10,12 +10,14 @@ import type { Identity } from './identity.js';
 import { cleanLine, LineSplitter, PARTIAL_MARKER, type Sink } from './logger.js';
 import type { ServicePaths } from './paths.js';
 import { procStartTime } from './proc.js';
-import { type Containment, groupAlive, killGroup, signalGroup, spawnContained } from './procgroup.js';
+import { type Containment, groupAlive, killGroup, pastWrappers, signalGroup, spawnContained } from './procgroup.js';
 import type { ServiceDef } from './servicedir.js';
 import { signalNumber } from './signals.js';
 import { type Config, type Core, type Effect, type Event, type TimerName, step } from './state.js';
 import { type Status, writeStatus } from './statusfile.js';
 
+/** How many 1 ms looks for run's exec before calling it spawned anyway. */
+const EXEC_WAIT_TRIES = 200;
 /** SPEC.md: `check` runs every 100 ms until it exits 0. */
 const CHECK_INTERVAL_MS = 100;
 /** A helper process (finish, stop, check) is killed by its own process group alone. */
@@ -86,7 +88,8 @@ export class Supervisor {
       downSignal: def.downSignal,
       timeoutKillMs: def.timeoutKillMs,
       hasFinish: def.finish !== null,
-      readyOnSpawn: def.type === 'longrun' && def.notificationFd === null && def.check === null,
+      // ready "as soon as spawned" is decided here, once run itself is running (see readyAtExec)
+      readyOnSpawn: false,
       oneshot: def.type === 'oneshot',
       hasStop: def.stop !== null,
     };
@@ -295,6 +298,8 @@ export class Supervisor {
     child.on('error', (err) => this.noteError(`run: ${errorText(err)}`));
     child.once('exit', (code, signal) => {
       if (this.child === child) this.child = null;
+      // a longrun that exits just after being spawned was still ready (SPEC.md)
+      if (this.readyAtExec && this.core.state === 'starting' && this.core.pid === pid) this.dispatch({ type: 'ready', at: Date.now() });
       this.dispatch({
         type: 'exited',
         code: signal ? null : code,
@@ -306,6 +311,26 @@ export class Supervisor {
     this.watchReadiness(child);
     this.dispatch({ type: 'spawned', pid, pidStart: procStartTime(pid), at });
     if (this.def.check) this.pollCheck(child, at);
+    if (this.readyAtExec) this.awaitExec(child, pid);
+  }
+
+  /** A longrun with neither notification-fd nor check is ready as soon as it is spawned. */
+  private get readyAtExec(): boolean {
+    return this.def.type === 'longrun' && this.def.notificationFd === null && this.def.check === null;
+  }
+
+  /**
+   * "Spawned" means run itself runs: not our sh and setpriv wrappers on the
+   * way to it (a few ms), so that `svctl up` returning means run was exec'd.
+   */
+  private awaitExec(child: ChildProcess, pid: number): void {
+    let tries = 0;
+    const look = () => {
+      if (this.child !== child || this.core.state !== 'starting') return;
+      if (pastWrappers(this.containment, pid) || ++tries > EXEC_WAIT_TRIES) return this.dispatch({ type: 'ready', at: Date.now() });
+      setTimeout(look, 1);
+    };
+    look();
   }
 
   /**

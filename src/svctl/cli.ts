@@ -7,7 +7,7 @@ import { EXIT_OK, EXIT_USAGE } from '../defaults.js';
 import { closure, levels, subgraph, toDot } from '../graph.js';
 import { cmdDown, cmdRestart, cmdUp } from './change.js';
 import { type Ctx, type GlobalOptions, loadScan, makeCtx, namedEntries } from './context.js';
-import { printLogs } from './logs.js';
+import { cmdLogs } from './logs.js';
 import { cmdSignal } from './signal.js';
 import { cmdCheck, cmdStatus } from './status.js';
 import { cmdWait } from './wait.js';
@@ -125,20 +125,14 @@ export const buildProgram = (done: (code: number) => void): Command => {
 
   program
     .command('logs')
-    .description('print the last lines of a service\'s built-in log (log/current); -f follows it')
-    .argument('<NAME>')
-    .option('-n, --lines <N>', 'how many lines', wholeNumber('a number of lines'), 50)
-    .option('-f, --follow', 'keep printing what is appended')
-    .addHelpText('after', example('$ svctl logs web -n 20 -f'))
-    .action(async (name: string, o: { lines: number; follow?: boolean }, cmd: Command) => {
-      const c = ctx(cmd);
-      const scan = loadScan(c, false);
-      if (typeof scan === 'number') return done(scan);
-      const entries = namedEntries(c, scan, [name]);
-      if (typeof entries === 'number') return done(entries);
-      const out = (text: string) => process.stdout.write(text);
-      done(await printLogs(entries[0]!.dir, name, { lines: o.lines, follow: o.follow ?? false, out, err: c.err }));
-    });
+    .description('print the last lines of services\' built-in logs (rotated files included); several: merged by time, prefixed "NAME | "; -f follows them')
+    .argument('<NAME...>')
+    .option('-n, --lines <N>', 'how many lines of each service', wholeNumber('a number of lines'), 50)
+    .option('-f, --follow', 'then print what is appended, across rotations, until interrupted')
+    .addHelpText('after', example('$ svctl logs web -n 20 -f', '$ svctl logs web db -f    # interleaved by time: "web | 2026-...Z out hello"'))
+    .action(async (names: string[], o: { lines: number; follow?: boolean }, cmd: Command) =>
+      done(await cmdLogs(ctx(cmd), names, { lines: o.lines, follow: o.follow ?? false })),
+    );
 
   program
     .command('graph')

@@ -1,19 +1,18 @@
-// `svctl logs NAME [-n N] [-f]`: the end of the built-in log (log/current),
-// read backwards from the end so a large log costs only what is printed;
-// -f then follows the file, and starts over when it is replaced or truncated
-// (rotation renames current away and begins a new one).
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+// `svctl logs NAME... [-n N] [-f]`: the last N lines of each service's
+// built-in log (log/current, then the rotated files, read backwards so a
+// large log costs only what is printed); -f then follows every log across
+// rotations (src/svctl/logtail.ts) until SIGINT or SIGTERM. With several
+// names, lines are merged by their timestamps and prefixed `NAME | `, padded
+// like `svctl boot`'s output; with one, they are printed as they are.
+import { closeSync, existsSync, fstatSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import { EXIT_FAILED, EXIT_OK } from '../defaults.js';
 import { servicePaths } from '../paths.js';
-import { Changes } from './watch.js';
+import { type Ctx, loadScan, namedEntries } from './context.js';
+import { linesBefore, LogTail, Waker } from './logtail.js';
 
-const CHUNK = 64 * 1024;
-
-/** The last `n` lines of `file` ([] when it is missing). */
+/** The last `n` lines of `file`, up to byte `upTo` ([] when it is missing). log/current only: see LogTail for the rotated files. */
 export const tailLines = (file: string, n: number, upTo?: number): string[] => {
-  if (n <= 0) return [];
   let fd: number;
   try {
     fd = openSync(file, 'r');
@@ -21,23 +20,7 @@ export const tailLines = (file: string, n: number, upTo?: number): string[] => {
     return [];
   }
   try {
-    const size = upTo ?? statSync(file).size;
-    const parts: Buffer[] = [];
-    let pos = size;
-    let newlines = 0;
-    // n lines need n+1 newlines before them when the file ends with one
-    while (pos > 0 && newlines <= n) {
-      const len = Math.min(CHUNK, pos);
-      pos -= len;
-      const buf = Buffer.alloc(len);
-      readSync(fd, buf, 0, len, pos);
-      parts.unshift(buf);
-      for (const b of buf) if (b === 10) newlines++;
-    }
-    const lines = Buffer.concat(parts).toString('utf8').split('\n');
-    if (lines[lines.length - 1] === '') lines.pop();
-    if (pos > 0) lines.shift(); // the first one is cut
-    return lines.slice(-n);
+    return linesBefore(fd, upTo ?? fstatSync(fd).size, n);
   } finally {
     closeSync(fd);
   }
@@ -48,55 +31,107 @@ export const withoutTime = (line: string): string => line.replace(/^\d{4}-\d\d-\
 
 export const logFile = (dir: string, name: string): string => join(servicePaths(dir, name).logDir, 'current');
 
-export interface LogsOptions {
-  lines: number;
-  follow: boolean;
-  out: (text: string) => void;
-  err: (line: string) => void;
+const TIME = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z) /;
+
+/** The time (ms since the epoch) a log line begins with, or null (a line written to the file by hand). */
+export const lineTime = (line: string): number | null => {
+  const m = TIME.exec(line);
+  if (!m) return null;
+  const t = Date.parse(m[1]!);
+  return Number.isNaN(t) ? null : t;
+};
+
+export interface Tagged {
+  /** Index of the source (service) the line comes from. */
+  source: number;
+  line: string;
 }
 
-export const printLogs = async (dir: string, name: string, o: LogsOptions): Promise<number> => {
-  const file = logFile(dir, name);
-  let ino = -1;
-  let pos = 0;
-  try {
-    const st = statSync(file);
-    ino = st.ino;
-    pos = st.size;
-  } catch {
-    if (!o.follow) {
-      o.err(`${name}: no log yet (${file})`);
-      return EXIT_FAILED;
-    }
-  }
-  for (const line of tailLines(file, o.lines, pos)) o.out(`${line}\n`);
-  if (!o.follow) return EXIT_OK;
-  const changes = new Changes([join(file, '..')]);
-  let decoder = new StringDecoder('utf8');
+/**
+ * Merges the sources' lines by time, each source's lines kept in their own
+ * order (a merge, not a sort: a clock step back in one log does not shuffle
+ * it). A line without a time goes with the line before it; for equal times
+ * the earlier source comes first.
+ */
+export const mergeByTime = (sources: readonly (readonly string[])[]): Tagged[] => {
+  const keys = sources.map((lines) => {
+    let last = -Infinity;
+    return lines.map((l) => (last = lineTime(l) ?? last));
+  });
+  const at = sources.map(() => 0);
+  const out: Tagged[] = [];
   for (;;) {
-    await changes.next(Date.now() + 250);
-    let st;
-    try {
-      st = statSync(file);
-    } catch {
-      continue;
+    let best = -1;
+    for (let s = 0; s < sources.length; s++) {
+      if (at[s]! < sources[s]!.length && (best < 0 || keys[s]![at[s]!]! < keys[best]![at[best]!]!)) best = s;
     }
-    if (st.ino !== ino || st.size < pos) {
-      ino = st.ino;
-      pos = 0;
-      decoder = new StringDecoder('utf8');
+    if (best < 0) return out;
+    out.push({ source: best, line: sources[best]![at[best]!]! });
+    at[best]! += 1;
+  }
+};
+
+/** `web | LINE`, the name padded to the longest of `names` (as `svctl boot` prints). */
+export const prefixer = (names: readonly string[]): ((t: Tagged) => string) => {
+  const width = Math.max(0, ...names.map((n) => n.length));
+  const labels = names.map((n) => `${n.padEnd(width)} | `);
+  return (t) => `${labels[t.source]}${t.line}`;
+};
+
+/** What to print for one batch of lines per source: merged by time and prefixed, or, for one service, as they are. */
+export const formatBatch = (names: readonly string[], batch: readonly (readonly string[])[], prefixed = names.length > 1): string[] =>
+  prefixed ? mergeByTime(batch).map(prefixer(names)) : batch.flat();
+
+export interface LogsOptions {
+  /** -n: lines of each service. */
+  lines: number;
+  follow: boolean;
+}
+
+export const cmdLogs = async (ctx: Ctx, names: readonly string[], o: LogsOptions): Promise<number> => {
+  const scan = loadScan(ctx, false);
+  if (typeof scan === 'number') return scan;
+  const entries = namedEntries(ctx, scan, names);
+  if (typeof entries === 'number') return entries;
+  const shown: { name: string; tail: LogTail }[] = [];
+  for (const e of entries) {
+    if (existsSync(join(e.dir, 'log', 'run'))) ctx.err(`${e.name}: logs through its own logger (log/run); svctl logs shows the built-in log only`);
+    else shown.push({ name: e.name, tail: new LogTail(servicePaths(e.dir, e.name).logDir) });
+  }
+  if (shown.length === 0) return EXIT_FAILED;
+  const labels = shown.map((s) => s.name);
+  const print = (batch: string[][]) => {
+    const lines = formatBatch(labels, batch, entries.length > 1); // prefixed when several were named, even if one has no log
+    if (lines.length > 0) ctx.out(lines.join('\n'));
+  };
+
+  // `svctl logs web | head`: a closed stdout ends the command quietly (the event may come after we return)
+  let stop = false;
+  const waker = o.follow ? new Waker(shown.map((s) => s.tail.dir)) : null; // watching before reading: no event missed
+  const halt = () => {
+    stop = true;
+    waker?.close();
+  };
+  process.stdout.on('error', halt);
+
+  try {
+    print(shown.map((s) => s.tail.start(o.lines)));
+    if (!o.follow) {
+      const missing = shown.filter((s) => !s.tail.found);
+      for (const s of missing) ctx.err(`${s.name}: no log yet (${join(s.tail.dir, 'current')})`);
+      return missing.length === shown.length ? EXIT_FAILED : EXIT_OK;
     }
-    while (pos < st.size) {
-      const fd = openSync(file, 'r');
-      try {
-        const buf = Buffer.alloc(Math.min(CHUNK, st.size - pos));
-        const n = readSync(fd, buf, 0, buf.length, pos);
-        if (n === 0) break;
-        pos += n;
-        o.out(decoder.write(buf.subarray(0, n)));
-      } finally {
-        closeSync(fd);
-      }
+    process.on('SIGINT', halt);
+    process.on('SIGTERM', halt);
+    while (!stop) {
+      await waker!.wait();
+      if (!stop) print(shown.map((s) => s.tail.read()));
     }
+    return EXIT_OK;
+  } finally {
+    process.off('SIGINT', halt);
+    process.off('SIGTERM', halt);
+    waker?.close();
+    for (const s of shown) s.tail.close();
   }
 };

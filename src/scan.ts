@@ -3,7 +3,7 @@
 // one line each, so svctl can refuse the whole directory before it changes
 // anything (exit 2).
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { findCycles, formatCycle, type Graph } from './graph.js';
 import { NAME_RE, parseList, readService, type ServiceDef } from './servicedir.js';
 
@@ -27,6 +27,15 @@ export interface Scan {
   graph: Graph;
   /** One line per problem (no program prefix); empty when the directory is usable. */
   errors: string[];
+  /**
+   * Instances that some `requires` names but that do not exist yet, their
+   * template being there: valid, and created by `svctl up` when needed. They
+   * are not in `services` or `graph` (edges to them are left out) unless
+   * planned.
+   */
+  pending: Set<string>;
+  /** Instances that do not exist yet but were planned (readScan's `plan`): in `services` and `graph` as if they existed. */
+  planned: Set<string>;
 }
 
 export const DEFAULT_SCAN_DIR = './services';
@@ -49,6 +58,39 @@ const folderNames = (dir: string): string[] =>
     .filter((n) => !n.startsWith('.') && isDirectory(join(dir, n)))
     .sort();
 
+/** An instance's name after `@`: svkit's name rule without `@`, so `worker@3` has one template. */
+export const INSTANCE_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** `worker@3` -> template `worker@`, instance `3` (split at the first `@`); null for a template or a name without `@`. */
+export const splitInstance = (name: string): { template: string; instance: string } | null => {
+  const at = name.indexOf('@');
+  if (at < 1 || at === name.length - 1) return null;
+  return { template: name.slice(0, at + 1), instance: name.slice(at + 1) };
+};
+
+/** Whether the missing `name` can be created: an instance name, valid after `@`, of an existing template. */
+export const creatable = (name: string, templates: ReadonlySet<string>): boolean => {
+  const i = splitInstance(name);
+  return i !== null && INSTANCE_RE.test(i.instance) && templates.has(i.template);
+};
+
+/** The definition an instance will have once created: the template's, with paths in the instance folder. */
+const instanceDef = (t: ServiceDef, dir: string, name: string): ServiceDef => {
+  const moved = (p: string | null) => (p === null ? null : join(dir, relative(t.dir, p)));
+  return {
+    ...t,
+    name,
+    dir,
+    run: join(dir, relative(t.dir, t.run)),
+    finish: moved(t.finish),
+    stop: moved(t.stop),
+    check: moved(t.check),
+    logRun: moved(t.logRun),
+    template: false,
+    instance: splitInstance(name)!.instance,
+  };
+};
+
 const requiresOf = (svcDir: string): string[] => {
   try {
     return parseList(readFileSync(join(svcDir, 'requires'), 'utf8'));
@@ -57,8 +99,14 @@ const requiresOf = (svcDir: string): string[] => {
   }
 };
 
-/** Throws (with a one-line message) only when the scan directory itself cannot be read. */
-export const readScan = (dirOption: string): Scan => {
+/**
+ * Throws (with a one-line message) only when the scan directory itself
+ * cannot be read. `plan` names instances that do not exist yet to be read as
+ * if they did (their template's definition, counted by `worker@*`): the
+ * directory as it will be once svctl has created them. Names that cannot be
+ * created (see creatable) are ignored.
+ */
+export const readScan = (dirOption: string, plan: Iterable<string> = []): Scan => {
   const dir = resolve(dirOption);
   let names: string[];
   try {
@@ -73,11 +121,35 @@ export const readScan = (dirOption: string): Scan => {
     const svcDir = join(dir, name);
     if (NAME_RE.test(name)) entries.push({ name, dir: svcDir, down: existsSync(join(svcDir, 'down')), template: name.endsWith('@') });
   }
+  const templates = new Set(entries.filter((e) => e.template).map((e) => e.name));
   const known = new Set(entries.map((e) => e.name));
-  const instancesOf = (template: string) => entries.filter((e) => !e.template && e.name.startsWith(template)).map((e) => e.name);
+  const planned = new Set([...plan].filter((n) => !known.has(n) && creatable(n, templates)).sort());
+  const instancesOf = (template: string) => [
+    ...entries.filter((e) => !e.template && e.name.startsWith(template)).map((e) => e.name),
+    ...[...planned].filter((n) => n.startsWith(template)),
+  ];
+  const pending = new Set<string>();
+
+  /** requires resolved: `worker@*` expanded, missing instances of a template pending, anything else unknown reported (when `report`). */
+  const resolveRequires = (name: string, requires: readonly string[], report: boolean): string[] => {
+    const reqs: string[] = [];
+    for (const r of requires) {
+      if (r.endsWith('@*')) reqs.push(...instancesOf(r.slice(0, -1)));
+      else if (known.has(r) || planned.has(r)) reqs.push(r);
+      else if (!NAME_RE.test(r)) continue; // reported by readService
+      else if (creatable(r, templates)) pending.add(r);
+      else if (report) {
+        const i = splitInstance(r);
+        const why = i === null ? '' : INSTANCE_RE.test(i.instance) ? ` (no template ${i.template})` : ` (invalid instance name "${i.instance}")`;
+        errors.push(`${name}/requires: unknown service "${r}"${why}`);
+      }
+    }
+    return [...new Set(reqs)].sort();
+  };
 
   const services = new Map<string, ServiceDef>();
   const graph = new Map<string, string[]>();
+  const templateDefs = new Map<string, ServiceDef>();
   for (const name of names) {
     const svcDir = join(dir, name);
     if (!known.has(name)) {
@@ -87,21 +159,27 @@ export const readScan = (dirOption: string): Scan => {
     const read = readService(svcDir);
     if (!read.ok) errors.push(...read.errors);
     // requires is checked even when another file is invalid: every problem in one go
-    const requires = read.ok ? read.def.requires : requiresOf(svcDir);
-    const reqs: string[] = [];
-    for (const r of requires) {
-      if (r.endsWith('@*')) reqs.push(...instancesOf(r.slice(0, -1)));
-      else if (known.has(r)) reqs.push(r);
-      else if (NAME_RE.test(r)) errors.push(`${name}/requires: unknown service "${r}"`);
+    const reqs = resolveRequires(name, read.ok ? read.def.requires : requiresOf(svcDir), true);
+    if (!read.ok) continue;
+    if (read.def.template) {
+      templateDefs.set(name, read.def);
+      continue;
     }
-    if (!read.ok || read.def.template) continue;
     services.set(name, read.def);
-    graph.set(name, [...new Set(reqs)].sort());
+    graph.set(name, reqs);
   }
+  for (const name of planned) {
+    const t = templateDefs.get(splitInstance(name)!.template);
+    if (!t) continue; // the template's own errors are reported
+    const def = instanceDef(t, join(dir, name), name);
+    services.set(name, def);
+    graph.set(name, resolveRequires(name, def.requires, false)); // reported for the template
+  }
+  for (const n of planned) pending.delete(n);
   // an edge to a service with an invalid definition is reported through that service
   for (const reqs of graph.values()) for (let i = reqs.length - 1; i >= 0; i--) if (!graph.has(reqs[i]!)) reqs.splice(i, 1);
   for (const cycle of findCycles(graph)) errors.push(`dependency cycle: ${formatCycle(cycle)}`);
-  return { dir, entries, services, graph, errors };
+  return { dir, entries, services, graph, errors, pending, planned };
 };
 
 /** The entry for `name`, or an error line: unknown, or a template. */

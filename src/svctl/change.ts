@@ -8,6 +8,7 @@ import type { Scan } from '../scan.js';
 import { lockScanDir } from '../scanlock.js';
 import { type Ctx, defaultEntries, globalDeadline, loadScan, namedEntries } from './context.js';
 import { bringDown, stopTimeoutMs } from './down.js';
+import { createPlanned, prepareWithInstances, removable, removeInstances } from './instances.js';
 import { isRunning, observe } from './observe.js';
 import { bringUp, type UpWant } from './up.js';
 
@@ -29,7 +30,7 @@ export const defaultLockWaitMs = (scan: Scan): number => {
 };
 
 /** Runs `fn` holding the lock; exit 1 naming the holder when it cannot be had in time. */
-const withScanLock = async (ctx: Ctx, scan: Scan, fn: () => Promise<string[]>): Promise<number> => {
+export const withScanLock = async (ctx: Ctx, scan: Scan, fn: () => Promise<string[]>): Promise<number> => {
   const deadline = globalDeadline(ctx) ?? ctx.startedAt + defaultLockWaitMs(scan);
   const lock = await lockScanDir(scan.dir, deadline);
   if (!lock.ok) {
@@ -56,14 +57,22 @@ const prepare = (ctx: Ctx, names: readonly string[], withDown: boolean): { scan:
   return { scan, names: entries.map((e) => e.name) };
 };
 
-/** up [NAME...] and once NAME...: the named services with `want`, what they require with `up`. */
+/**
+ * up [NAME...] and once NAME...: the named services with `want`, what they
+ * require with `up`; missing instances among them are created first.
+ */
 export const cmdUp = async (ctx: Ctx, names: readonly string[], want: UpWant = 'up'): Promise<number> => {
-  const p = prepare(ctx, names, false);
+  const p = prepareWithInstances(ctx, names);
   if (typeof p === 'number') return p;
-  const targets = new Map<string, UpWant>();
-  for (const n of closure(p.scan.graph, p.names)) targets.set(n, 'up');
-  for (const n of p.names) targets.set(n, want);
-  return withScanLock(ctx, p.scan, () => bringUp(p.scan, targets, globalDeadline(ctx)));
+  return withScanLock(ctx, p.scan, async () => {
+    const made = createPlanned(p.scan, closure(p.scan.graph, p.names));
+    if ('problems' in made) return made.problems;
+    const { scan } = made;
+    const targets = new Map<string, UpWant>();
+    for (const n of closure(scan.graph, p.names)) targets.set(n, 'up');
+    for (const n of p.names) targets.set(n, want);
+    return bringUp(scan, targets, globalDeadline(ctx));
+  });
 };
 
 /** down [NAME...]: the named services (default: all) and everything that requires them. */
@@ -80,17 +89,20 @@ export const cmdRestart = async (ctx: Ctx, names: readonly string[]): Promise<nu
     ctx.err('restart: name at least one service');
     return EXIT_USAGE;
   }
-  const p = prepare(ctx, names, true);
-  if (typeof p === 'number') return p;
-  const { scan } = p;
-  return withScanLock(ctx, scan, async () => {
-    // decided under the lock: what runs now is what comes back
-    const named = new Set(p.names);
-    const again = [...dependents(scan.graph, p.names)].filter((n) => {
-      if (named.has(n)) return true;
+  // what will come back: the named services and the running ones that require them
+  const comingBack = (scan: Scan, named: string[]) =>
+    [...dependents(scan.graph, named)].filter((n) => {
       const def = scan.services.get(n)!;
-      return isRunning(observe(n, def.dir), def.type);
+      return named.includes(n) || isRunning(observe(n, def.dir), def.type);
     });
+  const p = prepareWithInstances(ctx, names, comingBack);
+  if (typeof p === 'number') return p;
+  return withScanLock(ctx, p.scan, async () => {
+    const made = createPlanned(p.scan, closure(p.scan.graph, p.names));
+    if ('problems' in made) return made.problems;
+    const { scan } = made;
+    // decided under the lock: what runs now is what comes back
+    const again = comingBack(scan, p.names);
     const deadline = globalDeadline(ctx);
     const stopped = await bringDown(scan, dependents(scan.graph, p.names), deadline);
     if (stopped.length > 0) return stopped;
@@ -98,4 +110,21 @@ export const cmdRestart = async (ctx: Ctx, names: readonly string[]): Promise<nu
     for (const n of closure(scan.graph, again)) targets.set(n, 'up');
     return bringUp(scan, targets, deadline);
   });
+};
+
+/**
+ * remove NAME@INST...: stops the instances (and what names them explicitly,
+ * as down does) and deletes their folders; exit 2 for a name that is not an
+ * existing instance, nothing changed.
+ */
+export const cmdRemove = async (ctx: Ctx, names: readonly string[]): Promise<number> => {
+  if (names.length === 0) {
+    ctx.err('remove: name at least one instance');
+    return EXIT_USAGE;
+  }
+  const scan = loadScan(ctx, true);
+  if (typeof scan === 'number') return scan;
+  const found = removable(ctx, scan, names);
+  if (typeof found === 'number') return found;
+  return withScanLock(ctx, scan, () => removeInstances(scan, found, globalDeadline(ctx)));
 };

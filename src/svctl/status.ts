@@ -1,10 +1,11 @@
 // status and check: read-only views of the supervise/ folders. They take no
 // lock and accept a scan directory with invalid definitions, so a broken
 // system can still be looked at.
-import { EXIT_FAILED, EXIT_OK } from '../defaults.js';
-import type { Scan, ScanEntry } from '../scan.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../defaults.js';
+import { lookup, type Scan, type ScanEntry } from '../scan.js';
 import { readService, type ServiceType } from '../servicedir.js';
 import { type Ctx, defaultEntries, loadScan, namedEntries } from './context.js';
+import { templateOf, templatesOf } from './instances.js';
 import { observe, type ShownStatus, shownStatus } from './observe.js';
 import { exitText } from './report.js';
 
@@ -40,11 +41,25 @@ const readiness = (s: ShownStatus): string => {
   return '-';
 };
 
-/** One row per service: NAME STATE PID UPTIME RESTARTS LAST-EXIT READY. */
-export const statusTable = (rows: readonly ShownStatus[], now = Date.now()): string[] => {
+/** An instance's status names its template (`--json` too). */
+export type StatusRow = ShownStatus & { template?: string };
+
+/** A template's line in the table; its instances follow it, indented. */
+export interface TemplateLine {
+  template: string;
+  instances: number;
+}
+
+/**
+ * One row per service: NAME STATE PID UPTIME RESTARTS LAST-EXIT READY; a
+ * template as `worker@  template, 3 instances`, its instances' names
+ * indented under it.
+ */
+export const statusTable = (items: readonly (StatusRow | TemplateLine)[], now = Date.now()): string[] => {
   const head = ['NAME', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'LAST EXIT', 'READY'];
+  const rows = items.filter((x): x is StatusRow => !('instances' in x));
   const body = rows.map((s) => [
-    s.name,
+    s.template ? `  ${s.name}` : s.name,
     s.state,
     s.pid === null ? '-' : String(s.pid),
     s.pid !== null && s.startedAt ? duration(now - Date.parse(s.startedAt)) : '-',
@@ -52,16 +67,64 @@ export const statusTable = (rows: readonly ShownStatus[], now = Date.now()): str
     s.lastExit === null ? '-' : exitText(s.lastExit),
     readiness(s),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  return [head, ...body].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '));
+  const templates = items.filter((x): x is TemplateLine => 'instances' in x);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length), ...(i === 0 ? templates.map((t) => t.template.length) : [])));
+  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  let next = 0;
+  return [
+    line(head),
+    ...items.map((x) =>
+      'instances' in x
+        ? `${x.template.padEnd(widths[0]!)}  template, ${x.instances} instance${x.instances === 1 ? '' : 's'}`
+        : line(body[next++]!),
+    ),
+  ];
 };
 
+/**
+ * status [NAME...]: every service, or the named ones (a template names its
+ * instances). In the table, instances are grouped under a line for their
+ * template; --json is a flat array, instances with `template`.
+ */
 export const cmdStatus = (ctx: Ctx, names: readonly string[]): number => {
-  const found = entriesFor(ctx, names, true);
-  if (typeof found === 'number') return found;
-  const rows = found.entries.map((e) => showStatus(e, found.scan));
-  if (ctx.json) ctx.out(JSON.stringify(rows, null, 2));
-  else for (const line of statusTable(rows)) ctx.out(line);
+  const scan = loadScan(ctx, false);
+  if (typeof scan === 'number') return scan;
+  const templates = templatesOf(scan);
+  const instancesOf = (t: string) => scan.entries.filter((e) => templateOf(e.name, templates) === t);
+  const shown = new Map<string, ScanEntry>();
+  if (names.length === 0) for (const e of scan.entries) shown.set(e.name, e);
+  let bad = false;
+  for (const name of names) {
+    const e = scan.entries.find((x) => x.template && x.name === name) ?? lookup(scan, name);
+    if (typeof e === 'string') {
+      ctx.err(e);
+      bad = true;
+    } else for (const x of [e, ...(e.template ? instancesOf(e.name) : [])]) shown.set(x.name, x);
+  }
+  if (bad) return EXIT_USAGE;
+  const rows = new Map<string, StatusRow>();
+  for (const e of shown.values()) {
+    if (e.template) continue;
+    const t = templateOf(e.name, templates);
+    rows.set(e.name, t ? { ...showStatus(e, scan), template: t } : showStatus(e, scan));
+  }
+  if (ctx.json) {
+    ctx.out(JSON.stringify([...rows.values()], null, 2));
+    return EXIT_OK;
+  }
+  // each template's line where the first of its group would be, its shown instances after it
+  const items: (StatusRow | TemplateLine)[] = [];
+  const placed = new Set<string>();
+  for (const e of shown.values()) {
+    const t = e.template ? e.name : templateOf(e.name, templates);
+    if (t === null) items.push(rows.get(e.name)!);
+    else if (!placed.has(t)) {
+      placed.add(t);
+      items.push({ template: t, instances: instancesOf(t).length });
+      for (const r of rows.values()) if (r.template === t) items.push(r);
+    }
+  }
+  for (const line of statusTable(items)) ctx.out(line);
   return EXIT_OK;
 };
 

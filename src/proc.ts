@@ -64,3 +64,26 @@ export const bootTimeMs = (): number => {
     return 0;
   }
 };
+
+/** Every live descendant of `root` (children, their children...), by a scan of /proc. */
+export const descendantsOf = (root: number): number[] => {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    const st = procStat(pid);
+    if (!st || st.state === 'Z' || st.state === 'X') continue;
+    const list = children.get(st.ppid) ?? [];
+    list.push(pid);
+    children.set(st.ppid, list);
+  }
+  const found: number[] = [];
+  const queue = [root];
+  for (let p = queue.shift(); p !== undefined; p = queue.shift()) {
+    for (const c of children.get(p) ?? []) {
+      found.push(c);
+      queue.push(c);
+    }
+  }
+  return found;
+};

@@ -43,8 +43,12 @@ const onSignal = (sig: NodeJS.Signals) => {
   process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGHUP' ? 1 : 15));
 };
 
-/** Waits for the lock until `deadline` (ms since epoch). */
-export const lockScanDir = async (scanDir: string, deadline: number): Promise<ScanLock> => {
+/**
+ * Waits for the lock until `deadline` (ms since epoch). While held, a stop
+ * signal releases it and exits, unless `exitOnSignal` is false (svctl boot
+ * handles its signals itself and releases the lock on its way out).
+ */
+export const lockScanDir = async (scanDir: string, deadline: number, exitOnSignal = true): Promise<ScanLock> => {
   const lockPath = scanLockPath(scanDir);
   const ownerPath = `${lockPath}.owner`;
   mkdirSync(join(lockPath, '..'), { recursive: true });
@@ -61,7 +65,7 @@ export const lockScanDir = async (scanDir: string, deadline: number): Promise<Sc
     });
     if (got.ok) {
       held = { lockPath, ownerPath };
-      for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
+      if (exitOnSignal) for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
       return {
         ok: true,
         release: async () => {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { EXIT_OK, EXIT_USAGE } from '../defaults.js';
 import { closure, levels, subgraph, toDot } from '../graph.js';
-import { cmdDown, cmdRestart, cmdUp } from './change.js';
+import { cmdDown, cmdRemove, cmdRestart, cmdUp } from './change.js';
 import { type Ctx, type GlobalOptions, loadScan, makeCtx, namedEntries } from './context.js';
 import { cmdLogs } from './logs.js';
 import { cmdSignal } from './signal.js';
@@ -94,6 +94,13 @@ export const buildProgram = (done: (code: number) => void): Command => {
     .action(async (names: string[], _o, cmd: Command) => done(await cmdUp(ctx(cmd), names, 'once')));
 
   program
+    .command('remove')
+    .description('stop instances of templates (after what names them explicitly; not what requires worker@*) and delete their folders')
+    .argument('<NAME@INST...>')
+    .addHelpText('after', example('$ svctl up worker@1 worker@2 worker@3   # created from worker@/', '$ svctl remove worker@3'))
+    .action(async (names: string[], _o, cmd: Command) => done(await cmdRemove(ctx(cmd), names)));
+
+  program
     .command('status')
     .description('one line per service: state, pid, uptime, restarts, last exit, readiness (--json: status objects)')
     .argument('[NAME...]')
@@ -141,6 +148,17 @@ export const buildProgram = (done: (code: number) => void): Command => {
     .option('--dot', 'print a Graphviz digraph instead ("a" -> "b": a requires b)')
     .addHelpText('after', example('$ svctl graph', '$ svctl graph --dot | dot -Tsvg > services.svg'))
     .action((names: string[], o: { dot?: boolean }, cmd: Command) => done(cmdGraph(ctx(cmd), names, o.dot ?? false)));
+
+  program
+    .command('boot')
+    .description('container init: bring every service up with its output on stdout, run CMD, reap orphans, shut down in reverse order on SIGTERM')
+    .argument('[CMD...]', 'the main command (after --); boot exits with its exit code')
+    .option('--shutdown-timeout <MS>', 'bound on the whole shutdown, then SIGKILL', wholeNumber('milliseconds'), 30_000)
+    .addHelpText('after', example('ENTRYPOINT ["svctl", "boot", "-d", "/etc/services", "--"]', 'CMD ["node", "server.js"]', '$ svctl boot -d services.example'))
+    .action(async (cmdArgs: string[], o: { shutdownTimeout: number }, cmd: Command) => {
+      const { boot } = await import('../boot.js');
+      done(await boot({ scanDir: ctx(cmd).scanDir, shutdownTimeoutMs: o.shutdownTimeout, cmd: cmdArgs }));
+    });
 
   return program;
 };

@@ -23,17 +23,28 @@ export interface Launched {
 
 const MAX_STDERR_BYTES = 16 * 1024;
 
-export const launchSvrun = (dir: string, want: Want, onExit: () => void): Launched => {
+/** How svctl boot wants its supervisors: output on its own stdout, prefixed by service name. */
+export interface LaunchOptions {
+  /** Extra svrun options, before DIR (`--log stdout --log-width N`). */
+  args?: string[];
+  /** svrun's stdout: /dev/null (it logs to log/current), or svctl's own. */
+  stdout?: 'ignore' | 'inherit';
+  /** Told the pid of every svrun started. */
+  onSpawn?: (pid: number, dir: string) => void;
+}
+
+export const launchSvrun = (dir: string, want: Want, onExit: () => void, opts: LaunchOptions = {}): Launched => {
   const tmp = mkdtempSync(join(tmpdir(), 'svctl-'));
   const file = join(tmp, 'svrun.stderr');
   let fd: number | null = openSync(file, 'w+', 0o600);
   let child;
   try {
-    child = spawn(process.execPath, [SVRUN_JS, '--want', want, dir], {
+    child = spawn(process.execPath, [SVRUN_JS, '--want', want, ...(opts.args ?? []), dir], {
       detached: true,
-      stdio: ['ignore', 'ignore', fd],
+      stdio: ['ignore', opts.stdout ?? 'ignore', fd],
       cwd: '/',
     });
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid, dir);
   } finally {
     // the child has its own copy of the descriptor: nothing is left on disk, even if svctl is killed
     rmSync(tmp, { recursive: true, force: true });

@@ -11,7 +11,7 @@ import { servicePaths } from '../paths.js';
 import type { Scan } from '../scan.js';
 import type { ServiceDef } from '../servicedir.js';
 import type { Status } from '../statusfile.js';
-import { type Launched, launchSvrun } from './launch.js';
+import { type Launched, type LaunchOptions, launchSvrun } from './launch.js';
 import { isUp, observe } from './observe.js';
 import { detail, exitText, logSettled } from './report.js';
 import { Changes } from './watch.js';
@@ -56,7 +56,7 @@ const svrunFailure = (def: ServiceDef, l: Launched, s: Status | null): string =>
  * is not ready by `deadline` (default: now + its timeout-ready). A oneshot's
  * svrun is a transaction that exits when done: its status is read after it.
  */
-export const driveUp = async (def: ServiceDef, want: UpWant, deadline: number | null): Promise<string | null> => {
+export const driveUp = async (def: ServiceDef, want: UpWant, deadline: number | null, launch: LaunchOptions = {}): Promise<string | null> => {
   const t0 = Date.now();
   const until = deadline ?? t0 + def.timeoutReadyMs;
   const { supervise, control } = servicePaths(def.dir, def.name);
@@ -90,7 +90,7 @@ export const driveUp = async (def: ServiceDef, want: UpWant, deadline: number | 
         if (launched?.exit) return svrunFailure(def, launched, ours ? s : null);
         if (!launched) {
           askedAt = Date.now();
-          launched = launchSvrun(def.dir, want, () => changes.poke());
+          launched = launchSvrun(def.dir, want, () => changes.poke(), launch);
         }
       }
       if (Date.now() >= until) {
@@ -112,7 +112,12 @@ type Outcome = { ok: true } | { ok: false; causes: string[] };
  * among the targets). Resolves with one line per service that failed or was
  * not started, in start order; empty when all are ready.
  */
-export const bringUp = async (scan: Scan, targets: ReadonlyMap<string, UpWant>, deadline: number | null): Promise<string[]> => {
+export const bringUp = async (
+  scan: Scan,
+  targets: ReadonlyMap<string, UpWant>,
+  deadline: number | null,
+  launch: LaunchOptions = {},
+): Promise<string[]> => {
   const g: Graph = subgraph(scan.graph, targets.keys());
   const order = startOrder(g);
   const outcomes = new Map<string, Promise<Outcome>>();
@@ -130,7 +135,7 @@ export const bringUp = async (scan: Scan, targets: ReadonlyMap<string, UpWant>, 
           lines.set(name, `${name}: not started because ${causes.join(', ')} failed`);
           return { ok: false, causes };
         }
-        const problem = await driveUp(def, want, deadline);
+        const problem = await driveUp(def, want, deadline, launch);
         if (problem === null) return { ok: true };
         lines.set(name, problem);
         return { ok: false, causes: [name] };

@@ -6,12 +6,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './defaults.js';
+import { EXIT_FAILED, EXIT_OK } from './defaults.js';
 import { errorText } from './errors.js';
 import { closure } from './graph.js';
-import { descendantsOf } from './proc.js';
+import { descendantsOf, isAlive, procStartTime } from './proc.js';
 import { becomeSubreaper, startReaper } from './reaper.js';
 import { readScan, type Scan } from './scan.js';
+import { makeCtx } from './svctl/context.js';
+import { createPlanned, prepareWithInstances } from './svctl/instances.js';
 import { lockScanDir } from './scanlock.js';
 import { signalNumber } from './signals.js';
 import { defaultLockWaitMs } from './svctl/change.js';
@@ -54,27 +56,20 @@ const within = async (p: Promise<unknown>, ms: number): Promise<void> => {
 };
 
 export const boot = async (o: BootOptions): Promise<number> => {
-  let scan: Scan;
-  try {
-    scan = readScan(o.scanDir);
-  } catch (err) {
-    say(errorText(err));
-    return EXIT_USAGE;
-  }
-  if (scan.errors.length > 0) {
-    for (const e of scan.errors) say(e);
-    return EXIT_USAGE;
-  }
+  // every service without a down file, and the instances they require (created under the lock)
+  const prepared = prepareWithInstances(makeCtx({ dir: o.scanDir }, { out: say, err: say }), []);
+  if (typeof prepared === 'number') return prepared;
+  let scan = prepared.scan;
 
   if (!becomeSubreaper()) say('boot: cannot become a child subreaper: orphans of services will not be reaped by svctl');
   const reaper = startReaper();
 
-  const supervisors = new Map<string, number>(); // service folder -> svrun pid
+  const supervisors = new Map<string, { pid: number; start: number | null }>(); // service folder -> its svrun
   const width = Math.max(0, ...[...scan.services.keys()].map((n) => n.length));
   const launch: LaunchOptions = {
     args: ['--log', 'stdout', '--log-width', String(width)],
     stdout: 'inherit',
-    onSpawn: (pid, dir) => supervisors.set(dir, pid),
+    onSpawn: (pid, dir) => supervisors.set(dir, { pid, start: procStartTime(pid) }),
   };
 
   let finished: (code: number) => void = () => {};
@@ -136,8 +131,12 @@ export const boot = async (o: BootOptions): Promise<number> => {
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => shutdown(EXIT_OK));
 
   const targets = (names: Iterable<string>, s: Scan): Map<string, UpWant> => new Map([...closure(s.graph, names)].map((n) => [n, 'up' as const]));
-  const initial = [...scan.services.values()].filter((d) => !d.down).map((d) => d.name);
-  const up = locked(Date.now() + defaultLockWaitMs(scan), () => bringUp(scan, targets(initial, scan), null, launch));
+  const up = locked(Date.now() + defaultLockWaitMs(scan), async () => {
+    const made = createPlanned(scan, closure(scan.graph, prepared.names));
+    if ('problems' in made) return made.problems;
+    scan = made.scan;
+    return bringUp(scan, targets(prepared.names, scan), null, launch);
+  });
   upDone = up;
   const problems = await up;
   if (problems.length > 0) {
@@ -160,7 +159,7 @@ export const boot = async (o: BootOptions): Promise<number> => {
     });
   }
 
-  watcher = watchScanDir(scan.dir, {
+  watcher = watchScanDir(scan.dir, new Set(scan.entries.map((e) => e.name)), {
     added: (name) => {
       if (shuttingDown) return;
       const s = readScanQuietly(scan.dir);
@@ -175,11 +174,12 @@ export const boot = async (o: BootOptions): Promise<number> => {
     removed: (name) => {
       // its supervise/ went with the folder: the supervisor is told by signal, and stops the service
       const dir = join(scan.dir, name);
-      const pid = supervisors.get(dir);
-      if (pid === undefined) return;
+      const sv = supervisors.get(dir);
       supervisors.delete(dir);
+      // only if it is still that svrun (svctl remove may have ended it, and its pid been reused)
+      if (!sv || !isAlive(sv.pid, sv.start)) return;
       try {
-        process.kill(pid, 'SIGTERM');
+        process.kill(sv.pid, 'SIGTERM');
       } catch {
         /* gone already */
       }
@@ -199,6 +199,8 @@ const readScanQuietly = (dir: string): Scan | null => {
 /** Service folders appearing in or vanishing from the scan directory (chokidar, loaded only here). */
 const watchScanDir = async (
   dir: string,
+  /** The folders already handled: any other found once the watch is set up was added meanwhile. */
+  seen: ReadonlySet<string>,
   on: { added: (name: string) => void; removed: (name: string) => void },
 ): Promise<{ close(): Promise<void> }> => {
   const { watch } = await import('chokidar');
@@ -246,6 +248,12 @@ const watchScanDir = async (
     }
   });
   await new Promise<void>((resolve) => w.once('ready', () => resolve()));
+  for (const name of readScanQuietly(dir)?.entries.map((e) => e.name) ?? []) {
+    if (!seen.has(name)) {
+      known.add(name);
+      settle(name);
+    }
+  }
   return {
     close: async () => {
       for (const t of pending.values()) clearTimeout(t);

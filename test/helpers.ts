@@ -285,12 +285,12 @@ export const startSvctl = (
   const child = spawn(process.execPath, [SVCTL, ...args], { env: sb.env, stdio: ['ignore', fo, fe], cwd: sb.dir });
   closeSync(fo);
   closeSync(fe);
+  // the files may be gone already when a failed test's cleanup killed the process
+  const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '');
   const done = new Promise<Run>((res) =>
-    child.on('exit', (c, s) =>
-      res({ code: s ? 128 + (constants.signals[s] ?? 0) : c, stdout: readFileSync(out, 'utf8'), stderr: readFileSync(err, 'utf8') }),
-    ),
+    child.on('exit', (c, s) => res({ code: s ? 128 + (constants.signals[s] ?? 0) : c, stdout: read(out), stderr: read(err) })),
   );
-  return { child, stdout: () => readFileSync(out, 'utf8'), stderr: () => readFileSync(err, 'utf8'), done };
+  return { child, stdout: () => read(out), stderr: () => read(err), done };
 };
 
 /** Live svrun processes supervising the folder `dir` (argv: node svrun.js [options] DIR). */

@@ -44,7 +44,7 @@ export const DEFAULT_SCAN_DIR = './services';
 export const scanDirFrom = (option: string | undefined, env = process.env): string =>
   resolve(option ?? (env.SVDIR || DEFAULT_SCAN_DIR));
 
-const isDirectory = (path: string): boolean => {
+export const isDirectory = (path: string): boolean => {
   try {
     return statSync(path).isDirectory();
   } catch {

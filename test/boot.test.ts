@@ -4,16 +4,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { exitOf, isAlive, pidsByArgv0, procStat, Sandbox, SVCTL, startSvctl, waitFor } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { exitOf, isAlive, pidsByArgv0, procStat, Sandbox, startSvctl, SVCTL, waitFor, withSandbox } from './helpers.js';
 
-let sb: Sandbox;
-beforeEach(() => {
-  sb = new Sandbox();
-});
-afterEach(async () => {
-  await sb.cleanup();
-});
+let sb!: Sandbox;
+withSandbox((s) => (sb = s));
 
 /** A service that says hello, and on its down-signal notes its name in stops.txt before it exits. */
 const polite = (name: string) =>

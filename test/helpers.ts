@@ -8,6 +8,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSyn
 import { constants, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach } from 'vitest';
 import { cgroupPath, removeCgroup } from '../src/cgroup.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -172,6 +173,17 @@ export class Sandbox {
     return this.exec(process.execPath, [SVCTL, ...args], timeoutMs);
   }
 
+  /** A file in this test's own folder. */
+  path(name: string): string {
+    return join(this.dir, name);
+  }
+
+  /** The non-empty lines of a file in this test's folder ([] while it does not exist). */
+  lines(name: string): string[] {
+    const f = this.path(name);
+    return existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : [];
+  }
+
   statusPath(name: string): string {
     return join(this.scan, name, 'supervise', 'status.json');
   }
@@ -262,6 +274,22 @@ export class Sandbox {
     }
   }
 }
+
+/**
+ * A fresh Sandbox before each test, and every process it started killed
+ * after it:  `let sb!: Sandbox; withSandbox((s) => (sb = s));`
+ */
+export const withSandbox = (use: (sb: Sandbox) => void): void => {
+  let current: Sandbox | null = null;
+  beforeEach(() => {
+    current = new Sandbox();
+    use(current);
+  });
+  afterEach(async () => {
+    await current?.cleanup();
+    current = null;
+  });
+};
 
 /** Resolves with the exit code (or 128+signal) of a child. */
 export const exitOf = (child: ChildProcess): Promise<number> =>

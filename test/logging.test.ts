@@ -5,16 +5,11 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { exitOf, isAlive, Sandbox, waitFor } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { exitOf, isAlive, Sandbox, waitFor, withSandbox } from './helpers.js';
 
-let sb: Sandbox;
-beforeEach(() => {
-  sb = new Sandbox();
-});
-afterEach(async () => {
-  await sb.cleanup();
-});
+let sb!: Sandbox;
+withSandbox((s) => (sb = s));
 
 /**
  * A counter that survives restarts: prints `n K` lines, K continuing from the

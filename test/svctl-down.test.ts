@@ -1,28 +1,20 @@
 // svctl down and restart: reverse dependency order, supervisors exit,
 // dependents taken along, leftovers of a killed supervisor stopped.
-import { existsSync, readFileSync } from 'node:fs';
+
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sendControl } from '../src/control.js';
-import { isAlive, pidsByArgv0, Sandbox, svrunPids, waitFor } from './helpers.js';
+import { isAlive, pidsByArgv0, Sandbox, svrunPids, waitFor, withSandbox } from './helpers.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */
 const SLOW = 10_000;
 
-let sb: Sandbox;
-beforeEach(() => {
-  sb = new Sandbox();
-});
-afterEach(async () => {
-  await sb.cleanup();
-});
-
-const file = (name: string) => join(sb.dir, name);
-const lines = (name: string) => (existsSync(file(name)) ? readFileSync(file(name), 'utf8').split('\n').filter(Boolean) : []);
+let sb!: Sandbox;
+withSandbox((s) => (sb = s));
 
 /** Records its stop in `stops` (on TERM) before it exits. */
 const recorder = (name: string, files: Record<string, string> = {}) =>
-  sb.service(name, `trap 'echo ${name} >> ${file('stops')}; exit 0' TERM\n${sb.marker(name)} 1000 &\nwait`, {
+  sb.service(name, `trap 'echo ${name} >> ${sb.path('stops')}; exit 0' TERM\n${sb.marker(name)} 1000 &\nwait`, {
     'timeout-kill': '2000',
     ...files,
   });
@@ -38,7 +30,7 @@ describe('svctl down', () => {
     const supervisors = ['a', 'b', 'c'].map((n) => sb.status(n)!.supervisor!.pid);
     const r = await sb.svctl(['down']);
     expect(r).toMatchObject({ code: 0, stderr: '' });
-    expect(lines('stops')).toEqual(['c', 'b', 'a']);
+    expect(sb.lines('stops')).toEqual(['c', 'b', 'a']);
     for (const n of ['a', 'b', 'c']) {
       expect(sb.status(n)!.state).toBe('down');
       expect(sendControl(control(n), 'u')).toBe('not-supervised');
@@ -54,7 +46,7 @@ describe('svctl down', () => {
     expect((await sb.svctl(['up'])).code).toBe(0);
     const r = await sb.svctl(['down', 'db']);
     expect(r).toMatchObject({ code: 0, stderr: '' });
-    expect(lines('stops')).toEqual(['web', 'api', 'db']);
+    expect(sb.lines('stops')).toEqual(['web', 'api', 'db']);
     expect(sb.status('other')!.state).toBe('up');
     const check = await sb.svctl(['check']);
     expect(check.code).toBe(1);
@@ -96,7 +88,7 @@ describe('svctl restart', () => {
     const before = Object.fromEntries(['db', 'api', 'other'].map((n) => [n, sb.status(n)!]));
     const r = await sb.svctl(['restart', 'db']);
     expect(r).toMatchObject({ code: 0, stderr: '' });
-    expect(lines('stops')).toEqual(['api', 'db']);
+    expect(sb.lines('stops')).toEqual(['api', 'db']);
     for (const n of ['db', 'api']) {
       const s = sb.status(n)!;
       expect(s.state).toBe('up');

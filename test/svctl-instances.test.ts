@@ -5,28 +5,18 @@
 // bad names change nothing, and status groups a pool under its template.
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { pidsByArgv0, Sandbox } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { pidsByArgv0, Sandbox, withSandbox } from './helpers.js';
 
-/** Deadline for events that involve starting node processes on a busy machine. */
-const SLOW = 10_000;
+let sb!: Sandbox;
+withSandbox((s) => (sb = s));
 
-let sb: Sandbox;
-beforeEach(() => {
-  sb = new Sandbox();
-});
-afterEach(async () => {
-  await sb.cleanup();
-});
-
-const file = (name: string) => join(sb.dir, name);
-const lines = (name: string) => (existsSync(file(name)) ? readFileSync(file(name), 'utf8').split('\n').filter(Boolean) : []);
 const forever = (name: string) => `exec ${sb.marker(name)} 1000`;
 const listing = () => readdirSync(sb.scan).sort();
 
 /** The template worker@: records `$1 $SVKIT_INSTANCE` in `args`, then runs the marker `worker`. */
 const template = (files: Record<string, string> = {}) =>
-  sb.service('worker@', `echo "$1 $SVKIT_INSTANCE" >> ${file('args')}\n${forever('worker')}`, {
+  sb.service('worker@', `echo "$1 $SVKIT_INSTANCE" >> ${sb.path('args')}\n${forever('worker')}`, {
     'timeout-kill': '500',
     'log/config': 'size 8192',
     ...files,
@@ -39,7 +29,7 @@ describe('svctl up NAME@INST: instances created from the template', () => {
     sb.service('web', forever('web'), { requires: 'worker@2', 'timeout-kill': '500' });
     let r = await sb.svctl(['up', 'worker@1', 'worker@2', 'worker@3', 'worker@4']);
     expect(r).toMatchObject({ code: 0, stderr: '' });
-    expect(lines('args').sort()).toEqual(['1 1', '2 2', '3 3', '4 4']);
+    expect(sb.lines('args').sort()).toEqual(['1 1', '2 2', '3 3', '4 4']);
     expect(pidsByArgv0(sb.marker('worker'))).toHaveLength(4);
 
     // links to the template, relative; log/ and supervise/ the instance's own
@@ -86,7 +76,7 @@ describe('svctl up NAME@INST: instances created from the template', () => {
     const r = await sb.svctl(['up', 'web']);
     expect(r).toMatchObject({ code: 0, stderr: '' });
     expect(readlinkSync(join(sb.scan, 'worker@5', 'run'))).toBe('../worker@/run');
-    expect(lines('args')).toEqual(['5 5']);
+    expect(sb.lines('args')).toEqual(['5 5']);
     const [db, w5, web] = ['db', 'worker@5', 'web'].map((n) => sb.status(n)!);
     expect(w5!.state).toBe('up');
     expect(Date.parse(w5!.startedAt!)).toBeGreaterThanOrEqual(Date.parse(db!.readyAt!));

@@ -3,28 +3,21 @@
 // and a down that races an up ends with everything down.
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { pidsByArgv0, Sandbox, startSvctl, svrunPids, waitFor } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { pidsByArgv0, Sandbox, startSvctl, svrunPids, waitFor, withSandbox } from './helpers.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */
 const SLOW = 10_000;
 
-let sb: Sandbox;
-beforeEach(() => {
-  sb = new Sandbox();
-});
-afterEach(async () => {
-  await sb.cleanup();
-});
-
-const file = (name: string) => join(sb.dir, name);
+let sb!: Sandbox;
+withSandbox((s) => (sb = s));
 
 /** Ready (fd 3) once the file `gate` exists, or after `delay` seconds. */
 const service = (name: string, opts: { gate?: string; delay?: string; requires?: string } = {}) =>
   sb.service(
     name,
     [
-      opts.gate ? `while [ ! -e ${file(opts.gate)} ]; do sleep 0.02; done` : '',
+      opts.gate ? `while [ ! -e ${sb.path(opts.gate)} ]; do sleep 0.02; done` : '',
       opts.delay ? `sleep ${opts.delay}` : '',
       'echo >&3',
       `exec ${sb.marker(name)} 1000`,
@@ -61,7 +54,7 @@ describe('scan lock', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
     expect((await sb.svctl(['status'])).code).toBe(0);
     expect((await sb.svctl(['check'])).code).toBe(1);
-    writeFileSync(file('go'), '');
+    writeFileSync(sb.path('go'), '');
     expect(await first.done).toMatchObject({ code: 0, stderr: '' });
     expect(existsSync(join(sb.scan, '.svctl.lock'))).toBe(false);
   });
@@ -74,7 +67,7 @@ describe('scan lock', () => {
     await sb.waitStatus('a', (s) => s.state === 'starting', 'a starting', SLOW);
     const down = startSvctl(sb, ['down']);
     // the down waits for the lock: let the up finish
-    writeFileSync(file('go'), '');
+    writeFileSync(sb.path('go'), '');
     const [ru, rd] = await Promise.all([up.done, down.done]);
     expect(ru.code).toBe(0);
     expect(rd).toMatchObject({ code: 0, stderr: '' });
@@ -93,7 +86,7 @@ describe('scan lock', () => {
     first.child.kill('SIGKILL');
     await first.done;
     expect(existsSync(join(sb.scan, '.svctl.lock'))).toBe(true);
-    writeFileSync(file('go'), '');
+    writeFileSync(sb.path('go'), '');
     const t0 = Date.now();
     const again = await sb.svctl(['up']);
     expect(again).toMatchObject({ code: 0, stderr: '' });

@@ -3,25 +3,19 @@
 // reported, and a longrun may require a oneshot.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Sandbox, svrunPids } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { Sandbox, svrunPids, withSandbox } from './helpers.js';
 
-let sb: Sandbox;
-beforeEach(() => {
-  sb = new Sandbox();
-});
-afterEach(async () => {
-  await sb.cleanup();
-});
+let sb!: Sandbox;
+withSandbox((s) => (sb = s));
 
-const file = (name: string) => join(sb.dir, name);
-const count = (name: string) => (existsSync(file(name)) ? readFileSync(file(name), 'utf8').split('\n').filter(Boolean).length : 0);
+const count = (name: string) => (existsSync(sb.path(name)) ? readFileSync(sb.path(name), 'utf8').split('\n').filter(Boolean).length : 0);
 
 describe('svctl and oneshots', () => {
   it('up runs it once, a longrun requiring it starts after; down stops the longrun, then runs stop', async () => {
-    sb.service('setup', `echo run >> ${file('runs')}\ntouch ${file('flag')}`, {
+    sb.service('setup', `echo run >> ${sb.path('runs')}\ntouch ${sb.path('flag')}`, {
       type: 'oneshot',
-      stop: `#!/bin/bash\necho stop >> ${file('stops')}\nrm -f ${file('flag')}\n`,
+      stop: `#!/bin/bash\necho stop >> ${sb.path('stops')}\nrm -f ${sb.path('flag')}\n`,
     });
     sb.service('app', `exec ${sb.marker('app')} 1000`, { requires: 'setup', 'timeout-kill': '500' });
     expect(await sb.svctl(['up'])).toMatchObject({ code: 0, stderr: '' });
@@ -36,7 +30,7 @@ describe('svctl and oneshots', () => {
     expect(st).toMatchObject({ state: 'up', supervised: false });
 
     expect(await sb.svctl(['down', 'setup'])).toMatchObject({ code: 0, stderr: '' });
-    expect(existsSync(file('flag'))).toBe(false);
+    expect(existsSync(sb.path('flag'))).toBe(false);
     expect(count('stops')).toBe(1);
     expect(sb.status('setup')!.state).toBe('down');
     expect(sb.status('app')!.state).toBe('down');

@@ -3,21 +3,15 @@
 // usage errors and help.
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { pidsByArgv0, Sandbox, startSvctl, waitFor } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { pidsByArgv0, Sandbox, startSvctl, waitFor, withSandbox } from './helpers.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */
 const SLOW = 10_000;
 
-let sb: Sandbox;
-beforeEach(() => {
-  sb = new Sandbox();
-});
-afterEach(async () => {
-  await sb.cleanup();
-});
+let sb!: Sandbox;
+withSandbox((s) => (sb = s));
 
-const file = (name: string) => join(sb.dir, name);
 const forever = (name: string) => `exec ${sb.marker(name)} 1000`;
 const outLines = (text: string) => text.split('\n').filter(Boolean);
 
@@ -97,12 +91,12 @@ describe('wait', () => {
 
 describe('signal', () => {
   it('reaches the service through its supervisor; an unsupervised service is an error', async () => {
-    sb.service('web', `trap 'echo hup >> ${file('got')}' HUP\n${sb.marker('web')} 1000 &\nwhile :; do wait; done`);
+    sb.service('web', `trap 'echo hup >> ${sb.path('got')}' HUP\n${sb.marker('web')} 1000 &\nwhile :; do wait; done`);
     sb.service('idle', forever('idle'));
     expect((await sb.svctl(['up', 'web'])).code).toBe(0);
     await waitFor(() => pidsByArgv0(sb.marker('web')).length === 1, 'web running', SLOW);
     expect(await sb.svctl(['signal', 'HUP', 'web'])).toMatchObject({ code: 0, stderr: '' });
-    await waitFor(() => existsSync(file('got')) && readFileSync(file('got'), 'utf8') === 'hup\n', 'the HUP trap', SLOW);
+    await waitFor(() => existsSync(sb.path('got')) && readFileSync(sb.path('got'), 'utf8') === 'hup\n', 'the HUP trap', SLOW);
     expect(await sb.svctl(['signal', 'SIGHUP', 'idle'])).toMatchObject({ code: 1, stderr: 'svctl: idle: not supervised\n' });
     const bad = await sb.svctl(['signal', 'PWR', 'web']);
     expect(bad.code).toBe(2);

@@ -2,17 +2,12 @@
 // exit 2, one line per problem, nothing started.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readScan, scanDirFrom } from '../src/scan.js';
-import { pidsByArgv0, Sandbox } from './helpers.js';
+import { pidsByArgv0, Sandbox, withSandbox } from './helpers.js';
 
-let sb: Sandbox;
-beforeEach(() => {
-  sb = new Sandbox();
-});
-afterEach(async () => {
-  await sb.cleanup();
-});
+let sb!: Sandbox;
+withSandbox((s) => (sb = s));
 
 const forever = (name: string) => `exec ${sb.marker(name)} 1000`;
 

@@ -1,34 +1,27 @@
 // svctl up and once on real processes: dependency order, readiness gating,
 // concurrency, failures and their reports, svrun failing fast, a dead
 // supervisor replaced without a double run.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sendControl } from '../src/control.js';
-import { pidsByArgv0, Sandbox, startSvctl, svrunPids, waitFor } from './helpers.js';
+import { pidsByArgv0, Sandbox, startSvctl, svrunPids, waitFor, withSandbox } from './helpers.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */
 const SLOW = 10_000;
 
-let sb: Sandbox;
-beforeEach(() => {
-  sb = new Sandbox();
-});
-afterEach(async () => {
-  await sb.cleanup();
-});
+let sb!: Sandbox;
+withSandbox((s) => (sb = s));
 
 const at = (iso: unknown) => Date.parse(String(iso));
-const file = (name: string) => join(sb.dir, name);
-const lines = (name: string) => (existsSync(file(name)) ? readFileSync(file(name), 'utf8').split('\n').filter(Boolean) : []);
 
 /** A service that records its start in `order`, says it is ready (fd 3) once `gate` exists, then runs. */
 const gated = (name: string, gate: string | null, files: Record<string, string> = {}) =>
   sb.service(
     name,
     [
-      `echo ${name} >> ${file('order')}`,
-      gate ? `while [ ! -e ${file(gate)} ]; do sleep 0.02; done` : '',
+      `echo ${name} >> ${sb.path('order')}`,
+      gate ? `while [ ! -e ${sb.path(gate)} ]; do sleep 0.02; done` : '',
       'echo ready >&3',
       `exec ${sb.marker(name)} 1000`,
     ].join('\n'),
@@ -42,7 +35,7 @@ describe('svctl up: order and readiness', () => {
     gated('c', null, { requires: 'b' });
     const r = await sb.svctl(['up', 'c']);
     expect(r).toMatchObject({ code: 0, stderr: '' });
-    expect(lines('order')).toEqual(['a', 'b', 'c']);
+    expect(sb.lines('order')).toEqual(['a', 'b', 'c']);
     const [a, b, c] = ['a', 'b', 'c'].map((n) => sb.status(n)!);
     expect(at(b!.startedAt)).toBeGreaterThanOrEqual(at(a!.readyAt));
     expect(at(c!.startedAt)).toBeGreaterThanOrEqual(at(b!.readyAt));
@@ -53,25 +46,25 @@ describe('svctl up: order and readiness', () => {
     gated('a', 'go-a');
     gated('b', null, { requires: 'a' });
     const up = startSvctl(sb, ['up', 'b']);
-    await waitFor(() => lines('order').length > 0, 'a running', SLOW);
+    await waitFor(() => sb.lines('order').length > 0, 'a running', SLOW);
     expect(sb.status('a')!.state).toBe('starting');
     expect(sb.status('b')).toBeNull();
-    expect(lines('order')).toEqual(['a']);
+    expect(sb.lines('order')).toEqual(['a']);
     const released = Date.now();
-    writeFileSync(file('go-a'), '');
+    writeFileSync(sb.path('go-a'), '');
     const r = await up.done;
     expect(r).toMatchObject({ code: 0, stderr: '' });
     const [a, b] = [sb.status('a')!, sb.status('b')!];
     expect(at(a.readyAt)).toBeGreaterThanOrEqual(released - 5);
     expect(at(b.startedAt)).toBeGreaterThanOrEqual(at(a.readyAt));
-    expect(lines('order')).toEqual(['a', 'b']);
+    expect(sb.lines('order')).toEqual(['a', 'b']);
   });
 
   it('starts independent services concurrently (each waits for the other before it is ready)', async () => {
     for (const [me, other] of [['x', 'y'], ['y', 'x']] as const) {
       sb.service(
         me,
-        [`touch ${file(`started-${me}`)}`, `while [ ! -e ${file(`started-${other}`)} ]; do sleep 0.02; done`, 'echo >&3', `exec ${sb.marker(me)} 1000`].join('\n'),
+        [`touch ${sb.path(`started-${me}`)}`, `while [ ! -e ${sb.path(`started-${other}`)} ]; do sleep 0.02; done`, 'echo >&3', `exec ${sb.marker(me)} 1000`].join('\n'),
         { 'notification-fd': '3', 'timeout-ready': '8000' },
       );
     }
@@ -92,7 +85,7 @@ describe('svctl up: order and readiness', () => {
       SLOW,
     );
     expect(sb.status('slow')!.state).toBe('starting');
-    writeFileSync(file('go-slow'), '');
+    writeFileSync(sb.path('go-slow'), '');
     expect(await up.done).toMatchObject({ code: 0, stderr: '' });
   });
 
@@ -190,12 +183,12 @@ describe('svctl up: supervisors', () => {
 
   it('once: started with want once, not restarted when it exits; what it requires comes up normally', async () => {
     gated('db', null);
-    sb.service('job', `while [ ! -e ${file('stop-job')} ]; do sleep 0.02; done\nexit 1`, { requires: 'db' });
+    sb.service('job', `while [ ! -e ${sb.path('stop-job')} ]; do sleep 0.02; done\nexit 1`, { requires: 'db' });
     const r = await sb.svctl(['once', 'job']);
     expect(r).toMatchObject({ code: 0, stderr: '' });
     expect(sb.status('job')).toMatchObject({ want: 'once', state: 'up' });
     expect(sb.status('db')).toMatchObject({ want: 'up', state: 'up' });
-    writeFileSync(file('stop-job'), '');
+    writeFileSync(sb.path('stop-job'), '');
     const s = await sb.waitStatus('job', (x) => x.state === 'failed', 'job ended, not restarted', SLOW);
     expect(s.restarts).toBe(0);
     expect(s.lastExit?.code).toBe(1);

@@ -4,16 +4,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { exitOf, isAlive, pidsByArgv0, Sandbox, SVRUN, waitFor } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { exitOf, isAlive, pidsByArgv0, Sandbox, SVRUN, waitFor, withSandbox } from './helpers.js';
 
-let sb: Sandbox;
-beforeEach(() => {
-  sb = new Sandbox();
-});
-afterEach(async () => {
-  await sb.cleanup();
-});
+let sb!: Sandbox;
+withSandbox((s) => (sb = s));
 
 describe('svrun robustness', () => {
   it('a supervisor stopped (Ctrl-Z) past the lock staleness still owns its service: a second svrun exits 100', async () => {

@@ -2,16 +2,11 @@
 // notification-fd and check, oneshots, env/, user, down-signal.
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { exitOf, pidsByArgv0, Sandbox, waitFor } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { exitOf, pidsByArgv0, Sandbox, waitFor, withSandbox } from './helpers.js';
 
-let sb: Sandbox;
-beforeEach(() => {
-  sb = new Sandbox();
-});
-afterEach(async () => {
-  await sb.cleanup();
-});
+let sb!: Sandbox;
+withSandbox((s) => (sb = s));
 
 const isRoot = process.getuid?.() === 0;
 

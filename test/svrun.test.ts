@@ -3,16 +3,11 @@
 // control FIFO. Assertions wait for status.json, /proc and files.
 import { chmodSync, closeSync, constants, existsSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { exitOf, isAlive, pidsByArgv0, procStat, Sandbox, waitFor } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { exitOf, isAlive, pidsByArgv0, procStat, Sandbox, waitFor, withSandbox } from './helpers.js';
 
-let sb: Sandbox;
-beforeEach(() => {
-  sb = new Sandbox();
-});
-afterEach(async () => {
-  await sb.cleanup();
-});
+let sb!: Sandbox;
+withSandbox((s) => (sb = s));
 
 const control = (dir: string, letters: string) => {
   const fd = openSync(join(dir, 'supervise', 'control'), constants.O_WRONLY | constants.O_NONBLOCK);

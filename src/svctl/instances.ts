@@ -5,12 +5,12 @@
 // worker@3` stops it and deletes the folder. Missing instances are planned
 // first (read as if they existed, see readScan's `plan`) so that the whole
 // result is validated before anything is created.
-import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT_USAGE } from '../defaults.js';
 import { errorText } from '../errors.js';
 import { closure, dependents, type Graph } from '../graph.js';
-import { INSTANCE_RE, lookup, readScan, type Scan, splitInstance } from '../scan.js';
+import { INSTANCE_RE, isDirectory, lookup, readScan, type Scan, splitInstance } from '../scan.js';
 import { type Ctx, defaultEntries, loadScan } from './context.js';
 import { bringDown } from './down.js';
 import { hasLeftovers, observe } from './observe.js';
@@ -24,13 +24,6 @@ const exists = (path: string): boolean => {
   }
 };
 
-const isDirectory = (path: string): boolean => {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-};
 
 export const templatesOf = (scan: Scan): Set<string> => new Set(scan.entries.filter((e) => e.template).map((e) => e.name));
 

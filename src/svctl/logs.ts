@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { EXIT_FAILED, EXIT_OK } from '../defaults.js';
 import { servicePaths } from '../paths.js';
 import { type Ctx, loadScan, namedEntries } from './context.js';
-import { linesBefore, LogTail, Waker } from './logtail.js';
+import { FOLLOW_POLL_MS, linesBefore, LogTail } from './logtail.js';
+import { Changes } from './watch.js';
 
 /** The last `n` lines of `file`, up to byte `upTo` ([] when it is missing). log/current only: see LogTail for the rotated files. */
 export const tailLines = (file: string, n: number, upTo?: number): string[] => {
@@ -107,7 +108,7 @@ export const cmdLogs = async (ctx: Ctx, names: readonly string[], o: LogsOptions
 
   // `svctl logs web | head`: a closed stdout ends the command quietly (the event may come after we return)
   let stop = false;
-  const waker = o.follow ? new Waker(shown.map((s) => s.tail.dir)) : null; // watching before reading: no event missed
+  const waker = o.follow ? new Changes(shown.map((s) => s.tail.dir), FOLLOW_POLL_MS) : null; // watching before reading: no event missed
   const halt = () => {
     stop = true;
     waker?.close();
@@ -124,7 +125,7 @@ export const cmdLogs = async (ctx: Ctx, names: readonly string[], o: LogsOptions
     process.on('SIGINT', halt);
     process.on('SIGTERM', halt);
     while (!stop) {
-      await waker!.wait();
+      await waker!.next();
       if (!stop) print(shown.map((s) => s.tail.read()));
     }
     return EXIT_OK;

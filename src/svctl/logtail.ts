@@ -10,7 +10,7 @@
 // current from its start. Rotated files are told apart by inode, and "newer"
 // is decided against `floor`, the newest rotated name known to be older than
 // the held file, taken from a listing made after that file was opened.
-import { closeSync, type FSWatcher, fstatSync, openSync, readdirSync, readSync, statSync, watch } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const CHUNK = 64 * 1024;
@@ -18,7 +18,7 @@ const NL = 0x0a;
 const EMPTY = Buffer.alloc(0);
 /** Tries to get a consistent view while the log rotates under us (only a tiny `keep` and a flood need more than one). */
 const TRIES = 10;
-/** The fallback poll of `Waker` when no fs.watch event comes. */
+/** The fallback poll of a follower when no fs.watch event comes. */
 export const FOLLOW_POLL_MS = 250;
 
 export interface Rotated {
@@ -298,71 +298,3 @@ export class LogTail {
   }
 }
 
-/**
- * Wakes a follower: at an fs.watch event in any of `dirs` (a folder that does
- * not exist yet is watched once it does), else after `pollMs`. Never a busy
- * loop: without events it runs every `pollMs`.
- */
-export class Waker {
-  private readonly watchers = new Map<string, FSWatcher>();
-  private wake: (() => void) | null = null;
-  private dirty = false;
-  private closed = false;
-
-  constructor(
-    private readonly dirs: readonly string[],
-    private readonly pollMs = FOLLOW_POLL_MS,
-  ) {
-    this.arm();
-  }
-
-  /** Resolves at the next change, after at most `pollMs`, or at once once closed. */
-  async wait(): Promise<void> {
-    if (this.closed) return;
-    this.arm();
-    if (this.dirty) {
-      this.dirty = false;
-      return;
-    }
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, this.pollMs);
-      const self = this;
-      function done() {
-        clearTimeout(timer);
-        if (self.wake === done) self.wake = null;
-        resolve();
-      }
-      this.wake = done;
-    });
-    this.dirty = false;
-  }
-
-  /** Wakes the waiter now. */
-  poke(): void {
-    this.dirty = true;
-    this.wake?.();
-  }
-
-  close(): void {
-    this.closed = true;
-    for (const w of this.watchers.values()) w.close();
-    this.watchers.clear();
-    this.wake?.();
-  }
-
-  private arm(): void {
-    for (const dir of this.dirs) {
-      if (this.watchers.has(dir)) continue;
-      try {
-        const w = watch(dir, { persistent: false }, () => this.poke());
-        w.on('error', () => {
-          w.close();
-          this.watchers.delete(dir);
-        });
-        this.watchers.set(dir, w);
-      } catch {
-        /* not there yet: the poll covers it, and the next wait tries again */
-      }
-    }
-  }
-}

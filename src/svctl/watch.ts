@@ -1,6 +1,7 @@
-// Waiting for status changes without a busy loop: fs.watch on the supervise
-// folders wakes svctl as soon as a status.json is replaced, and a poll every
-// POLL_MS covers what inotify misses (a folder created later, NFS).
+// Waiting for changes without a busy loop: fs.watch on the folders (the
+// supervise folders for status.json, the log folders for `logs -f`) wakes
+// svctl at once, and a poll every `pollMs` covers what inotify misses (a
+// folder created later, NFS).
 import { type FSWatcher, watch } from 'node:fs';
 
 export const POLL_MS = 50;
@@ -9,19 +10,24 @@ export class Changes {
   private readonly watchers = new Map<string, FSWatcher>();
   private wake: (() => void) | null = null;
   private dirty = false;
+  private closed = false;
 
-  constructor(private readonly dirs: readonly string[]) {
+  constructor(
+    private readonly dirs: readonly string[],
+    private readonly pollMs = POLL_MS,
+  ) {
     this.arm();
   }
 
-  /** Resolves at the next change, after at most POLL_MS, and never after `until`. */
-  async next(until: number): Promise<void> {
+  /** Resolves at the next change, after at most `pollMs`, never after `until`, and at once once closed. */
+  async next(until = Infinity): Promise<void> {
+    if (this.closed) return;
     this.arm();
     if (this.dirty) {
       this.dirty = false;
       return;
     }
-    const ms = Math.max(0, Math.min(POLL_MS, until - Date.now()));
+    const ms = Math.max(0, Math.min(this.pollMs, until - Date.now()));
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, ms);
       const self = this;
@@ -42,6 +48,7 @@ export class Changes {
   }
 
   close(): void {
+    this.closed = true;
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
     this.wake?.();

@@ -3,6 +3,7 @@
 // happens to them into events, and carries out the effects step() returns.
 // Events are queued, so effects never re-enter step().
 import type { ChildProcess, StdioOptions } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { accessSync, constants, writeFileSync } from 'node:fs';
 import { GROUP_POLL_MS, IO_RETRY_MS, PARTIAL_LINE_IDLE_MS } from './defaults.js';
 import { errorText } from './errors.js';
@@ -10,17 +11,14 @@ import type { Identity } from './identity.js';
 import { cleanLine, LineSplitter, PARTIAL_MARKER, type Sink } from './logger.js';
 import type { ServicePaths } from './paths.js';
 import { procStartTime } from './proc.js';
-import { type Containment, groupAlive, killGroup, pastWrappers, signalGroup, spawnContained } from './procgroup.js';
+import { type Containment, groupAlive, killGroup, signalGroup, spawnContained } from './procgroup.js';
+import { awaitExec, pollCheck, watchNotification } from './readiness.js';
 import type { ServiceDef } from './servicedir.js';
 import { signalNumber } from './signals.js';
 import { type Config, type Core, type Effect, type Event, type TimerName, step } from './state.js';
 import { type Status, writeStatus } from './statusfile.js';
 
-/** How many 1 ms looks for run's exec before calling it spawned anyway. */
-const EXEC_WAIT_TRIES = 200;
-/** SPEC.md: `check` runs every 100 ms until it exits 0. */
-const CHECK_INTERVAL_MS = 100;
-/** A helper process (finish, stop, check) is killed by its own process group alone. */
+/** finish and stop are killed by their own process group alone. */
 const UNGROUPED: Containment = { cgroup: null, setpriv: null };
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -308,10 +306,8 @@ export class Supervisor {
         at: Date.now(),
       });
     });
-    this.watchReadiness(child);
     this.dispatch({ type: 'spawned', pid, pidStart: procStartTime(pid), at });
-    if (this.def.check) this.pollCheck(child, at);
-    if (this.readyAtExec) this.awaitExec(child, pid);
+    this.watchReadiness(child, pid, at);
   }
 
   /** A longrun with neither notification-fd nor check is ready as soon as it is spawned. */
@@ -319,62 +315,22 @@ export class Supervisor {
     return this.def.type === 'longrun' && this.def.notificationFd === null && this.def.check === null;
   }
 
-  /**
-   * "Spawned" means run itself runs: not our sh and setpriv wrappers on the
-   * way to it (a few ms), so that `svctl up` returning means run was exec'd.
-   */
-  private awaitExec(child: ChildProcess, pid: number): void {
-    let tries = 0;
-    const look = () => {
-      if (this.child !== child || this.core.state !== 'starting') return;
-      if (pastWrappers(this.containment, pid) || ++tries > EXEC_WAIT_TRIES) return this.dispatch({ type: 'ready', at: Date.now() });
-      setTimeout(look, 1);
+  /** The readiness watchers of one run: they stop as soon as it is not the run starting. */
+  private watchReadiness(child: ChildProcess, pid: number, startedAt: number): void {
+    const w = {
+      current: () => this.child === child && this.core.state === 'starting',
+      ready: () => this.dispatch({ type: 'ready', at: Date.now() }),
     };
-    look();
-  }
-
-  /**
-   * `check` readiness: run it every 100 ms while the service is starting,
-   * each run bounded by the time left of timeout-ready (past it, by
-   * timeout-ready again: a late service still becomes up, honestly late).
-   */
-  private pollCheck(child: ChildProcess, startedAt: number): void {
-    const check = this.def.check!;
-    const attempt = () => {
-      if (this.child !== child || this.core.state !== 'starting') return;
-      const left = startedAt + this.def.timeoutReadyMs - Date.now();
-      let probe: ChildProcess;
-      try {
-        probe = spawnContained(this.containment, { ...this.spawnBase(), file: check, args: this.args, stdio: 'ignore', deathSignal: 'SIGKILL' });
-      } catch (err) {
-        this.noteError(`check: ${errorText(err)}`);
-        return void setTimeout(attempt, CHECK_INTERVAL_MS);
-      }
-      const pid = probe.pid;
-      const bound = pid === undefined ? null : setTimeout(() => killGroup(UNGROUPED, pid), left > 0 ? left : this.def.timeoutReadyMs);
-      probe.on('error', () => {});
-      probe.once('close', (code) => {
-        if (bound) clearTimeout(bound);
-        if (pid !== undefined) killGroup(UNGROUPED, pid);
-        if (code === 0 && this.child === child) this.dispatch({ type: 'ready', at: Date.now() });
-        else setTimeout(attempt, CHECK_INTERVAL_MS);
-      });
-    };
-    attempt();
-  }
-
-  /** s6's protocol: ready once a line arrives on the notification fd. */
-  private watchReadiness(child: ChildProcess): void {
     const nfd = this.def.notificationFd;
     const pipe = nfd === null ? null : child.stdio[nfd];
-    if (!pipe) return;
-    let seen = '';
-    pipe.on('data', (chunk: Buffer) => {
-      if (seen.includes('\n')) return;
-      seen += chunk.toString('latin1');
-      if (seen.includes('\n') && this.child === child) this.dispatch({ type: 'ready', at: Date.now() });
-    });
-    pipe.on('error', () => {});
+    if (pipe) watchNotification(pipe as Readable, w); // an extra 'pipe' stdio entry: the parent reads it
+    const check = this.def.check;
+    if (check) {
+      const spawnCheck = () =>
+        spawnContained(this.containment, { ...this.spawnBase(), file: check, args: this.args, stdio: 'ignore', deathSignal: 'SIGKILL' });
+      pollCheck({ spawnCheck, startedAt, timeoutReadyMs: this.def.timeoutReadyMs, onError: (t) => this.noteError(t) }, w);
+    }
+    if (this.readyAtExec) awaitExec(this.containment, pid, w);
   }
 
   /** Polls while stopping until the service's group (or cgroup) is empty, then reports it. */

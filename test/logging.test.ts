@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exitOf, isAlive, Sandbox, waitFor, withSandbox } from './helpers.js';
+import { exitOf, isAlive, procStat, Sandbox, waitFor, withSandbox } from './helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -135,6 +135,7 @@ describe('log/ subservice', () => {
     // What the held pipe promises is the rest: so the logger is killed while it holds nothing
     // (blocked reading, the service paused), and the service writes on while it is down.
     control(dir, 'p');
+    await waitFor(() => procStat(st.pid!)?.state === 'T', 'the service paused');
     await waitFor(() => /pipe_read$/.test(readFileSync(`/proc/${log.pid}/wchan`, 'utf8')), 'the logger idle, blocked reading');
     process.kill(log.pid!, 'SIGKILL');
     control(dir, 'c');

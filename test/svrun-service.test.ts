@@ -111,7 +111,7 @@ describe('oneshot', () => {
 
 describe('environment and identity', () => {
   it('env/ sets (first line, trailing blanks trimmed) and unsets (empty file); SVKIT_* describe the service', async () => {
-    const dir = sb.service('e', 'env > env.txt; exec sleep 1000', {
+    const dir = sb.service('e', 'env > env.tmp && mv env.tmp env.txt; exec sleep 1000', {
       'env/GREETING': 'hello world \t\nsecond line\n',
       'env/INHERITED': '',
       'down-signal': 'USR1',
@@ -148,7 +148,7 @@ describe('environment and identity', () => {
 
   it.runIf(isRoot)('user: the service runs without root uid, gid or groups, with HOME, USER and LOGNAME (needs root)', async () => {
     const m = sb.marker('u');
-    const dir = sb.service('u', `env > env.txt; exec ${m} 1000`, { user: 'nobody' });
+    const dir = sb.service('u', `env > env.tmp && mv env.tmp env.txt; exec ${m} 1000`, { user: 'nobody' });
     // nobody must reach its run file and write next to it
     chmodSync(sb.dir, 0o755);
     chmodSync(sb.scan, 0o755);

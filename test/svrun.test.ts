@@ -29,7 +29,8 @@ describe('svrun: start and restart', () => {
     // ready once run itself was exec'd (past svrun's own wrappers), a few ms after the spawn
     expect(Date.parse(st.readyAt!)).toBeGreaterThanOrEqual(Date.parse(st.startedAt!));
     expect(readFileSync(join(dir, 'supervise', 'pid'), 'utf8').trim()).toBe(String(st.pid));
-    await waitFor(() => existsSync(join(dir, 'cwd.txt')), 'cwd.txt');
+    // written by the service after stdin.txt; the file exists (empty) a moment before its line
+    await waitFor(() => existsSync(join(dir, 'cwd.txt')) && readFileSync(join(dir, 'cwd.txt'), 'utf8').endsWith('\n'), 'cwd.txt');
     expect(readFileSync(join(dir, 'cwd.txt'), 'utf8').trim()).toBe(dir);
     expect(readFileSync(join(dir, 'stdin.txt'), 'utf8').trim()).toBe('/dev/null');
     expect(sb.log('web')).toMatch(new RegExp(`^\\S+Z svrun started pid ${st.pid}\\n\\S+Z svrun ready\\n`));

@@ -4,7 +4,7 @@
 // test started, found by a token in its environment and killed by pid.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, constants as fsConstants, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -291,14 +291,22 @@ export const withSandbox = (use: (sb: Sandbox) => void): void => {
   });
 };
 
+/** Writes runit letters to the supervisor of the service folder `dir`; throws ENXIO when none reads them. */
+export const control = (dir: string, letters: string): void => {
+  const fd = openSync(join(dir, 'supervise', 'control'), fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
+  try {
+    writeSync(fd, letters);
+  } finally {
+    closeSync(fd);
+  }
+};
+
 /** Resolves with the exit code (or 128+signal) of a child. */
 export const exitOf = (child: ChildProcess): Promise<number> =>
   child.exitCode !== null
     ? Promise.resolve(child.exitCode)
     : new Promise((res) => child.once('exit', (code, sig) => res(code ?? 128 + (sig ? (constants.signals[sig] ?? 0) : 0))));
 
-// svctl helpers (appended; imports are hoisted, kept here so the diff stays append-only)
-import { closeSync, openSync } from 'node:fs';
 
 /** svctl in the background (output to files, like Sandbox.exec): its process, to signal it, what it printed so far, and its result. */
 export const startSvctl = (

@@ -3,10 +3,10 @@
 // subservices on the pipe svrun holds (logger killed mid-stream, service
 // restarted: no gap, no duplicate).
 import { spawnSync } from 'node:child_process';
-import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exitOf, isAlive, procStat, Sandbox, waitFor, withSandbox } from './helpers.js';
+import { control, exitOf, isAlive, procStat, Sandbox, waitFor, withSandbox } from './helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -19,13 +19,6 @@ withSandbox((s) => (sb = s));
  */
 const COUNTER = (pause: string) => `k=$(cat count 2>/dev/null || echo 0); stop=; trap 'stop=1' TERM
 while :; do k=$((k+1)); echo "n $k"; echo $k > count; [ -n "$stop" ] && exit 0; sleep ${pause}; [ -n "$stop" ] && exit 0; done`;
-
-/** One control letter to the service's supervisor. */
-const control = (dir: string, letter: string) => {
-  const fd = openSync(join(dir, 'supervise', 'control'), constants.O_WRONLY | constants.O_NONBLOCK);
-  writeSync(fd, letter);
-  closeSync(fd);
-};
 
 /** The numbers of the `n K` lines in `text`, in order. */
 const numbers = (text: string): number[] => [...text.matchAll(/(?:^| )n (\d+)$/gm)].map((m) => Number(m[1]));

@@ -1,19 +1,13 @@
 // svrun as a real process on temp service folders: start, restart, backoff,
 // policies, finish, stop and kill, leftovers after a SIGKILL, the lock, the
 // control FIFO. Assertions wait for status.json, /proc and files.
-import { chmodSync, closeSync, constants, existsSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exitOf, isAlive, pidsByArgv0, procStat, Sandbox, waitFor, withSandbox } from './helpers.js';
+import { control, exitOf, isAlive, pidsByArgv0, procStat, Sandbox, waitFor, withSandbox } from './helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
-
-const control = (dir: string, letters: string) => {
-  const fd = openSync(join(dir, 'supervise', 'control'), constants.O_WRONLY | constants.O_NONBLOCK);
-  writeSync(fd, letters);
-  closeSync(fd);
-};
 
 describe('svrun: start and restart', () => {
   it('starts run in its own session and process group, with stdin /dev/null and cwd the service folder', async () => {

@@ -18,6 +18,7 @@ import { lockScanDir } from './scanlock.js';
 import { signalNumber } from './signals.js';
 import { defaultLockWaitMs } from './svctl/change.js';
 import { bringDown } from './svctl/down.js';
+import { stopPlan, stopWarnings } from './svctl/stopplan.js';
 import type { LaunchOptions } from './svctl/launch.js';
 import { bringUp, type UpWant } from './svctl/up.js';
 
@@ -104,8 +105,13 @@ export const boot = async (o: BootOptions): Promise<number> => {
         await within(exited, deadline - Date.now());
       }
       await upDone; // a bring-up under way finishes (bounded by timeout-ready) before the way down starts
+      // every folder, valid or not: a running supervisor holds the settings it started with
       const current = readScanQuietly(scan.dir) ?? scan;
-      const problems = await locked(deadline, () => bringDown(current, current.services.keys(), deadline));
+      const problems = await locked(deadline, async () => {
+        const plan = stopPlan(current);
+        for (const w of stopWarnings(current, plan, plan.targets.keys())) say(w);
+        return bringDown(plan, plan.targets.keys(), deadline);
+      });
       for (const p of problems) say(p);
       await killEverything();
       reaper.stop();

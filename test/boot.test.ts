@@ -135,4 +135,19 @@ describe('svctl boot', () => {
     b.child.kill('SIGTERM');
     expect(await exitOf(b.child)).toBe(0);
   });
+
+  it('shutdown stops a service whose folder became invalid, with its down-signal (no data lost), and warns', async () => {
+    const m = sb.marker('redis');
+    const dir = sb.service('redis', `trap 'touch ${sb.path('redis.saved')}; exit 0' TERM\n${m} 1000 &\nwait`, { 'timeout-kill': '3000' });
+    const b = startSvctl(sb, ['boot', '--shutdown-timeout', '10000']);
+    await waitFor(() => pidsByArgv0(m).length === 1, 'redis running (its trap set)', 10_000);
+    sb.write(dir, 'timeout-kill', '10s');
+    b.child.kill('SIGTERM');
+    const r = await b.done;
+    expect(r.code).toBe(0);
+    expect(existsSync(sb.path('redis.saved'))).toBe(true);
+    expect(r.stderr).toContain('svctl: warning: redis/timeout-kill: expected milliseconds, got "10s" (stopping redis with the settings its supervisor holds)\n');
+    expect(r.stdout).toMatch(/^redis \| svrun stopping: SIGTERM$/m);
+    expect(sb.tokenPids()).toEqual([]);
+  });
 });

@@ -45,6 +45,10 @@ const stopLockWaitMs = (scan: Scan): number => {
 export const withScanLock = async (ctx: Ctx, scan: Scan, fn: () => Promise<string[]>, waitMs = defaultLockWaitMs): Promise<number> => {
   const deadline = globalDeadline(ctx) ?? ctx.startedAt + waitMs(scan);
   const lock = await lockScanDir(scan.dir, deadline);
+  if ('denied' in lock) {
+    ctx.err(lock.denied);
+    return EXIT_FAILED;
+  }
   if (!lock.ok) {
     const who = lock.holder === null ? 'another svctl' : `svctl pid ${lock.holder}`;
     ctx.err(`${scan.dir}: locked by ${who}; gave up after ${Date.now() - ctx.startedAt} ms`);

@@ -163,6 +163,47 @@ describe('stopping never waits on valid folders', () => {
   });
 });
 
+describe('processes a SIGKILLed supervisor left', () => {
+  /** A main process that ignores TERM (and so its parent-death signal), with a grandchild in its group. */
+  const stubborn = () =>
+    sb.service('stubborn', `${sb.marker('grandchild')} 1000 &\ntrap '' TERM\nexec ${sb.marker('stubborn')} 1000`, { 'timeout-kill': '300' });
+
+  const killSupervisor = async () => {
+    expect((await sb.svctl(['up'])).code).toBe(0);
+    await waitFor(() => pidsByArgv0(sb.marker('stubborn')).length === 1 && pidsByArgv0(sb.marker('grandchild')).length === 1, 'both running', SLOW);
+    const s = sb.status('stubborn')!;
+    process.kill(s.supervisor!.pid, 'SIGKILL');
+    await waitFor(() => !isAlive(s.supervisor!.pid), 'the supervisor gone', SLOW);
+    return s;
+  };
+
+  it('status shows them as unsupervised (table, --json, check), and up stops them before it starts anew', async () => {
+    stubborn();
+    const s = await killSupervisor();
+    const old = [...pidsByArgv0(sb.marker('stubborn')), ...pidsByArgv0(sb.marker('grandchild'))];
+    expect(old).toHaveLength(2);
+    const table = await sb.svctl(['status']);
+    expect(table.stdout).toMatch(new RegExp(`^stubborn +unsupervised +${s.pid} `, 'm'));
+    const json = JSON.parse((await sb.svctl(['status', '--json'])).stdout) as Record<string, unknown>[];
+    expect(json[0]).toMatchObject({ name: 'stubborn', state: 'down', supervised: false, leftovers: { pgid: s.pid } });
+    expect((await sb.svctl(['check'])).stdout).toBe(`stubborn: down (not supervised; process group ${s.pid} still runs)\n`);
+    expect((await sb.svctl(['up'])).code).toBe(0);
+    for (const pid of old) expect(isAlive(pid), `old pid ${pid}`).toBe(false);
+    await waitFor(() => pidsByArgv0(sb.marker('stubborn')).length === 1, 'the new run', SLOW);
+    const after = JSON.parse((await sb.svctl(['status', '--json'])).stdout) as Record<string, unknown>[];
+    expect(after[0]).toMatchObject({ state: 'up', supervised: true, leftovers: null });
+  });
+
+  it('down stops the grandchildren too, and status then shows down', async () => {
+    stubborn();
+    await killSupervisor();
+    expect(await sb.svctl(['down'])).toMatchObject({ code: 0, stderr: '' });
+    expect(pidsByArgv0(sb.marker('stubborn'))).toEqual([]);
+    expect(pidsByArgv0(sb.marker('grandchild'))).toEqual([]);
+    expect((await sb.svctl(['status'])).stdout).toMatch(/^stubborn +down +- /m);
+  });
+});
+
 describe('a dependency chain of 20,000 services', () => {
   it('bringDown orders and walks it with nothing running, without overflowing the stack', async () => {
     const n = 20_000;

@@ -18,7 +18,8 @@ import { lockScanDir } from './scanlock.js';
 import { signalNumber } from './signals.js';
 import { defaultLockWaitMs } from './svctl/change.js';
 import { bringDown } from './svctl/down.js';
-import type { LaunchOptions } from './svctl/launch.js';
+import { stopPlan, stopWarnings } from './svctl/stopplan.js';
+import { startRespawner } from './respawn.js';
 import { bringUp, type UpWant } from './svctl/up.js';
 
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
@@ -66,15 +67,33 @@ export const boot = async (o: BootOptions): Promise<number> => {
 
   const supervisors = new Map<string, { pid: number; start: number | null }>(); // service folder -> its svrun
   const width = Math.max(0, ...[...scan.services.keys()].map((n) => n.length));
-  const launch: LaunchOptions = {
-    args: ['--log', 'stdout', '--log-width', String(width)],
-    stdout: 'inherit',
-    onSpawn: (pid, dir) => supervisors.set(dir, { pid, start: procStartTime(pid) }),
+  let shuttingDown = false;
+  /** Bring-ups under way: a supervisor they start is theirs to watch, not the respawner's. */
+  let bringingUp = 0;
+  // supervisors that die without being asked are started again (SPEC.md "svctl boot", 7)
+  const { respawner, launch } = startRespawner({
+    scanDir: scan.dir,
+    launch: {
+      args: ['--log', 'stdout', '--log-width', String(width)],
+      stdout: 'inherit',
+      onSpawn: (pid, dir) => supervisors.set(dir, { pid, start: procStartTime(pid) }),
+    },
+    say,
+    paused: () => shuttingDown || bringingUp > 0,
+  });
+  /** `p`, counted as a bring-up while it runs. */
+  const bringingUpWhile = async <T>(p: () => Promise<T>): Promise<T> => {
+    bringingUp += 1;
+    try {
+      return await p();
+    } finally {
+      bringingUp -= 1;
+      respawner.poke();
+    }
   };
 
   let finished: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => (finished = resolve));
-  let shuttingDown = false;
   let cmd: ChildProcess | null = null;
   let cmdCode: number | null = null;
   let watcher: Promise<{ close(): Promise<void> }> | null = null;
@@ -93,6 +112,7 @@ export const boot = async (o: BootOptions): Promise<number> => {
   const shutdown = (code: number) => {
     if (shuttingDown) return;
     shuttingDown = true;
+    respawner.stop();
     void (async () => {
       const deadline = Date.now() + o.shutdownTimeoutMs;
       await (await watcher)?.close();
@@ -104,8 +124,13 @@ export const boot = async (o: BootOptions): Promise<number> => {
         await within(exited, deadline - Date.now());
       }
       await upDone; // a bring-up under way finishes (bounded by timeout-ready) before the way down starts
+      // every folder, valid or not: a running supervisor holds the settings it started with
       const current = readScanQuietly(scan.dir) ?? scan;
-      const problems = await locked(deadline, () => bringDown(current, current.services.keys(), deadline));
+      const problems = await locked(deadline, async () => {
+        const plan = stopPlan(current);
+        for (const w of stopWarnings(current, plan, plan.targets.keys())) say(w);
+        return bringDown(plan, plan.targets.keys(), deadline);
+      });
       for (const p of problems) say(p);
       await killEverything();
       reaper.stop();
@@ -131,12 +156,14 @@ export const boot = async (o: BootOptions): Promise<number> => {
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => shutdown(EXIT_OK));
 
   const targets = (names: Iterable<string>, s: Scan): Map<string, UpWant> => new Map([...closure(s.graph, names)].map((n) => [n, 'up' as const]));
-  const up = locked(Date.now() + defaultLockWaitMs(scan), async () => {
-    const made = createPlanned(scan, closure(scan.graph, prepared.names));
-    if ('problems' in made) return made.problems;
-    scan = made.scan;
-    return bringUp(scan, targets(prepared.names, scan), null, launch);
-  });
+  const up = bringingUpWhile(() =>
+    locked(Date.now() + defaultLockWaitMs(scan), async () => {
+      const made = createPlanned(scan, closure(scan.graph, prepared.names));
+      if ('problems' in made) return made.problems;
+      scan = made.scan;
+      return bringUp(scan, targets(prepared.names, scan), null, launch);
+    }),
+  );
   upDone = up;
   const problems = await up;
   if (problems.length > 0) {
@@ -169,7 +196,9 @@ export const boot = async (o: BootOptions): Promise<number> => {
       const def = s.services.get(name);
       if (!def || def.down) return;
       scan = s;
-      upDone = locked(Date.now() + defaultLockWaitMs(s), () => bringUp(s, targets([name], s), null, launch)).then((p) => p.forEach(say));
+      upDone = bringingUpWhile(() => locked(Date.now() + defaultLockWaitMs(s), () => bringUp(s, targets([name], s), null, launch))).then((p) =>
+        p.forEach(say),
+      );
     },
     removed: (name) => {
       // its supervise/ went with the folder: the supervisor is told by signal, and stops the service

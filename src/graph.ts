@@ -1,7 +1,8 @@
 // The `requires` graph as a pure value: start levels, cycles (as paths a user
 // can read), the closure of what named services require and of what requires
 // them. No I/O here; src/scan.ts builds the graph from the scan directory.
-import toposort from 'toposort';
+// Every walk is iterative (an explicit stack or queue): a chain of 20,000
+// services must not overflow the call stack.
 
 /** name -> the names it requires. Every name a list mentions is also a key. */
 export type Graph = ReadonlyMap<string, readonly string[]>;
@@ -32,7 +33,7 @@ const reach = (g: Graph, names: Iterable<string>): Set<string> => {
   for (let n = todo.pop(); n !== undefined; n = todo.pop()) {
     if (seen.has(n)) continue;
     seen.add(n);
-    todo.push(...(g.get(n) ?? []));
+    for (const r of g.get(n) ?? []) todo.push(r);
   }
   return seen;
 };
@@ -44,10 +45,10 @@ export const closure = (g: Graph, names: Iterable<string>): Set<string> => reach
 export const dependents = (g: Graph, names: Iterable<string>): Set<string> => reach(reverse(g), names);
 
 /**
- * Every cycle of `g`, one per strongly connected component, each as the path
- * `[a, b, c, a]` ("a requires b"), starting at the component's smallest name.
+ * The strongly connected components of `g` that hold a cycle (two or more
+ * services, or one that requires itself), each as a set of names.
  */
-export const findCycles = (g: Graph): string[][] => {
+export const cyclicComponents = (g: Graph): string[][] => {
   // Tarjan's algorithm, iterative so a deep graph cannot overflow the stack.
   const index = new Map<string, number>();
   const low = new Map<string, number>();
@@ -90,11 +91,37 @@ export const findCycles = (g: Graph): string[][] => {
           if (n === frame.node) break;
         }
         const selfLoop = comp.length === 1 && reqs.includes(frame.node);
-        if (comp.length > 1 || selfLoop) components.push(comp);
+        if (comp.length > 1 || selfLoop) components.push(comp.sort());
       }
     }
   }
-  return components.map((comp) => cyclePath(g, new Set(comp))).sort((a, b) => (a[0]! < b[0]! ? -1 : 1));
+  return components;
+};
+
+/**
+ * Every cycle of `g`, one per strongly connected component, each as the path
+ * `[a, b, c, a]` ("a requires b"), starting at the component's smallest name.
+ */
+export const findCycles = (g: Graph): string[][] =>
+  cyclicComponents(g)
+    .map((comp) => cyclePath(g, new Set(comp)))
+    .sort((a, b) => (a[0]! < b[0]! ? -1 : 1));
+
+/**
+ * `g` without the edges inside its cycles: what is left is acyclic (the
+ * edges between components), so it can still be ordered. For stopping, where
+ * a cycle must never be a reason to leave anything running.
+ */
+export const withoutCycles = (g: Graph): Graph => {
+  const componentOf = new Map<string, number>();
+  cyclicComponents(g).forEach((comp, i) => comp.forEach((n) => componentOf.set(n, i)));
+  if (componentOf.size === 0) return g;
+  const out = new Map<string, string[]>();
+  for (const [n, reqs] of g) {
+    const c = componentOf.get(n);
+    out.set(n, c === undefined ? [...reqs] : reqs.filter((r) => componentOf.get(r) !== c));
+  }
+  return out;
 };
 
 /** The shortest cycle through the smallest name of a strongly connected component. */
@@ -130,13 +157,30 @@ export const formatCycle = (path: readonly string[]): string => path.join(' -> '
  * the levels before it are ready. Names are sorted within a level.
  */
 export const levels = (g: Graph): string[][] => {
-  const edges: [string, string][] = [];
-  for (const [n, reqs] of g) for (const r of reqs) edges.push([r, n]);
+  // Kahn's algorithm: a service is placed once everything it requires is.
+  const waiting = new Map<string, number>();
+  const requiredBy = new Map<string, string[]>();
+  for (const n of g.keys()) requiredBy.set(n, []);
+  for (const [n, reqs] of g) {
+    const known = new Set(reqs.filter((r) => g.has(r)));
+    waiting.set(n, known.size);
+    for (const r of known) requiredBy.get(r)!.push(n);
+  }
   const level = new Map<string, number>();
-  for (const n of toposort.array(sorted(g.keys()), edges)) {
-    let l = 0;
-    for (const r of g.get(n) ?? []) l = Math.max(l, (level.get(r) ?? 0) + 1);
-    level.set(n, l);
+  const ready = sorted(g.keys()).filter((n) => waiting.get(n) === 0);
+  for (const n of ready) level.set(n, 0);
+  for (let i = 0; i < ready.length; i++) {
+    const n = ready[i]!;
+    for (const d of requiredBy.get(n)!) {
+      level.set(d, Math.max(level.get(d) ?? 0, level.get(n)! + 1));
+      const left = waiting.get(d)! - 1;
+      waiting.set(d, left);
+      if (left === 0) ready.push(d);
+    }
+  }
+  if (ready.length < g.size) {
+    const stuck = sorted(g.keys()).filter((n) => waiting.get(n)! > 0);
+    throw new Error(`dependency cycle among ${stuck.slice(0, 5).join(', ')}${stuck.length > 5 ? ', ...' : ''}`);
   }
   const out: string[][] = [];
   for (const [n, l] of level) (out[l] ??= []).push(n);

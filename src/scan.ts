@@ -36,6 +36,15 @@ export interface Scan {
   pending: Set<string>;
   /** Instances that do not exist yet but were planned (readScan's `plan`): in `services` and `graph` as if they existed. */
   planned: Set<string>;
+  /**
+   * The requires of every service folder, valid or not, as far as its
+   * `requires` file could be read (resolved like `graph`, edges to invalid
+   * folders kept): stopping orders by this, never refusing (SPEC.md
+   * "Stopping never waits on valid folders"). May hold cycles.
+   */
+  anyRequires: Graph;
+  /** Each invalid service folder's problems (the lines of `errors` about it). */
+  problems: Map<string, string[]>;
 }
 
 export const DEFAULT_SCAN_DIR = './services';
@@ -116,6 +125,11 @@ export const readScan = (dirOption: string, plan: Iterable<string> = []): Scan =
     throw new Error(code === 'ENOENT' ? `${dir}: no such scan directory` : `${dir}: ${(err as Error).message}`);
   }
   const errors: string[] = [];
+  const problems = new Map<string, string[]>();
+  const problem = (name: string, line: string) => {
+    errors.push(line);
+    problems.set(name, [...(problems.get(name) ?? []), line]);
+  };
   const entries: ScanEntry[] = [];
   for (const name of names) {
     const svcDir = join(dir, name);
@@ -141,7 +155,7 @@ export const readScan = (dirOption: string, plan: Iterable<string> = []): Scan =
       else if (report) {
         const i = splitInstance(r);
         const why = i === null ? '' : INSTANCE_RE.test(i.instance) ? ` (no template ${i.template})` : ` (invalid instance name "${i.instance}")`;
-        errors.push(`${name}/requires: unknown service "${r}"${why}`);
+        problem(name, `${name}/requires: unknown service "${r}"${why}`);
       }
     }
     return [...new Set(reqs)].sort();
@@ -149,6 +163,7 @@ export const readScan = (dirOption: string, plan: Iterable<string> = []): Scan =
 
   const services = new Map<string, ServiceDef>();
   const graph = new Map<string, string[]>();
+  const anyRequires = new Map<string, string[]>();
   const templateDefs = new Map<string, ServiceDef>();
   for (const name of names) {
     const svcDir = join(dir, name);
@@ -157,9 +172,10 @@ export const readScan = (dirOption: string, plan: Iterable<string> = []): Scan =
       continue;
     }
     const read = readService(svcDir);
-    if (!read.ok) errors.push(...read.errors);
+    if (!read.ok) for (const e of read.errors) problem(name, e);
     // requires is checked even when another file is invalid: every problem in one go
     const reqs = resolveRequires(name, read.ok ? read.def.requires : requiresOf(svcDir), true);
+    if (!name.endsWith('@')) anyRequires.set(name, [...reqs]);
     if (!read.ok) continue;
     if (read.def.template) {
       templateDefs.set(name, read.def);
@@ -176,10 +192,11 @@ export const readScan = (dirOption: string, plan: Iterable<string> = []): Scan =
     graph.set(name, resolveRequires(name, def.requires, false)); // reported for the template
   }
   for (const n of planned) pending.delete(n);
+  for (const [n, reqs] of graph) if (!anyRequires.has(n)) anyRequires.set(n, [...reqs]);
   // an edge to a service with an invalid definition is reported through that service
   for (const reqs of graph.values()) for (let i = reqs.length - 1; i >= 0; i--) if (!graph.has(reqs[i]!)) reqs.splice(i, 1);
   for (const cycle of findCycles(graph)) errors.push(`dependency cycle: ${formatCycle(cycle)}`);
-  return { dir, entries, services, graph, errors, pending, planned };
+  return { dir, entries, services, graph, errors, pending, planned, anyRequires, problems };
 };
 
 /** The entry for `name`, or an error line: unknown, or a template. */

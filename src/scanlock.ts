@@ -4,8 +4,8 @@
 // and start time to .svctl.lock.owner: waiters name it, and a lock whose
 // holder is gone (a SIGKILLed svctl) is taken over at once.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { acquireLock } from './lock.js';
+import { basename, dirname, join } from 'node:path';
+import { acquireLock, type LockOptions, type LockResult } from './lock.js';
 import { procStartTime } from './proc.js';
 import type { Status } from './statusfile.js';
 
@@ -26,7 +26,20 @@ const readOwner = (file: string): Owner | null => {
   }
 };
 
-export type ScanLock = { ok: true; release: () => Promise<void> } | { ok: false; holder: number | null };
+export type ScanLock =
+  | { ok: true; release: () => Promise<void> }
+  | { ok: false; holder: number | null }
+  /** The lock cannot be taken at all (no write access): one line saying what needs which rights. */
+  | { ok: false; holder: null; denied: string };
+
+const DENIED = new Set(['EACCES', 'EPERM', 'EROFS']);
+
+/** The line for a lock we may not take: the folder, the file, and what rights changing services needs. */
+export const deniedText = (lockPath: string, code: string, stateDir = process.env.SVKIT_STATE_DIR): string => {
+  const why = code === 'EROFS' ? 'read-only file system' : 'permission denied';
+  const where = stateDir ? '$SVKIT_STATE_DIR' : 'the scan directory (or $SVKIT_STATE_DIR)';
+  return `${dirname(lockPath)}: cannot take the scan directory's lock (${basename(lockPath)}): ${why}; changing services needs write access to ${where}`;
+};
 
 let held: { lockPath: string; ownerPath: string } | null = null;
 
@@ -43,6 +56,18 @@ const onSignal = (sig: NodeJS.Signals) => {
   process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGHUP' ? 1 : 15));
 };
 
+/** One attempt; a permission error becomes `denied` (any other error is thrown). */
+const tryLock = async (opts: LockOptions): Promise<LockResult | { ok: false; holder: null; denied: string }> => {
+  try {
+    mkdirSync(dirname(opts.lockPath), { recursive: true });
+    return await acquireLock(opts);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (DENIED.has(code)) return { ok: false, holder: null, denied: deniedText(opts.lockPath, code) };
+    throw err;
+  }
+};
+
 /**
  * Waits for the lock until `deadline` (ms since epoch). While held, a stop
  * signal releases it and exits, unless `exitOnSignal` is false (svctl boot
@@ -51,11 +76,10 @@ const onSignal = (sig: NodeJS.Signals) => {
 export const lockScanDir = async (scanDir: string, deadline: number, exitOnSignal = true): Promise<ScanLock> => {
   const lockPath = scanLockPath(scanDir);
   const ownerPath = `${lockPath}.owner`;
-  mkdirSync(join(lockPath, '..'), { recursive: true });
   const me: Owner = { pid: process.pid, pidStart: procStartTime(process.pid), startedAt: new Date().toISOString() };
   let holder: number | null = null;
   for (;;) {
-    const got = await acquireLock({
+    const got = await tryLock({
       dir: scanDir,
       lockPath,
       owner: () => readOwner(ownerPath),
@@ -63,6 +87,7 @@ export const lockScanDir = async (scanDir: string, deadline: number, exitOnSigna
       // only a waiter that misjudged us dead could take it: say so, keep going
       onCompromised: (err) => process.stderr.write(`svctl: warning: ${lockPath}: ${err.message}\n`),
     });
+    if ('denied' in got) return got;
     if (got.ok) {
       held = { lockPath, ownerPath };
       if (exitOnSignal) for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);

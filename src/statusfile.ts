@@ -20,6 +20,27 @@ export interface LogStatus {
   restarts: number;
 }
 
+/**
+ * svkit addition: what a supervisor read when it started and keeps using
+ * while it runs, whatever its folder says since. svctl stops services in the
+ * order these requires give and waits as long as these timeouts allow, so an
+ * invalid folder never stands in the way of a stop. A hint like the rest of
+ * this file: it orders and bounds waits, it never names a process to signal.
+ */
+export interface HeldSettings {
+  requires: string[];
+  downSignal: string;
+  timeoutKillMs: number;
+  timeoutFinishMs: number;
+}
+
+export const heldSettings = (def: { requires: readonly string[]; downSignal: string; timeoutKillMs: number; timeoutFinishMs: number }): HeldSettings => ({
+  requires: [...def.requires],
+  downSignal: def.downSignal,
+  timeoutKillMs: def.timeoutKillMs,
+  timeoutFinishMs: def.timeoutFinishMs,
+});
+
 export interface Status {
   version: 1;
   name: string;
@@ -39,6 +60,8 @@ export interface Status {
   lastError: string | null;
   /** svkit addition: the service's cgroup, or null where process groups alone contain it. */
   cgroup: string | null;
+  /** The settings the supervisor holds (absent in files written before svkit recorded them). */
+  settings?: HeldSettings | null;
 }
 
 export type ReadStatus = { kind: 'missing' } | { kind: 'corrupt'; reason: string } | { kind: 'ok'; status: Status };

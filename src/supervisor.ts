@@ -16,7 +16,7 @@ import { awaitExec, pollCheck, watchNotification } from './readiness.js';
 import type { ServiceDef } from './servicedir.js';
 import { signalNumber } from './signals.js';
 import { type Config, type Core, type Effect, type Event, type TimerName, step } from './state.js';
-import { type Status, writeStatus } from './statusfile.js';
+import { type HeldSettings, heldSettings, type Status, writeStatus } from './statusfile.js';
 
 /** finish and stop are killed by their own process group alone. */
 const UNGROUPED: Containment = { cgroup: null, setpriv: null };
@@ -69,6 +69,8 @@ export class Supervisor {
   private writtenPid = '';
   private statusRetry: NodeJS.Timeout | null = null;
   private exitCode: ((code: number) => void) | null = null;
+  /** Recorded in status.json: svctl stops us with these, whatever the folder says later. */
+  private readonly settings: HeldSettings;
 
   constructor(
     private readonly def: ServiceDef,
@@ -92,6 +94,7 @@ export class Supervisor {
       hasStop: def.stop !== null,
     };
     this.env = serviceEnv(def, identity);
+    this.settings = heldSettings(def);
   }
 
   /** Runs until the state machine asks to exit; resolves with the exit code. */
@@ -153,6 +156,7 @@ export class Supervisor {
       nextStartAt: iso(c.nextStartAt),
       lastError: c.lastError,
       cgroup: this.containment.cgroup,
+      settings: this.settings,
     };
   }
 

@@ -16,7 +16,7 @@ import { type Identity, resolveIdentity } from './identity.js';
 import { findExecutable } from './procgroup.js';
 import { readService } from './servicedir.js';
 import { type Core, initialCore } from './state.js';
-import { type ReadStatus, readStatus, type Status, type Want, writeStatus } from './statusfile.js';
+import { heldSettings, type ReadStatus, readStatus, type Status, type Want, writeStatus } from './statusfile.js';
 import { Supervisor } from './supervisor.js';
 
 export const USAGE = 'usage: svrun [--log file|stdout] [--log-width N] [--want up|once|down] DIR';
@@ -132,6 +132,7 @@ export const svrun = async (argv: string[]): Promise<number> => {
         want: args.want,
         state: leftovers ? 'stopping' : startCore.state,
         since: new Date().toISOString(),
+        settings: heldSettings(def),
       });
     },
   }).catch((err: unknown) => ({ ok: false as const, holder: null, error: errorText(err) }));

@@ -135,4 +135,65 @@ describe('svctl boot', () => {
     b.child.kill('SIGTERM');
     expect(await exitOf(b.child)).toBe(0);
   });
+
+  it('shutdown stops a service whose folder became invalid, with its down-signal (no data lost), and warns', async () => {
+    const m = sb.marker('redis');
+    const dir = sb.service('redis', `trap 'touch ${sb.path('redis.saved')}; exit 0' TERM\n${m} 1000 &\nwait`, { 'timeout-kill': '3000' });
+    const b = startSvctl(sb, ['boot', '--shutdown-timeout', '10000']);
+    await waitFor(() => pidsByArgv0(m).length === 1, 'redis running (its trap set)', 10_000);
+    sb.write(dir, 'timeout-kill', '10s');
+    b.child.kill('SIGTERM');
+    const r = await b.done;
+    expect(r.code).toBe(0);
+    expect(existsSync(sb.path('redis.saved'))).toBe(true);
+    expect(r.stderr).toContain('svctl: warning: redis/timeout-kill: expected milliseconds, got "10s" (stopping redis with the settings its supervisor holds)\n');
+    expect(r.stdout).toMatch(/^redis \| svrun stopping: SIGTERM$/m);
+    expect(sb.tokenPids()).toEqual([]);
+  });
+
+  it('supervises the supervisors: a SIGKILLed svrun is started again at once, logged, after its leftovers are stopped; one asked to go is not', async () => {
+    const m = sb.marker('web');
+    const g = sb.marker('grandchild');
+    sb.service('web', `${g} 1000 &\ntrap '' TERM\nexec ${m} 1000`, { 'timeout-kill': '300' });
+    sb.service('db', 'exec sleep 1000');
+    const b = startSvctl(sb, ['boot']);
+    await waitFor(() => pidsByArgv0(m).length === 1 && pidsByArgv0(g).length === 1, 'web running', 10_000);
+    const first = await sb.waitStatus('web', (s) => s.state === 'up', 'web up');
+    const old = [...pidsByArgv0(m), ...pidsByArgv0(g)];
+    process.kill(first.supervisor!.pid, 'SIGKILL');
+    await waitFor(() => b.stderr().includes(`svctl: boot: web: supervisor pid ${first.supervisor!.pid} died (killed by SIGKILL); restarting it\n`), () => `the restart logged: ${b.stderr()}`, 10_000);
+    const again = await sb.waitStatus('web', (s) => s.state === 'up' && s.supervisor!.pid !== first.supervisor!.pid && isAlive(s.supervisor!.pid), 'web up under a new supervisor', 10_000);
+    for (const pid of old) expect(isAlive(pid), `leftover ${pid}`).toBe(false);
+    await waitFor(() => pidsByArgv0(m).length === 1 && pidsByArgv0(g).length === 1, 'web running once again', 10_000);
+    // asked to go: svctl down inside the container
+    expect((await sb.svctl(['down', 'web'])).code).toBe(0);
+    expect(isAlive(again.supervisor!.pid)).toBe(false);
+    // a SIGKILL of another supervisor is noticed, so the down above would have been by now too
+    const db = sb.status('db')!;
+    process.kill(db.supervisor!.pid, 'SIGKILL');
+    await sb.waitStatus('db', (s) => s.supervisor!.pid !== db.supervisor!.pid && isAlive(s.supervisor!.pid), 'db under a new supervisor', 10_000);
+    expect(b.stderr()).not.toContain(`web: supervisor pid ${again.supervisor!.pid} died`);
+    expect(sb.status('web')!.supervisor!.pid).toBe(again.supervisor!.pid);
+    expect(pidsByArgv0(m)).toEqual([]);
+    b.child.kill('SIGTERM');
+    const r = await b.done;
+    expect(r.code).toBe(0);
+    expect(r.stderr.match(/died/g)).toHaveLength(2);
+    expect(sb.tokenPids()).toEqual([]);
+  });
+
+  it('a supervisor that keeps dying at once is restarted with a backoff', async () => {
+    sb.service('web', 'exec sleep 1000');
+    const b = startSvctl(sb, ['boot']);
+    let s = await sb.waitStatus('web', (x) => x.state === 'up', 'web up');
+    const lines: RegExp[] = [/restarting it\n/, /restarting it in 100 ms\n/, /restarting it in 200 ms\n/];
+    for (const line of lines) {
+      const pid = s.supervisor!.pid;
+      process.kill(pid, 'SIGKILL');
+      await waitFor(() => new RegExp(`web: supervisor pid ${pid} died \\(killed by SIGKILL\\); ${line.source}`).test(b.stderr()), () => `${line}: ${b.stderr()}`, 10_000);
+      s = await sb.waitStatus('web', (x) => x.state === 'up' && x.supervisor!.pid !== pid && isAlive(x.supervisor!.pid), 'a new supervisor', 10_000);
+    }
+    b.child.kill('SIGTERM');
+    expect((await b.done).code).toBe(0);
+  });
 });

@@ -1,6 +1,6 @@
 // src/graph.ts: levels, cycle paths, closures, Graphviz output. Pure: tables, no processes.
 import { describe, expect, it } from 'vitest';
-import { closure, dependents, findCycles, formatCycle, type Graph, levels, reverse, startOrder, subgraph, toDot } from '../src/graph.js';
+import { closure, cyclicComponents, dependents, findCycles, formatCycle, type Graph, levels, reverse, startOrder, subgraph, toDot, withoutCycles } from '../src/graph.js';
 
 /** `{ b: 'a', d: 'b c', e: '' }` -> Graph; names only mentioned get a key too. */
 const graph = (spec: Record<string, string>): Graph => {
@@ -30,6 +30,42 @@ describe('levels', () => {
     const order = startOrder(g);
     for (const [n, reqs] of g) for (const r of reqs) expect(order.indexOf(r)).toBeLessThan(order.indexOf(n));
     expect(order).toHaveLength(5);
+  });
+
+  it('a chain of 20,000 services: levels, order and closures without recursion', () => {
+    const spec: Record<string, string> = { s0: '' };
+    for (let i = 1; i < 20_000; i++) spec[`s${i}`] = `s${i - 1}`;
+    const g = graph(spec);
+    const lv = levels(g);
+    expect(lv).toHaveLength(20_000);
+    expect(lv[0]).toEqual(['s0']);
+    expect(lv[19_999]).toEqual(['s19999']);
+    expect(startOrder(g).slice(0, 3)).toEqual(['s0', 's1', 's2']);
+    expect(closure(g, ['s19999']).size).toBe(20_000);
+    expect(dependents(g, ['s0']).size).toBe(20_000);
+    expect(findCycles(g)).toEqual([]);
+    expect(withoutCycles(g)).toBe(g);
+  });
+
+  it('refuses a cycle (callers order acyclic graphs only)', () => {
+    expect(() => levels(graph({ a: 'b', b: 'a' }))).toThrow(/dependency cycle among a, b/);
+  });
+});
+
+describe('withoutCycles', () => {
+  it('drops only the edges inside a cycle, so what is left can be ordered', () => {
+    // web requires api; api and cache require each other; both require db
+    const g = graph({ web: 'api', api: 'cache db', cache: 'api db', db: '' });
+    expect(cyclicComponents(g)).toEqual([['api', 'cache']]);
+    const h = withoutCycles(g);
+    expect(h.get('api')).toEqual(['db']);
+    expect(h.get('cache')).toEqual(['db']);
+    expect(h.get('web')).toEqual(['api']);
+    expect(levels(h)).toEqual([['db'], ['api', 'cache'], ['web']]);
+  });
+
+  it('a self-requirement is a cycle of one', () => {
+    expect(withoutCycles(graph({ a: 'a b', b: '' })).get('a')).toEqual(['b']);
   });
 });
 

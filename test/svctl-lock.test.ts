@@ -1,10 +1,10 @@
 // The scan directory's lock: concurrent svctl calls never interleave, a
 // waiter names the holder, a killed holder's lock is taken over at once,
 // and a down that races an up ends with everything down.
-import { existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pidsByArgv0, Sandbox, startSvctl, svrunPids, waitFor, withSandbox } from './helpers.js';
+import { pidsByArgv0, Sandbox, startSvctl, SVCTL, svrunPids, waitFor, withSandbox } from './helpers.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */
 const SLOW = 10_000;
@@ -93,5 +93,24 @@ describe('scan lock', () => {
     expect(Date.now() - t0).toBeLessThan(5000); // not proper-lockfile's 10 s staleness
     oneRunEach(['a', 'b']);
     await waitFor(() => !existsSync(join(sb.scan, '.svctl.lock')), 'lock released', SLOW);
+  });
+});
+
+describe('without write access to the scan directory', () => {
+  it('down and up name the lock and the rights they need, exit 1, nothing changed (run as nobody)', async () => {
+    service('web');
+    // root-owned and not writable by others; the folders on the way must be searchable by nobody
+    for (const d of [sb.dir, sb.scan]) chmodSync(d, 0o755);
+    const before = readdirSync(sb.scan).sort();
+    const asNobody = (args: string[]) => sb.exec('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, SVCTL, ...args]);
+    for (const cmd of ['down', 'up']) {
+      const r = await asNobody([cmd]);
+      expect(r.stderr, cmd).toBe(
+        `svctl: ${sb.scan}: cannot take the scan directory's lock (.svctl.lock): permission denied; changing services needs write access to the scan directory (or $SVKIT_STATE_DIR)\n`,
+      );
+      expect(r.code, cmd).toBe(1);
+    }
+    expect(readdirSync(sb.scan).sort()).toEqual(before);
+    expect(sb.status('web')).toBeNull();
   });
 });

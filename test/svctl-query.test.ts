@@ -57,7 +57,7 @@ describe('check', () => {
     expect(await sb.svctl(['check'])).toMatchObject({ code: 0, stdout: '' });
     r = await sb.svctl(['check', 'c', '--json']);
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.stdout)).toEqual([{ name: 'c', state: 'down', supervised: false, lastError: null }]);
+    expect(JSON.parse(r.stdout)).toEqual([{ name: 'c', state: 'down', supervised: false, leftovers: null, lastError: null }]);
     expect((await sb.svctl(['check', 'a'])).code).toBe(0);
   });
 });

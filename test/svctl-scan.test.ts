@@ -1,6 +1,6 @@
 // Reading a scan directory (src/scan.ts) and svctl refusing an invalid one:
 // exit 2, one line per problem, nothing started.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readScan, scanDirFrom } from '../src/scan.js';
@@ -65,16 +65,21 @@ describe('readScan', () => {
 });
 
 describe('svctl refuses an invalid scan directory', () => {
-  it('a cycle: exit 2, the cycle in requires order, nothing started (also for an unrelated name)', async () => {
+  it('a cycle: exit 2, the cycle in requires order, nothing started (also for an unrelated name); down only warns', async () => {
     for (const s of ['a', 'b', 'c', 'd']) sb.service(s, forever(s));
     sb.write(join(sb.scan, 'a'), 'requires', 'b');
     sb.write(join(sb.scan, 'b'), 'requires', 'c');
     sb.write(join(sb.scan, 'c'), 'requires', 'a');
-    for (const args of [['up'], ['up', 'd'], ['graph'], ['down']]) {
+    for (const args of [['up'], ['up', 'd'], ['graph']]) {
       const r = await sb.svctl(args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toBe('svctl: dependency cycle: a -> b -> c -> a\n');
     }
+    // stopping never refuses (SPEC.md): the cycle is a warning
+    expect(await sb.svctl(['down'])).toMatchObject({
+      code: 0,
+      stderr: 'svctl: warning: dependency cycle: a -> b -> c -> a (its services are stopped without waiting for each other)\n',
+    });
     for (const s of ['a', 'b', 'c', 'd']) {
       expect(pidsByArgv0(sb.marker(s))).toEqual([]);
       expect(sb.status(s)).toBeNull();
@@ -106,4 +111,24 @@ describe('svctl refuses an invalid scan directory', () => {
     expect(r.stderr).toMatch(/^svctl: worker@: a template is never started itself/);
     expect(sb.status('a')).toBeNull();
   });
+});
+
+describe('a dependency chain of 20,000 services', () => {
+  it('graph prints it without overflowing the stack', async () => {
+    const n = 20_000;
+    // a folder per service with just a run file (and its requires): the cheapest folder svctl accepts
+    for (let i = 0; i < n; i++) {
+      const dir = join(sb.scan, `s${i}`);
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'run'), '#!/bin/sh\nexec sleep 1000\n', { mode: 0o755 });
+      if (i > 0) writeFileSync(join(dir, 'requires'), `s${i - 1}\n`);
+    }
+    const graph = await sb.svctl(['graph', `s${n - 1}`], 110_000);
+    rmSync(sb.scan, { recursive: true, force: true }); // here, not in the cleanup hook (bounded at 20 s)
+    expect(graph.stderr).toBe('');
+    expect(graph.code).toBe(0);
+    const lines = graph.stdout.split('\n').filter(Boolean);
+    expect(lines).toHaveLength(n);
+    expect([lines[0], lines[n - 1]]).toEqual(['s0', `s${n - 1}`]);
+  }, 120_000);
 });

@@ -1,38 +1,54 @@
-// The commands that change services: up, once, down, restart. Each reads and
-// validates the whole scan directory first (exit 2, nothing changed), then
-// holds the scan directory's lock for the whole operation so concurrent
-// svctl calls never interleave.
+// The commands that change services: up, once, down, restart. Those that
+// start something (up, once, restart) read and validate the whole scan
+// directory first (exit 2, nothing changed); down only warns about invalid
+// folders and stops what runs all the same (SPEC.md "Stopping never waits on
+// valid folders"). Each holds the scan directory's lock for the whole
+// operation so concurrent svctl calls never interleave.
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../defaults.js';
-import { closure, dependents, levels } from '../graph.js';
+import { closure, dependents, type Graph, levels } from '../graph.js';
 import type { Scan } from '../scan.js';
 import { lockScanDir } from '../scanlock.js';
 import { type Ctx, defaultEntries, globalDeadline, loadScan, namedEntries } from './context.js';
 import { bringDown, stopTimeoutMs } from './down.js';
 import { createPlanned, prepareWithInstances, removable, removeInstances } from './instances.js';
 import { isRunning, observe } from './observe.js';
+import { stopPlan, stopWarnings } from './stopplan.js';
 import { bringUp, type UpWant } from './up.js';
+
+/** The sum over the levels of `g` of the longest wait on each level. */
+const levelWaits = (g: Graph, waitOf: (name: string) => number): number => {
+  let total = 0;
+  for (const level of levels(g)) total += Math.max(0, ...level.map(waitOf));
+  return Math.max(total, 1000);
+};
 
 /**
  * How long to wait for the lock without -t: as long as another svctl may
  * legitimately take to bring the whole directory up or down, level by level.
  */
-export const defaultLockWaitMs = (scan: Scan): number => {
-  let total = 0;
-  for (const level of levels(scan.graph)) {
-    let longest = 0;
-    for (const name of level) {
-      const d = scan.services.get(name)!;
-      longest = Math.max(longest, d.timeoutReadyMs, stopTimeoutMs(d));
-    }
-    total += longest;
-  }
-  return Math.max(total, 1000);
+export const defaultLockWaitMs = (scan: Scan): number =>
+  levelWaits(scan.graph, (name) => {
+    const d = scan.services.get(name)!;
+    return Math.max(d.timeoutReadyMs, stopTimeoutMs(d));
+  });
+
+/** The same for a directory that may hold invalid folders: their stops are bounded by the plan's timeouts. */
+const stopLockWaitMs = (scan: Scan): number => {
+  const plan = stopPlan(scan);
+  return levelWaits(plan.graph, (name) => {
+    const d = scan.services.get(name);
+    return Math.max(d?.timeoutReadyMs ?? 0, stopTimeoutMs(plan.targets.get(name)!));
+  });
 };
 
 /** Runs `fn` holding the lock; exit 1 naming the holder when it cannot be had in time. */
-export const withScanLock = async (ctx: Ctx, scan: Scan, fn: () => Promise<string[]>): Promise<number> => {
-  const deadline = globalDeadline(ctx) ?? ctx.startedAt + defaultLockWaitMs(scan);
+export const withScanLock = async (ctx: Ctx, scan: Scan, fn: () => Promise<string[]>, waitMs = defaultLockWaitMs): Promise<number> => {
+  const deadline = globalDeadline(ctx) ?? ctx.startedAt + waitMs(scan);
   const lock = await lockScanDir(scan.dir, deadline);
+  if ('denied' in lock) {
+    ctx.err(lock.denied);
+    return EXIT_FAILED;
+  }
   if (!lock.ok) {
     const who = lock.holder === null ? 'another svctl' : `svctl pid ${lock.holder}`;
     ctx.err(`${scan.dir}: locked by ${who}; gave up after ${Date.now() - ctx.startedAt} ms`);
@@ -48,9 +64,9 @@ export const withScanLock = async (ctx: Ctx, scan: Scan, fn: () => Promise<strin
   return problems.length > 0 ? EXIT_FAILED : EXIT_OK;
 };
 
-/** A validated scan and the named services (all for `fallback` when none are named), or an exit code. */
-const prepare = (ctx: Ctx, names: readonly string[], withDown: boolean): { scan: Scan; names: string[] } | number => {
-  const scan = loadScan(ctx, true);
+/** A scan (validated when `strict`) and the named services (default: all, or all without a down file), or an exit code. */
+const prepare = (ctx: Ctx, names: readonly string[], withDown: boolean, strict = true): { scan: Scan; names: string[] } | number => {
+  const scan = loadScan(ctx, strict);
   if (typeof scan === 'number') return scan;
   const entries = names.length > 0 ? namedEntries(ctx, scan, names) : defaultEntries(scan, withDown);
   if (typeof entries === 'number') return entries;
@@ -75,12 +91,26 @@ export const cmdUp = async (ctx: Ctx, names: readonly string[], want: UpWant = '
   });
 };
 
-/** down [NAME...]: the named services (default: all) and everything that requires them. */
+/**
+ * down [NAME...]: the named services (default: all) and everything that
+ * requires them, valid or not: an invalid folder is a warning, and its
+ * supervisor is stopped with the settings it holds.
+ */
 export const cmdDown = async (ctx: Ctx, names: readonly string[]): Promise<number> => {
-  const p = prepare(ctx, names, true);
+  const p = prepare(ctx, names, true, false);
   if (typeof p === 'number') return p;
-  const all = dependents(p.scan.graph, p.names);
-  return withScanLock(ctx, p.scan, () => bringDown(p.scan, all, globalDeadline(ctx)));
+  return withScanLock(
+    ctx,
+    p.scan,
+    async () => {
+      // planned under the lock: what runs now, in the order it was started with
+      const plan = stopPlan(p.scan);
+      const all = dependents(plan.graph, p.names);
+      for (const w of stopWarnings(p.scan, plan, all)) ctx.err(w);
+      return bringDown(plan, all, globalDeadline(ctx));
+    },
+    stopLockWaitMs,
+  );
 };
 
 /** restart NAME...: down then up of the named services and of the running services that require them. */
@@ -90,10 +120,10 @@ export const cmdRestart = async (ctx: Ctx, names: readonly string[]): Promise<nu
     return EXIT_USAGE;
   }
   // what will come back: the named services and the running ones that require them
-  const comingBack = (scan: Scan, named: string[]) =>
-    [...dependents(scan.graph, named)].filter((n) => {
-      const def = scan.services.get(n)!;
-      return named.includes(n) || isRunning(observe(n, def.dir), def.type);
+  const comingBack = (scan: Scan, named: string[], g: Graph = scan.graph) =>
+    [...dependents(g, named)].filter((n) => {
+      const def = scan.services.get(n);
+      return def !== undefined && (named.includes(n) || isRunning(observe(n, def.dir), def.type));
     });
   const p = prepareWithInstances(ctx, names, comingBack);
   if (typeof p === 'number') return p;
@@ -101,10 +131,12 @@ export const cmdRestart = async (ctx: Ctx, names: readonly string[]): Promise<nu
     const made = createPlanned(p.scan, closure(p.scan.graph, p.names));
     if ('problems' in made) return made.problems;
     const { scan } = made;
+    // the stop half follows what runs (the requires each supervisor started with, too)
+    const plan = stopPlan(scan);
     // decided under the lock: what runs now is what comes back
-    const again = comingBack(scan, p.names);
+    const again = comingBack(scan, p.names, plan.graph);
     const deadline = globalDeadline(ctx);
-    const stopped = await bringDown(scan, dependents(scan.graph, p.names), deadline);
+    const stopped = await bringDown(plan, dependents(plan.graph, p.names), deadline);
     if (stopped.length > 0) return stopped;
     const targets = new Map<string, UpWant>();
     for (const n of closure(scan.graph, again)) targets.set(n, 'up');

@@ -3,25 +3,25 @@
 // through the control FIFO (stop the service, then exit the supervisor) and
 // waiting until the supervisor is gone. Leftovers of a killed supervisor are
 // stopped by a short-lived `svrun --want down`, which cleans up before it
-// starts anything.
+// starts anything. The order and the waits come from a StopPlan, which is
+// built whether the folders are valid or not.
 import { sendControl } from '../control.js';
 import { type Graph, reverse, startOrder, subgraph } from '../graph.js';
-import type { Scan } from '../scan.js';
-import type { ServiceDef } from '../servicedir.js';
 import type { Status } from '../statusfile.js';
 import { type Launched, launchSvrun } from './launch.js';
 import { hasLeftovers, isRunning, observe } from './observe.js';
+import type { StopPlan, StopTarget } from './stopplan.js';
 import { Changes } from './watch.js';
 
 /** SPEC.md: a stop may take timeout-kill, then timeout-finish, plus a second of slack. */
-export const stopTimeoutMs = (def: ServiceDef): number => def.timeoutKillMs + def.timeoutFinishMs + 1000;
+export const stopTimeoutMs = (t: Pick<StopTarget, 'timeoutKillMs' | 'timeoutFinishMs'>): number => t.timeoutKillMs + t.timeoutFinishMs + 1000;
 
 /** A oneshot that is up (or failed) is taken down by a `svrun --want down` transaction, which runs its `stop`. */
-const needsTransaction = (def: ServiceDef, s: Status | null): boolean =>
+const needsTransaction = (def: Pick<StopTarget, 'type'>, s: Status | null): boolean =>
   def.type === 'oneshot' && s !== null && s.state !== 'down';
 
 /** Drives one service down (supervisor exited); resolves with null or the line saying why it is not down by the deadline. */
-export const driveDown = async (def: ServiceDef, deadline: number | null): Promise<string | null> => {
+export const driveDown = async (def: StopTarget, deadline: number | null): Promise<string | null> => {
   const t0 = Date.now();
   const until = deadline ?? t0 + stopTimeoutMs(def);
   const o0 = observe(def.name, def.dir);
@@ -43,6 +43,12 @@ export const driveDown = async (def: ServiceDef, deadline: number | null): Promi
       } else if (!launched || launched.exit) {
         // a oneshot's stop that failed leaves it failed, saying why
         if (launched && s?.state === 'failed' && Date.parse(s.since) >= launchedAt) return `${def.name}: ${s.lastError ?? 'stop failed'}`;
+        // svrun refused (an invalid folder: 111) and nothing was stopped
+        if (launched?.exit && launched.exit.code !== 0 && (hasLeftovers(s) || needsTransaction(def, s))) {
+          const why = launched.exit.lines.map((l) => l.replace(/^svrun: /, '')).join('; ') || `svrun exited ${launched.exit.code}`;
+          const what = hasLeftovers(s) ? 'processes a killed supervisor left are still running' : 'its stop did not run';
+          return `${def.name}: ${what}: svrun cannot run it (${why})`;
+        }
         return null;
       }
       if (Date.now() >= until) {
@@ -65,14 +71,14 @@ type Outcome = { ok: true } | { ok: false };
  * after all its dependents among them are down. Resolves with one line per
  * service not down, in stop order; empty on success.
  */
-export const bringDown = async (scan: Scan, names: Iterable<string>, deadline: number | null): Promise<string[]> => {
-  const g: Graph = subgraph(scan.graph, names);
+export const bringDown = async (plan: StopPlan, names: Iterable<string>, deadline: number | null): Promise<string[]> => {
+  const g: Graph = subgraph(plan.graph, [...names].filter((n) => plan.targets.has(n)));
   const rev = reverse(g);
   const order = startOrder(g).reverse();
   const outcomes = new Map<string, Promise<Outcome>>();
   const lines = new Map<string, string>();
   for (const name of order) {
-    const def = scan.services.get(name)!;
+    const def = plan.targets.get(name)!;
     const dependents = rev.get(name) ?? [];
     outcomes.set(
       name,

@@ -14,6 +14,7 @@ import { INSTANCE_RE, isDirectory, lookup, readScan, type Scan, splitInstance } 
 import { type Ctx, defaultEntries, loadScan } from './context.js';
 import { bringDown } from './down.js';
 import { hasLeftovers, observe } from './observe.js';
+import { stopPlan } from './stopplan.js';
 
 const exists = (path: string): boolean => {
   try {
@@ -227,7 +228,7 @@ export const removeInstances = async (scan: Scan, names: readonly string[], dead
   // another svctl may have removed some while we waited for the lock
   const leaving = new Set(names.filter((n) => exists(join(scan.dir, n))));
   const stop = [...dependents(withoutPoolEdges(scan, leaving), leaving)].filter((n) => scan.services.has(n));
-  const problems = await bringDown(scan, stop, deadline);
+  const problems = await bringDown(stopPlan(scan), stop, deadline);
   for (const name of [...leaving].sort()) {
     const o = observe(name, join(scan.dir, name));
     const reported = problems.some((p) => p.startsWith(`${name}: `));

@@ -31,6 +31,8 @@ export interface LaunchOptions {
   stdout?: 'ignore' | 'inherit';
   /** Told the pid of every svrun started. */
   onSpawn?: (pid: number, dir: string) => void;
+  /** Told how every svrun started here ended (svctl boot supervises its supervisors). */
+  onExit?: (pid: number, dir: string, code: number | null, signal: NodeJS.Signals | null) => void;
 }
 
 export const launchSvrun = (dir: string, want: Want, onExit: () => void, opts: LaunchOptions = {}): Launched => {
@@ -70,6 +72,7 @@ export const launchSvrun = (dir: string, want: Want, onExit: () => void, opts: L
   child.on('exit', (code, signal) => {
     launched.exit = { code: code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0), lines: readLines() };
     launched.release();
+    if (child.pid !== undefined) opts.onExit?.(child.pid, dir, code, signal);
     onExit();
   });
   child.unref();

@@ -16,7 +16,12 @@ export interface Observed {
   supervised: boolean;
 }
 
-export type ShownStatus = Status & { supervised: boolean };
+/** Processes a killed supervisor left behind, running with no one to watch them: their process group. */
+export interface Leftovers {
+  pgid: number;
+}
+
+export type ShownStatus = Status & { supervised: boolean; leftovers: Leftovers | null };
 
 /** Opening for writing succeeds only while someone reads: a probe with no side effect on svrun. */
 export const fifoHasReader = (path: string): boolean => {
@@ -56,11 +61,22 @@ export const unsupervisedState = (s: Status | null, type: ServiceType): State =>
   return s.state === 'failed' ? 'failed' : 'down';
 };
 
+/**
+ * What runs unsupervised: with no supervisor alive, the group of the pid it
+ * last recorded still has members (a SIGKILLed svrun; a main process that
+ * ignores its parent-death signal, or grandchildren). They run until the next
+ * svrun, `svctl up` or `svctl down`, stops them. The one place status, check
+ * and --json learn it from.
+ */
+export const leftoversOf = (o: Observed): Leftovers | null =>
+  !o.supervised && o.recorded?.pid && hasLeftovers(o.recorded) ? { pgid: o.recorded.pid } : null;
+
 /** The status to show: as recorded while supervised; else with the state above and no pid (no one watches it). */
 export const shownStatus = (o: Observed, type: ServiceType): ShownStatus => {
   const base = o.recorded ?? blankStatus(o.name, type);
-  if (o.supervised) return { ...base, supervised: true };
-  return { ...base, state: unsupervisedState(o.recorded, type), pid: null, pidStart: null, nextStartAt: null, supervised: false };
+  if (o.supervised) return { ...base, supervised: true, leftovers: null };
+  const leftovers = leftoversOf(o);
+  return { ...base, state: unsupervisedState(o.recorded, type), pid: null, pidStart: null, nextStartAt: null, supervised: false, leftovers };
 };
 
 /** Up and wanted so: a longrun by a supervisor, a oneshot while its effect holds. */

@@ -1,5 +1,7 @@
 // signal SIG NAME...: the supervisor sends the signal to the service's
-// process group; svctl only writes the letter runit assigns to it.
+// process group; svctl only writes the letter runit assigns to it. The
+// supervisor holds the settings it started with, so an invalid folder is
+// only a warning here.
 import { sendControl } from '../control.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../defaults.js';
 import { servicePaths } from '../paths.js';
@@ -24,6 +26,10 @@ export const cmdSignal = (ctx: Ctx, sig: string, names: readonly string[]): numb
   if (typeof scan === 'number') return scan;
   const entries = namedEntries(ctx, scan, names);
   if (typeof entries === 'number') return entries;
+  for (const e of entries) {
+    const problems = scan.problems.get(e.name);
+    if (problems) ctx.err(`warning: ${problems.join('; ')} (the signal goes to ${e.name}'s supervisor, which holds the settings it started with)`);
+  }
   let code = EXIT_OK;
   for (const e of entries) {
     if (sendControl(servicePaths(e.dir, e.name).control, letter) === 'sent') continue;

@@ -41,6 +41,9 @@ const readiness = (s: ShownStatus): string => {
   return '-';
 };
 
+/** The STATE column: processes running without a supervisor are `unsupervised`, whatever was last recorded. */
+export const stateWord = (s: ShownStatus): string => (s.leftovers ? 'unsupervised' : s.state);
+
 /** An instance's status names its template (`--json` too). */
 export type StatusRow = ShownStatus & { template?: string };
 
@@ -60,8 +63,8 @@ export const statusTable = (items: readonly (StatusRow | TemplateLine)[], now = 
   const rows = items.filter((x): x is StatusRow => !('instances' in x));
   const body = rows.map((s) => [
     s.template ? `  ${s.name}` : s.name,
-    s.state,
-    s.pid === null ? '-' : String(s.pid),
+    stateWord(s),
+    s.pid === null ? (s.leftovers ? String(s.leftovers.pgid) : '-') : String(s.pid),
     s.pid !== null && s.startedAt ? duration(now - Date.parse(s.startedAt)) : '-',
     String(s.restarts),
     s.lastExit === null ? '-' : exitText(s.lastExit),
@@ -134,9 +137,11 @@ export const cmdCheck = (ctx: Ctx, names: readonly string[]): number => {
   if (typeof found === 'number') return found;
   const bad = found.entries.map((e) => showStatus(e, found.scan)).filter((s) => s.state !== 'up');
   if (ctx.json) {
-    ctx.out(JSON.stringify(bad.map((s) => ({ name: s.name, state: s.state, supervised: s.supervised, lastError: s.lastError }))));
+    ctx.out(JSON.stringify(bad.map((s) => ({ name: s.name, state: s.state, supervised: s.supervised, leftovers: s.leftovers, lastError: s.lastError }))));
   } else {
-    for (const s of bad) ctx.out(`${s.name}: ${s.supervised ? s.state : `${s.state} (not supervised)`}${s.lastError ? `: ${s.lastError}` : ''}`);
+    const how = (s: ShownStatus) =>
+      s.supervised ? s.state : s.leftovers ? `${s.state} (not supervised; process group ${s.leftovers.pgid} still runs)` : `${s.state} (not supervised)`;
+    for (const s of bad) ctx.out(`${s.name}: ${how(s)}${s.lastError ? `: ${s.lastError}` : ''}`);
   }
   return bad.length > 0 ? EXIT_FAILED : EXIT_OK;
 };

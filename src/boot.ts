@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { EXIT_FAILED, EXIT_OK } from './defaults.js';
-import { errorText } from './errors.js';
+import { errorText, oneLine } from './errors.js';
 import { closure } from './graph.js';
 import { descendantsOf, isAlive, procStartTime } from './proc.js';
 import { becomeSubreaper, startReaper } from './reaper.js';
@@ -41,7 +41,7 @@ export interface BootOptions {
  */
 const say = (line: string): void => {
   try {
-    writeSync(2, `svctl: ${line}\n`);
+    writeSync(2, `svctl: ${oneLine(line)}\n`);
   } catch {
     /* nowhere to say it */
   }

@@ -2,6 +2,7 @@
 // system's name service (getent/id, so NSS users work too), before
 // supervision starts: an unknown user is an invalid definition.
 import { spawnSync } from 'node:child_process';
+import { quote } from './errors.js';
 
 export interface Identity {
   name: string;
@@ -20,17 +21,25 @@ const getent = (db: 'passwd' | 'group', key: string): string[] | null => {
 
 const isNumber = (s: string) => /^\d+$/.test(s);
 
+/** The largest user or group id: 4294967295 is (uid_t)-1, which setuid and chown take as "no change". */
+export const ID_MAX = 4294967294;
+
+/** False only for a number (all digits) above ID_MAX; names are checked elsewhere. */
+export const idInRange = (s: string): boolean => !isNumber(s) || Number(s) <= ID_MAX;
+
 /** Resolves `spec`; returns an error message (without the file prefix) when it cannot. */
 export const resolveIdentity = (spec: string): Identity | string => {
   const [user = '', group] = spec.split(':');
   const pw = getent('passwd', user);
-  if (!pw && !isNumber(user)) return `unknown user "${user}"`;
+  if (!pw && !isNumber(user)) return `unknown user ${quote(user)}`;
+  if (!pw && !idInRange(user)) return `user id ${user} out of range (0 to ${ID_MAX})`;
   const uid = pw ? Number(pw[2]) : Number(user);
   const name = pw ? pw[0]! : user;
   let gid = pw ? Number(pw[3]) : uid;
   if (group !== undefined) {
     const gr = getent('group', group);
-    if (!gr && !isNumber(group)) return `unknown group "${group}"`;
+    if (!gr && !isNumber(group)) return `unknown group ${quote(group)}`;
+    if (!gr && !idInRange(group)) return `group id ${group} out of range (0 to ${ID_MAX})`;
     gid = gr ? Number(gr[2]) : Number(group);
   }
   let groups: number[] = [gid];

@@ -4,6 +4,7 @@
 // into lines here; writing, rotation and retries are src/logfile.ts's.
 import { isatty } from 'node:tty';
 import { DEFAULT_ROTATION } from './defaults.js';
+import { printable } from './errors.js';
 import { QueuedWriter, type Rotation, rotatingFile } from './logfile.js';
 
 export type Stream = 'out' | 'err' | 'svrun';
@@ -106,7 +107,8 @@ export interface Sink extends LogSink {
 }
 
 const sinkOf = (writer: QueuedWriter, format: (stream: Stream, text: string) => string): Sink => ({
-  line: (stream, text) => writer.push(format(stream, text)),
+  // svrun's own lines quote untrusted values (a setting, an error from a file): one line always
+  line: (stream, text) => writer.push(format(stream, stream === 'svrun' ? printable(text) : text)),
   close: (ms = 2000) => writer.close(ms),
   get backlogged() {
     return writer.backlogged;

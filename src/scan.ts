@@ -2,10 +2,12 @@
 // uses, every `requires` resolved, cycles found. All problems are collected,
 // one line each, so svctl can refuse the whole directory before it changes
 // anything (exit 2).
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { findCycles, formatCycle, type Graph } from './graph.js';
+import { capProblems, printable, quote } from './errors.js';
 import { NAME_RE, parseList, readService, type ServiceDef } from './servicedir.js';
+import { readSettingsFile } from './settingsfile.js';
 
 export interface ScanEntry {
   name: string;
@@ -100,12 +102,10 @@ const instanceDef = (t: ServiceDef, dir: string, name: string): ServiceDef => {
   };
 };
 
+/** The requires of a folder that failed validation (its problems, this file's too, are reported by readService). */
 const requiresOf = (svcDir: string): string[] => {
-  try {
-    return parseList(readFileSync(join(svcDir, 'requires'), 'utf8'));
-  } catch {
-    return [];
-  }
+  const r = readSettingsFile(join(svcDir, 'requires'));
+  return r.kind === 'ok' ? [...new Set(parseList(r.text))] : [];
 };
 
 /**
@@ -122,7 +122,7 @@ export const readScan = (dirOption: string, plan: Iterable<string> = []): Scan =
     names = folderNames(dir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `${dir}: no such scan directory` : `${dir}: ${(err as Error).message}`);
+    throw new Error(code === 'ENOENT' ? `${printable(dir)}: no such scan directory` : `${printable(dir)}: ${(err as Error).message}`);
   }
   const errors: string[] = [];
   const problems = new Map<string, string[]>();
@@ -147,6 +147,7 @@ export const readScan = (dirOption: string, plan: Iterable<string> = []): Scan =
   /** requires resolved: `worker@*` expanded, missing instances of a template pending, anything else unknown reported (when `report`). */
   const resolveRequires = (name: string, requires: readonly string[], report: boolean): string[] => {
     const reqs: string[] = [];
+    const unknown: string[] = [];
     for (const r of requires) {
       if (r.endsWith('@*')) reqs.push(...instancesOf(r.slice(0, -1)));
       else if (known.has(r) || planned.has(r)) reqs.push(r);
@@ -154,10 +155,11 @@ export const readScan = (dirOption: string, plan: Iterable<string> = []): Scan =
       else if (creatable(r, templates)) pending.add(r);
       else if (report) {
         const i = splitInstance(r);
-        const why = i === null ? '' : INSTANCE_RE.test(i.instance) ? ` (no template ${i.template})` : ` (invalid instance name "${i.instance}")`;
-        problem(name, `${name}/requires: unknown service "${r}"${why}`);
+        const why = i === null ? '' : INSTANCE_RE.test(i.instance) ? ` (no template ${i.template})` : ` (invalid instance name ${quote(i.instance)})`;
+        unknown.push(`${name}/requires: unknown service ${quote(r)}${why}`);
       }
     }
+    for (const line of capProblems(`${name}/requires`, unknown)) problem(name, line); // a few, then how many more
     return [...new Set(reqs)].sort();
   };
 
@@ -168,7 +170,7 @@ export const readScan = (dirOption: string, plan: Iterable<string> = []): Scan =
   for (const name of names) {
     const svcDir = join(dir, name);
     if (!known.has(name)) {
-      errors.push(`${name}: invalid service name (allowed: ${NAME_RE.source})`);
+      errors.push(`${printable(name)}: invalid service name (allowed: ${NAME_RE.source})`);
       continue;
     }
     const read = readService(svcDir);
@@ -202,7 +204,7 @@ export const readScan = (dirOption: string, plan: Iterable<string> = []): Scan =
 /** The entry for `name`, or an error line: unknown, or a template. */
 export const lookup = (scan: Scan, name: string): ScanEntry | string => {
   const e = scan.entries.find((x) => x.name === name);
-  if (!e) return `${name}: no such service in ${scan.dir}`;
+  if (!e) return `${printable(name)}: no such service in ${printable(scan.dir)}`;
   if (e.template) return `${name}: a template is never started itself; name an instance (${name}NAME)`;
   return e;
 };

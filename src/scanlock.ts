@@ -3,10 +3,11 @@
 // interleave. proper-lockfile records no owner, so the holder writes its pid
 // and start time to .svctl.lock.owner: waiters name it, and a lock whose
 // holder is gone (a SIGKILLed svctl) is taken over at once.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { acquireLock, type LockOptions, type LockResult } from './lock.js';
 import { procStartTime } from './proc.js';
+import { readSettingsFile } from './settingsfile.js';
 import type { Status } from './statusfile.js';
 
 type Owner = NonNullable<Status['supervisor']>;
@@ -18,8 +19,11 @@ export const scanLockPath = (scanDir: string, stateDir = process.env.SVKIT_STATE
   join(stateDir || scanDir, '.svctl.lock');
 
 const readOwner = (file: string): Owner | null => {
+  // in the scan directory, where anyone who can write a service can plant a FIFO: never a blocking read
+  const r = readSettingsFile(file, 4096);
+  if (r.kind !== 'ok') return null;
   try {
-    const o = JSON.parse(readFileSync(file, 'utf8')) as Owner;
+    const o = JSON.parse(r.text) as Owner;
     return Number.isInteger(o.pid) ? o : null;
   } catch {
     return null;

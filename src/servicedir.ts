@@ -1,7 +1,9 @@
 // Reads one service folder into a validated ServiceDef. Every problem is
-// reported (one line each, naming NAME/FILE and the bad value) so that svrun
-// and svctl can refuse bad input before they change anything.
-import { accessSync, constants, readFileSync, readdirSync, statSync } from 'node:fs';
+// reported (one line each, naming NAME/FILE and the bad value, each problem
+// once, a few per file) so that svrun and svctl can refuse bad input before
+// they change anything. Files are read through src/settingsfile.ts: the
+// folder is untrusted, no read blocks or grows without bound.
+import { accessSync, constants, readdirSync, type Stats, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import {
   DEFAULT_DOWN_SIGNAL,
@@ -10,7 +12,10 @@ import {
   DEFAULT_TIMEOUT_KILL_MS,
   DEFAULT_TIMEOUT_READY_MS,
 } from './defaults.js';
+import { capProblems, printable, quote } from './errors.js';
+import { ID_MAX, idInRange } from './identity.js';
 import type { Rotation } from './logfile.js';
+import { fileKind, readSettingsFile } from './settingsfile.js';
 import { type DownSignal, parseDownSignal } from './signals.js';
 
 export type ServiceType = 'longrun' | 'oneshot';
@@ -52,15 +57,6 @@ const USER_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]*(:[A-Za-z0-9_][A-Za-z0-9._-]*)?$/;
 
 export type ReadResult = { ok: true; def: ServiceDef } | { ok: false; errors: string[] };
 
-/** The file's content, null when it does not exist, or an Error when it cannot be read (a folder, EACCES). */
-const readOptional = (file: string): string | null | Error => {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? null : (err as Error);
-  }
-};
-
 /** setTimeout's limit: a longer timeout would fire at once. */
 const MAX_MS = 2 ** 31 - 1;
 
@@ -73,12 +69,21 @@ export const parseList = (text: string): string[] =>
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'));
 
-const isExecutableFile = (file: string): boolean => {
+/** Why `file` cannot be run: null when it is an executable regular file, 'missing', or the reason. Stat'ed, never opened. */
+const notExecutable = (file: string): string | null => {
+  let st: Stats;
+  try {
+    st = statSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? 'missing' : `not an executable file (${code ?? 'unreadable'})`;
+  }
+  if (!st.isFile()) return `not an executable file (${fileKind(st)})`;
   try {
     accessSync(file, constants.X_OK);
-    return statSync(file).isFile();
+    return null;
   } catch {
-    return false;
+    return 'not an executable file (no execute permission)';
   }
 };
 
@@ -96,7 +101,16 @@ export const readService = (dir: string): ReadResult => {
   const abs = resolve(dir);
   const name = basename(abs);
   const errors: string[] = [];
-  const fail = (file: string, msg: string) => errors.push(`${name}/${file}: ${msg}`);
+  /** NAME/FILE: the folder and file names as they may be printed (a name can hold any byte but `/`). */
+  const where = (file: string) => `${printable(name)}/${printable(file)}`;
+  const fail = (file: string, msg: string) => {
+    const line = `${where(file)}: ${msg}`;
+    if (!errors.includes(line)) errors.push(line); // each problem once
+  };
+  /** A list file's (or folder's) problems, [file, message] each: a few distinct ones, then how many more. */
+  const failList = (file: string, problems: readonly (readonly [string, string])[]) => {
+    for (const line of capProblems(where(file), problems.map(([f, msg]) => `${where(f)}: ${msg}`))) errors.push(line);
+  };
 
   let isDir = false;
   try {
@@ -104,18 +118,16 @@ export const readService = (dir: string): ReadResult => {
   } catch {
     /* reported below */
   }
-  if (!isDir) return { ok: false, errors: [`${abs}: no such service directory`] };
+  if (!isDir) return { ok: false, errors: [`${printable(abs)}: no such service directory`] };
   if (!NAME_RE.test(name)) {
-    return { ok: false, errors: [`${name}: invalid service name (allowed: ${NAME_RE.source})`] };
+    return { ok: false, errors: [`${printable(name)}: invalid service name (allowed: ${NAME_RE.source})`] };
   }
 
+  /** The file's text; null when it is missing or invalid (a FIFO, a folder, over 64 KiB: reported). */
   const text = (file: string): string | null => {
-    const t = readOptional(join(abs, file));
-    if (t instanceof Error) {
-      fail(file, `not a readable file (${(t as NodeJS.ErrnoException).code ?? t.message})`);
-      return null;
-    }
-    return t;
+    const r = readSettingsFile(join(abs, file));
+    if (r.kind === 'invalid') fail(file, r.reason);
+    return r.kind === 'ok' ? r.text : null;
   };
   const value = (file: string): string | null => {
     const t = text(file);
@@ -125,23 +137,24 @@ export const readService = (dir: string): ReadResult => {
     const v = value(file);
     if (v === null) return fallback;
     if (!/^\d+$/.test(v)) {
-      fail(file, `expected milliseconds, got "${v}"`);
+      fail(file, `expected milliseconds, got ${quote(v)}`);
       return fallback;
     }
     if (Number(v) > MAX_MS) {
-      fail(file, `expected milliseconds up to ${MAX_MS}, got "${v}"`);
+      fail(file, `expected milliseconds up to ${MAX_MS}, got ${quote(v)}`);
       return fallback;
     }
     return Number(v);
   };
   const executable = (file: string, required: boolean): string | null => {
     const path = join(abs, file);
-    if (!exists(path)) {
+    const why = notExecutable(path);
+    if (why === 'missing') {
       if (required) fail(file, 'missing (the service needs an executable run file)');
       return null;
     }
-    if (!isExecutableFile(path)) {
-      fail(file, 'not an executable file');
+    if (why !== null) {
+      fail(file, why);
       return null;
     }
     return path;
@@ -150,7 +163,7 @@ export const readService = (dir: string): ReadResult => {
     const v = value(file);
     if (v === null) return fallback;
     if ((allowed as readonly string[]).includes(v)) return v as T;
-    fail(file, `expected ${allowed.join(' or ')}, got "${v}"`);
+    fail(file, `expected ${allowed.join(' or ')}, got ${quote(v)}`);
     return fallback;
   };
 
@@ -158,35 +171,42 @@ export const readService = (dir: string): ReadResult => {
   const type = oneOf<ServiceType>('type', ['longrun', 'oneshot'], 'longrun');
   const restart = oneOf<RestartPolicy>('restart', ['always', 'on-failure', 'never'], 'always');
 
-  const requires = parseList(text('requires') ?? '');
+  const requires = [...new Set(parseList(text('requires') ?? ''))];
+  const badRequires: [string, string][] = [];
   for (const r of requires) {
-    if (!NAME_RE.test(r.replace(/@\*$/, '@x'))) fail('requires', `invalid service name "${r}"`);
-    else if (r.endsWith('@')) fail('requires', `"${r}" is a template; name an instance or "${r}*"`);
+    if (!NAME_RE.test(r.replace(/@\*$/, '@x'))) badRequires.push(['requires', `invalid service name ${quote(r)}`]);
+    else if (r.endsWith('@')) badRequires.push(['requires', `${quote(r)} is a template; name an instance or ${quote(`${r}*`)}`]);
   }
+  failList('requires', badRequires);
 
   let downSignal = DEFAULT_DOWN_SIGNAL as DownSignal;
   const ds = value('down-signal');
   if (ds !== null) {
     const sig = parseDownSignal(ds);
     if (sig) downSignal = sig;
-    else fail('down-signal', `expected TERM, INT, QUIT, HUP, USR1 or USR2, got "${ds}"`);
+    else fail('down-signal', `expected TERM, INT, QUIT, HUP, USR1 or USR2, got ${quote(ds)}`);
   }
 
   let notificationFd: number | null = null;
   const nfd = value('notification-fd');
   if (nfd !== null) {
     if (/^\d+$/.test(nfd) && Number(nfd) >= 3 && Number(nfd) < 1024) notificationFd = Number(nfd);
-    else fail('notification-fd', `expected a file descriptor number from 3 to 1023, got "${nfd}"`);
+    else fail('notification-fd', `expected a file descriptor number from 3 to 1023, got ${quote(nfd)}`);
   }
 
   const user = value('user');
-  if (user !== null && !USER_RE.test(user)) fail('user', `expected USER or USER:GROUP, got "${user}"`);
+  const userProblem = user === null ? null : checkUser(user);
+  if (userProblem !== null) fail('user', userProblem);
 
-  const env = readEnvDir(join(abs, 'env'), (file, msg) => fail(`env/${file}`, msg));
+  const envProblems: [string, string][] = [];
+  const env = readEnvDir(join(abs, 'env'), (file, msg) => envProblems.push([file === '' ? 'env' : `env/${file}`, msg]));
+  failList('env', envProblems);
 
   let logRun: string | null = null;
   if (exists(join(abs, 'log', 'run'))) logRun = executable('log/run', true);
-  const logRotation = parseLogConfig(text('log/config') ?? '', (msg) => fail('log/config', msg));
+  const configProblems: [string, string][] = [];
+  const logRotation = parseLogConfig(text('log/config') ?? '', (msg) => configProblems.push(['log/config', msg]));
+  failList('log/config', configProblems);
 
   const def: ServiceDef = {
     name,
@@ -225,18 +245,29 @@ export const parseLogConfig = (text: string, fail: (msg: string) => void): Rotat
     const n = Number(m?.[2]);
     if (m?.[1] === 'size' && n >= 4096 && n <= 2 ** 40) r.maxBytes = n;
     else if (m?.[1] === 'keep' && n <= 10_000) r.keep = n;
-    else fail(`expected "size BYTES" (at least 4096) or "keep N", got "${line}"`);
+    else fail(`expected "size BYTES" (at least 4096) or "keep N", got ${quote(line)}`);
   }
   return r;
 };
 
-/** envdir semantics: first line with trailing blanks removed; an empty file unsets. */
+/** Why `spec` (USER or USER:GROUP) is not a valid `user` setting, or null. Numbers are ids: 0 to 4294967294 ((uid_t)-1 means "no change" to the kernel). */
+export const checkUser = (spec: string): string | null => {
+  if (!USER_RE.test(spec)) return `expected USER or USER:GROUP, got ${quote(spec)}`;
+  const [user = '', group] = spec.split(':');
+  if (!idInRange(user)) return `expected a user id from 0 to ${ID_MAX}, got ${quote(user)}`;
+  if (group !== undefined && !idInRange(group)) return `expected a group id from 0 to ${ID_MAX}, got ${quote(group)}`;
+  return null;
+};
+
+/** envdir semantics: first line with trailing blanks removed; an empty file unsets. Each file is a settings file (regular, at most 64 KiB). */
 const readEnvDir = (dir: string, fail: (file: string, msg: string) => void): Record<string, string | null> => {
   const env: Record<string, string | null> = {};
   let names: string[];
   try {
     names = readdirSync(dir);
-  } catch {
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') fail('', code === 'ENOTDIR' ? 'not a directory' : `not readable (${code ?? 'error'})`);
     return env;
   }
   for (const file of names.sort()) {
@@ -245,13 +276,13 @@ const readEnvDir = (dir: string, fail: (file: string, msg: string) => void): Rec
       fail(file, 'invalid variable name');
       continue;
     }
-    let text: string;
-    try {
-      text = readFileSync(join(dir, file), 'utf8');
-    } catch {
-      fail(file, 'not a readable file');
+    const r = readSettingsFile(join(dir, file));
+    if (r.kind === 'missing') continue; // removed meanwhile
+    if (r.kind === 'invalid') {
+      fail(file, r.reason);
       continue;
     }
+    const text = r.text;
     env[file] = text === '' ? null : (text.split('\n')[0] ?? '').replace(/[ \t]+$/, '').replace(/\0/g, '\n');
   }
   return env;

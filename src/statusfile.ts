@@ -1,7 +1,8 @@
 // supervise/status.json, schema version 1: written atomically (temporary
 // file in the same folder, fsync, rename) so no reader ever sees half of it.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import type { ServiceType } from './servicedir.js';
+import { readSettingsFile } from './settingsfile.js';
 
 export type Want = 'up' | 'down' | 'once';
 export type State = 'starting' | 'up' | 'stopping' | 'finishing' | 'backoff' | 'down' | 'failed';
@@ -66,14 +67,19 @@ export interface Status {
 
 export type ReadStatus = { kind: 'missing' } | { kind: 'corrupt'; reason: string } | { kind: 'ok'; status: Status };
 
+/** A status.json is a few hundred bytes; anything past this is not one (and is never read whole). */
+export const STATUS_MAX_BYTES = 1024 * 1024;
+
+/**
+ * status.json as it is now. Like every file in a service folder it is
+ * untrusted: a FIFO, a device or a file over STATUS_MAX_BYTES is `corrupt`,
+ * never a hang (src/settingsfile.ts).
+ */
 export const readStatus = (file: string): ReadStatus => {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
-    return { kind: 'corrupt', reason: (err as Error).message };
-  }
+  const r = readSettingsFile(file, STATUS_MAX_BYTES);
+  if (r.kind === 'missing') return { kind: 'missing' };
+  if (r.kind === 'invalid') return { kind: 'corrupt', reason: r.reason };
+  const text = r.text;
   try {
     const value = JSON.parse(text) as Partial<Status>;
     if (value === null || typeof value !== 'object' || value.version !== 1 || typeof value.state !== 'string') {

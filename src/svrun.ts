@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { cgroupPopulated, prepareCgroup, removeCgroup } from './cgroup.js';
 import { type ControlReader, openControl } from './control.js';
 import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE } from './defaults.js';
-import { errorText } from './errors.js';
+import { errorText, oneLine } from './errors.js';
 import { stopLeftovers } from './leftovers.js';
 import { acquireLock } from './lock.js';
 import { fileSink, type Sink, stdoutSink } from './logger.js';
@@ -65,9 +65,9 @@ export const parseArgs = (argv: string[]): SvrunArgs | string => {
   return { dir: rest[0]!, logMode, want, logWidth };
 };
 
-/** Prints one line per error, prefixed `svrun: `, and returns `code`. */
+/** Prints one line per error (one line whatever it quotes), prefixed `svrun: `, and returns `code`. */
 const fail = (code: number, ...lines: string[]): number => {
-  for (const l of lines) process.stderr.write(`svrun: ${l}\n`);
+  for (const l of lines) process.stderr.write(`svrun: ${oneLine(l)}\n`);
   return code;
 };
 

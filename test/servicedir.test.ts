@@ -219,13 +219,13 @@ describe('servicedir: invalid settings, one line each: NAME/FILE: message, got "
 describe('servicedir: executables', () => {
   it.each<[string, Record<string, Spec>, RegExp]>([
     ['run missing', { run: null }, /^web\/run: missing\b/],
-    ['run not executable', { run: { body: EXEC, mode: 0o644 } }, /^web\/run: not an executable file$/],
-    ['run is a folder', { run: { dir: true } }, /^web\/run: not an executable file$/],
-    ['finish not executable', { finish: { body: EXEC, mode: 0o644 } }, /^web\/finish: not an executable file$/],
-    ['finish is a folder', { finish: { dir: true } }, /^web\/finish: not an executable file$/],
-    ['check not executable', { check: { body: EXEC, mode: 0o600 } }, /^web\/check: not an executable file$/],
-    ['stop not executable', { stop: { body: EXEC, mode: 0o644 } }, /^web\/stop: not an executable file$/],
-    ['log/run not executable', { 'log/run': { body: EXEC, mode: 0o644 } }, /^web\/log\/run: not an executable file$/],
+    ['run not executable', { run: { body: EXEC, mode: 0o644 } }, /^web\/run: not an executable file \(no execute permission\)$/],
+    ['run is a folder', { run: { dir: true } }, /^web\/run: not an executable file \(a directory\)$/],
+    ['finish not executable', { finish: { body: EXEC, mode: 0o644 } }, /^web\/finish: not an executable file \(no execute permission\)$/],
+    ['finish is a folder', { finish: { dir: true } }, /^web\/finish: not an executable file \(a directory\)$/],
+    ['check not executable', { check: { body: EXEC, mode: 0o600 } }, /^web\/check: not an executable file \(no execute permission\)$/],
+    ['stop not executable', { stop: { body: EXEC, mode: 0o644 } }, /^web\/stop: not an executable file \(no execute permission\)$/],
+    ['log/run not executable', { 'log/run': { body: EXEC, mode: 0o644 } }, /^web\/log\/run: not an executable file \(no execute permission\)$/],
   ])('%s', (_d, files, line) => {
     const lines = errs(svc('web', files));
     expect(lines).toHaveLength(1);

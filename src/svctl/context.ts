@@ -2,7 +2,7 @@
 // print, and the scan directory read once. Commands return an exit code and
 // print through here, so they can be run and checked without spawning svctl.
 import { EXIT_USAGE } from '../defaults.js';
-import { errorText } from '../errors.js';
+import { errorText, oneLine } from '../errors.js';
 import { lookup, readScan, type Scan, type ScanEntry, scanDirFrom } from '../scan.js';
 
 export interface GlobalOptions {
@@ -19,7 +19,7 @@ export interface Ctx {
   /** When the command started (ms since epoch): -t counts from here. */
   startedAt: number;
   out(line: string): void;
-  /** One error line, prefixed `svctl: `. */
+  /** One error line, prefixed `svctl: ` (control characters escaped: one line whatever it quotes). */
   err(line: string): void;
 }
 
@@ -33,7 +33,7 @@ export const makeCtx = (opts: GlobalOptions, io: Pick<Ctx, 'out' | 'err'> = stdi
 
 const stdio: Pick<Ctx, 'out' | 'err'> = {
   out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`svctl: ${line}\n`),
+  err: (line) => process.stderr.write(`svctl: ${oneLine(line)}\n`),
 };
 
 /** The global deadline set by -t, or null. */

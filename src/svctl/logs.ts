@@ -4,26 +4,27 @@
 // rotations (src/svctl/logtail.ts) until SIGINT or SIGTERM. With several
 // names, lines are merged by their timestamps and prefixed `NAME | `, padded
 // like `svctl boot`'s output; with one, they are printed as they are.
-import { closeSync, existsSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT_FAILED, EXIT_OK } from '../defaults.js';
 import { servicePaths } from '../paths.js';
+import { openRegular } from '../settingsfile.js';
 import { type Ctx, loadScan, namedEntries } from './context.js';
 import { FOLLOW_POLL_MS, linesBefore, LogTail } from './logtail.js';
 import { Changes } from './watch.js';
 
-/** The last `n` lines of `file`, up to byte `upTo` ([] when it is missing). log/current only: see LogTail for the rotated files. */
+/**
+ * The last `n` lines of `file`, up to byte `upTo`, read backwards ([] when
+ * it is missing or not a regular file: a FIFO there never blocks).
+ * log/current only: see LogTail for the rotated files.
+ */
 export const tailLines = (file: string, n: number, upTo?: number): string[] => {
-  let fd: number;
+  const r = openRegular(file);
+  if (r.kind !== 'ok') return [];
   try {
-    fd = openSync(file, 'r');
-  } catch {
-    return [];
-  }
-  try {
-    return linesBefore(fd, upTo ?? fstatSync(fd).size, n);
+    return linesBefore(r.fd, Math.min(upTo ?? r.stats.size, r.stats.size), n);
   } finally {
-    closeSync(fd);
+    closeSync(r.fd);
   }
 };
 
@@ -119,7 +120,8 @@ export const cmdLogs = async (ctx: Ctx, names: readonly string[], o: LogsOptions
     print(shown.map((s) => s.tail.start(o.lines)));
     if (!o.follow) {
       const missing = shown.filter((s) => !s.tail.found);
-      for (const s of missing) ctx.err(`${s.name}: no log yet (${join(s.tail.dir, 'current')})`);
+      for (const s of shown) if (s.tail.problem !== null) ctx.err(`${s.name}/log/current: ${s.tail.problem}`);
+      for (const s of missing) if (s.tail.problem === null) ctx.err(`${s.name}: no log yet (${join(s.tail.dir, 'current')})`);
       return missing.length === shown.length ? EXIT_FAILED : EXIT_OK;
     }
     process.on('SIGINT', halt);

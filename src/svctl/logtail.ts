@@ -10,14 +10,28 @@
 // current from its start. Rotated files are told apart by inode, and "newer"
 // is decided against `floor`, the newest rotated name known to be older than
 // the held file, taken from a listing made after that file was opened.
-import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+//
+// The log folder is the service's, so untrusted: every file is opened through
+// openRegular (non-blocking, regular files only), a FIFO or device at
+// `current` is reported (`problem`), never waited on, and only the tail that is
+// printed is read.
+import { closeSync, fstatSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { MAX_LINE_BYTES } from '../logger.js';
+import { openRegular } from '../settingsfile.js';
 
 const CHUNK = 64 * 1024;
 const NL = 0x0a;
 const EMPTY = Buffer.alloc(0);
 /** Tries to get a consistent view while the log rotates under us (only a tiny `keep` and a flood need more than one). */
 const TRIES = 10;
+/**
+ * The longest line svrun writes (its logger cuts longer output, plus the
+ * time and stream prefix): a longer "line" was not written by svrun, and is
+ * cut here rather than read whole (a 16 GB file without a newline costs what
+ * is printed, not 16 GB).
+ */
+export const MAX_LOG_LINE = MAX_LINE_BYTES + 256;
 /** The fallback poll of a follower when no fs.watch event comes. */
 export const FOLLOW_POLL_MS = 250;
 
@@ -58,9 +72,11 @@ export const linesBefore = (fd: number, end: number, n: number): string[] => {
   const parts: Buffer[] = [];
   let pos = end;
   let newlines = 0;
+  // n lines of svrun's are at most this long: beyond, the file was not written by svrun
+  const limit = Math.max(0, end - n * MAX_LOG_LINE);
   // n lines are complete once the newline before the first of them is read
-  while (pos > 0) {
-    const len = Math.min(CHUNK, pos);
+  while (pos > limit) {
+    const len = Math.min(CHUNK, pos - limit);
     pos -= len;
     const buf = Buffer.allocUnsafe(len);
     readFully(fd, buf, pos);
@@ -76,18 +92,23 @@ export const linesBefore = (fd: number, end: number, n: number): string[] => {
   return lines.slice(-n);
 };
 
-/** The offset just after the last newline in [0, size) of `fd` (0 when none): where the complete lines end. */
+/**
+ * The offset just after the last newline in [0, size) of `fd` (0 when none):
+ * where the complete lines end. Only the last MAX_LOG_LINE bytes are looked
+ * at: a longer unfinished line is taken as complete (`size`).
+ */
 export const completeEnd = (fd: number, size: number): number => {
   let pos = size;
-  while (pos > 0) {
-    const len = Math.min(CHUNK, pos);
+  const limit = Math.max(0, size - MAX_LOG_LINE);
+  while (pos > limit) {
+    const len = Math.min(CHUNK, pos - limit);
     const buf = Buffer.allocUnsafe(len);
     readFully(fd, buf, pos - len);
     const i = buf.lastIndexOf(NL);
     if (i >= 0) return pos - len + i + 1;
     pos -= len;
   }
-  return 0;
+  return limit > 0 ? size : 0;
 };
 
 const readFully = (fd: number, buf: Buffer, pos: number): void => {
@@ -102,12 +123,11 @@ const readFully = (fd: number, buf: Buffer, pos: number): void => {
   }
 };
 
-const tryOpen = (path: string): number | null => {
-  try {
-    return openSync(path, 'r');
-  } catch {
-    return null;
-  }
+/** The open regular file, or null (missing, or not a regular file: then `onInvalid` hears why). */
+const tryOpen = (path: string, onInvalid: (reason: string) => void = () => {}): number | null => {
+  const r = openRegular(path);
+  if (r.kind === 'invalid') onInvalid(r.reason);
+  return r.kind === 'ok' ? r.fd : null;
 };
 
 const tryClose = (fd: number | null): void => {
@@ -138,6 +158,8 @@ export class LogTail {
   private floor = '';
   /** Whether start() found any log at all (current or a rotated file). */
   found = false;
+  /** Why `current` cannot be read (a FIFO, a device, a folder), as start() last saw it; null when it can or is missing. */
+  problem: string | null = null;
 
   constructor(readonly dir: string) {}
 
@@ -222,7 +244,8 @@ export class LogTail {
    */
   private openCurrent(): Opened | null {
     for (let t = 0; ; t++) {
-      const fd = tryOpen(this.current);
+      this.problem = null;
+      const fd = tryOpen(this.current, (reason) => (this.problem = reason));
       if (fd === null) return null;
       const st = fstatSync(fd);
       const rotated = listRotated(this.dir);
@@ -258,10 +281,17 @@ export class LogTail {
     const end = data.lastIndexOf(NL);
     if (end < 0) {
       this.partial = Buffer.from(data);
+      this.cutPartial(out);
       return;
     }
     for (const line of data.subarray(0, end).toString('utf8').split('\n')) out.push(line);
     this.partial = Buffer.from(data.subarray(end + 1));
+    this.cutPartial(out);
+  }
+
+  /** An unfinished line longer than svrun ever writes is printed as it is, not held on to (bounded memory). */
+  private cutPartial(out: string[]): void {
+    if (this.partial.length > MAX_LOG_LINE) this.flushPartial(out);
   }
 
   /** A finished file's last line, should it lack its newline. */
@@ -286,10 +316,14 @@ export class LogTail {
         const end = data.lastIndexOf(NL);
         if (end < 0) {
           rest = Buffer.from(data);
-          continue;
+        } else {
+          for (const line of data.subarray(0, end).toString('utf8').split('\n')) out.push(line);
+          rest = Buffer.from(data.subarray(end + 1));
         }
-        for (const line of data.subarray(0, end).toString('utf8').split('\n')) out.push(line);
-        rest = Buffer.from(data.subarray(end + 1));
+        if (rest.length > MAX_LOG_LINE) {
+          out.push(rest.toString('utf8')); // a line svrun never writes: cut, not held
+          rest = EMPTY;
+        }
       }
       if (rest.length > 0) out.push(rest.toString('utf8'));
     } finally {

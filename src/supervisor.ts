@@ -4,7 +4,7 @@
 // Events are queued, so effects never re-enter step().
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { accessSync, constants, writeFileSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { GROUP_POLL_MS, IO_RETRY_MS, PARTIAL_LINE_IDLE_MS } from './defaults.js';
 import { errorText } from './errors.js';
 import type { Identity } from './identity.js';
@@ -16,6 +16,7 @@ import { awaitExec, pollCheck, watchNotification } from './readiness.js';
 import type { ServiceDef } from './servicedir.js';
 import { signalNumber } from './signals.js';
 import { type Config, type Core, type Effect, type Event, type TimerName, step } from './state.js';
+import { replaceFile } from './safefile.js';
 import { type Status, writeStatus } from './statusfile.js';
 
 /** finish and stop are killed by their own process group alone. */
@@ -163,7 +164,8 @@ export class Supervisor {
     const pidText = status.pid === null ? '' : `${status.pid}\n`;
     if (text === this.written && pidText === this.writtenPid) return;
     try {
-      if (pidText !== this.writtenPid) writeFileSync(this.paths.pid, pidText);
+      // 0644, like status.json: a pid is no secret, and tools that read pid files may run as anyone
+      if (pidText !== this.writtenPid) replaceFile(this.paths.pid, pidText, 0o644);
       this.writtenPid = pidText;
       writeStatus(this.paths.status, status);
       this.written = text;

@@ -4,8 +4,8 @@
 // Events are queued, so effects never re-enter step().
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { accessSync, constants } from 'node:fs';
-import { GROUP_POLL_MS, IO_RETRY_MS, PARTIAL_LINE_IDLE_MS } from './defaults.js';
+import { accessSync, constants, type FSWatcher, lstatSync, watch } from 'node:fs';
+import { GROUP_POLL_MS, IO_RETRY_MS, PARTIAL_LINE_IDLE_MS, STATUS_CHECK_DEBOUNCE_MS, STATUS_CHECK_FALLBACK_MS } from './defaults.js';
 import { errorText } from './errors.js';
 import type { Identity } from './identity.js';
 import { cleanLine, LineSplitter, PARTIAL_MARKER, type Sink } from './logger.js';
@@ -69,6 +69,12 @@ export class Supervisor {
   private written = '';
   private writtenPid = '';
   private statusRetry: NodeJS.Timeout | null = null;
+  /** Watching status.json and pid for writes that are not ours (src: watchFiles). */
+  private watchers: FSWatcher[] = [];
+  private checkTimer: NodeJS.Timeout | null = null;
+  /** lstat signatures of the files as we left them. */
+  private readonly mine = new Map<string, string>();
+  private exited = false;
   private exitCode: ((code: number) => void) | null = null;
 
   constructor(
@@ -157,19 +163,21 @@ export class Supervisor {
     };
   }
 
-  /** Writes status.json (and supervise/pid) when they changed; a failure is logged and retried. */
-  persist(): void {
+  /**
+   * Writes status.json (and supervise/pid) when they changed, or when `force`d
+   * (someone else wrote them); a failure is logged and retried.
+   */
+  persist(force = false): void {
     const status = this.status();
     const text = JSON.stringify(status);
     const pidText = status.pid === null ? '' : `${status.pid}\n`;
-    if (text === this.written && pidText === this.writtenPid) return;
+    if (!force && text === this.written && pidText === this.writtenPid) return;
     try {
       // 0644, like status.json: a pid is no secret, and tools that read pid files may run as anyone
-      if (pidText !== this.writtenPid) replaceFile(this.paths.pid, pidText, 0o644);
+      if (force || pidText !== this.writtenPid) replaceFile(this.paths.pid, pidText, 0o644);
       this.writtenPid = pidText;
       writeStatus(this.paths.status, status);
       this.written = text;
-      this.io.onChange?.();
     } catch (err) {
       this.log.line('svrun', `error: status: ${errorText(err)}`);
       this.core = { ...this.core, lastError: `status: ${errorText(err)}` };
@@ -177,7 +185,57 @@ export class Supervisor {
         this.statusRetry = null;
         this.persist();
       }, IO_RETRY_MS);
+      return;
     }
+    this.watchFiles();
+    this.io.onChange?.();
+  }
+
+  /** How a file looks now (inode, size, times), to tell our last write from someone else's. */
+  private static signature(path: string): string {
+    try {
+      const st = lstatSync(path);
+      return `${st.ino} ${st.mode} ${st.size} ${st.mtimeMs} ${st.ctimeMs}`;
+    } catch {
+      return 'missing';
+    }
+  }
+
+  /**
+   * status.json and pid are watched (inotify, one watch each, re-armed after
+   * each of our writes since a write replaces the file): if anyone else
+   * overwrites, replaces or removes them, they are written again at once,
+   * rather than staying wrong until the next change of state. The watches do
+   * not keep svrun alive, and our own writes compare equal, so never loop.
+   * Where inotify is not available, a slow timer looks instead.
+   */
+  private watchFiles(): void {
+    for (const w of this.watchers) w.close();
+    this.watchers = [];
+    if (this.exited) return;
+    const files = [this.paths.status, this.paths.pid];
+    for (const f of files) this.mine.set(f, Supervisor.signature(f));
+    try {
+      for (const f of files) {
+        const w = watch(f, { persistent: false }, () => this.scheduleCheck());
+        w.on('error', () => this.scheduleCheck());
+        this.watchers.push(w);
+      }
+    } catch (err) {
+      // removed already: write it again soon; no inotify watch left: look now and then
+      this.scheduleCheck((err as NodeJS.ErrnoException).code === 'ENOENT' ? STATUS_CHECK_DEBOUNCE_MS : STATUS_CHECK_FALLBACK_MS);
+    }
+  }
+
+  private scheduleCheck(ms = STATUS_CHECK_DEBOUNCE_MS): void {
+    if (this.checkTimer || this.exited) return;
+    this.checkTimer = setTimeout(() => {
+      this.checkTimer = null;
+      const changed = [...this.mine].some(([f, sig]) => Supervisor.signature(f) !== sig);
+      if (changed) this.persist(true);
+      else this.watchFiles();
+    }, ms);
+    this.checkTimer.unref();
   }
 
   private perform(fx: Effect): void {
@@ -213,6 +271,8 @@ export class Supervisor {
         this.stopWatching();
         for (const name of [...this.timers.keys()]) this.clearTimer(name);
         if (this.statusRetry) clearTimeout(this.statusRetry);
+        this.statusRetry = null;
+        this.stopWatchingFiles();
         this.exitCode?.(fx.code);
         return;
       default:
@@ -349,6 +409,14 @@ export class Supervisor {
       // ignored while the main process's exit is still to be reported: keep looking
       if (this.core.state !== 'stopping') this.stopWatching();
     }, GROUP_POLL_MS);
+  }
+
+  private stopWatchingFiles(): void {
+    this.exited = true;
+    for (const w of this.watchers) w.close();
+    this.watchers = [];
+    if (this.checkTimer) clearTimeout(this.checkTimer);
+    this.checkTimer = null;
   }
 
   private stopWatching(): void {

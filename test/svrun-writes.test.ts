@@ -12,6 +12,7 @@ import {
   readFileSync,
   statSync,
   symlinkSync,
+  unlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -154,5 +155,26 @@ describe('who may read what', () => {
     expect(mode(join(dir, 'supervise', 'status.json')).toString(8)).toBe('644');
     expect(mode(join(dir, 'supervise', 'pid')).toString(8)).toBe('644');
     expect(mode(join(dir, 'supervise', 'control')).toString(8)).toBe('600');
+  });
+});
+
+describe('status.json and pid are put back when someone else writes them', () => {
+  it.each<[string, (st: Record<string, unknown>) => string]>([
+    ['garbage', () => 'garbage{'],
+    ['a valid-looking status with another pid', (st) => JSON.stringify({ ...st, pid: 1, pidStart: 1, state: 'down' })],
+  ])('status.json overwritten with %s while the service is up is rewritten', async (_name, replacement) => {
+    const dir = sb.service('web', 'exec sleep 1000');
+    sb.svrun([dir]);
+    const st = await sb.waitStatus('web', (s) => s.state === 'up', 'up');
+    writeFileSync(sb.statusPath('web'), replacement(st)); // in place, same inode
+    await sb.waitStatus('web', (s) => s.pid === st.pid && s.state === 'up', 'status.json rewritten', 3000);
+    // replaced (another inode) and removed
+    writeFileSync(sb.path('new.json'), replacement(st));
+    execFileSync('mv', [sb.path('new.json'), sb.statusPath('web')]);
+    await sb.waitStatus('web', (s) => s.pid === st.pid && s.state === 'up', 'status.json rewritten after a rename over it', 3000);
+    unlinkSync(sb.statusPath('web'));
+    await sb.waitStatus('web', (s) => s.pid === st.pid && s.state === 'up', 'status.json rewritten after removal', 3000);
+    writeFileSync(join(dir, 'supervise', 'pid'), '1\n');
+    await waitFor(() => readFileSync(join(dir, 'supervise', 'pid'), 'utf8') === `${st.pid}\n`, 'supervise/pid rewritten', 3000);
   });
 });

@@ -165,7 +165,8 @@ export class Supervisor {
 
   /**
    * Writes status.json (and supervise/pid) when they changed, or when `force`d
-   * (someone else wrote them); a failure is logged and retried.
+   * (someone else wrote them); a failure is logged and retried. Once a write
+   * succeeds again, a `status:` error in lastError is resolved and cleared.
    */
   persist(force = false): void {
     const status = this.status();
@@ -186,6 +187,10 @@ export class Supervisor {
         this.persist();
       }, IO_RETRY_MS);
       return;
+    }
+    if (this.core.lastError?.startsWith('status: ')) {
+      this.core = { ...this.core, lastError: null };
+      return this.persist();
     }
     this.watchFiles();
     this.io.onChange?.();

@@ -2,7 +2,7 @@
 // and nowhere else: never through a planted symlink, never into a planted
 // FIFO; its files are put back when someone else overwrites them, and put
 // right once a full disk has room again. Each case runs the real svrun.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   lchownSync,
@@ -10,6 +10,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   symlinkSync,
   unlinkSync,
@@ -17,7 +18,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { control, Sandbox, waitFor, withSandbox } from './helpers.js';
+import { control, isAlive, Sandbox, waitFor, withSandbox } from './helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -176,5 +177,32 @@ describe('status.json and pid are put back when someone else writes them', () =>
     await sb.waitStatus('web', (s) => s.pid === st.pid && s.state === 'up', 'status.json rewritten after removal', 3000);
     writeFileSync(join(dir, 'supervise', 'pid'), '1\n');
     await waitFor(() => readFileSync(join(dir, 'supervise', 'pid'), 'utf8') === `${st.pid}\n`, 'supervise/pid rewritten', 3000);
+  });
+});
+
+const canMount = process.getuid?.() === 0;
+
+describe('a full disk', () => {
+  it.runIf(canMount)('once space returns, status.json holds the latest state and the resolved status: error is cleared (needs root and mount)', async (ctx) => {
+    const dir = sb.service('web', 'exec sleep 1000');
+    const sup = join(dir, 'supervise');
+    mkdirSync(sup);
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=32k', 'tmpfs', sup]).status !== 0) ctx.skip('cannot mount a tmpfs here');
+    try {
+      sb.svrun([dir]);
+      const first = await sb.waitStatus('web', (s) => s.state === 'up', 'up');
+      spawnSync('sh', ['-c', `dd if=/dev/zero of=${join(sup, 'fill')} bs=1k 2>/dev/null`]);
+      process.kill(first.pid!, 'SIGKILL');
+      await sb.waitLog('web', /svrun error: status: ENOSPC/);
+      expect(sb.status('web')!.pid).toBe(first.pid); // the stale state the disk kept
+      rmSync(join(sup, 'fill'));
+      const st = await sb.waitStatus('web', (s) => s.state === 'up' && s.pid !== first.pid && s.lastError === null, 'the latest state, lastError cleared', 5000);
+      expect(isAlive(st.pid)).toBe(true);
+      expect(st.restarts).toBe(1);
+      expect(readFileSync(join(sup, 'pid'), 'utf8')).toBe(`${st.pid}\n`);
+      expect(readdirSync(sup).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    } finally {
+      spawnSync('umount', ['-l', sup]);
+    }
   });
 });

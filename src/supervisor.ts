@@ -4,7 +4,7 @@
 // Events are queued, so effects never re-enter step().
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { accessSync, constants, type FSWatcher, lstatSync, watch } from 'node:fs';
+import { accessSync, constants, type FSWatcher, lstatSync, statSync, watch } from 'node:fs';
 import { GROUP_POLL_MS, IO_RETRY_MS, PARTIAL_LINE_IDLE_MS, STATUS_CHECK_DEBOUNCE_MS, STATUS_CHECK_FALLBACK_MS } from './defaults.js';
 import { errorText } from './errors.js';
 import type { Identity } from './identity.js';
@@ -337,6 +337,8 @@ export class Supervisor {
   private spawnRun(): void {
     const at = Date.now();
     try {
+      // a folder passes X_OK, then fails in exec as "exited 126": say what is wrong instead
+      if (!statSync(this.def.run).isFile()) return this.dispatch({ type: 'spawn-failed', error: 'run: not an executable file', at });
       accessSync(this.def.run, constants.X_OK);
     } catch (err) {
       return this.dispatch({ type: 'spawn-failed', error: `run: ${errorText(err)}`, at });

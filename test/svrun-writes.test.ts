@@ -5,6 +5,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   chmodSync,
+  existsSync,
   lchownSync,
   lstatSync,
   mkdirSync,
@@ -18,7 +19,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { control, isAlive, Sandbox, waitFor, withSandbox } from './helpers.js';
+import { control, exitOf, isAlive, Sandbox, waitFor, withSandbox } from './helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -204,5 +205,24 @@ describe('a full disk', () => {
     } finally {
       spawnSync('umount', ['-l', sup]);
     }
+  });
+});
+
+describe('a run that is not a file', () => {
+  it('a run replaced by a folder: `error: run: not an executable file`, in lastError, retried with backoff', async () => {
+    const dir = sb.service('web', 'exec sleep 1000');
+    const sv = sb.svrun([dir]);
+    const first = await sb.waitStatus('web', (s) => s.state === 'up', 'up');
+    unlinkSync(join(dir, 'run'));
+    mkdirSync(join(dir, 'run'));
+    process.kill(first.pid!, 'SIGKILL');
+    const st = await sb.waitStatus('web', (s) => s.state === 'backoff' && s.lastError === 'run: not an executable file', 'backoff with the error');
+    expect(st.nextStartAt).not.toBeNull();
+    await sb.waitLog('web', /(svrun error: run: not an executable file\n[^]*){2}/, 5000); // tried again
+    expect(sb.log('web')).not.toMatch(/exited 126/);
+    expect(isAlive(sv.pid)).toBe(true);
+    sv.kill('SIGTERM');
+    expect(await exitOf(sv)).toBe(0);
+    expect(existsSync(join(dir, 'supervise', 'lock'))).toBe(false);
   });
 });

@@ -140,6 +140,18 @@ describe('a symlinked supervise/ or log/ folder', () => {
       expect(readdirSync(target)).toEqual([]); // nothing created there
     }
   });
+  it("a log/ logger's symlinked log/supervise follows the same rule", async () => {
+    const dir = sb.service('web', 'exec sleep 1000', { 'log/run': '#!/bin/sh\nexec cat > /dev/null\n' });
+    const target = sb.path('elsewhere');
+    mkdirSync(target);
+    chmodSync(target, 0o777);
+    symlinkSync(target, join(dir, 'log', 'supervise'));
+    const r = await sb.svrunSync([dir]);
+    expect(r.code).toBe(111);
+    expect(r.stderr).toMatch(/^svrun: web\/log\/supervise: symlink to .* refused: the target is writable by its group and others \(.*\)\n$/);
+    expect(readdirSync(target)).toEqual([]);
+    expect(existsSync(join(dir, 'supervise', 'lock'))).toBe(false); // the lock it took is released
+  });
 });
 
 describe('who may read what', () => {

@@ -3,7 +3,7 @@
 // reads it through a non-blocking pipe handle (no libuv thread-pool thread
 // tied up). A writer that finds no reader gets ENXIO: "not supervised".
 import { spawnSync } from 'node:child_process';
-import { closeSync, constants, lstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 
 export const CONTROL_LETTERS = 'udoxthiq12awpck';
@@ -16,7 +16,11 @@ const isFifo = (path: string): boolean => {
   }
 };
 
-/** Creates the FIFO if needed (Node has no mkfifo: coreutils' does it, once per service folder). */
+/**
+ * Creates the FIFO if needed (Node has no mkfifo: coreutils' does it, once per
+ * service folder). Anything else at `path` (a regular file, a planted symlink)
+ * is unlinked first (unlink does not follow); a folder there is an error.
+ */
 export const ensureFifo = (path: string): void => {
   if (isFifo(path)) return;
   try {
@@ -30,6 +34,20 @@ export const ensureFifo = (path: string): void => {
   }
 };
 
+/**
+ * Opens the FIFO at `path` (read-only, non-blocking) without following a
+ * symlink, and checks it is one; more descriptors of the same pipe are opened
+ * through /proc/self/fd, so a swap of `path` meanwhile cannot redirect them.
+ */
+export const openFifo = (path: string): { fd: number; again: (flags: number) => number } => {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  if (!fstatSync(fd).isFIFO()) {
+    closeSync(fd);
+    throw new Error(`${path}: not a FIFO`);
+  }
+  return { fd, again: (flags) => openSync(`/proc/self/fd/${fd}`, flags) };
+};
+
 export interface ControlReader {
   close(): void;
 }
@@ -37,8 +55,8 @@ export interface ControlReader {
 /** Reads command letters from the FIFO at `path` and hands each to `onLetter`. */
 export const openControl = (path: string, onLetter: (letter: string) => void): ControlReader => {
   ensureFifo(path);
-  const rfd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  const wfd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+  const { fd: rfd, again } = openFifo(path);
+  const wfd = again(constants.O_WRONLY | constants.O_NONBLOCK);
   const socket = new Socket({ fd: rfd, readable: true, writable: false });
   socket.on('data', (chunk: Buffer) => {
     for (const letter of chunk.toString('latin1')) if (CONTROL_LETTERS.includes(letter)) onLetter(letter);

@@ -25,6 +25,11 @@ export const PARTIAL_LINE_IDLE_MS = 1_000;
 /** Retry delay for a status write or log write that failed (full disk...). */
 export const IO_RETRY_MS = 1_000;
 
+/** After an outside write to status.json or pid is seen (inotify), look this soon (several events, one look). */
+export const STATUS_CHECK_DEBOUNCE_MS = 50;
+/** Where inotify cannot watch them, status.json and pid are looked at this often. */
+export const STATUS_CHECK_FALLBACK_MS = 15_000;
+
 /** Exit codes shared by svrun and svctl (SPEC.md). */
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;

@@ -2,10 +2,14 @@
 // loop: one write in flight, a queue behind it, rotation of log/current by
 // size (renamed atomically to @<ISO time>.s, like s6-log, so a reader never
 // sees half a file), and retries when the disk is full or the folder gone.
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, write } from 'node:fs';
+import { closeSync, lstatSync, readdirSync, renameSync, unlinkSync, write } from 'node:fs';
 import { join } from 'node:path';
 import { IO_RETRY_MS } from './defaults.js';
 import { errorText } from './errors.js';
+import { ensureStateDir, NotRegularFile, openAppend } from './safefile.js';
+
+/** Log files may hold secrets: readable by svrun's user and group only (an existing file's mode is fixed on open). */
+export const LOG_FILE_MODE = 0o640;
 
 /** Past this much queued, readers of the service's output pause (back-pressure)... */
 const HIGH_WATER_BYTES = 256 * 1024;
@@ -202,33 +206,56 @@ export const rotatedFiles = (dir: string): string[] =>
     .filter((f) => f.startsWith('@') && f.endsWith('.s'))
     .sort();
 
-/** log/current in `dir`, rotated by `rotation`. */
+/**
+ * log/current in `dir`, rotated by `rotation`. Nothing is written through a
+ * planted symlink: `dir` itself is checked on every open (src/safefile.ts),
+ * and a symlink, FIFO or device at log/current is moved aside (rename does
+ * not follow), reported as an error, and a fresh file is used at the retry.
+ */
 export const rotatingFile = (dir: string, rotation: Rotation): Target => {
-  const current = join(dir, 'current');
+  let real = dir;
   return {
     ownsFd: true,
     rotation,
     open: () => {
-      mkdirSync(dir, { recursive: true });
-      const fd = openSync(current, 'a', 0o644);
-      return { fd, size: fstatSync(fd).size };
+      try {
+        real = ensureStateDir(dir);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code) throw err; // mkdir's own errors name the path
+        throw new Error(`${dir}: ${errorText(err)}`);
+      }
+      const current = join(real, 'current');
+      try {
+        return openAppend(current, LOG_FILE_MODE);
+      } catch (err) {
+        if (!(err instanceof NotRegularFile)) throw err;
+        const aside = `current.${new Date().toISOString()}.not-a-file`;
+        renameSync(current, join(real, aside));
+        throw new Error(`${current}: ${err.kind}, not a regular file: moved aside to ${aside}`);
+      }
     },
     rotate: () => {
       let t = Date.now();
       let name: string;
       // two rotations within one millisecond must not overwrite each other
       for (;;) {
-        name = join(dir, `@${new Date(t).toISOString()}.s`);
+        name = join(real, `@${new Date(t).toISOString()}.s`);
         try {
-          statSync(name);
+          lstatSync(name);
           t += 1;
         } catch {
           break;
         }
       }
-      renameSync(current, name);
-      const old = rotatedFiles(dir);
-      for (const f of old.slice(0, Math.max(0, old.length - rotation.keep))) unlinkSync(join(dir, f));
+      renameSync(join(real, 'current'), name);
+      const old = rotatedFiles(real);
+      for (const f of old.slice(0, Math.max(0, old.length - rotation.keep))) {
+        try {
+          unlinkSync(join(real, f)); // a symlink is removed, not followed; a planted folder stays
+        } catch {
+          /* gone, or not ours to remove */
+        }
+      }
     },
   };
 };

@@ -3,7 +3,7 @@
 // service nor the logger ever sees EOF or SIGPIPE when the other restarts,
 // and lines written while the logger is down wait in the pipe for the next one.
 import { closeSync, constants, openSync } from 'node:fs';
-import { ensureFifo } from './control.js';
+import { ensureFifo, openFifo } from './control.js';
 import { QueuedWriter } from './logfile.js';
 import type { Sink, Stream } from './logger.js';
 
@@ -20,11 +20,15 @@ export interface LogPipe {
 
 export const openLogPipe = (fifo: string, onError: (text: string) => void): LogPipe => {
   ensureFifo(fifo);
+  // never through a planted symlink: the FIFO is checked once, then reopened through /proc/self/fd
+  const probe = openFifo(fifo);
   // O_RDWR first: it never blocks, and with it held the blocking opens below return at once
-  const keep = openSync(fifo, constants.O_RDWR);
-  const loggerIn = openSync(fifo, constants.O_RDONLY);
-  const serviceOut = openSync(fifo, constants.O_WRONLY);
-  const events = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+  const keep = probe.again(constants.O_RDWR);
+  closeSync(probe.fd);
+  const again = (flags: number) => openSync(`/proc/self/fd/${keep}`, flags);
+  const loggerIn = again(constants.O_RDONLY);
+  const serviceOut = again(constants.O_WRONLY);
+  const events = again(constants.O_WRONLY | constants.O_NONBLOCK);
   const writer = new QueuedWriter({ ownsFd: false, open: () => ({ fd: events, size: 0 }) }, onError);
   const format = (stream: Stream, text: string) => (stream === 'svrun' ? `svrun: ${text}\n` : `${text}\n`);
   return {

@@ -2,15 +2,15 @@
 // state in log/supervise/), reading the held pipe (src/logpipe.ts) on its
 // stdin. It starts before the service and stops after it, draining the pipe
 // to EOF, so the service's last lines are logged.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { prepareCgroup, removeCgroup } from './cgroup.js';
 import type { Identity } from './identity.js';
 import { stopLeftovers } from './leftovers.js';
 import type { Sink } from './logger.js';
 import { type LogPipe, openLogPipe } from './logpipe.js';
-import { servicePaths } from './paths.js';
+import { pathsIn, servicePaths } from './paths.js';
 import type { Containment } from './procgroup.js';
+import { ensureStateDir } from './safefile.js';
 import type { ServiceDef } from './servicedir.js';
 import { initialCore } from './state.js';
 import { readStatus, type Status } from './statusfile.js';
@@ -57,8 +57,9 @@ export const prepareLogger = (
 ): Logger => {
   const stateDir = process.env.SVKIT_STATE_DIR;
   const ldef = loggerDef(def);
-  const paths = servicePaths(ldef.dir, 'log', stateDir ? join(stateDir, def.name) : undefined);
-  mkdirSync(paths.supervise, { recursive: true });
+  const named = servicePaths(ldef.dir, 'log', stateDir ? join(stateDir, def.name) : undefined);
+  // throws (svrun exits 111) on a log/supervise symlink it may not follow
+  const paths = pathsIn(ensureStateDir(named.supervise), named.logDir);
   const pipe = openLogPipe(join(superviseDir, 'log-pipe'), onError);
   const containment: Containment = { cgroup: prepareCgroup(`${def.name}.log`, paths.supervise), setpriv };
   // the logger's own events (started, exited) go down the same pipe

@@ -15,13 +15,15 @@ export interface ServicePaths {
 
 export const servicePaths = (dir: string, name: string, stateDir = process.env.SVKIT_STATE_DIR): ServicePaths => {
   const base = stateDir ? join(stateDir, name) : dir;
-  const supervise = join(base, 'supervise');
-  return {
-    supervise,
-    status: join(supervise, 'status.json'),
-    lock: join(supervise, 'lock'),
-    control: join(supervise, 'control'),
-    pid: join(supervise, 'pid'),
-    logDir: join(base, 'log'),
-  };
+  return pathsIn(join(base, 'supervise'), join(base, 'log'));
 };
+
+/** The files of a supervise/ folder; svrun calls it again with the folders it resolved (src/safefile.ts ensureStateDir). */
+export const pathsIn = (supervise: string, logDir: string): ServicePaths => ({
+  supervise,
+  status: join(supervise, 'status.json'),
+  lock: join(supervise, 'lock'),
+  control: join(supervise, 'control'),
+  pid: join(supervise, 'pid'),
+  logDir,
+});

@@ -1,6 +1,6 @@
 // supervise/status.json, schema version 1: written atomically (temporary
 // file in the same folder, fsync, rename) so no reader ever sees half of it.
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { replaceFile } from './safefile.js';
 import type { ServiceType } from './servicedir.js';
 import { readSettingsFile } from './settingsfile.js';
 
@@ -91,15 +91,11 @@ export const readStatus = (file: string): ReadStatus => {
   }
 };
 
-/** Atomic replace; throws on failure (the caller records and retries). */
-export const writeStatus = (file: string, status: Status): void => {
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', 0o644);
-  try {
-    writeSync(fd, `${JSON.stringify(status, null, 2)}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-};
+/** The exact text writeStatus writes. */
+export const statusText = (status: Status): string => `${JSON.stringify(status, null, 2)}\n`;
+
+/**
+ * Atomic replace, never through a planted symlink (src/safefile.ts); 0644:
+ * svctl reads it as any user. Throws on failure (the caller records and retries).
+ */
+export const writeStatus = (file: string, status: Status): void => replaceFile(file, statusText(status), 0o644, true);

@@ -4,8 +4,8 @@
 // Events are queued, so effects never re-enter step().
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { accessSync, constants, writeFileSync } from 'node:fs';
-import { GROUP_POLL_MS, IO_RETRY_MS, PARTIAL_LINE_IDLE_MS } from './defaults.js';
+import { accessSync, constants, type FSWatcher, lstatSync, statSync, watch } from 'node:fs';
+import { GROUP_POLL_MS, IO_RETRY_MS, PARTIAL_LINE_IDLE_MS, STATUS_CHECK_DEBOUNCE_MS, STATUS_CHECK_FALLBACK_MS } from './defaults.js';
 import { errorText } from './errors.js';
 import type { Identity } from './identity.js';
 import { cleanLine, LineSplitter, PARTIAL_MARKER, type Sink } from './logger.js';
@@ -16,6 +16,7 @@ import { awaitExec, pollCheck, watchNotification } from './readiness.js';
 import type { ServiceDef } from './servicedir.js';
 import { signalNumber } from './signals.js';
 import { type Config, type Core, type Effect, type Event, type TimerName, step } from './state.js';
+import { replaceFile } from './safefile.js';
 import { type HeldSettings, heldSettings, type Status, writeStatus } from './statusfile.js';
 
 /** finish and stop are killed by their own process group alone. */
@@ -68,6 +69,12 @@ export class Supervisor {
   private written = '';
   private writtenPid = '';
   private statusRetry: NodeJS.Timeout | null = null;
+  /** Watching status.json and pid for writes that are not ours (src: watchFiles). */
+  private watchers: FSWatcher[] = [];
+  private checkTimer: NodeJS.Timeout | null = null;
+  /** lstat signatures of the files as we left them. */
+  private readonly mine = new Map<string, string>();
+  private exited = false;
   private exitCode: ((code: number) => void) | null = null;
   /** Recorded in status.json: svctl stops us with these, whatever the folder says later. */
   private readonly settings: HeldSettings;
@@ -160,18 +167,22 @@ export class Supervisor {
     };
   }
 
-  /** Writes status.json (and supervise/pid) when they changed; a failure is logged and retried. */
-  persist(): void {
+  /**
+   * Writes status.json (and supervise/pid) when they changed, or when `force`d
+   * (someone else wrote them); a failure is logged and retried. Once a write
+   * succeeds again, a `status:` error in lastError is resolved and cleared.
+   */
+  persist(force = false): void {
     const status = this.status();
     const text = JSON.stringify(status);
     const pidText = status.pid === null ? '' : `${status.pid}\n`;
-    if (text === this.written && pidText === this.writtenPid) return;
+    if (!force && text === this.written && pidText === this.writtenPid) return;
     try {
-      if (pidText !== this.writtenPid) writeFileSync(this.paths.pid, pidText);
+      // 0644, like status.json: a pid is no secret, and tools that read pid files may run as anyone
+      if (force || pidText !== this.writtenPid) replaceFile(this.paths.pid, pidText, 0o644);
       this.writtenPid = pidText;
       writeStatus(this.paths.status, status);
       this.written = text;
-      this.io.onChange?.();
     } catch (err) {
       this.log.line('svrun', `error: status: ${errorText(err)}`);
       this.core = { ...this.core, lastError: `status: ${errorText(err)}` };
@@ -179,7 +190,61 @@ export class Supervisor {
         this.statusRetry = null;
         this.persist();
       }, IO_RETRY_MS);
+      return;
     }
+    if (this.core.lastError?.startsWith('status: ')) {
+      this.core = { ...this.core, lastError: null };
+      return this.persist();
+    }
+    this.watchFiles();
+    this.io.onChange?.();
+  }
+
+  /** How a file looks now (inode, size, times), to tell our last write from someone else's. */
+  private static signature(path: string): string {
+    try {
+      const st = lstatSync(path);
+      return `${st.ino} ${st.mode} ${st.size} ${st.mtimeMs} ${st.ctimeMs}`;
+    } catch {
+      return 'missing';
+    }
+  }
+
+  /**
+   * status.json and pid are watched (inotify, one watch each, re-armed after
+   * each of our writes since a write replaces the file): if anyone else
+   * overwrites, replaces or removes them, they are written again at once,
+   * rather than staying wrong until the next change of state. The watches do
+   * not keep svrun alive, and our own writes compare equal, so never loop.
+   * Where inotify is not available, a slow timer looks instead.
+   */
+  private watchFiles(): void {
+    for (const w of this.watchers) w.close();
+    this.watchers = [];
+    if (this.exited) return;
+    const files = [this.paths.status, this.paths.pid];
+    for (const f of files) this.mine.set(f, Supervisor.signature(f));
+    try {
+      for (const f of files) {
+        const w = watch(f, { persistent: false }, () => this.scheduleCheck());
+        w.on('error', () => this.scheduleCheck());
+        this.watchers.push(w);
+      }
+    } catch (err) {
+      // removed already: write it again soon; no inotify watch left: look now and then
+      this.scheduleCheck((err as NodeJS.ErrnoException).code === 'ENOENT' ? STATUS_CHECK_DEBOUNCE_MS : STATUS_CHECK_FALLBACK_MS);
+    }
+  }
+
+  private scheduleCheck(ms = STATUS_CHECK_DEBOUNCE_MS): void {
+    if (this.checkTimer || this.exited) return;
+    this.checkTimer = setTimeout(() => {
+      this.checkTimer = null;
+      const changed = [...this.mine].some(([f, sig]) => Supervisor.signature(f) !== sig);
+      if (changed) this.persist(true);
+      else this.watchFiles();
+    }, ms);
+    this.checkTimer.unref();
   }
 
   private perform(fx: Effect): void {
@@ -215,6 +280,8 @@ export class Supervisor {
         this.stopWatching();
         for (const name of [...this.timers.keys()]) this.clearTimer(name);
         if (this.statusRetry) clearTimeout(this.statusRetry);
+        this.statusRetry = null;
+        this.stopWatchingFiles();
         this.exitCode?.(fx.code);
         return;
       default:
@@ -274,6 +341,8 @@ export class Supervisor {
   private spawnRun(): void {
     const at = Date.now();
     try {
+      // a folder passes X_OK, then fails in exec as "exited 126": say what is wrong instead
+      if (!statSync(this.def.run).isFile()) return this.dispatch({ type: 'spawn-failed', error: 'run: not an executable file', at });
       accessSync(this.def.run, constants.X_OK);
     } catch (err) {
       return this.dispatch({ type: 'spawn-failed', error: `run: ${errorText(err)}`, at });
@@ -351,6 +420,14 @@ export class Supervisor {
       // ignored while the main process's exit is still to be reported: keep looking
       if (this.core.state !== 'stopping') this.stopWatching();
     }, GROUP_POLL_MS);
+  }
+
+  private stopWatchingFiles(): void {
+    this.exited = true;
+    for (const w of this.watchers) w.close();
+    this.watchers = [];
+    if (this.checkTimer) clearTimeout(this.checkTimer);
+    this.checkTimer = null;
   }
 
   private stopWatching(): void {

@@ -1,7 +1,6 @@
 // svrun DIR: validate, lock, clean up after a killed predecessor, then
 // supervise until asked to stop. Everything that can fail for good fails
 // here, before supervision starts, with one line and a documented exit code.
-import { mkdirSync } from 'node:fs';
 import { cgroupPopulated, prepareCgroup, removeCgroup } from './cgroup.js';
 import { type ControlReader, openControl } from './control.js';
 import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE } from './defaults.js';
@@ -10,7 +9,8 @@ import { stopLeftovers } from './leftovers.js';
 import { acquireLock } from './lock.js';
 import { fileSink, type Sink, stdoutSink } from './logger.js';
 import { prepareLogger } from './logsvc.js';
-import { servicePaths } from './paths.js';
+import { pathsIn, servicePaths } from './paths.js';
+import { ensureStateDir } from './safefile.js';
 import { bootTimeMs, procStartTime } from './proc.js';
 import { type Identity, resolveIdentity } from './identity.js';
 import { findExecutable } from './procgroup.js';
@@ -91,12 +91,20 @@ export const svrun = async (argv: string[]): Promise<number> => {
     identity = id;
   }
 
-  const paths = servicePaths(def.dir, def.name);
-  try {
-    mkdirSync(paths.supervise, { recursive: true });
-  } catch (err) {
-    return fail(EXIT_INVALID, `${def.name}/supervise: ${errorText(err)}`);
+  // supervise/ and the built-in logger's log/: real folders, or symlinks svrun's own user made
+  // to a folder only it may write (src/safefile.ts); resolved once, so later swaps redirect nothing
+  let paths = servicePaths(def.dir, def.name);
+  const fileLog = !def.logRun && args.logMode === 'file';
+  const folders: [string, string][] = [['supervise', paths.supervise], ...(fileLog ? [['log', paths.logDir] as [string, string]] : [])];
+  const resolved: string[] = [];
+  for (const [what, dir] of folders) {
+    try {
+      resolved.push(ensureStateDir(dir));
+    } catch (err) {
+      return fail(EXIT_INVALID, `${def.name}/${what}: ${errorText(err)}`);
+    }
   }
+  paths = pathsIn(resolved[0]!, resolved[1] ?? paths.logDir);
 
   const me = { pid: process.pid, pidStart: procStartTime(process.pid), startedAt: new Date().toISOString() };
   let supervisor: Supervisor | null = null;
@@ -165,7 +173,13 @@ export const svrun = async (argv: string[]): Promise<number> => {
   const old = oldRead.kind === 'ok' ? oldRead.status : null;
 
   const setpriv = findExecutable('setpriv');
-  const logger = def.logRun ? prepareLogger(def, paths.supervise, me, identity, setpriv, noteError, () => supervisor?.persist()) : null;
+  let logger: ReturnType<typeof prepareLogger> | null = null;
+  try {
+    if (def.logRun) logger = prepareLogger(def, paths.supervise, me, identity, setpriv, noteError, () => supervisor?.persist());
+  } catch (err) {
+    await release().catch(() => {});
+    return fail(EXIT_INVALID, `${def.name}/log/supervise: ${errorText(err)}`);
+  }
   const log: Sink = logger
     ? logger.pipe.sink
     : args.logMode === 'stdout'

@@ -14,6 +14,12 @@ export const BACKOFF_CAP_MS = 30_000;
 
 /** How often a stopping supervisor looks whether the process group is empty. */
 export const GROUP_POLL_MS = 20;
+/**
+ * How long a new supervisor waits for a previous run's leftovers to vanish
+ * after SIGKILL before it logs an error and goes on: what survives SIGKILL
+ * that long is stuck in the kernel (D state) and never runs user code again.
+ */
+export const LEFTOVERS_KILL_WAIT_MS = 5_000;
 /** proper-lockfile staleness: only the fallback, the owner check comes first. */
 export const LOCK_STALE_MS = 10_000;
 /** A takeover guard older than this was left by a killed supervisor. */

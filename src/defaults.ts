@@ -31,6 +31,14 @@ export const PARTIAL_LINE_IDLE_MS = 1_000;
 /** Retry delay for a status write or log write that failed (full disk...). */
 export const IO_RETRY_MS = 1_000;
 
+/**
+ * The fewest descriptors svrun and svctl start with (measured, with a margin:
+ * docs/notes-hint.md); below, each says so in one line instead of failing
+ * later with EMFILE somewhere.
+ */
+export const MIN_FDS_SVRUN = 40;
+export const MIN_FDS_SVCTL = 40;
+
 /** Exit codes shared by svrun and svctl (SPEC.md). */
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;

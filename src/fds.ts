@@ -6,6 +6,7 @@
 // anything else; what it hands on itself (spawn's stdio) is unaffected.
 import { closeSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { EXIT_FAILED, EXIT_INVALID, MIN_FDS_SVCTL, MIN_FDS_SVRUN } from './defaults.js';
 
 const O_CLOEXEC = 0o2000000;
 const F_SETFD = 2;
@@ -64,4 +65,49 @@ export const keepDescriptorsToOurselves = (): number[] => {
     }
   }
   return fds;
+};
+
+/**
+ * How many descriptors this process may have open: the soft limit, which
+ * Node raises to the hard limit at start-up; null where /proc does not say.
+ */
+export const descriptorLimit = (): number | null => {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)\s/m.exec(readFileSync('/proc/self/limits', 'latin1'));
+    if (!m) return null;
+    return m[1] === 'unlimited' ? Infinity : Number(m[1]);
+  } catch {
+    return null;
+  }
+};
+
+/** What each entry point needs, and how it exits without it (svrun: invalid setup, before locking; svctl: failed). */
+const NEEDS = {
+  svrun: { min: MIN_FDS_SVRUN, exit: EXIT_INVALID },
+  svctl: { min: MIN_FDS_SVCTL, exit: EXIT_FAILED },
+} as const;
+
+/** The limit as read at start-up (at EMFILE, /proc/self/limits cannot be read any more). */
+let limitAtStart: number | null = null;
+
+/**
+ * Ends the program with one line saying the descriptor limit is too low;
+ * `exhausted`: the limit looked enough, but descriptors the caller left open used it up.
+ */
+export const tooFewDescriptors = (program: keyof typeof NEEDS, exhausted = false): never => {
+  const { min, exit } = NEEDS[program];
+  const limit = limitAtStart ?? descriptorLimit() ?? '?';
+  const held = exhausted ? ', used up by descriptors inherited open' : '';
+  process.stderr.write(`${program}: too few file descriptors (limit ${limit}${held}, needs at least ${min}): raise the hard limit (ulimit -Hn)\n`);
+  return process.exit(exit);
+};
+
+/**
+ * Checks the limit before anything else is loaded: below it, loading the
+ * program's modules (all opened at once) or supervising would fail with
+ * EMFILE somewhere, as a stack trace or worse.
+ */
+export const ensureDescriptors = (program: keyof typeof NEEDS): void => {
+  limitAtStart = descriptorLimit();
+  if (limitAtStart !== null && limitAtStart < NEEDS[program].min) tooFewDescriptors(program);
 };

@@ -124,6 +124,28 @@ describe('leftovers are found by what svkit made, not by what status.json says',
   });
 });
 
+describe('real leftovers are still found', () => {
+  it('svctl down stops the strays of a group whose leader exited, proven by their environment', async () => {
+    process.env.SVKIT_NO_CGROUP = '1'; // the process group is all there is to go by
+    try {
+      const g = sb.marker('stray');
+      const dir = sb.service('s', `sh -c "trap '' TERM; exec ${g} 1000" & ${sb.marker('main')} 0.3; exit 1`, { 'timeout-kill': '1500' });
+      const a = sb.svrun([dir]);
+      await sb.waitStatus('s', (x) => x.state === 'stopping', 'stopping what the run left');
+      const [stray] = pidsByArgv0(g);
+      a.kill('SIGKILL');
+      await exitOf(a);
+      expect(isAlive(stray)).toBe(true);
+      expect(procStat(sb.status('s')!.pid!)).toBeNull(); // the leader is gone: only the strays prove the group
+      const r = await sb.svctl(['down', 's']);
+      expect(r).toMatchObject({ code: 0, stderr: '' });
+      expect(isAlive(stray)).toBe(false);
+    } finally {
+      delete process.env.SVKIT_NO_CGROUP;
+    }
+  });
+});
+
 describe('leftovers never keep a supervisor from its signals', () => {
   it('with timeout-kill 0 (never SIGKILL), SIGTERM ends the wait on TERM-ignoring leftovers: exit 0, leftovers kept on record', async () => {
     const m = sb.marker('stubborn');

@@ -4,7 +4,8 @@
 // supervisor runs at all. Without one, the service counts as down.
 import { closeSync, constants, openSync } from 'node:fs';
 import { servicePaths, type ServicePaths } from '../paths.js';
-import { liveLeftovers, type Service } from '../leftovers.js';
+import { cgroupPath } from '../cgroup.js';
+import { liveLeftovers } from '../leftovers.js';
 import { bootTimeMs, isAlive } from '../proc.js';
 import type { ServiceType } from '../servicedir.js';
 import { readStatus, type State, type Status } from '../statusfile.js';
@@ -76,4 +77,4 @@ export const isRunning = (o: Observed, type: ServiceType): boolean =>
   o.supervised ? o.recorded?.want !== 'down' : unsupervisedState(o.recorded, type) === 'up';
 
 /** A dead supervisor's service still has processes (its next svrun stops them first); status.json alone proves nothing. */
-export const hasLeftovers = (s: Status | null, service: Service | null = null): boolean => liveLeftovers(s, service);
+export const hasLeftovers = (s: Status | null, o?: Observed): boolean => liveLeftovers(s, o ? { name: o.name, cgroup: cgroupPath(o.name, o.paths.supervise) } : null);

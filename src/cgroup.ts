@@ -2,7 +2,7 @@
 // process group, nothing can leave it (setsid, double fork), so "stopped"
 // means "cgroup empty" and cgroup.kill is the final, complete kill.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, rmdirSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The cgroup2 mount point and our own cgroup in it, or null (cgroup v1 only, no /proc...). */
@@ -46,6 +46,22 @@ export const prepareCgroup = (name: string, superviseDir: string): string | null
     return dir;
   } catch {
     return null;
+  }
+};
+
+const CGROUP2_SUPER_MAGIC = 0x63677270;
+
+/**
+ * Is `dir` a real cgroup v2 (a directory, not a symlink, on a cgroup2
+ * filesystem, with cgroup.events)? A path read from status.json is only
+ * used once it passes this and equals cgroupPath(): any other directory
+ * could belong to anyone (cgroup.kill written into it kills what is there).
+ */
+export const isCgroup2 = (dir: string): boolean => {
+  try {
+    return lstatSync(dir).isDirectory() && statfsSync(dir).type === CGROUP2_SUPER_MAGIC && lstatSync(join(dir, 'cgroup.events')).isFile();
+  } catch {
+    return false;
   }
 };
 

@@ -14,6 +14,12 @@ export const BACKOFF_CAP_MS = 30_000;
 
 /** How often a stopping supervisor looks whether the process group is empty. */
 export const GROUP_POLL_MS = 20;
+/**
+ * How long a new supervisor waits for a previous run's leftovers to vanish
+ * after SIGKILL before it logs an error and goes on: what survives SIGKILL
+ * that long is stuck in the kernel (D state) and never runs user code again.
+ */
+export const LEFTOVERS_KILL_WAIT_MS = 5_000;
 /** proper-lockfile staleness: only the fallback, the owner check comes first. */
 export const LOCK_STALE_MS = 10_000;
 /** A takeover guard older than this was left by a killed supervisor. */
@@ -29,6 +35,14 @@ export const IO_RETRY_MS = 1_000;
 export const STATUS_CHECK_DEBOUNCE_MS = 50;
 /** Where inotify cannot watch them, status.json and pid are looked at this often. */
 export const STATUS_CHECK_FALLBACK_MS = 15_000;
+
+/**
+ * The fewest descriptors svrun and svctl start with (measured, with a margin:
+ * docs/notes-hint.md); below, each says so in one line instead of failing
+ * later with EMFILE somewhere.
+ */
+export const MIN_FDS_SVRUN = 40;
+export const MIN_FDS_SVCTL = 40;
 
 /** Exit codes shared by svrun and svctl (SPEC.md). */
 export const EXIT_OK = 0;

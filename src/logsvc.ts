@@ -3,7 +3,7 @@
 // stdin. It starts before the service and stops after it, draining the pipe
 // to EOF, so the service's last lines are logged.
 import { join } from 'node:path';
-import { prepareCgroup, removeCgroup } from './cgroup.js';
+import { cgroupPath, prepareCgroup, removeCgroup } from './cgroup.js';
 import type { Identity } from './identity.js';
 import { stopLeftovers } from './leftovers.js';
 import type { Sink } from './logger.js';
@@ -81,7 +81,8 @@ export const prepareLogger = (
     },
     start: async () => {
       const old = readStatus(paths.status);
-      if (old.kind === 'ok') await stopLeftovers(old.status, { downSignal: 'SIGTERM', timeoutKillMs: ldef.timeoutKillMs, log: (t) => events.line('svrun', t) });
+      const service = { name: ldef.name, cgroup: cgroupPath(`${def.name}.log`, paths.supervise) };
+      await stopLeftovers(old.kind === 'ok' ? old.status : null, { service, downSignal: 'SIGTERM', timeoutKillMs: ldef.timeoutKillMs, log: (t) => events.line('svrun', t) });
       notify = () => {
         onChange();
         if (supervisor.state === 'down' || supervisor.state === 'failed') settled();

@@ -1,11 +1,11 @@
 // svrun DIR: validate, lock, clean up after a killed predecessor, then
 // supervise until asked to stop. Everything that can fail for good fails
 // here, before supervision starts, with one line and a documented exit code.
-import { cgroupPopulated, prepareCgroup, removeCgroup } from './cgroup.js';
+import { cgroupPath, prepareCgroup, removeCgroup } from './cgroup.js';
 import { type ControlReader, openControl } from './control.js';
 import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE } from './defaults.js';
 import { errorText, oneLine } from './errors.js';
-import { stopLeftovers } from './leftovers.js';
+import { liveLeftovers, stopLeftovers } from './leftovers.js';
 import { acquireLock } from './lock.js';
 import { fileSink, type Sink, stdoutSink } from './logger.js';
 import { prepareLogger } from './logsvc.js';
@@ -106,6 +106,8 @@ export const svrun = async (argv: string[]): Promise<number> => {
   }
   paths = pathsIn(resolved[0]!, resolved[1] ?? paths.logDir);
 
+  // who the old run's processes are, by what svkit itself would have made (never by status.json)
+  const service = { name: def.name, cgroup: cgroupPath(def.name, paths.supervise) };
   const me = { pid: process.pid, pidStart: procStartTime(process.pid), startedAt: new Date().toISOString() };
   let supervisor: Supervisor | null = null;
   const noteError = (t: string) => supervisor?.noteError(t);
@@ -132,8 +134,9 @@ export const svrun = async (argv: string[]): Promise<number> => {
       prev.read = readStatus(paths.status);
       const old = prev.read.kind === 'ok' ? prev.read.status : null;
       startCore = def.type === 'oneshot' ? oneshotCore(old, args.want) : initialCore(args.want, Date.now());
-      // the old run's pid and cgroup stay on record until its leftovers are gone
-      const leftovers = old !== null && (old.pid !== null || (old.cgroup !== null && cgroupPopulated(old.cgroup)));
+      // the old run's pid and cgroup stay on record until its leftovers are gone;
+      // what status.json names counts only once /proc or the cgroup proves it
+      const leftovers = liveLeftovers(old, service);
       writeStatus(paths.status, {
         ...(old ?? blankStatus(def.name, def.type)),
         supervisor: me,
@@ -205,13 +208,26 @@ export const svrun = async (argv: string[]): Promise<number> => {
   });
   process.on('SIGCONT', () => supervisor?.freezeGroup('SIGCONT'));
 
-  if (old) {
-    await stopLeftovers(old, {
-      downSignal: def.downSignal,
-      timeoutKillMs: def.timeoutKillMs,
-      log: (t) => log.line('svrun', t),
-      urgent: () => interrupts > 1,
+  const leftoversGone = await stopLeftovers(old, {
+    service,
+    downSignal: def.downSignal,
+    timeoutKillMs: def.timeoutKillMs,
+    log: (t) => log.line('svrun', t),
+    urgent: () => interrupts > 1,
+    stopRequested: () => terminated,
+  });
+  if (!leftoversGone && terminated) {
+    // stopped while leftovers that may not be killed (timeout-kill 0) still run:
+    // keep them on record for the next supervisor, start nothing, exit
+    writeStatus(paths.status, {
+      ...(old ?? blankStatus(def.name, def.type)),
+      supervisor: me, want: 'down', state: 'down', since: new Date().toISOString(),
+      lastError: 'leftovers: still running, never killed (timeout-kill 0)',
     });
+    if (logger) await logger.stop();
+    else await log.close();
+    await release().catch(() => {});
+    return EXIT_OK;
   }
 
   // the logger first, so that nothing the service writes waits long

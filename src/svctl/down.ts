@@ -25,7 +25,7 @@ export const driveDown = async (def: StopTarget, deadline: number | null): Promi
   const t0 = Date.now();
   const until = deadline ?? t0 + stopTimeoutMs(def);
   const o0 = observe(def.name, def.dir);
-  if (!o0.supervised && !hasLeftovers(o0.recorded) && !needsTransaction(def, o0.recorded)) return null;
+  if (!o0.supervised && !hasLeftovers(o0.recorded, o0) && !needsTransaction(def, o0.recorded)) return null;
   const changes = new Changes([o0.paths.supervise]);
   let launched: Launched | null = null;
   let launchedAt = 0;
@@ -37,7 +37,7 @@ export const driveDown = async (def: StopTarget, deadline: number | null): Promi
       if (o.supervised) {
         // until the FIFO has a reader (a supervisor still starting), try again at the next wake
         if (!sent) sent = sendControl(o.paths.control, 'x') === 'sent';
-      } else if (!launched && (hasLeftovers(s) || needsTransaction(def, s))) {
+      } else if (!launched && (hasLeftovers(s, o) || needsTransaction(def, s))) {
         launchedAt = Date.now();
         launched = launchSvrun(def.dir, 'down', () => changes.poke());
       } else if (!launched || launched.exit) {

@@ -232,7 +232,7 @@ export const removeInstances = async (scan: Scan, names: readonly string[], dead
   for (const name of [...leaving].sort()) {
     const o = observe(name, join(scan.dir, name));
     const reported = problems.some((p) => p.startsWith(`${name}: `));
-    if (reported || o.supervised || hasLeftovers(o.recorded)) {
+    if (reported || o.supervised || hasLeftovers(o.recorded, o)) {
       problems.push(`${name}: not removed (not down); its folder is kept`);
       continue;
     }

@@ -4,7 +4,7 @@
 // invalid definition) its one-line message is there; once it supervises,
 // svctl lets go of it and nothing ties the two together any more.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmdirSync, unlinkSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,7 +49,14 @@ export const launchSvrun = (dir: string, want: Want, onExit: () => void, opts: L
     if (child.pid !== undefined) opts.onSpawn?.(child.pid, dir);
   } finally {
     // the child has its own copy of the descriptor: nothing is left on disk, even if svctl is killed
-    rmSync(tmp, { recursive: true, force: true });
+    // (unlink and rmdir need no descriptor: at EMFILE, a throw here would leave the child's error unhandled)
+    for (const remove of [() => unlinkSync(file), () => rmdirSync(tmp)]) {
+      try {
+        remove();
+      } catch {
+        /* gone already */
+      }
+    }
   }
   const readLines = (): string[] => {
     if (fd === null) return [];

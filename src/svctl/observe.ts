@@ -4,7 +4,9 @@
 // supervisor runs at all. Without one, the service counts as down.
 import { closeSync, constants, openSync } from 'node:fs';
 import { servicePaths, type ServicePaths } from '../paths.js';
-import { bootTimeMs, groupExists, isAlive, procStat } from '../proc.js';
+import { cgroupPath } from '../cgroup.js';
+import { liveLeftovers } from '../leftovers.js';
+import { bootTimeMs, isAlive } from '../proc.js';
 import type { ServiceType } from '../servicedir.js';
 import { readStatus, type State, type Status } from '../statusfile.js';
 
@@ -90,11 +92,5 @@ export const isUp = (o: Observed, type: ServiceType, want: 'up' | 'once' = 'up')
 export const isRunning = (o: Observed, type: ServiceType): boolean =>
   o.supervised ? o.recorded?.want !== 'down' : unsupervisedState(o.recorded, type) === 'up';
 
-/** A dead supervisor's service group still has processes (its next svrun stops them first). */
-export const hasLeftovers = (s: Status | null): boolean => {
-  if (!s?.pid || s.pid <= 1) return false;
-  const st = procStat(s.pid);
-  // the number now names another process: the old group had emptied before it was reused
-  if (st && s.pidStart !== null && st.start !== s.pidStart) return false;
-  return groupExists(s.pid);
-};
+/** A dead supervisor's service still has processes (its next svrun stops them first); status.json alone proves nothing. */
+export const hasLeftovers = (s: Status | null, o?: Observed): boolean => liveLeftovers(s, o ? { name: o.name, cgroup: cgroupPath(o.name, o.paths.supervise) } : null);

@@ -14,6 +14,8 @@ export const BACKOFF_CAP_MS = 30_000;
 
 /** How often a stopping supervisor looks whether the process group is empty. */
 export const GROUP_POLL_MS = 20;
+/** A new svrun waits this long beyond the two timeout-kills for a killed predecessor's task reaper. */
+export const REAPER_MARGIN_MS = 2_000;
 /** proper-lockfile staleness: only the fallback, the owner check comes first. */
 export const LOCK_STALE_MS = 10_000;
 /** A takeover guard older than this was left by a killed supervisor. */

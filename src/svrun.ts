@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { cgroupPopulated, prepareCgroup, removeCgroup } from './cgroup.js';
 import { type ControlReader, openControl } from './control.js';
-import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE } from './defaults.js';
+import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, REAPER_MARGIN_MS } from './defaults.js';
 import { errorText } from './errors.js';
 import { stopLeftovers } from './leftovers.js';
 import { acquireLock } from './lock.js';
@@ -18,6 +18,7 @@ import { readService } from './servicedir.js';
 import { type Core, initialCore } from './state.js';
 import { type ReadStatus, readStatus, type Status, type Want, writeStatus } from './statusfile.js';
 import { Supervisor } from './supervisor.js';
+import { awaitReaper, TaskReaper } from './taskreaper.js';
 
 export const USAGE = 'usage: svrun [--log file|stdout] [--log-width N] [--want up|once|down] DIR';
 
@@ -160,11 +161,16 @@ export const svrun = async (argv: string[]): Promise<number> => {
       }
     }
   };
+  // a killed predecessor's task reaper may still be stopping the old run: let it finish, bounded
+  await awaitReaper(paths.supervise, 2 * def.timeoutKillMs + REAPER_MARGIN_MS);
+  let reaper: TaskReaper | null = null;
   const oldRead = prev.read;
   const old = oldRead.kind === 'ok' ? oldRead.status : null;
 
   const setpriv = findExecutable('setpriv');
-  const logger = def.logRun ? prepareLogger(def, paths.supervise, me, identity, setpriv, noteError, () => supervisor?.persist()) : null;
+  const logger = def.logRun
+    ? prepareLogger(def, paths.supervise, me, identity, setpriv, noteError, () => supervisor?.persist(), (t) => reaper?.tell('log', t))
+    : null;
   const log: Sink = logger
     ? logger.pipe.sink
     : args.logMode === 'stdout'
@@ -199,11 +205,14 @@ export const svrun = async (argv: string[]): Promise<number> => {
     });
   }
 
+  // from here on processes of ours run: a SIGKILL of svrun leaves them to the reaper
+  reaper = new TaskReaper(paths.supervise, (t) => log.line('svrun', `error: ${t}`));
   // the logger first, so that nothing the service writes waits long
   await logger?.start();
   const core = terminated ? { ...startCore, want: startCore.state === 'up' ? startCore.want : 'down' } : startCore;
   supervisor = new Supervisor(def, paths, containment, log, me, core, identity, {
     ...(logger && { output: logger.pipe.serviceOut, logStatus: logger.summary }),
+    onTarget: (t) => reaper?.tell('run', t),
   });
   process.on('uncaughtException', (err) => noteError(`internal: ${errorText(err)}`));
   let control: ControlReader | null = null;
@@ -227,6 +236,8 @@ export const svrun = async (argv: string[]): Promise<number> => {
   if (logger) await logger.stop();
   else await log.close();
   supervisor.persist();
+  // everything is stopped: dismiss the reaper (it leaves without touching anything)
+  await reaper.dismiss();
   // the cgroup goes before the lock: a successor must not find it half removed
   if (containment.cgroup) removeCgroup(containment.cgroup);
   await release().catch(() => {});

@@ -7,6 +7,7 @@ import { servicePaths, type ServicePaths } from '../paths.js';
 import { bootTimeMs, groupExists, isAlive, procStat } from '../proc.js';
 import type { ServiceType } from '../servicedir.js';
 import { readStatus, type State, type Status } from '../statusfile.js';
+import { findReaper } from '../taskreaper.js';
 
 export interface Observed {
   name: string;
@@ -16,7 +17,8 @@ export interface Observed {
   supervised: boolean;
 }
 
-export type ShownStatus = Status & { supervised: boolean };
+/** `reaper`: with no supervisor, the pid of the task reaper still stopping what a killed one left (src/taskreaper.ts). */
+export type ShownStatus = Status & { supervised: boolean; reaper?: number };
 
 /** Opening for writing succeeds only while someone reads: a probe with no side effect on svrun. */
 export const fifoHasReader = (path: string): boolean => {
@@ -60,7 +62,14 @@ export const unsupervisedState = (s: Status | null, type: ServiceType): State =>
 export const shownStatus = (o: Observed, type: ServiceType): ShownStatus => {
   const base = o.recorded ?? blankStatus(o.name, type);
   if (o.supervised) return { ...base, supervised: true };
-  return { ...base, state: unsupervisedState(o.recorded, type), pid: null, pidStart: null, nextStartAt: null, supervised: false };
+  const shown = { ...base, state: unsupervisedState(o.recorded, type), pid: null, pidStart: null, nextStartAt: null, supervised: false };
+  return { ...shown, ...beingReaped(o) };
+};
+
+/** Unsupervised, being reaped: a killed supervisor's task reaper is stopping what it left; not yet "down". */
+export const beingReaped = (o: Observed): { state: 'stopping'; reaper: number } | null => {
+  const found = o.supervised ? null : findReaper(o.paths.supervise);
+  return found && { state: 'stopping', reaper: found.pid };
 };
 
 /** Up and wanted so: a longrun by a supervisor, a oneshot while its effect holds. */

@@ -60,7 +60,7 @@ export const statusTable = (items: readonly (StatusRow | TemplateLine)[], now = 
   const rows = items.filter((x): x is StatusRow => !('instances' in x));
   const body = rows.map((s) => [
     s.template ? `  ${s.name}` : s.name,
-    s.state,
+    s.reaper === undefined ? s.state : 'reaping',
     s.pid === null ? '-' : String(s.pid),
     s.pid !== null && s.startedAt ? duration(now - Date.parse(s.startedAt)) : '-',
     String(s.restarts),

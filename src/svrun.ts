@@ -161,8 +161,23 @@ export const svrun = async (argv: string[]): Promise<number> => {
       }
     }
   };
+  // signals are handled from here on: while waiting for a reaper too (a second Ctrl-C: kill at once)
+  let terminated = false;
+  let interrupts = 0;
+  const onStop = (sig: NodeJS.Signals) => {
+    if (sig === 'SIGINT' && ++interrupts > 1) return supervisor?.dispatch({ type: 'kill-now', at: Date.now() });
+    terminated = true;
+    supervisor?.dispatch({ type: 'terminate', at: Date.now() });
+  };
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'] as const) process.on(sig, onStop);
+  process.on('SIGTSTP', () => {
+    supervisor?.freezeGroup('SIGSTOP');
+    process.kill(process.pid, 'SIGSTOP');
+  });
+  process.on('SIGCONT', () => supervisor?.freezeGroup('SIGCONT'));
+
   // a killed predecessor's task reaper may still be stopping the old run: let it finish, bounded
-  await awaitReaper(paths.supervise, 2 * def.timeoutKillMs + REAPER_MARGIN_MS);
+  await awaitReaper(paths.supervise, 2 * def.timeoutKillMs + REAPER_MARGIN_MS, () => interrupts > 1);
   let reaper: TaskReaper | null = null;
   const oldRead = prev.read;
   const old = oldRead.kind === 'ok' ? oldRead.status : null;
@@ -181,20 +196,6 @@ export const svrun = async (argv: string[]): Promise<number> => {
 
   const containment = { cgroup: prepareCgroup(def.name, paths.supervise), setpriv };
   if (!containment.setpriv) log.line('svrun', 'error: setpriv not found: no parent-death signal for the service');
-
-  let terminated = false;
-  let interrupts = 0;
-  const onStop = (sig: NodeJS.Signals) => {
-    if (sig === 'SIGINT' && ++interrupts > 1) return supervisor?.dispatch({ type: 'kill-now', at: Date.now() });
-    terminated = true;
-    supervisor?.dispatch({ type: 'terminate', at: Date.now() });
-  };
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'] as const) process.on(sig, onStop);
-  process.on('SIGTSTP', () => {
-    supervisor?.freezeGroup('SIGSTOP');
-    process.kill(process.pid, 'SIGSTOP');
-  });
-  process.on('SIGCONT', () => supervisor?.freezeGroup('SIGCONT'));
 
   if (old) {
     await stopLeftovers(old, {

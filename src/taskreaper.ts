@@ -174,13 +174,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * A killed predecessor's reaper still at work: let it finish (it stops the
  * old run as svrun would) rather than race it; past `boundMs` it is killed
- * and the caller's leftover handling does the rest. Resolves true if one was found.
+ * (at once when `urgent`: a second Ctrl-C) and the caller's leftover
+ * handling does the rest. Resolves true if one was found.
  */
-export const awaitReaper = async (superviseDir: string, boundMs: number): Promise<boolean> => {
+export const awaitReaper = async (superviseDir: string, boundMs: number, urgent: () => boolean = () => false): Promise<boolean> => {
   const found = findReaper(superviseDir);
   if (!found) return false;
   const end = Date.now() + boundMs;
-  while (Date.now() < end) {
+  while (Date.now() < end && !urgent()) {
     if (!findReaper(superviseDir)) return true;
     await sleep(GROUP_POLL_MS);
   }

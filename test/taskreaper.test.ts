@@ -3,11 +3,11 @@
 // leave no reaper behind; a new svrun waits for a reaper at work instead of
 // racing it; svctl status tells "being reaped" from "down". Real processes.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REAPER_NAME, REAPER_SCRIPT, targetLine } from '../src/taskreaper.js';
-import { control, exitOf, isAlive, pidsByArgv0, procStat, Sandbox, SVRUN, waitFor, withSandbox } from './helpers.js';
+import { control, exitOf, isAlive, pidsByArgv0, procStat, Sandbox, SVRUN, taskReaperPid, waitFor, withSandbox } from './helpers.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */
 const SLOW = 10_000;
@@ -23,13 +23,8 @@ const startSvrun = (dir: string, cgroup: boolean): ChildProcess => {
   return spawn(process.execPath, [SVRUN, dir], { env, stdio: 'ignore' });
 };
 
-/** The reaper svrun recorded in supervise/reaper, once it runs (its command line checked). */
-const waitReaper = (dir: string): Promise<number> =>
-  waitFor(() => {
-    const [pid] = readFileSync(join(dir, 'supervise', 'reaper'), 'utf8').split(' ').map(Number);
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return argv[2] === REAPER_SCRIPT && argv[3] === REAPER_NAME && isAlive(pid) ? pid! : null;
-  }, 'the task reaper', SLOW);
+/** The reaper svrun recorded in supervise/reaper, once it runs. */
+const waitReaper = (dir: string): Promise<number> => waitFor(() => taskReaperPid(dir), 'the task reaper', SLOW);
 
 /** A main process that ignores its down-signal and a background grandchild, each a marker to count. */
 const stubborn = (name: string, timeoutKill: number, files: Record<string, string> = {}) => {
@@ -151,6 +146,26 @@ describe('task reaper: clean exits and the next supervisor', () => {
     expect(sb.lines('overlaps')).toEqual([]);
     // the new svrun waited for the reaper instead of racing it: it found nothing left to stop
     expect(sb.log('web')).not.toMatch(/svrun stopping:/);
+  });
+
+  it('a new svrun waits for a reaper at work; a second Ctrl-C meanwhile kills at once', async () => {
+    const { dir, main } = stubborn('web', 20_000);
+    const a = sb.svrun([dir]);
+    const st = await sb.waitRunning('web', main, SLOW);
+    const reaper = await waitReaper(dir);
+    a.kill('SIGKILL');
+    await exitOf(a);
+    const b = sb.svrun([dir]);
+    await sb.waitStatus('web', (s) => s.supervisor?.pid === b.pid && s.state === 'stopping', 'the new svrun waiting', SLOW);
+    expect(isAlive(reaper)).toBe(true);
+    expect(isAlive(st.pid)).toBe(true); // it ignores TERM: without Ctrl-C it would live 20 s more
+    const t0 = Date.now();
+    const presses = setInterval(() => b.kill('SIGINT'), 50);
+    const code = await exitOf(b).finally(() => clearInterval(presses));
+    expect(code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(isAlive(st.pid)).toBe(false);
+    expect(isAlive(reaper)).toBe(false);
   });
 
   it('svctl status tells "unsupervised, being reaped" from "down"', async () => {

@@ -29,7 +29,8 @@ export const REAPER_NAME = 'svkit-reaper';
 /**
  * The reaper. Input lines: `UNIT PGID START SIGNAL TIMEOUT_MS CGROUP` (UNIT
  * run or log, `-` for none), or `done`. Group-only liveness is one
- * kill -0; every 10th check a /proc scan looks past zombies nobody reaps.
+ * kill -0 (a signal to a zombie is harmless); every 10th check of the wait
+ * (about 0.5 s) a /proc scan looks past zombies nobody reaps.
  */
 export const REAPER_SCRIPT = `trap '' INT HUP QUIT TERM PIPE
 now() { read -r t _ < /proc/uptime; f=\${t#*.}; t=$(( \${t%.*} * 100 + \${f#0} )); }
@@ -58,7 +59,7 @@ signal() {
 reap() {
   pg=$1 ps=$2 sig=$3 ms=$4 cg=$5
   [ -n "$cg" ] || cg=-
-  n=0; alive || return 0
+  n=1; alive || return 0
   signal "$sig"; signal CONT
   now; end=$(( t + (ms + 9) / 10 ))
   while n=$((n + 1)); alive; do
@@ -66,7 +67,7 @@ reap() {
     now; [ "$t" -lt "$end" ] || break
     sleep 0.05
   done
-  if n=0; alive; then
+  if n=1; alive; then
     ours && kill -s KILL -- "-$pg" 2>/dev/null
     [ "$cg" = - ] || { echo 1 > "$cg/cgroup.kill"; } 2>/dev/null || signal KILL
     while [ "$cg" != - ] && [ $n -lt 20 ] && alive; do n=$((n + 1)); sleep 0.05; done

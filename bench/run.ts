@@ -2,7 +2,7 @@
 // processes. Prints one line per measure (median and spread of N runs).
 // Timing goals live here, never in the tests.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,9 +101,53 @@ const main = async () => {
   console.log(`idle svrun PSS (MiB, 10 running): ${stats(pss)}`);
   const rss = sups.map((s) => Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${s.pid}/status`, 'utf8'))![1]) / 1024);
   console.log(`idle svrun RSS (MiB):             ${stats(rss)}`);
+  // each svrun's task reaper (a sleeping /bin/sh), recorded in supervise/reaper
+  const reapers = many.map((d) => Number(readFileSync(join(d, 'supervise/reaper'), 'utf8').split(' ')[0]));
+  console.log(`idle task reaper PSS (KiB):       ${stats(reapers.map(pssKiB))}`);
+  const reaperRss = reapers.map((p) => Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))![1]));
+  console.log(`idle task reaper RSS (KiB):       ${stats(reaperRss)}`);
   await Promise.all(sups.map(stopSvrun));
 
-  // 4. logging throughput: a service prints LINES short lines as fast as it can
+  // 4. SIGKILL of svrun: how long until nothing of its service runs (the task reaper's work, nothing else started)
+  const liveMembers = (pgid: number) =>
+    readdirSync('/proc').some((e) => {
+      try {
+        const f = readFileSync(`/proc/${e}/stat`, 'latin1');
+        const r = f.slice(f.lastIndexOf(')') + 2).split(' ');
+        return /^\d+$/.test(e) && Number(r[2]) === pgid && r[0] !== 'Z';
+      } catch {
+        return false;
+      }
+    });
+  const killRuns = Math.max(3, Math.ceil(RUNS / 3));
+  for (const [what, body, tk] of [
+    ['stops on TERM', 'sleep 1000 & exec sleep 1000', 7000],
+    ['ignores TERM, timeout-kill 300', "trap '' TERM; sleep 1000 & exec sleep 1000", 300],
+  ] as const) {
+    for (const cgroup of [true, false]) {
+      const gone: number[] = [];
+      for (let i = 0; i < killRuns; i++) {
+        const d = service(`reap-${tk}-${cgroup}-${i}`, body);
+        writeFileSync(join(d, 'timeout-kill'), `${tk}\n`);
+        const c = spawn(process.execPath, [SVRUN, d], { stdio: 'ignore', env: { ...process.env, ...(cgroup ? {} : { SVKIT_NO_CGROUP: '1' }) } });
+        children.push(c);
+        const st = await until(() => {
+          const s = readJson(join(d, 'supervise/status.json')) as { state?: string; pid?: number; cgroup?: string | null } | null;
+          return s?.state === 'up' && s.pid ? s : null;
+        });
+        await until(() => existsSync(join(d, 'supervise/reaper')));
+        await sleep(50); // past the wrappers: the grandchild runs
+        const t0 = performance.now();
+        c.kill('SIGKILL');
+        const events = st.cgroup ? join(st.cgroup, 'cgroup.events') : null;
+        await until(() => (events ? !/^populated 1$/m.test(readFileSync(events, 'utf8')) : !liveMembers(st.pid!)), 30_000);
+        gone.push(performance.now() - t0);
+      }
+      console.log(`svrun SIGKILL to service gone (ms), ${what}, ${cgroup ? 'cgroup' : 'process group'}: ${stats(gone)}`);
+    }
+  }
+
+  // 5. logging throughput: a service prints LINES short lines as fast as it can
   const LINES = Number(process.env.BENCH_LINES ?? 1_000_000);
   const cpuMs = (pid: number) => {
     const f = readFileSync(`/proc/${pid}/stat`, 'latin1').slice(readFileSync(`/proc/${pid}/stat`, 'latin1').lastIndexOf(')') + 2).split(' ');

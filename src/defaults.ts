@@ -20,6 +20,8 @@ export const GROUP_POLL_MS = 20;
  * that long is stuck in the kernel (D state) and never runs user code again.
  */
 export const LEFTOVERS_KILL_WAIT_MS = 5_000;
+/** A new svrun waits this long beyond the two timeout-kills for a killed predecessor's task reaper. */
+export const REAPER_MARGIN_MS = 2_000;
 /** proper-lockfile staleness: only the fallback, the owner check comes first. */
 export const LOCK_STALE_MS = 10_000;
 /** A takeover guard older than this was left by a killed supervisor. */

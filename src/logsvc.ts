@@ -15,6 +15,7 @@ import type { ServiceDef } from './servicedir.js';
 import { initialCore } from './state.js';
 import { readStatus, type Status } from './statusfile.js';
 import { Supervisor } from './supervisor.js';
+import type { ReapTarget } from './taskreaper.js';
 
 export interface Logger {
   pipe: LogPipe;
@@ -54,6 +55,8 @@ export const prepareLogger = (
   onError: (text: string) => void,
   /** The logger's state changed: the service's status.json repeats it in `log`. */
   onChange: () => void,
+  /** The logger's process group changed: its task reaper's word (src/taskreaper.ts). */
+  onTarget?: (target: ReapTarget) => void,
 ): Logger => {
   const stateDir = process.env.SVKIT_STATE_DIR;
   const ldef = loggerDef(def);
@@ -69,6 +72,7 @@ export const prepareLogger = (
     stdin: pipe.loggerIn,
     output: 'inherit',
     onChange: () => notify(),
+    ...(onTarget && { onTarget }),
   });
   let running: Promise<number> | null = null;
   let settled = () => {};

@@ -18,6 +18,7 @@ import { signalNumber } from './signals.js';
 import { type Config, type Core, type Effect, type Event, type TimerName, step } from './state.js';
 import { replaceFile } from './safefile.js';
 import { type HeldSettings, heldSettings, type Status, writeStatus } from './statusfile.js';
+import type { ReapTarget } from './taskreaper.js';
 
 /** finish and stop are killed by their own process group alone. */
 const UNGROUPED: Containment = { cgroup: null, setpriv: null };
@@ -55,6 +56,8 @@ export interface UnitIO {
   logStatus?: () => Status['log'];
   /** Called after each status write (the logger's tells the service's status to update `log`). */
   onChange?: () => void;
+  /** What a task reaper must stop should svrun die now; called whenever it changes (src/taskreaper.ts). */
+  onTarget?: (target: ReapTarget) => void;
 }
 
 export class Supervisor {
@@ -78,6 +81,7 @@ export class Supervisor {
   private exitCode: ((code: number) => void) | null = null;
   /** Recorded in status.json: svctl stops us with these, whatever the folder says later. */
   private readonly settings: HeldSettings;
+  private target: ReapTarget | null = null;
 
   constructor(
     private readonly def: ServiceDef,
@@ -124,7 +128,22 @@ export class Supervisor {
     } finally {
       this.dispatching = false;
     }
+    this.reportTarget();
     this.persist();
+  }
+
+  /** Tells the task reaper the current process group (and its leader's start time) when it changed. */
+  private reportTarget(): void {
+    if (!this.io.onTarget) return;
+    const { pid, pidStart, state } = this.core;
+    // once the group is known empty its id is history: never hand it to the reaper
+    const pgid = pid !== null || state === 'stopping' ? this.core.pgid : null;
+    // the group outlives its leader (stopping): keep the start time learnt at spawn
+    const start = pgid === null ? null : pgid === pid ? pidStart : pgid === this.target?.pgid ? this.target.pidStart : null;
+    if (this.target && this.target.pgid === pgid && this.target.pidStart === start) return;
+    const { downSignal: signal, timeoutKillMs } = this.def;
+    this.target = { pgid, pidStart: start, signal, timeoutKillMs, cgroup: this.containment.cgroup };
+    this.io.onTarget(this.target);
   }
 
   /** Records an error that is svrun's own (log, status file), without a state change. */

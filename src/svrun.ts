@@ -3,7 +3,7 @@
 // here, before supervision starts, with one line and a documented exit code.
 import { cgroupPath, prepareCgroup, removeCgroup } from './cgroup.js';
 import { type ControlReader, openControl } from './control.js';
-import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE } from './defaults.js';
+import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, REAPER_MARGIN_MS } from './defaults.js';
 import { errorText, oneLine } from './errors.js';
 import { liveLeftovers, stopLeftovers } from './leftovers.js';
 import { acquireLock } from './lock.js';
@@ -18,6 +18,7 @@ import { readService } from './servicedir.js';
 import { type Core, initialCore } from './state.js';
 import { heldSettings, type ReadStatus, readStatus, type Status, type Want, writeStatus } from './statusfile.js';
 import { Supervisor } from './supervisor.js';
+import { awaitReaper, TaskReaper } from './taskreaper.js';
 
 export const USAGE = 'usage: svrun [--log file|stdout] [--log-width N] [--want up|once|down] DIR';
 
@@ -172,13 +173,31 @@ export const svrun = async (argv: string[]): Promise<number> => {
       }
     }
   };
+  // signals are handled from here on: while waiting for a reaper too (a second Ctrl-C: kill at once)
+  let terminated = false;
+  let interrupts = 0;
+  const onStop = (sig: NodeJS.Signals) => {
+    if (sig === 'SIGINT' && ++interrupts > 1) return supervisor?.dispatch({ type: 'kill-now', at: Date.now() });
+    terminated = true;
+    supervisor?.dispatch({ type: 'terminate', at: Date.now() });
+  };
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'] as const) process.on(sig, onStop);
+  process.on('SIGTSTP', () => {
+    supervisor?.freezeGroup('SIGSTOP');
+    process.kill(process.pid, 'SIGSTOP');
+  });
+  process.on('SIGCONT', () => supervisor?.freezeGroup('SIGCONT'));
+
+  // a killed predecessor's task reaper may still be stopping the old run: let it finish, bounded
+  await awaitReaper(paths.supervise, 2 * def.timeoutKillMs + REAPER_MARGIN_MS, () => interrupts > 1);
+  let reaper: TaskReaper | null = null;
   const oldRead = prev.read;
   const old = oldRead.kind === 'ok' ? oldRead.status : null;
 
   const setpriv = findExecutable('setpriv');
   let logger: ReturnType<typeof prepareLogger> | null = null;
   try {
-    if (def.logRun) logger = prepareLogger(def, paths.supervise, me, identity, setpriv, noteError, () => supervisor?.persist());
+    if (def.logRun) logger = prepareLogger(def, paths.supervise, me, identity, setpriv, noteError, () => supervisor?.persist(), (t) => reaper?.tell('log', t));
   } catch (err) {
     await release().catch(() => {});
     return fail(EXIT_INVALID, `${def.name}/log/supervise: ${errorText(err)}`);
@@ -193,20 +212,6 @@ export const svrun = async (argv: string[]): Promise<number> => {
 
   const containment = { cgroup: prepareCgroup(def.name, paths.supervise), setpriv };
   if (!containment.setpriv) log.line('svrun', 'error: setpriv not found: no parent-death signal for the service');
-
-  let terminated = false;
-  let interrupts = 0;
-  const onStop = (sig: NodeJS.Signals) => {
-    if (sig === 'SIGINT' && ++interrupts > 1) return supervisor?.dispatch({ type: 'kill-now', at: Date.now() });
-    terminated = true;
-    supervisor?.dispatch({ type: 'terminate', at: Date.now() });
-  };
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'] as const) process.on(sig, onStop);
-  process.on('SIGTSTP', () => {
-    supervisor?.freezeGroup('SIGSTOP');
-    process.kill(process.pid, 'SIGSTOP');
-  });
-  process.on('SIGCONT', () => supervisor?.freezeGroup('SIGCONT'));
 
   const leftoversGone = await stopLeftovers(old, {
     service,
@@ -230,11 +235,14 @@ export const svrun = async (argv: string[]): Promise<number> => {
     return EXIT_OK;
   }
 
+  // from here on processes of ours run: a SIGKILL of svrun leaves them to the reaper
+  reaper = new TaskReaper(paths.supervise, (t) => log.line('svrun', `error: ${t}`));
   // the logger first, so that nothing the service writes waits long
   await logger?.start();
   const core = terminated ? { ...startCore, want: startCore.state === 'up' ? startCore.want : 'down' } : startCore;
   supervisor = new Supervisor(def, paths, containment, log, me, core, identity, {
     ...(logger && { output: logger.pipe.serviceOut, logStatus: logger.summary }),
+    onTarget: (t) => reaper?.tell('run', t),
   });
   process.on('uncaughtException', (err) => noteError(`internal: ${errorText(err)}`));
   let control: ControlReader | null = null;
@@ -258,6 +266,8 @@ export const svrun = async (argv: string[]): Promise<number> => {
   if (logger) await logger.stop();
   else await log.close();
   supervisor.persist();
+  // everything is stopped: dismiss the reaper (it leaves without touching anything)
+  await reaper.dismiss();
   // the cgroup goes before the lock: a successor must not find it half removed
   if (containment.cgroup) removeCgroup(containment.cgroup);
   await release().catch(() => {});

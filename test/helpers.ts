@@ -339,3 +339,14 @@ export const svrunPids = (dir: string): number[] =>
       return false;
     }
   });
+
+/** The task reaper svrun started for the service folder `dir` (supervise/reaper, its command line checked), or null. */
+export const taskReaperPid = (dir: string): number | null => {
+  try {
+    const pid = Number(readFileSync(join(dir, 'supervise', 'reaper'), 'utf8').split(' ')[0]);
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return argv[0] === '/bin/sh' && argv[3] === 'svkit-reaper' && isAlive(pid) ? pid : null;
+  } catch {
+    return null;
+  }
+};

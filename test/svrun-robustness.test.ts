@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exitOf, isAlive, pidsByArgv0, Sandbox, SVRUN, waitFor, withSandbox } from './helpers.js';
+import { exitOf, isAlive, pidsByArgv0, Sandbox, SVRUN, taskReaperPid, waitFor, withSandbox } from './helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -100,6 +100,8 @@ describe('svrun robustness', () => {
     const dir = sb.service('st', `trap '' TERM; exec ${m} 1000`, { 'timeout-kill': '20000' });
     const a = sb.svrun([dir]);
     const st = await sb.waitRunning('st', m);
+    // its task reaper first: the leftovers are the next svrun's (test/taskreaper.test.ts has Ctrl-C while a reaper works)
+    process.kill(await waitFor(() => taskReaperPid(dir), 'the task reaper'), 'SIGKILL');
     a.kill('SIGKILL');
     await exitOf(a);
     const b = sb.svrun([dir]);

@@ -4,7 +4,7 @@
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { control, exitOf, isAlive, pidsByArgv0, procStat, Sandbox, waitFor, withSandbox } from './helpers.js';
+import { control, exitOf, isAlive, pidsByArgv0, procStat, Sandbox, taskReaperPid, waitFor, withSandbox } from './helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -265,6 +265,8 @@ describe('svrun: one supervisor, one service', () => {
     const sv = sb.svrun([dir]);
     const st = await sb.waitRunning('web', m);
     await waitFor(() => pidsByArgv0(g).length === 1, 'child running');
+    // its task reaper first (an OOM kill of both, say): the next svrun is the last line of defence
+    process.kill(await waitFor(() => taskReaperPid(dir), 'the task reaper'), 'SIGKILL');
     sv.kill('SIGKILL');
     await exitOf(sv);
     expect(isAlive(st.pid)).toBe(true); // it ignores TERM, its parent-death signal

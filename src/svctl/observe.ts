@@ -9,6 +9,7 @@ import { liveLeftovers } from '../leftovers.js';
 import { bootTimeMs, isAlive } from '../proc.js';
 import type { ServiceType } from '../servicedir.js';
 import { readStatus, type State, type Status } from '../statusfile.js';
+import { findReaper } from '../taskreaper.js';
 
 export interface Observed {
   name: string;
@@ -23,7 +24,8 @@ export interface Leftovers {
   pgid: number;
 }
 
-export type ShownStatus = Status & { supervised: boolean; leftovers: Leftovers | null };
+/** `reaper`: with no supervisor, the pid of the task reaper still stopping what a killed one left (src/taskreaper.ts). */
+export type ShownStatus = Status & { supervised: boolean; leftovers: Leftovers | null; reaper?: number };
 
 /** Opening for writing succeeds only while someone reads: a probe with no side effect on svrun. */
 export const fifoHasReader = (path: string): boolean => {
@@ -71,14 +73,20 @@ export const unsupervisedState = (s: Status | null, type: ServiceType): State =>
  * and --json learn it from.
  */
 export const leftoversOf = (o: Observed): Leftovers | null =>
-  !o.supervised && o.recorded?.pid && hasLeftovers(o.recorded) ? { pgid: o.recorded.pid } : null;
+  !o.supervised && o.recorded?.pid && hasLeftovers(o.recorded, o) ? { pgid: o.recorded.pid } : null;
 
 /** The status to show: as recorded while supervised; else with the state above and no pid (no one watches it). */
 export const shownStatus = (o: Observed, type: ServiceType): ShownStatus => {
   const base = o.recorded ?? blankStatus(o.name, type);
   if (o.supervised) return { ...base, supervised: true, leftovers: null };
-  const leftovers = leftoversOf(o);
-  return { ...base, state: unsupervisedState(o.recorded, type), pid: null, pidStart: null, nextStartAt: null, supervised: false, leftovers };
+  const shown = { ...base, state: unsupervisedState(o.recorded, type), pid: null, pidStart: null, nextStartAt: null, supervised: false };
+  return { ...shown, leftovers: leftoversOf(o), ...beingReaped(o) };
+};
+
+/** Unsupervised, being reaped: a killed supervisor's task reaper is stopping what it left; not yet "down". */
+export const beingReaped = (o: Observed): { state: 'stopping'; reaper: number } | null => {
+  const found = o.supervised ? null : findReaper(o.paths.supervise);
+  return found && { state: 'stopping', reaper: found.pid };
 };
 
 /** Up and wanted so: a longrun by a supervisor, a oneshot while its effect holds. */

@@ -42,7 +42,7 @@ const readiness = (s: ShownStatus): string => {
 };
 
 /** The STATE column: processes running without a supervisor are `unsupervised`, whatever was last recorded. */
-export const stateWord = (s: ShownStatus): string => (s.leftovers ? 'unsupervised' : s.state);
+export const stateWord = (s: ShownStatus): string => (s.reaper !== undefined ? 'reaping' : s.leftovers ? 'unsupervised' : s.state);
 
 /** An instance's status names its template (`--json` too). */
 export type StatusRow = ShownStatus & { template?: string };

@@ -180,7 +180,7 @@ describe('fault: full disk', () => {
 });
 
 describe.skipIf(!SOAK)('fault: full disk (soak: set SVKIT_SOAK=1, ~1 min)', () => {
-  it('15 outages in a row: the same, each declared once', { timeout: 600_000 }, async (ctx) => {
-    await fullDisk(ctx, 15);
+  it('10 outages in a row: the same, each declared once', { timeout: 600_000 }, async (ctx) => {
+    await fullDisk(ctx, 10);
   });
 });

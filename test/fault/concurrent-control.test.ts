@@ -12,8 +12,12 @@ withSandbox((s) => (sb = s));
 
 const REQUIRES: Record<string, string[]> = { a: [], b: ['a'], c: ['b'], d: [] };
 const NAMES = Object.keys(REQUIRES);
-/** A command that takes longer than this has hung (each takes about a second on a loaded 2-core machine). */
-const HANG_MS = 30_000;
+/**
+ * A command that takes longer than this has hung: it may wait for the lock
+ * behind one command of every other loop, each a few seconds on a loaded
+ * 2-core machine (up to 28 s seen behind 7 others).
+ */
+const hangMs = (loops: number) => 10_000 * loops;
 
 const pick = <T>(xs: T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
 
@@ -24,6 +28,7 @@ const randomCommand = (): string[] => {
 };
 
 const concurrentControl = async (loops: number, perLoop: number) => {
+  const HANG_MS = hangMs(loops);
   for (const n of NAMES) {
     const req = REQUIRES[n]!;
     sb.service(n, `exec ${sb.marker(n)} 1000`, { 'timeout-kill': '300', ...(req.length ? { requires: req.join('\n') } : {}) });
@@ -72,6 +77,7 @@ const concurrentControl = async (loops: number, perLoop: number) => {
   durations.sort((a, b) => a - b);
   reportFigures(sb, SOAK ? 'concurrent-control-soak' : 'concurrent-control', {
     loops,
+    hangBoundMs: HANG_MS,
     commands: durations.length,
     elapsedMs: elapsed,
     commandMsMedian: durations[Math.floor(durations.length / 2)],

@@ -40,7 +40,7 @@ const storm = async (services: number, windowMs: number, minMaxDelay: number) =>
   const dirs = names.map((n) => sb.service(n, 'exit 1'));
   const supervisors = dirs.map((d) => sb.svrun([d], { stdio: 'ignore' }));
   // the window starts once every supervisor has its first restart behind it (start-up cost excluded)
-  await waitFor(() => names.every((n) => (sb.status(n)?.restarts ?? 0) >= 1), 'every service to have crashed once', 20_000);
+  await waitFor(() => names.every((n) => (sb.status(n)?.restarts ?? 0) >= 1), 'every service to have crashed once', 5000 + services * 2000);
   const cpu0 = supervisors.map((s) => cpuMs(s.pid!)!);
   const t0 = Date.now();
   const read = await sb.exec(process.execPath, ['-e', READER, String(windowMs), ...names.map((n) => sb.statusPath(n))], windowMs + 30_000);

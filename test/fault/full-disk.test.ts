@@ -109,13 +109,13 @@ const fullDisk = async (ctx: { skip: (note?: string) => void }, rounds: number) 
       writeSync(fd, 'go\n');
       closeSync(fd);
       // the whole burst is written while nothing can be: the service was never held up by the disk
-      await waitFor(() => readFileSync(progress, 'utf8').trim() === String(r), `burst ${r} written by the service`, 20_000);
+      await waitFor(() => readFileSync(progress, 'utf8').trim() === String(r), `burst ${r} written by the service`, 120_000);
       expect(isAlive(first.pid)).toBe(true);
       const outageMs = Date.now() - t0;
       const outageCpuMs = cpuMs(sv.pid!)! - cpu0;
       for (const f of fillers) rmSync(f);
       const last = `out ${String(r * BURST).padStart(15, '0')} ${PAD}\n`;
-      await waitFor(() => sb.log('disk').includes(last), `burst ${r}'s last line logged once space returned`, 20_000);
+      await waitFor(() => sb.log('disk').includes(last), `burst ${r}'s last line logged once space returned`, 60_000);
       // svrun's retry is 1 s; the status is rewritten by then too, and says it recovered
       const st = await sb.waitStatus('disk', (s) => s.lastError === null, 'lastError cleared once the log and status are written again', 4000).catch(() => sb.status('disk'));
       const recoveredMs = Date.now() - t0 - outageMs;

@@ -2,9 +2,9 @@
 // bash bodies, the built svrun/svctl as real processes, waiting for events
 // with a deadline (never a fixed sleep), and cleanup of every process the
 // test started, found by a token in its environment and killed by pid.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, constants as fsConstants, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, chmodSync, closeSync, constants as fsConstants, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -97,6 +97,7 @@ export class Sandbox {
   readonly scan: string;
   readonly token = `svtest${randomBytes(6).toString('hex')}`;
   private readonly children: ChildProcess[] = [];
+  private readonly mounts: string[] = [];
 
   constructor() {
     this.dir = mkdtempSync(join(tmpdir(), 'svkit-test-'));
@@ -248,8 +249,29 @@ export class Sandbox {
       for (const pid of left) this.tryKill(pid);
       return left.length === 0;
     }, 'test processes to die', 10_000, 20);
+    this.unmountAll();
     this.removeCgroups();
     rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /**
+   * Mounts a tmpfs of `size` (mount's syntax: 256k, 16m) at `path` (created),
+   * unmounted by cleanup once this test's processes are gone. Returns null, or
+   * why the mount was refused (not root, no mount namespace rights...).
+   */
+  mountTmpfs(path: string, size: string): string | null {
+    mkdirSync(path, { recursive: true });
+    const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'svkit-test', path], { encoding: 'utf8' });
+    if (r.status !== 0) return `mount -t tmpfs refused: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`;
+    this.mounts.push(path);
+    return null;
+  }
+
+  private unmountAll(): void {
+    for (const path of this.mounts.splice(0).reverse()) {
+      // lazy as a last resort: a mount must never outlive the test that made it
+      if (spawnSync('umount', [path]).status !== 0) spawnSync('umount', ['-l', path]);
+    }
   }
 
   /** The cgroups of this test's services (a SIGKILLed svrun cannot remove its own). */
@@ -349,4 +371,64 @@ export const taskReaperPid = (dir: string): number | null => {
   } catch {
     return null;
   }
+};
+
+// ---- the fault suite (test/fault): soak switch, figures, /proc measurements ----
+
+/** `npm run soak` sets SVKIT_SOAK=1: the fault scenarios' long versions run (minutes each). */
+export const SOAK = process.env.SVKIT_SOAK === '1';
+
+/** The quick count in `npm test`, the long one under SVKIT_SOAK=1. */
+export const quickOrSoak = <T>(quick: T, soak: T): T => (SOAK ? soak : quick);
+
+/**
+ * A scenario's measured figures: one `[figures] NAME {json}` line on stdout,
+ * `figures-NAME.json` in the test's folder, and a JSON line appended to
+ * $SVKIT_FIGURES when set (how `npm run soak` collects them for the docs).
+ */
+export const reportFigures = (sb: Sandbox, name: string, figures: Record<string, unknown>): void => {
+  const record = { scenario: name, soak: SOAK, at: new Date().toISOString(), ...figures };
+  const json = JSON.stringify(record);
+  console.log(`[figures] ${name} ${json}`);
+  writeFileSync(sb.path(`figures-${name}.json`), `${json}\n`);
+  if (process.env.SVKIT_FIGURES) appendFileSync(process.env.SVKIT_FIGURES, `${json}\n`);
+};
+
+/** Clock ticks per second of /proc/PID/stat's times (USER_HZ: 100 on every Linux this runs on). */
+const USER_HZ = 100;
+
+/** CPU time (user + system) a live process has used so far, in ms; null once it is gone. */
+export const cpuMs = (pid: number): number | null => {
+  try {
+    const t = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const f = t.slice(t.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / USER_HZ;
+  } catch {
+    return null;
+  }
+};
+
+/** How many descriptors a process has open; null once it is gone. */
+export const fdCount = (pid: number): number | null => {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return null;
+  }
+};
+
+/** Resident memory of a process in KiB (VmRSS); null once it is gone. */
+export const rssKiB = (pid: number): number | null => {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+};
+
+/** Calls `fn` every `ms` until stopped (a sampler running beside a scenario); errors end the test, not the process. */
+export const every = (ms: number, fn: () => void): { stop: () => void } => {
+  const t = setInterval(fn, ms);
+  return { stop: () => clearInterval(t) };
 };

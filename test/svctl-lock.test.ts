@@ -112,5 +112,13 @@ describe('without write access to the scan directory', () => {
     }
     expect(readdirSync(sb.scan).sort()).toEqual(before);
     expect(sb.status('web')).toBeNull();
+    // signal takes no lock: it needs to write to the supervisor's FIFO (0600, root's)
+    expect((await sb.svctl(['up'])).code).toBe(0);
+    chmodSync(join(sb.scan, 'web', 'supervise'), 0o755);
+    const r = await asNobody(['signal', 'HUP', 'web']);
+    expect(r.stderr).toBe(
+      `svctl: web: cannot write to its supervisor's control FIFO (${join(sb.scan, 'web', 'supervise', 'control')}): permission denied; signalling needs write access to it (the supervisor's user)\n`,
+    );
+    expect(r.code).toBe(1);
   });
 });

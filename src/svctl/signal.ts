@@ -32,9 +32,26 @@ export const cmdSignal = (ctx: Ctx, sig: string, names: readonly string[]): numb
   }
   let code = EXIT_OK;
   for (const e of entries) {
-    if (sendControl(servicePaths(e.dir, e.name).control, letter) === 'sent') continue;
-    ctx.err(`${e.name}: not supervised`);
+    const fifo = servicePaths(e.dir, e.name).control;
+    const sent = send(fifo, letter);
+    if (sent === 'sent') continue;
+    ctx.err(
+      sent === 'not-supervised'
+        ? `${e.name}: not supervised`
+        : `${e.name}: cannot write to its supervisor's control FIFO (${fifo}): ${sent}; signalling needs write access to it (the supervisor's user)`,
+    );
     code = EXIT_FAILED;
   }
   return code;
+};
+
+/** sendControl, with a permission error as the reason (any other error is thrown). */
+const send = (fifo: string, letter: string): 'sent' | 'not-supervised' | string => {
+  try {
+    return sendControl(fifo, letter);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+    throw err;
+  }
 };

@@ -96,7 +96,7 @@ const exists = (file: string): boolean => {
   }
 };
 
-/** Reads and validates the service folder `dir`. Throws only on I/O errors other than ENOENT. */
+/** Reads and validates the service folder `dir`. Never throws: every problem, I/O ones too, is an error line. */
 export const readService = (dir: string): ReadResult => {
   const abs = resolve(dir);
   const name = basename(abs);

@@ -291,7 +291,7 @@ describe('svrun: one supervisor, one service', () => {
 describe('svrun: bad input', () => {
   it.each([
     ['no run file', (d: string) => rmSync(join(d, 'run')), /^svrun: web\/run: missing/],
-    ['run not executable', (d: string) => chmodSync(join(d, 'run'), 0o644), /^svrun: web\/run: not an executable file$/],
+    ['run not executable', (d: string) => chmodSync(join(d, 'run'), 0o644), /^svrun: web\/run: not an executable file \(no execute permission\)$/],
     ['a bad timeout', (d: string) => writeFileSync(join(d, 'timeout-kill'), 'abc\n'), /^svrun: web\/timeout-kill: expected milliseconds, got "abc"$/],
     ['a bad signal', (d: string) => writeFileSync(join(d, 'down-signal'), 'KILL\n'), /^svrun: web\/down-signal: expected .*got "KILL"$/],
     ['a bad policy', (d: string) => writeFileSync(join(d, 'restart'), 'sometimes\n'), /^svrun: web\/restart: expected always or on-failure or never, got "sometimes"$/],

@@ -219,15 +219,22 @@ export class Supervisor {
     } catch (err) {
       // removed already: write it again soon; no inotify watch left: look now and then
       this.scheduleCheck((err as NodeJS.ErrnoException).code === 'ENOENT' ? STATUS_CHECK_DEBOUNCE_MS : STATUS_CHECK_FALLBACK_MS);
+      return;
     }
+    // a write between ours and the watch is seen by no watch: look once now
+    if (this.changedFiles()) this.scheduleCheck();
+  }
+
+  /** True when status.json or pid is not as svrun wrote it. */
+  private changedFiles(): boolean {
+    return [...this.mine].some(([f, sig]) => signatureOf(f) !== sig);
   }
 
   private scheduleCheck(ms = STATUS_CHECK_DEBOUNCE_MS): void {
     if (this.checkTimer || this.exited) return;
     this.checkTimer = setTimeout(() => {
       this.checkTimer = null;
-      const changed = [...this.mine].some(([f, sig]) => signatureOf(f) !== sig);
-      if (changed) this.persist(true);
+      if (this.changedFiles()) this.persist(true);
       else this.watchFiles();
     }, ms);
     this.checkTimer.unref();

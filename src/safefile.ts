@@ -55,8 +55,10 @@ const writeAll = (fd: number, data: Buffer): void => {
  * (O_EXCL|O_NOFOLLOW, a stale one unlinked first: unlink does not follow),
  * and rename replaces a symlink at `file` rather than following it. On
  * failure (a full disk) the temporary file is removed and the error thrown.
+ * Returns the new file's fstat, taken before the rename (nobody else can
+ * have written it yet): what it looks like as svrun left it.
  */
-export const replaceFile = (file: string, data: string, mode: number, sync = false): void => {
+export const replaceFile = (file: string, data: string, mode: number, sync = false): Stats => {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     unlinkSync(tmp);
@@ -68,8 +70,10 @@ export const replaceFile = (file: string, data: string, mode: number, sync = fal
     fchmodSync(fd, mode); // exactly `mode`, whatever the umask
     writeAll(fd, Buffer.from(data));
     if (sync) fsyncSync(fd);
+    const written = fstatSync(fd);
     closeSync(fd);
     renameSync(tmp, file);
+    return written;
   } catch (err) {
     try {
       closeSync(fd);

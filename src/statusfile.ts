@@ -1,5 +1,6 @@
 // supervise/status.json, schema version 1: written atomically (temporary
 // file in the same folder, fsync, rename) so no reader ever sees half of it.
+import type { Stats } from 'node:fs';
 import { replaceFile } from './safefile.js';
 import type { ServiceType } from './servicedir.js';
 import { readSettingsFile } from './settingsfile.js';
@@ -96,6 +97,7 @@ export const statusText = (status: Status): string => `${JSON.stringify(status, 
 
 /**
  * Atomic replace, never through a planted symlink (src/safefile.ts); 0644:
- * svctl reads it as any user. Throws on failure (the caller records and retries).
+ * svctl reads it as any user. Returns the new file's fstat; throws on failure
+ * (the caller records and retries).
  */
-export const writeStatus = (file: string, status: Status): void => replaceFile(file, statusText(status), 0o644, true);
+export const writeStatus = (file: string, status: Status): Stats => replaceFile(file, statusText(status), 0o644, true);

@@ -4,7 +4,7 @@
 // Events are queued, so effects never re-enter step().
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { accessSync, constants, type FSWatcher, lstatSync, statSync, watch } from 'node:fs';
+import { accessSync, constants, type FSWatcher, lstatSync, type Stats, statSync, watch } from 'node:fs';
 import { GROUP_POLL_MS, IO_RETRY_MS, PARTIAL_LINE_IDLE_MS, STATUS_CHECK_DEBOUNCE_MS, STATUS_CHECK_FALLBACK_MS } from './defaults.js';
 import { errorText } from './errors.js';
 import type { Identity } from './identity.js';
@@ -70,12 +70,13 @@ export class Supervisor {
   private groupPoll: NodeJS.Timeout | null = null;
   private child: ChildProcess | null = null;
   private written = '';
-  private writtenPid = '';
+  /** null: not written yet (the first persist writes it, empty when there is no pid). */
+  private writtenPid: string | null = null;
   private statusRetry: NodeJS.Timeout | null = null;
   /** Watching status.json and pid for writes that are not ours (src: watchFiles). */
   private watchers: FSWatcher[] = [];
   private checkTimer: NodeJS.Timeout | null = null;
-  /** lstat signatures of the files as we left them. */
+  /** How status.json and pid looked when we wrote them (fstat before the rename). */
   private readonly mine = new Map<string, string>();
   private exited = false;
   private exitCode: ((code: number) => void) | null = null;
@@ -198,9 +199,9 @@ export class Supervisor {
     if (!force && text === this.written && pidText === this.writtenPid) return;
     try {
       // 0644, like status.json: a pid is no secret, and tools that read pid files may run as anyone
-      if (force || pidText !== this.writtenPid) replaceFile(this.paths.pid, pidText, 0o644);
+      if (force || pidText !== this.writtenPid) this.mine.set(this.paths.pid, signature(replaceFile(this.paths.pid, pidText, 0o644)));
       this.writtenPid = pidText;
-      writeStatus(this.paths.status, status);
+      this.mine.set(this.paths.status, signature(writeStatus(this.paths.status, status)));
       this.written = text;
     } catch (err) {
       this.log.line('svrun', `error: status: ${errorText(err)}`);
@@ -219,16 +220,6 @@ export class Supervisor {
     this.io.onChange?.();
   }
 
-  /** How a file looks now (inode, size, times), to tell our last write from someone else's. */
-  private static signature(path: string): string {
-    try {
-      const st = lstatSync(path);
-      return `${st.ino} ${st.mode} ${st.size} ${st.mtimeMs} ${st.ctimeMs}`;
-    } catch {
-      return 'missing';
-    }
-  }
-
   /**
    * status.json and pid are watched (inotify, one watch each, re-armed after
    * each of our writes since a write replaces the file): if anyone else
@@ -241,8 +232,7 @@ export class Supervisor {
     for (const w of this.watchers) w.close();
     this.watchers = [];
     if (this.exited) return;
-    const files = [this.paths.status, this.paths.pid];
-    for (const f of files) this.mine.set(f, Supervisor.signature(f));
+    const files = [...this.mine.keys()];
     try {
       for (const f of files) {
         const w = watch(f, { persistent: false }, () => this.scheduleCheck());
@@ -252,15 +242,22 @@ export class Supervisor {
     } catch (err) {
       // removed already: write it again soon; no inotify watch left: look now and then
       this.scheduleCheck((err as NodeJS.ErrnoException).code === 'ENOENT' ? STATUS_CHECK_DEBOUNCE_MS : STATUS_CHECK_FALLBACK_MS);
+      return;
     }
+    // a write between ours and the watch is seen by no watch: look once now
+    if (this.changedFiles()) this.scheduleCheck();
+  }
+
+  /** True when status.json or pid is not as svrun wrote it. */
+  private changedFiles(): boolean {
+    return [...this.mine].some(([f, sig]) => signatureOf(f) !== sig);
   }
 
   private scheduleCheck(ms = STATUS_CHECK_DEBOUNCE_MS): void {
     if (this.checkTimer || this.exited) return;
     this.checkTimer = setTimeout(() => {
       this.checkTimer = null;
-      const changed = [...this.mine].some(([f, sig]) => Supervisor.signature(f) !== sig);
-      if (changed) this.persist(true);
+      if (this.changedFiles()) this.persist(true);
       else this.watchFiles();
     }, ms);
     this.checkTimer.unref();
@@ -484,6 +481,18 @@ export class Supervisor {
     });
   }
 }
+
+/** How a file looks (inode, mode, size, mtime): tells svrun's last write from anyone else's. */
+const signature = (st: Stats): string => `${st.ino} ${st.mode} ${st.size} ${st.mtimeMs}`;
+
+/** The file's signature now; a file that is gone never matches. */
+const signatureOf = (path: string): string => {
+  try {
+    return signature(lstatSync(path));
+  } catch {
+    return 'missing';
+  }
+};
 
 function assertNever(x: never): never {
   throw new Error(`unexpected effect ${JSON.stringify(x)}`);

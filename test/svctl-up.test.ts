@@ -154,7 +154,7 @@ describe('svctl up: failures', () => {
     const t0 = Date.now();
     const r = await sb.svctl(['up']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^svctl: web\/supervise: .*EEXIST/);
+    expect(r.stderr).toMatch(/^svctl: web\/supervise: a regular file, not a folder\n/);
     expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
     expect(Date.now() - t0).toBeLessThan(5000);
   });

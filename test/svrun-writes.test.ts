@@ -193,6 +193,18 @@ describe('status.json and pid are put back when someone else writes them', () =>
   });
 });
 
+describe('supervise/pid while there is no pid', () => {
+  it('exists, empty, from the start (a down service), and is put back when overwritten', async () => {
+    const dir = sb.service('web', 'exec sleep 1000');
+    sb.svrun(['--want', 'down', dir]);
+    await sb.waitStatus('web', (s) => s.state === 'down', 'down');
+    const pid = join(dir, 'supervise', 'pid');
+    await waitFor(() => existsSync(pid) && readFileSync(pid, 'utf8') === '', 'an empty supervise/pid');
+    writeFileSync(pid, '1\n');
+    await waitFor(() => readFileSync(pid, 'utf8') === '', 'supervise/pid emptied again', 3000);
+  });
+});
+
 const canMount = process.getuid?.() === 0;
 
 describe('a full disk', () => {

@@ -329,7 +329,7 @@ describe('svrun: supervision never gives up', () => {
     process.kill(st.pid!, 'SIGKILL');
     const failing = await sb.waitStatus('web', (s) => s.state === 'backoff' && (s.lastError ?? '').startsWith('run: '), 'backoff with lastError');
     expect(failing.lastError).toMatch(/ENOENT/);
-    expect(sb.log('web')).toMatch(/svrun error: run: .*ENOENT/);
+    await sb.waitLog('web', /svrun error: run: .*ENOENT/); // the log is written after status.json
     expect(isAlive(sv.pid)).toBe(true);
     sb.write(dir, 'run', body);
     await sb.waitStatus('web', (s) => s.state === 'up' && s.lastError === null, 'up again', 8000);

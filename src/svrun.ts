@@ -129,6 +129,21 @@ export const svrun = async (argv: string[]): Promise<number> => {
       void relock();
     },
   };
+  // signals are handled from before the claim: once status.json names us, while we wait for a
+  // predecessor's reaper too (a second Ctrl-C: kill at once)
+  let terminated = false;
+  let interrupts = 0;
+  const onStop = (sig: NodeJS.Signals) => {
+    if (sig === 'SIGINT' && ++interrupts > 1) return supervisor?.dispatch({ type: 'kill-now', at: Date.now() });
+    terminated = true;
+    supervisor?.dispatch({ type: 'terminate', at: Date.now() });
+  };
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'] as const) process.on(sig, onStop);
+  process.on('SIGTSTP', () => {
+    supervisor?.freezeGroup('SIGSTOP');
+    process.kill(process.pid, 'SIGSTOP');
+  });
+  process.on('SIGCONT', () => supervisor?.freezeGroup('SIGCONT'));
   const lock = await acquireLock({
     ...lockOptions,
     claim: () => {
@@ -173,21 +188,6 @@ export const svrun = async (argv: string[]): Promise<number> => {
       }
     }
   };
-  // signals are handled from here on: while waiting for a reaper too (a second Ctrl-C: kill at once)
-  let terminated = false;
-  let interrupts = 0;
-  const onStop = (sig: NodeJS.Signals) => {
-    if (sig === 'SIGINT' && ++interrupts > 1) return supervisor?.dispatch({ type: 'kill-now', at: Date.now() });
-    terminated = true;
-    supervisor?.dispatch({ type: 'terminate', at: Date.now() });
-  };
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'] as const) process.on(sig, onStop);
-  process.on('SIGTSTP', () => {
-    supervisor?.freezeGroup('SIGSTOP');
-    process.kill(process.pid, 'SIGSTOP');
-  });
-  process.on('SIGCONT', () => supervisor?.freezeGroup('SIGCONT'));
-
   // a killed predecessor's task reaper may still be stopping the old run: let it finish, bounded
   await awaitReaper(paths.supervise, 2 * def.timeoutKillMs + REAPER_MARGIN_MS, () => interrupts > 1);
   let reaper: TaskReaper | null = null;

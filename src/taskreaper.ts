@@ -224,10 +224,15 @@ export class TaskReaper {
     if (this.retry) clearTimeout(this.retry);
     const child = this.child;
     if (!child) return;
+    // ref'd again: svrun must live until the reaper is gone (bounded)
+    child.ref();
     const gone = new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      setTimeout(resolve, 1000).unref();
+      const timer = setTimeout(resolve, 1000);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
     });
     child.stdin?.end('done\n');
     await gone;

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sendControl } from '../src/control.js';
-import { pidsByArgv0, Sandbox, startSvctl, svrunPids, waitFor, withSandbox } from './helpers.js';
+import { pidsByArgv0, Sandbox, startSvctl, svrunPids, taskReaperPid, waitFor, withSandbox } from './helpers.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */
 const SLOW = 10_000;
@@ -167,6 +167,8 @@ describe('svctl up: supervisors', () => {
     expect((await sb.svctl(['up'])).code).toBe(0);
     const old = sb.status('web')!;
     await waitFor(() => pidsByArgv0(sb.marker('web')).length === 1, 'the service running', SLOW);
+    // its task reaper first (killed with it): the leftover is the next supervisor's to stop
+    process.kill(await waitFor(() => taskReaperPid(join(sb.scan, 'web')), 'the task reaper', SLOW), 'SIGKILL');
     process.kill(old.supervisor!.pid, 'SIGKILL');
     await waitFor(() => svrunPids(join(sb.scan, 'web')).length === 0, 'the supervisor gone', SLOW);
     const st = await sb.svctl(['status', '--json', 'web']);

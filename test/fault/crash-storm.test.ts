@@ -55,7 +55,7 @@ const storm = async (services: number, windowMs: number, minMaxDelay: number) =>
   const total = used.reduce((a, b) => a + b, 0);
 
   // the restart delays each supervisor logged are SPEC.md's sequence: 0, 100, 200, ... capped
-  const delays = dirs.map((d) => [...sb.log(d.split('/').pop()!).matchAll(/svrun restarting in (\d+) ms/g)].map((m) => Number(m[1])));
+  const delays = names.map((n) => [...sb.log(n).matchAll(/svrun restarting in (\d+) ms/g)].map((m) => Number(m[1])));
   const restarts = names.map((n) => sb.status(n)!.restarts);
   const maxDelay = Math.max(...Object.values(reader.maxDelay));
   const figures = {
@@ -82,7 +82,7 @@ const storm = async (services: number, windowMs: number, minMaxDelay: number) =>
   expect(maxDelay).toBeLessThanOrEqual(BACKOFF_CAP_MS + 50);
   // a crash-looping service costs its supervisor little: under 5% of one core on average
   expect(figures.svrunCpuPercentOfWindowPerSupervisor).toBeLessThan(5);
-  for (const d of dirs) expect(sb.status(d.split('/').pop()!)!.supervisor?.pid).toBeGreaterThan(0);
+  for (const [i, n] of names.entries()) expect(sb.status(n)!.supervisor?.pid, `${n}: its supervisor`).toBe(supervisors[i]!.pid);
 };
 
 describe('fault: crash storm', () => {

@@ -84,8 +84,8 @@ const fullDisk = async (ctx: { skip: (note?: string) => void }, rounds: number) 
   }
   sb.write(logDir, 'config', 'size 1048576\nkeep 4\n');
   const sv = sb.svrun([dir], { stdio: 'ignore' });
-  const first = await sb.waitStatus('disk', (s) => s.state === 'up', 'up', 10_000);
-  await sb.waitLog('disk', /svrun ready\n/);
+  const first = await waitFor(() => (sb.status('disk')?.state === 'up' ? sb.status('disk') : null), () => `disk up (status ${JSON.stringify(sb.status('disk'))}, svrun exit ${sv.exitCode}: ${sv.output()})`, 30_000);
+  await sb.waitLog('disk', /svrun ready\n/, 30_000);
 
   let reads = 0;
   let parseFailures = 0;

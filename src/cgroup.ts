@@ -2,7 +2,7 @@
 // process group, nothing can leave it (setsid, double fork), so "stopped"
 // means "cgroup empty" and cgroup.kill is the final, complete kill.
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, readFileSync, rmdirSync, statfsSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, realpathSync, rmdirSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The cgroup2 mount point and our own cgroup in it, or null (cgroup v1 only, no /proc...). */
@@ -23,11 +23,20 @@ const ownCgroup = (): string | null => {
   }
 };
 
+const realPath = (dir: string): string => {
+  try {
+    return realpathSync(dir);
+  } catch {
+    return dir;
+  }
+};
+
 /** Where the service's cgroup is (or would be), below our own; null without cgroup v2. */
 export const cgroupPath = (name: string, superviseDir: string): string | null => {
   const parent = ownCgroup();
   if (!parent) return null;
-  const hash = createHash('sha1').update(superviseDir).digest('hex').slice(0, 10);
+  // by the folder's real path: svrun resolves a symlinked supervise/ once, svctl reads it through the link
+  const hash = createHash('sha1').update(realPath(superviseDir)).digest('hex').slice(0, 10);
   return join(parent, `svkit-${name.replace(/[^A-Za-z0-9._-]/g, '_')}-${hash}`);
 };
 

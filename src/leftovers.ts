@@ -4,6 +4,7 @@
 // write it. A process is signalled only when /proc proves it belongs to the old
 // run, and the only cgroup ever used is the one svkit makes for this service.
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { DEFAULT_TIMEOUT_KILL_MS, GROUP_POLL_MS, LEFTOVERS_KILL_WAIT_MS } from './defaults.js';
 import { cgroupKill, cgroupPids, cgroupPopulated, isCgroup2 } from './cgroup.js';
 import { groupExists, groupMembers, procStat } from './proc.js';
@@ -60,9 +61,18 @@ const strayMembers = (old: Status | null, service: Service | null): number[] => 
   });
 };
 
-/** The service's own cgroup, when it is a real one with processes in it. */
-const populatedCgroup = (service: Service | null): string | null =>
-  service?.cgroup && isCgroup2(service.cgroup) && cgroupPopulated(service.cgroup) ? service.cgroup : null;
+/**
+ * The service's own cgroup, when it is a real one with processes in it: the
+ * one this process would make, or the one the old status names if it is a
+ * real cgroup with that same name (svkit-NAME-HASH of this supervise folder),
+ * made below another parent (a supervisor started from another session).
+ */
+const populatedCgroup = (service: Service | null, old: Status | null): string | null => {
+  if (!service?.cgroup) return null;
+  const recorded = typeof old?.cgroup === 'string' && basename(old.cgroup) === basename(service.cgroup) ? old.cgroup : null;
+  for (const dir of new Set([service.cgroup, recorded])) if (dir && isCgroup2(dir) && cgroupPopulated(dir)) return dir;
+  return null;
+};
 
 /**
  * Is anything of a previous run provably still running? The one test svrun
@@ -73,7 +83,7 @@ const populatedCgroup = (service: Service | null): string | null =>
 export const liveLeftovers = (old: Status | null, service: Service | null): boolean => {
   const pgid = verifiedGroup(old);
   if (pgid !== null && groupMembers(pgid).length > 0) return true;
-  return strayMembers(old, service).length > 0 || populatedCgroup(service) !== null;
+  return strayMembers(old, service).length > 0 || populatedCgroup(service, old) !== null;
 };
 
 export interface LeftoverOptions {
@@ -109,7 +119,7 @@ export const stopLeftovers = async (old: Status | null, o: LeftoverOptions): Pro
   const reused = () => pgid !== null && procStat(pgid) !== null && procStat(pgid)?.start !== old?.pidStart;
   const groupLeft = () => pgid !== null && !reused() && groupExists(pgid) && groupMembers(pgid).length > 0;
   const strays = () => (pgid === null ? strayMembers(old, o.service) : []);
-  const cgroup = () => populatedCgroup(o.service);
+  const cgroup = () => populatedCgroup(o.service, old);
   const alive = () => groupLeft() || strays().length > 0 || cgroup() !== null;
   const signal = (sig: NodeJS.Signals) => {
     if (groupLeft()) trySignal(-pgid!, sig);

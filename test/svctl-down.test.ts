@@ -8,7 +8,7 @@ import { sendControl } from '../src/control.js';
 import { dependents } from '../src/graph.js';
 import { bringDown } from '../src/svctl/down.js';
 import { planStop } from '../src/svctl/stopplan.js';
-import { isAlive, pidsByArgv0, Sandbox, svrunPids, waitFor, withSandbox } from './helpers.js';
+import { isAlive, pidsByArgv0, Sandbox, svrunPids, taskReaperPid, waitFor, withSandbox } from './helpers.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */
 const SLOW = 10_000;
@@ -153,6 +153,8 @@ describe('stopping never waits on valid folders', () => {
     const dir = sb.service('stubborn', `trap '' TERM\nexec ${sb.marker('stubborn')} 1000`, { 'timeout-kill': '300' });
     expect((await sb.svctl(['up'])).code).toBe(0);
     const s = await sb.waitRunning('stubborn', sb.marker('stubborn'), SLOW);
+    // the task reaper gone too (else it stops them): what the next supervisor and svctl must handle
+    process.kill(await waitFor(() => taskReaperPid(dir), 'the task reaper', SLOW), 'SIGKILL');
     process.kill(s.supervisor!.pid, 'SIGKILL');
     await waitFor(() => !isAlive(s.supervisor!.pid), 'the supervisor gone', SLOW);
     sb.write(dir, 'timeout-kill', 'x');
@@ -172,6 +174,8 @@ describe('processes a SIGKILLed supervisor left', () => {
     expect((await sb.svctl(['up'])).code).toBe(0);
     await waitFor(() => pidsByArgv0(sb.marker('stubborn')).length === 1 && pidsByArgv0(sb.marker('grandchild')).length === 1, 'both running', SLOW);
     const s = sb.status('stubborn')!;
+    // the task reaper gone too (else it stops them): what the next supervisor and svctl must handle
+    process.kill(await waitFor(() => taskReaperPid(join(sb.scan, 'stubborn')), 'the task reaper', SLOW), 'SIGKILL');
     process.kill(s.supervisor!.pid, 'SIGKILL');
     await waitFor(() => !isAlive(s.supervisor!.pid), 'the supervisor gone', SLOW);
     return s;

@@ -136,10 +136,11 @@ describe('svctl up: failures', () => {
   });
 
   it('a service not ready in time: timeout-ready, or -t for the whole command', async () => {
-    sb.service('never', `exec ${sb.marker('never')} 1000`, { 'notification-fd': '3', 'timeout-ready': '400' });
+    // long enough for svrun to be running on a loaded machine: the report is about a service that started
+    sb.service('never', `exec ${sb.marker('never')} 1000`, { 'notification-fd': '3', 'timeout-ready': '3000' });
     let r = await sb.svctl(['up', 'never']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^svctl: never: not ready after 400 ms \(state starting\)/);
+    expect(r.stderr).toMatch(/^svctl: never: not ready after 3000 ms \(state starting\)/);
     sb.write(join(sb.scan, 'never'), 'timeout-ready', '20000');
     const t0 = Date.now();
     r = await sb.svctl(['up', 'never', '-t', '500']);

@@ -107,8 +107,8 @@ const neverTwice = async (rounds: number) => {
 };
 
 describe('fault: never twice', () => {
-  it('10 rounds of SIGKILL of svrun at random moments + svctl up: never two runs, one after each round', { timeout: 60_000 }, async () => {
-    await neverTwice(10);
+  it('6 rounds of SIGKILL of svrun at random moments + svctl up: never two runs, one after each round', { timeout: 60_000 }, async () => {
+    await neverTwice(6);
   });
 });
 

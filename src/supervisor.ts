@@ -13,10 +13,10 @@ import type { ServicePaths } from './paths.js';
 import { procStartTime } from './proc.js';
 import { type Containment, groupAlive, killGroup, signalGroup, spawnContained } from './procgroup.js';
 import { awaitExec, pollCheck, watchNotification } from './readiness.js';
+import { replaceFile } from './safefile.js';
 import type { ServiceDef } from './servicedir.js';
 import { signalNumber } from './signals.js';
 import { type Config, type Core, type Effect, type Event, type TimerName, step } from './state.js';
-import { replaceFile } from './safefile.js';
 import { type HeldSettings, heldSettings, type Status, writeStatus } from './statusfile.js';
 import type { ReapTarget } from './taskreaper.js';
 

@@ -40,8 +40,10 @@ export interface Target {
 }
 
 export class QueuedWriter {
+  // a queue with a moving head: dropping the oldest of ~50,000 held lines must be O(1), not an Array.shift
   private queue: string[] = [];
   private sizes: number[] = [];
+  private first = 0;
   /** Bytes of the last write that the fd did not take (a pipe's short write). */
   private head: Buffer | null = null;
   private queuedBytes = 0;
@@ -59,7 +61,13 @@ export class QueuedWriter {
   constructor(
     private readonly target: Target,
     private readonly onError: (text: string) => void,
+    /** Writes succeed again after failing: an error recorded for them is resolved. */
+    private readonly onRecover: () => void = () => {},
   ) {}
+
+  private get queued(): number {
+    return this.queue.length - this.first;
+  }
 
   push(text: string): void {
     if (this.closed) return;
@@ -67,11 +75,12 @@ export class QueuedWriter {
     this.queue.push(text);
     this.sizes.push(bytes);
     this.queuedBytes += bytes;
-    while (this.queuedBytes > MAX_QUEUED_BYTES && this.queue.length > 1) {
-      this.queue.shift();
-      this.queuedBytes -= this.sizes.shift()!;
+    while (this.queuedBytes > MAX_QUEUED_BYTES && this.queued > 1) {
+      this.queuedBytes -= this.sizes[this.first]!;
+      this.first += 1;
       this.dropped += 1;
     }
+    this.compact();
     this.pump();
   }
 
@@ -94,7 +103,7 @@ export class QueuedWriter {
   private pump(): void {
     if (this.busy || this.retry) return;
     if (this.queuedBytes < LOW_WATER_BYTES && this.drainListeners.length > 0) this.notifyDrain();
-    if (this.queue.length === 0 && this.head === null) {
+    if (this.queued === 0 && this.head === null) {
       this.drained?.();
       return;
     }
@@ -105,6 +114,7 @@ export class QueuedWriter {
       else {
         if (this.dropped > 0) {
           const note = `${new Date().toISOString()} svrun error: log: ${this.dropped} lines dropped while the log could not be written\n`;
+          this.compact(true);
           this.queue.unshift(note);
           this.sizes.unshift(Buffer.byteLength(note));
           this.queuedBytes += this.sizes[0]!;
@@ -123,7 +133,10 @@ export class QueuedWriter {
         this.head = buf;
         return this.fail(err);
       }
-      this.failing = false;
+      if (this.failing) {
+        this.failing = false;
+        this.onRecover();
+      }
       this.queuedBytes -= written;
       this.size += written;
       this.head = written < buf.length ? buf.subarray(written) : null;
@@ -134,22 +147,31 @@ export class QueuedWriter {
   /** Moves up to a batch of whole lines from the queue into one buffer (within the rotation size). */
   private takeBatch(): Buffer {
     const limit = Math.min(MAX_BATCH_BYTES, this.target.rotation ? Math.max(1, this.target.rotation.maxBytes - this.size) : MAX_BATCH_BYTES);
-    let count = 0;
     let bytes = 0;
-    while (count < this.queue.length && (count === 0 || bytes + this.sizes[count]! <= limit)) {
-      bytes += this.sizes[count]!;
-      count += 1;
+    const start = this.first;
+    let end = start;
+    while (end < this.queue.length && (end === start || bytes + this.sizes[end]! <= limit)) {
+      bytes += this.sizes[end]!;
+      end += 1;
     }
-    const text = count === 1 ? this.queue[0]! : this.queue.slice(0, count).join('');
-    this.queue.splice(0, count);
-    this.sizes.splice(0, count);
+    const text = end - start === 1 ? this.queue[start]! : this.queue.slice(start, end).join('');
+    this.first = end;
+    this.compact();
     return Buffer.from(text);
+  }
+
+  /** Frees the lines before the head once they are many (or `now`): amortized O(1) a line. */
+  private compact(now = false): void {
+    if (this.first === 0 || (!now && this.first < 1024 && this.first * 2 < this.queue.length)) return;
+    this.queue.splice(0, this.first);
+    this.sizes.splice(0, this.first);
+    this.first = 0;
   }
 
   /** Rotates before a line that would not fit (a file holds at least one line). */
   private rotateIfFull(): void {
     const r = this.target.rotation;
-    if (!r || this.size === 0 || this.queue.length === 0 || this.size + this.sizes[0]! <= r.maxBytes) return;
+    if (!r || this.size === 0 || this.queued === 0 || this.size + this.sizes[this.first]! <= r.maxBytes) return;
     this.closeFd();
     this.target.rotate!();
     ({ fd: this.fd, size: this.size } = this.target.open());
@@ -188,7 +210,7 @@ export class QueuedWriter {
   /** Writes what is queued (bounded by `ms`), then closes; lines pushed later are dropped. */
   async close(ms: number): Promise<void> {
     if (this.closed) return;
-    if ((this.queue.length > 0 || this.head || this.busy) && !this.failing) {
+    if ((this.queued > 0 || this.head || this.busy) && !this.failing) {
       await new Promise<void>((resolve) => {
         this.drained = resolve;
         setTimeout(resolve, ms); // ref'd: svrun must not fall off the event loop while it waits

@@ -128,9 +128,9 @@ const isoNow = (): string => {
   return lastIso;
 };
 
-/** log/current in `logDir`, created when missing, rotated by `rotation`. */
-export const fileSink = (logDir: string, onError: (text: string) => void, rotation: Rotation = DEFAULT_ROTATION): Sink =>
-  sinkOf(new QueuedWriter(rotatingFile(logDir, rotation), onError), (stream, text) => `${isoNow()} ${stream} ${text}\n`);
+/** log/current in `logDir`, created when missing, rotated by `rotation`; `onRecover` once writes succeed again after failing. */
+export const fileSink = (logDir: string, onError: (text: string) => void, rotation: Rotation = DEFAULT_ROTATION, onRecover?: () => void): Sink =>
+  sinkOf(new QueuedWriter(rotatingFile(logDir, rotation), onError, onRecover), (stream, text) => `${isoNow()} ${stream} ${text}\n`);
 
 /** `NAME | <stream> <text>` on svrun's stdout; the name padded to `width` (svctl boot passes the longest). */
 export const stdoutSink = (name: string, width = 0, onError: (text: string) => void = () => {}): Sink => {

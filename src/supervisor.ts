@@ -152,6 +152,13 @@ export class Supervisor {
     this.dispatch({ type: 'error', error: text, at: Date.now() });
   }
 
+  /** An error of svrun's own (`log: `, `status: `...) that no longer holds leaves lastError (and status.json). */
+  resolveError(prefix: string): void {
+    if (!this.core.lastError?.startsWith(prefix)) return;
+    this.core = { ...this.core, lastError: null };
+    this.persist();
+  }
+
   /** Ctrl-Z: the service's processes stop with us; `fg` (SIGCONT) continues them. */
   freezeGroup(signal: 'SIGSTOP' | 'SIGCONT'): void {
     // only a group that still exists: in down/failed/backoff the old id may belong to someone else by now
@@ -212,10 +219,7 @@ export class Supervisor {
       }, IO_RETRY_MS);
       return;
     }
-    if (this.core.lastError?.startsWith('status: ')) {
-      this.core = { ...this.core, lastError: null };
-      return this.persist();
-    }
+    if (this.core.lastError?.startsWith('status: ')) return this.resolveError('status: ');
     this.watchFiles();
     this.io.onChange?.();
   }

@@ -206,7 +206,7 @@ export const svrun = async (argv: string[]): Promise<number> => {
     ? logger.pipe.sink
     : args.logMode === 'stdout'
       ? stdoutSink(def.name, args.logWidth, noteError)
-      : fileSink(paths.logDir, noteError, def.logRotation);
+      : fileSink(paths.logDir, noteError, def.logRotation, () => supervisor?.resolveError('log: '));
   if (oldRead.kind === 'corrupt') log.line('svrun', `error: status: unreadable status.json replaced (${oldRead.reason})`);
   if (def.user !== null && !isRoot) log.line('svrun', `error: user: svrun is not root; ${def.user} ignored, the service runs as uid ${process.getuid?.()}`);
 

@@ -2,6 +2,7 @@
 // lock and accept a scan directory with invalid definitions, so a broken
 // system can still be looked at.
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../defaults.js';
+import { printable } from '../errors.js';
 import { lookup, type Scan, type ScanEntry } from '../scan.js';
 import { readService, type ServiceType } from '../servicedir.js';
 import { type Ctx, defaultEntries, loadScan, namedEntries } from './context.js';
@@ -141,7 +142,8 @@ export const cmdCheck = (ctx: Ctx, names: readonly string[]): number => {
   } else {
     const how = (s: ShownStatus) =>
       s.supervised ? s.state : s.leftovers ? `${s.state} (not supervised; process group ${s.leftovers.pgid} still runs)` : `${s.state} (not supervised)`;
-    for (const s of bad) ctx.out(`${s.name}: ${how(s)}${s.lastError ? `: ${s.lastError}` : ''}`);
+    // lastError comes from status.json, which anyone who can write the folder can write: one printable line
+    for (const s of bad) ctx.out(printable(`${s.name}: ${how(s)}${s.lastError ? `: ${s.lastError}` : ''}`));
   }
   return bad.length > 0 ? EXIT_FAILED : EXIT_OK;
 };

@@ -40,7 +40,7 @@ describe('svctl up NAME@INST: instances created from the template', () => {
     expect(readlinkSync(join(w1, 'log', 'config'))).toBe('../../worker@/log/config');
     expect(lstatSync(join(w1, 'supervise')).isDirectory()).toBe(true);
     expect(existsSync(join(sb.scan, 'worker@', 'supervise'))).toBe(false); // the template is never started
-    expect(sb.log('worker@1')).toMatch(/svrun ready/);
+    await sb.waitLog('worker@1', /svrun ready/); // the log is written just after status.json
 
     r = await sb.svctl(['up', 'lb', 'web']);
     expect(r).toMatchObject({ code: 0, stderr: '' });

@@ -27,7 +27,8 @@ describe('svrun: start and restart', () => {
     await waitFor(() => existsSync(join(dir, 'cwd.txt')) && readFileSync(join(dir, 'cwd.txt'), 'utf8').endsWith('\n'), 'cwd.txt');
     expect(readFileSync(join(dir, 'cwd.txt'), 'utf8').trim()).toBe(dir);
     expect(readFileSync(join(dir, 'stdin.txt'), 'utf8').trim()).toBe('/dev/null');
-    expect(sb.log('web')).toMatch(new RegExp(`^\\S+Z svrun started pid ${st.pid}\\n\\S+Z svrun ready\\n`));
+    // the log is written after status.json: wait for the line, then check the order
+    expect(await sb.waitLog('web', /svrun ready\n/)).toMatch(new RegExp(`^\\S+Z svrun started pid ${st.pid}\\n\\S+Z svrun ready\\n`));
   });
 
   it('restarts a crashed service at once and records the exit', async () => {
@@ -284,7 +285,7 @@ describe('svrun: one supervisor, one service', () => {
     sb.write(dir, 'supervise/status.json', '{"version": 1, "sta');
     sb.svrun([dir]);
     await sb.waitStatus('web', (s) => s.state === 'up', 'up');
-    expect(sb.log('web')).toMatch(/svrun error: status: unreadable status.json replaced/);
+    await sb.waitLog('web', /svrun error: status: unreadable status.json replaced/);
   });
 });
 

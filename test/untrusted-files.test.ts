@@ -272,7 +272,7 @@ describe('svrun and svctl with hostile files', () => {
     await waitFor(() => lstatSync(status).isFile(), 'status.json replaced by a regular file');
     const s = await sb.waitRunning('web', m);
     expect(s.state).toBe('up');
-    expect(sb.log('web')).toMatch(/error: status: unreadable status\.json replaced \(not a regular file \(a FIFO\)\)/);
+    await sb.waitLog('web', /error: status: unreadable status\.json replaced \(not a regular file \(a FIFO\)\)/);
     child.kill('SIGTERM');
   });
 

@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 20_000,
     pool: 'forks',
+    // the tests mostly wait on processes they started: three files at a time on two cores
+    maxWorkers: 3,
   },
 });

@@ -17,11 +17,13 @@
 // next svrun, and `svctl status`, can find it; both check /proc/PID/cmdline
 // before believing that file.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { GROUP_POLL_MS, IO_RETRY_MS } from './defaults.js';
 import { errorText } from './errors.js';
 import { isAlive, procStartTime } from './proc.js';
+import { replaceFile } from './safefile.js';
+import { readSettingsFile } from './settingsfile.js';
 
 /** argv[0] of the script ($0), so `ps` shows what it is. */
 export const REAPER_NAME = 'svkit-reaper';
@@ -110,41 +112,15 @@ export const targetLine = (unit: ReapUnit, t: ReapTarget): string => {
 
 const recordFile = (superviseDir: string) => join(superviseDir, 'reaper');
 
-/** supervise/reaper: written without following a planted symlink (O_EXCL temp file, rename). */
+/** supervise/reaper: written without following a planted symlink (src/safefile.ts). */
 const writeRecord = (superviseDir: string, text: string): void => {
-  const file = recordFile(superviseDir);
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    unlinkSync(tmp);
-  } catch {
-    /* none */
-  }
-  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
-  try {
-    writeSync(fd, text);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
+  replaceFile(recordFile(superviseDir), text, 0o644);
 };
 
 /** At most 64 bytes of a regular file: never blocks on a planted FIFO, never reads a planted giant. */
 const readSmall = (file: string): string | null => {
-  let fd: number;
-  try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
-  } catch {
-    return null;
-  }
-  try {
-    if (!fstatSync(fd).isFile()) return null;
-    const buf = Buffer.alloc(64);
-    return buf.subarray(0, readSync(fd, buf, 0, 64, 0)).toString('latin1');
-  } catch {
-    return null;
-  } finally {
-    closeSync(fd);
-  }
+  const r = readSettingsFile(file, 64);
+  return r.kind === 'ok' ? r.text : null;
 };
 
 /** Is `pid` (with that start time) this folder's reaper? Its command line must be ours, word for word. */

@@ -176,7 +176,7 @@ describe('task reaper: clean exits and the next supervisor', () => {
     sv.kill('SIGKILL');
     await exitOf(sv);
     const json = JSON.parse((await sb.svctl(['status', '--json', 'web'])).stdout) as { state: string; supervised: boolean; reaper?: number }[];
-    expect(json[0]).toMatchObject({ state: 'stopping', supervised: false, reaper });
+    expect(json[0]).toMatchObject({ state: 'down', supervised: false, reaper });
     expect((await sb.svctl(['status', 'web'])).stdout).toMatch(/^web\s+reaping\s/m);
     expect(isAlive(reaper)).toBe(true); // still inside timeout-kill: the answer above was not stale
     await waitFor(() => !isAlive(reaper), 'the reaper done', 4000 + MARGIN);

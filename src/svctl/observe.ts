@@ -84,9 +84,9 @@ export const shownStatus = (o: Observed, type: ServiceType): ShownStatus => {
 };
 
 /** Unsupervised, being reaped: a killed supervisor's task reaper is stopping what it left; not yet "down". */
-export const beingReaped = (o: Observed): { state: 'stopping'; reaper: number } | null => {
+export const beingReaped = (o: Observed): { reaper: number } | null => {
   const found = o.supervised ? null : findReaper(o.paths.supervise);
-  return found && { state: 'stopping', reaper: found.pid };
+  return found && { reaper: found.pid };
 };
 
 /** Up and wanted so: a longrun by a supervisor, a oneshot while its effect holds. */

@@ -101,7 +101,8 @@ describe('oneshot', () => {
     const dir = sb.service('slow', `exec ${m} 1000`, { type: 'oneshot' });
     const sv = sb.svrun([dir]);
     await waitFor(() => pidsByArgv0(m).length === 1, 'the oneshot running');
-    expect(sb.status('slow')!.state).toBe('starting');
+    // status.json follows the spawn: wait for it, not just for the process
+    await sb.waitStatus('slow', (s) => s.state === 'starting', 'starting');
     sv.kill('SIGTERM');
     expect(await exitOf(sv)).toBe(0);
     expect(sb.status('slow')!.state).toBe('down');

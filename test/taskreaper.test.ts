@@ -168,6 +168,20 @@ describe('task reaper: clean exits and the next supervisor', () => {
     expect(isAlive(reaper)).toBe(false);
   });
 
+  it('svctl down waits for a reaper at work: when it returns, nothing of the service runs', async () => {
+    const { dir, main, child } = stubborn('web', 1500);
+    const sv = startSvrun(dir, false);
+    await sb.waitRunning('web', main, SLOW);
+    await waitFor(() => pidsByArgv0(child).length === 1, 'the grandchild running');
+    const reaper = await waitReaper(dir);
+    sv.kill('SIGKILL');
+    await exitOf(sv);
+    expect(isAlive(reaper)).toBe(true); // at work, inside timeout-kill
+    expect(await sb.svctl(['down', 'web'])).toMatchObject({ code: 0, stderr: '' });
+    expect(pidsByArgv0(main)).toEqual([]);
+    expect(pidsByArgv0(child)).toEqual([]);
+  });
+
   it('svctl status tells "unsupervised, being reaped" from "down"', async () => {
     const { dir, main } = stubborn('web', 4000);
     const sv = startSvrun(dir, true);

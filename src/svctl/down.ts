@@ -9,7 +9,7 @@ import { sendControl } from '../control.js';
 import { type Graph, reverse, startOrder, subgraph } from '../graph.js';
 import type { Status } from '../statusfile.js';
 import { type Launched, launchSvrun } from './launch.js';
-import { hasLeftovers, isRunning, observe } from './observe.js';
+import { beingReaped, hasLeftovers, isRunning, observe } from './observe.js';
 import type { StopPlan, StopTarget } from './stopplan.js';
 import { Changes } from './watch.js';
 
@@ -25,7 +25,7 @@ export const driveDown = async (def: StopTarget, deadline: number | null): Promi
   const t0 = Date.now();
   const until = deadline ?? t0 + stopTimeoutMs(def);
   const o0 = observe(def.name, def.dir);
-  if (!o0.supervised && !hasLeftovers(o0.recorded, o0) && !needsTransaction(def, o0.recorded)) return null;
+  if (!o0.supervised && !beingReaped(o0) && !hasLeftovers(o0.recorded, o0) && !needsTransaction(def, o0.recorded)) return null;
   const changes = new Changes([o0.paths.supervise]);
   let launched: Launched | null = null;
   let launchedAt = 0;
@@ -37,6 +37,8 @@ export const driveDown = async (def: StopTarget, deadline: number | null): Promi
       if (o.supervised) {
         // until the FIFO has a reader (a supervisor still starting), try again at the next wake
         if (!sent) sent = sendControl(o.paths.control, 'x') === 'sent';
+      } else if (!launched && beingReaped(o)) {
+        // a killed supervisor's task reaper is stopping what it left, as that supervisor would: down once it is done
       } else if (!launched && (hasLeftovers(s, o) || needsTransaction(def, s))) {
         launchedAt = Date.now();
         launched = launchSvrun(def.dir, 'down', () => changes.poke());
@@ -52,7 +54,8 @@ export const driveDown = async (def: StopTarget, deadline: number | null): Promi
         return null;
       }
       if (Date.now() >= until) {
-        const what = o.supervised ? `still ${s?.state ?? 'supervised'}` : 'leftover processes still running';
+        const reaper = o.supervised ? null : beingReaped(o);
+        const what = o.supervised ? `still ${s?.state ?? 'supervised'}` : reaper ? `still being reaped (task reaper pid ${reaper.reaper})` : 'leftover processes still running';
         const pid = s?.supervisor?.pid;
         return `${def.name}: ${what} after ${until - t0} ms${o.supervised && pid ? ` (supervisor pid ${pid})` : ''}`;
       }

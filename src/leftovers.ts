@@ -8,6 +8,7 @@ import { basename } from 'node:path';
 import { DEFAULT_TIMEOUT_KILL_MS, GROUP_POLL_MS, LEFTOVERS_KILL_WAIT_MS } from './defaults.js';
 import { cgroupKill, cgroupPids, cgroupPopulated, isCgroup2 } from './cgroup.js';
 import { groupExists, groupMembers, procStat } from './proc.js';
+import { trySignal } from './procgroup.js';
 import type { Status } from './statusfile.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -96,14 +97,6 @@ export interface LeftoverOptions {
   /** A stop was requested (SIGTERM...): with timeout-kill 0 the wait then ends, the leftovers left as they are. */
   stopRequested?: () => boolean;
 }
-
-const trySignal = (pid: number, signal: NodeJS.Signals): void => {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    /* gone already */
-  }
-};
 
 /**
  * Stops the previous run's processes, if any are provably left: down-signal

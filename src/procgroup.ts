@@ -74,7 +74,8 @@ export const spawnContained = (c: Containment, o: SpawnOptions): ChildProcess =>
   return spawn(argv[0]!, argv.slice(1), { cwd: o.cwd, env: o.env, stdio: o.stdio, detached: true });
 };
 
-const trySignal = (pid: number, signal: NodeJS.Signals): void => {
+/** kill() that ignores a process (or group) already gone. */
+export const trySignal = (pid: number, signal: NodeJS.Signals): void => {
   try {
     process.kill(pid, signal);
   } catch {

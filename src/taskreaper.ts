@@ -19,6 +19,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { GROUP_POLL_MS, IO_RETRY_MS } from './defaults.js';
 import { errorText } from './errors.js';
 import { isAlive, procStartTime } from './proc.js';
@@ -146,7 +147,6 @@ export const findReaper = (superviseDir: string): { pid: number; start: number }
   return pid > 1 && isAlive(pid, start) && isReaperOf(superviseDir, pid, start) ? { pid, start } : null;
 };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * A killed predecessor's reaper still at work: let it finish (it stops the

@@ -329,6 +329,14 @@ export const exitOf = (child: ChildProcess): Promise<number> =>
     ? Promise.resolve(child.exitCode)
     : new Promise((res) => child.once('exit', (code, sig) => res(code ?? 128 + (sig ? (constants.signals[sig] ?? 0) : 0))));
 
+/**
+ * Ctrl-C pressed as a person does, again and again, until `child` exits; its exit code.
+ * (Two signals sent at once would merge into one pending signal.)
+ */
+export const pressCtrlCUntilExit = (child: ChildProcess): Promise<number> => {
+  const presses = setInterval(() => child.kill('SIGINT'), 50);
+  return exitOf(child).finally(() => clearInterval(presses));
+};
 
 /** svctl in the background (output to files, like Sandbox.exec): its process, to signal it, what it printed so far, and its result. */
 export const startSvctl = (

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exitOf, isAlive, pidsByArgv0, Sandbox, SVRUN, taskReaperPid, waitFor, withSandbox } from './helpers.js';
+import { exitOf, isAlive, pidsByArgv0, pressCtrlCUntilExit, Sandbox, SVRUN, taskReaperPid, waitFor, withSandbox } from './helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -106,10 +106,8 @@ describe('svrun robustness', () => {
     await exitOf(a);
     const b = sb.svrun([dir]);
     await sb.waitLog('st', /svrun stopping: SIGTERM\n$/);
-    // two signals sent at once would merge into one pending signal: press Ctrl-C as a person does, again and again
     const t0 = Date.now();
-    const presses = setInterval(() => b.kill('SIGINT'), 50);
-    const code = await exitOf(b).finally(() => clearInterval(presses));
+    const code = await pressCtrlCUntilExit(b);
     expect(code).toBe(0);
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(isAlive(st.pid)).toBe(false);

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REAPER_NAME, REAPER_SCRIPT, targetLine } from '../src/taskreaper.js';
-import { control, exitOf, isAlive, pidsByArgv0, procStat, Sandbox, SVRUN, taskReaperPid, waitFor, withSandbox } from './helpers.js';
+import { control, exitOf, isAlive, pidsByArgv0, pressCtrlCUntilExit, procStat, Sandbox, SVRUN, taskReaperPid, waitFor, withSandbox } from './helpers.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */
 const SLOW = 10_000;
@@ -160,8 +160,7 @@ describe('task reaper: clean exits and the next supervisor', () => {
     expect(isAlive(reaper)).toBe(true);
     expect(isAlive(st.pid)).toBe(true); // it ignores TERM: without Ctrl-C it would live 20 s more
     const t0 = Date.now();
-    const presses = setInterval(() => b.kill('SIGINT'), 50);
-    const code = await exitOf(b).finally(() => clearInterval(presses));
+    const code = await pressCtrlCUntilExit(b);
     expect(code).toBe(0);
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(isAlive(st.pid)).toBe(false);

@@ -2,9 +2,9 @@
 // svctl: bring the services of a scan directory up and down (see docs/svctl.md).
 // One static import only: at a low descriptor limit, modules loaded side by
 // side fail with EMFILE before any check could run.
-import { ensureDescriptors, keepDescriptorsToOurselves, tooFewDescriptors } from '../src/fds.js';
+import { ensureDescriptors, keepDescriptorsToOurselves, tooFewDescriptors } from '../src/os/fds.js';
 
-// neither svrun nor a service (nor boot's command) inherits what our caller had open (see src/fds.ts)
+// neither svrun nor a service (nor boot's command) inherits what our caller had open (see src/os/fds.ts)
 keepDescriptorsToOurselves();
 // too few descriptors to do anything: one line, exit 1
 ensureDescriptors('svctl');

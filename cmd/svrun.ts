@@ -2,16 +2,16 @@
 // svrun DIR: supervise the one service defined in DIR (see docs/svrun.md).
 // One static import only: at a low descriptor limit, modules loaded side by
 // side fail with EMFILE before any check could run.
-import { ensureDescriptors, keepDescriptorsToOurselves, tooFewDescriptors } from '../src/fds.js';
+import { ensureDescriptors, keepDescriptorsToOurselves, tooFewDescriptors } from '../src/os/fds.js';
 
-// services inherit nothing from whoever started us (see src/fds.ts)
+// services inherit nothing from whoever started us (see src/os/fds.ts)
 keepDescriptorsToOurselves();
 // too few descriptors to supervise anything: one line, exit 111, before locking
 ensureDescriptors('svrun');
 
 // loaded only now; descriptors the caller left open count against the limit too
 const load = (err: NodeJS.ErrnoException) => (err.code === 'EMFILE' ? tooFewDescriptors('svrun', true) : Promise.reject(err));
-const { svrun } = await import('../src/svrun.js').catch(load);
+const { svrun } = await import('../src/supervisor/svrun.js').catch(load);
 const { EXIT_INVALID } = await import('../src/defaults.js');
 const { oneLine } = await import('../src/errors.js');
 

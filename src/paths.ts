@@ -18,7 +18,7 @@ export const servicePaths = (dir: string, name: string, stateDir = process.env.S
   return pathsIn(join(base, 'supervise'), join(base, 'log'));
 };
 
-/** The files of a supervise/ folder; svrun calls it again with the folders it resolved (src/safefile.ts ensureStateDir). */
+/** The files of a supervise/ folder; svrun calls it again with the folders it resolved (src/os/safefile.ts ensureStateDir). */
 export const pathsIn = (supervise: string, logDir: string): ServicePaths => ({
   supervise,
   status: join(supervise, 'status.json'),

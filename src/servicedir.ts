@@ -13,8 +13,8 @@ import {
   DEFAULT_TIMEOUT_READY_MS,
 } from './defaults.js';
 import { capProblems, printable, quote } from './errors.js';
-import { ID_MAX, idInRange } from './identity.js';
-import type { Rotation } from './logfile.js';
+import { ID_MAX, idInRange } from './os/identity.js';
+import type { Rotation } from './log/files.js';
 import { fileKind, readSettingsFile } from './settingsfile.js';
 import { type DownSignal, parseDownSignal } from './signals.js';
 

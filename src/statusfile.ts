@@ -1,7 +1,7 @@
 // supervise/status.json, schema version 1: written atomically (temporary
 // file in the same folder, fsync, rename) so no reader ever sees half of it.
 import type { Stats } from 'node:fs';
-import { replaceFile } from './safefile.js';
+import { replaceFile } from './os/safefile.js';
 import type { ServiceType } from './servicedir.js';
 import { readSettingsFile } from './settingsfile.js';
 
@@ -96,7 +96,7 @@ export const readStatus = (file: string): ReadStatus => {
 export const statusText = (status: Status): string => `${JSON.stringify(status, null, 2)}\n`;
 
 /**
- * Atomic replace, never through a planted symlink (src/safefile.ts); 0644:
+ * Atomic replace, never through a planted symlink (src/os/safefile.ts); 0644:
  * svctl reads it as any user. Returns the new file's fstat; throws on failure
  * (the caller records and retries).
  */

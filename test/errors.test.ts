@@ -2,7 +2,7 @@
 // one line whatever it quotes, and the cap on problems per file.
 import { describe, expect, it } from 'vitest';
 import { capProblems, oneLine, printable, quote } from '../src/errors.js';
-import { idInRange } from '../src/identity.js';
+import { idInRange } from '../src/os/identity.js';
 import { checkUser } from '../src/servicedir.js';
 
 describe('errors: one line always', () => {

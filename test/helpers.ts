@@ -9,7 +9,7 @@ import { constants, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach } from 'vitest';
-import { cgroupPath, removeCgroup } from '../src/cgroup.js';
+import { cgroupPath, removeCgroup } from '../src/os/cgroup.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const SVRUN = join(ROOT, 'dist/cmd/svrun.js');

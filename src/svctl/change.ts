@@ -7,7 +7,7 @@
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../defaults.js';
 import { closure, dependents, type Graph, levels } from '../graph.js';
 import type { Scan } from '../scan.js';
-import { lockScanDir } from '../scanlock.js';
+import { lockScanDir } from './scanlock.js';
 import { type Ctx, defaultEntries, globalDeadline, loadScan, namedEntries } from './context.js';
 import { bringDown, stopTimeoutMs } from './down.js';
 import { createPlanned, prepareWithInstances, removable, removeInstances } from './instances.js';

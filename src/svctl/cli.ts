@@ -156,7 +156,7 @@ export const buildProgram = (done: (code: number) => void): Command => {
     .option('--shutdown-timeout <MS>', 'bound on the whole shutdown, then SIGKILL', wholeNumber('milliseconds'), 30_000)
     .addHelpText('after', example('ENTRYPOINT ["svctl", "boot", "-d", "/etc/services", "--"]', 'CMD ["node", "server.js"]', '$ svctl boot -d services.example'))
     .action(async (cmdArgs: string[], o: { shutdownTimeout: number }, cmd: Command) => {
-      const { boot } = await import('../boot.js');
+      const { boot } = await import('./boot.js');
       done(await boot({ scanDir: ctx(cmd).scanDir, shutdownTimeoutMs: o.shutdownTimeout, cmd: cmdArgs }));
     });
 

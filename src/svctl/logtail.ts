@@ -17,7 +17,7 @@
 // printed is read.
 import { closeSync, fstatSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { MAX_LINE_BYTES } from '../logger.js';
+import { MAX_LINE_BYTES } from '../log/builtin.js';
 import { openRegular } from '../settingsfile.js';
 
 const CHUNK = 64 * 1024;

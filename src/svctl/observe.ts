@@ -4,12 +4,12 @@
 // supervisor runs at all. Without one, the service counts as down.
 import { closeSync, constants, openSync } from 'node:fs';
 import { servicePaths, type ServicePaths } from '../paths.js';
-import { cgroupPath } from '../cgroup.js';
-import { liveLeftovers } from '../leftovers.js';
-import { bootTimeMs, isAlive } from '../proc.js';
+import { cgroupPath } from '../os/cgroup.js';
+import { liveLeftovers } from '../supervisor/leftovers.js';
+import { bootTimeMs, isAlive } from '../os/proc.js';
 import type { ServiceType } from '../servicedir.js';
 import { readStatus, type State, type Status } from '../statusfile.js';
-import { findReaper } from '../taskreaper.js';
+import { findReaper } from '../supervisor/taskreaper.js';
 
 export interface Observed {
   name: string;
@@ -24,7 +24,7 @@ export interface Leftovers {
   pgid: number;
 }
 
-/** `reaper`: with no supervisor, the pid of the task reaper still stopping what a killed one left (src/taskreaper.ts). */
+/** `reaper`: with no supervisor, the pid of the task reaper still stopping what a killed one left (src/supervisor/taskreaper.ts). */
 export type ShownStatus = Status & { supervised: boolean; leftovers: Leftovers | null; reaper?: number };
 
 /** Opening for writing succeeds only while someone reads: a probe with no side effect on svrun. */

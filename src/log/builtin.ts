@@ -1,0 +1,146 @@
+// The built-in logger: the service's stdout and stderr and svrun's own events
+// as lines `<ISO time> <stream> <text>` in log/current (rotated by size), or
+// `NAME | <stream> <text>` on svrun's stdout (--log stdout). Output is split
+// into lines here; writing, rotation and retries are src/log/files.ts's.
+import { isatty } from 'node:tty';
+import { DEFAULT_ROTATION } from '../defaults.js';
+import { printable } from '../errors.js';
+import { QueuedWriter, type Rotation, rotatingFile } from './files.js';
+
+export type Stream = 'out' | 'err' | 'svrun';
+
+export interface LogSink {
+  line(stream: Stream, text: string): void;
+  /** Writes what is queued (bounded by `ms`), then closes. */
+  close(ms?: number): Promise<void>;
+}
+
+/** Longest line kept whole; longer output is split here rather than held. */
+export const MAX_LINE_BYTES = 64 * 1024;
+
+/**
+ * Splits a byte stream into lines; invalid UTF-8 becomes U+FFFD, never a
+ * broken log. A line still incomplete after `idleMs` without output (a
+ * prompt, a progress bar) is written as partial rather than held.
+ */
+export class LineSplitter {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private idle: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly onLine: (text: string, partial: boolean) => void,
+    private readonly idleMs = 0,
+  ) {}
+
+  push(chunk: Buffer): void {
+    this.pushLines(chunk);
+    if (this.idleMs > 0) {
+      if (this.idle) clearTimeout(this.idle);
+      this.idle = this.pendingBytes > 0 ? setTimeout(() => this.end(), this.idleMs) : null;
+      this.idle?.unref();
+    }
+  }
+
+  private pushLines(chunk: Buffer): void {
+    let start = 0;
+    for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
+      this.add(chunk.subarray(start, nl));
+      this.flush();
+      start = nl + 1;
+    }
+    if (start < chunk.length) this.add(chunk.subarray(start));
+  }
+
+  /** End of stream (or idle): a last line without newline is kept, marked partial, not lost. */
+  end(): void {
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = null;
+    if (this.pendingBytes > 0) this.flush(true);
+  }
+
+  /** Adds to the pending line; whatever exceeds MAX_LINE_BYTES goes out as lines of its own. */
+  private add(part: Buffer): void {
+    while (this.pendingBytes + part.length > MAX_LINE_BYTES) {
+      const cut = utf8Boundary(part, MAX_LINE_BYTES - this.pendingBytes);
+      this.pending.push(part.subarray(0, cut));
+      this.pendingBytes += cut;
+      this.flush(true);
+      part = part.subarray(cut);
+    }
+    this.pending.push(part);
+    this.pendingBytes += part.length;
+  }
+
+  private flush(partial = false): void {
+    const line = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.onLine(line.toString('utf8'), partial);
+  }
+}
+
+/** The largest cut <= `at` that does not split a UTF-8 sequence (at most 3 bytes back). */
+const utf8Boundary = (buf: Buffer, at: number): number => {
+  for (let i = at; i > Math.max(0, at - 4); i--) {
+    const b = buf[i];
+    if (b === undefined || (b & 0xc0) !== 0x80) return i;
+  }
+  return at;
+};
+
+/** Escapes what would make a log line unreadable or unsafe to cat: C0 controls (but TAB and ESC) and DEL; drops a CR before the newline. */
+export const cleanLine = (text: string): string => {
+  const t = text.endsWith('\r') ? text.slice(0, -1) : text;
+  return UNSAFE.test(t) ? t.replace(UNSAFE_ALL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`) : t;
+};
+const UNSAFE = /[\x00-\x08\x0a-\x1a\x1c-\x1f\x7f]/;
+const UNSAFE_ALL = new RegExp(UNSAFE.source, 'g');
+
+/** Appended to a line that was written without its newline (idle output, or the end of the stream). */
+export const PARTIAL_MARKER = ' [partial]';
+
+export interface Sink extends LogSink {
+  /** True while output should pause (the writer is behind). */
+  readonly backlogged: boolean;
+  onDrain(fn: () => void): void;
+}
+
+const sinkOf = (writer: QueuedWriter, format: (stream: Stream, text: string) => string): Sink => ({
+  // svrun's own lines quote untrusted values (a setting, an error from a file): one line always
+  line: (stream, text) => writer.push(format(stream, stream === 'svrun' ? printable(text) : text)),
+  close: (ms = 2000) => writer.close(ms),
+  get backlogged() {
+    return writer.backlogged;
+  },
+  onDrain: (fn) => writer.onDrain(fn),
+});
+
+/** new Date().toISOString(), computed once per millisecond (a flood writes many lines in one). */
+let lastMs = 0;
+let lastIso = '';
+const isoNow = (): string => {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+};
+
+/** log/current in `logDir`, created when missing, rotated by `rotation`; `onRecover` once writes succeed again after failing. */
+export const fileSink = (logDir: string, onError: (text: string) => void, rotation: Rotation = DEFAULT_ROTATION, onRecover?: () => void): Sink =>
+  sinkOf(new QueuedWriter(rotatingFile(logDir, rotation), onError, onRecover), (stream, text) => `${isoNow()} ${stream} ${text}\n`);
+
+/** `NAME | <stream> <text>` on svrun's stdout; the name padded to `width` (svctl boot passes the longest). */
+export const stdoutSink = (name: string, width = 0, onError: (text: string) => void = () => {}): Sink => {
+  // isatty, not process.stdout: touching that would make fd 1 non-blocking, and it is shared
+  // (svctl boot's stdout is every supervisor's and the container command's)
+  const color = isatty(1) && !process.env.NO_COLOR;
+  const label = name.padEnd(width);
+  const prefix = color ? `\x1b[${31 + (hash(name) % 6)}m${label}\x1b[0m | ` : `${label} | `;
+  const target = { ownsFd: false, open: () => ({ fd: 1, size: 0 }) };
+  return sinkOf(new QueuedWriter(target, onError), (stream, text) => `${prefix}${stream} ${text}\n`);
+};
+
+const hash = (s: string): number => [...s].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);

@@ -1,0 +1,56 @@
+// The pipe between a service and its log/ logger, held by svrun: a FIFO in
+// supervise/ that svrun keeps open for reading and writing, so neither the
+// service nor the logger ever sees EOF or SIGPIPE when the other restarts,
+// and lines written while the logger is down wait in the pipe for the next one.
+import { closeSync, constants, openSync } from 'node:fs';
+import { ensureFifo, openFifo } from '../control.js';
+import { QueuedWriter } from './files.js';
+import type { Sink, Stream } from './builtin.js';
+
+export interface LogPipe {
+  /** The service's stdout and stderr (blocking, as programs expect). */
+  serviceOut: number;
+  /** The logger's stdin (read-only: once svrun lets go, the logger sees EOF). */
+  loggerIn: number;
+  /** svrun's own events: non-blocking, so a full pipe never stalls the supervisor. */
+  sink: Sink;
+  /** Lets go of the pipe: the logger reads what is left, then EOF. */
+  close(): Promise<void>;
+}
+
+export const openLogPipe = (fifo: string, onError: (text: string) => void): LogPipe => {
+  ensureFifo(fifo);
+  // never through a planted symlink: the FIFO is checked once, then reopened through /proc/self/fd
+  const probe = openFifo(fifo);
+  // O_RDWR first: it never blocks, and with it held the blocking opens below return at once
+  const keep = probe.again(constants.O_RDWR);
+  closeSync(probe.fd);
+  const again = (flags: number) => openSync(`/proc/self/fd/${keep}`, flags);
+  const loggerIn = again(constants.O_RDONLY);
+  const serviceOut = again(constants.O_WRONLY);
+  const events = again(constants.O_WRONLY | constants.O_NONBLOCK);
+  const writer = new QueuedWriter({ ownsFd: false, open: () => ({ fd: events, size: 0 }) }, onError);
+  const format = (stream: Stream, text: string) => (stream === 'svrun' ? `svrun: ${text}\n` : `${text}\n`);
+  return {
+    serviceOut,
+    loggerIn,
+    sink: {
+      line: (stream, text) => writer.push(format(stream, text)),
+      close: (ms = 2000) => writer.close(ms),
+      get backlogged() {
+        return writer.backlogged;
+      },
+      onDrain: (fn) => writer.onDrain(fn),
+    },
+    close: async () => {
+      await writer.close(1000);
+      for (const fd of [events, serviceOut, keep, loggerIn]) {
+        try {
+          closeSync(fd);
+        } catch {
+          /* closed already */
+        }
+      }
+    },
+  };
+};

@@ -1,0 +1,113 @@
+// Services inherit nothing. A descriptor svrun or svctl got from whoever
+// started it (a root shell's `exec 30</etc/shadow`) would otherwise reach every
+// service, across the `user` drop: Node's spawn closes only what is marked
+// close-on-exec, and leaves the rest open in the child. So each entry point
+// marks every inherited descriptor above stderr close-on-exec before it does
+// anything else; what it hands on itself (spawn's stdio) is unaffected.
+import { closeSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { EXIT_FAILED, EXIT_INVALID, MIN_FDS_SVCTL, MIN_FDS_SVRUN } from '../defaults.js';
+
+const O_CLOEXEC = 0o2000000;
+const F_SETFD = 2;
+const FD_CLOEXEC = 1;
+
+/** Is `fd` close-on-exec? (/proc's fdinfo shows the flag; a descriptor gone meanwhile counts as closed.) */
+const closeOnExec = (fd: number): boolean => {
+  try {
+    const flags = /^flags:\s*([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'latin1'));
+    return flags === null || (parseInt(flags[1]!, 8) & O_CLOEXEC) !== 0;
+  } catch {
+    return true;
+  }
+};
+
+/** Our descriptors above stderr that an exec would pass on. */
+export const inheritableFds = (): number[] => {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc/self/fd');
+  } catch {
+    return []; // no /proc: nothing to go by
+  }
+  return entries.map(Number).filter((fd) => Number.isInteger(fd) && fd > 2 && !closeOnExec(fd));
+};
+
+type Fcntl = (fd: number, cmd: number, ...args: unknown[]) => number;
+
+/** fcntl through koffi, loaded only when needed (the common case has nothing to mark); null where unavailable. */
+const loadFcntl = (): Fcntl | null => {
+  try {
+    const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+    return koffi.load('libc.so.6').func('int fcntl(int fd, int cmd, ...)') as Fcntl;
+  } catch {
+    return null;
+  }
+};
+
+/**
+ * Marks every inherited descriptor above stderr close-on-exec. Without
+ * koffi, closes them instead (nothing in svkit uses a descriptor it did
+ * not open), except Node's own IPC channel. Returns the descriptors handled.
+ */
+export const keepDescriptorsToOurselves = (): number[] => {
+  const fds = inheritableFds();
+  if (fds.length === 0) return fds;
+  const fcntl = loadFcntl();
+  const ipc = Number(process.env.NODE_CHANNEL_FD ?? -1);
+  for (const fd of fds) {
+    if (fcntl && fcntl(fd, F_SETFD, 'int', FD_CLOEXEC) === 0) continue;
+    if (fd === ipc) continue;
+    try {
+      closeSync(fd);
+    } catch {
+      /* gone already */
+    }
+  }
+  return fds;
+};
+
+/**
+ * How many descriptors this process may have open: the soft limit, which
+ * Node raises to the hard limit at start-up; null where /proc does not say.
+ */
+export const descriptorLimit = (): number | null => {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)\s/m.exec(readFileSync('/proc/self/limits', 'latin1'));
+    if (!m) return null;
+    return m[1] === 'unlimited' ? Infinity : Number(m[1]);
+  } catch {
+    return null;
+  }
+};
+
+/** What each entry point needs, and how it exits without it (svrun: invalid setup, before locking; svctl: failed). */
+const NEEDS = {
+  svrun: { min: MIN_FDS_SVRUN, exit: EXIT_INVALID },
+  svctl: { min: MIN_FDS_SVCTL, exit: EXIT_FAILED },
+} as const;
+
+/** The limit as read at start-up (at EMFILE, /proc/self/limits cannot be read any more). */
+let limitAtStart: number | null = null;
+
+/**
+ * Ends the program with one line saying the descriptor limit is too low;
+ * `exhausted`: the limit looked enough, but descriptors the caller left open used it up.
+ */
+export const tooFewDescriptors = (program: keyof typeof NEEDS, exhausted = false): never => {
+  const { min, exit } = NEEDS[program];
+  const limit = limitAtStart ?? descriptorLimit() ?? '?';
+  const held = exhausted ? ', used up by descriptors inherited open' : '';
+  process.stderr.write(`${program}: too few file descriptors (limit ${limit}${held}, needs at least ${min}): raise the hard limit (ulimit -Hn)\n`);
+  return process.exit(exit);
+};
+
+/**
+ * Checks the limit before anything else is loaded: below it, loading the
+ * program's modules (all opened at once) or supervising would fail with
+ * EMFILE somewhere, as a stack trace or worse.
+ */
+export const ensureDescriptors = (program: keyof typeof NEEDS): void => {
+  limitAtStart = descriptorLimit();
+  if (limitAtStart !== null && limitAtStart < NEEDS[program].min) tooFewDescriptors(program);
+};

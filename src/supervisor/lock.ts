@@ -1,0 +1,93 @@
+// supervise/lock, held with proper-lockfile for the supervisor's whole life.
+// A lock whose owner (supervisor pid + start time in status.json) is gone is
+// taken over at once; mtime staleness counts only when no owner is recorded.
+// Taking over is serialized by a short-lived guard directory, so two new
+// supervisors racing for a dead owner's lock cannot both win.
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import lockfile from 'proper-lockfile';
+import { LOCK_GUARD_STALE_MS, LOCK_STALE_MS } from '../defaults.js';
+import { isAlive } from '../os/proc.js';
+import type { Status } from '../statusfile.js';
+
+export type Release = () => Promise<void>;
+
+export type LockResult = { ok: true; release: Release } | { ok: false; holder: number | null };
+
+/**
+ * proper-lockfile's mtime staleness is not used while an owner is recorded:
+ * a supervisor stopped by Ctrl-Z cannot touch its lock, yet owns it.
+ */
+const NEVER_STALE_MS = 2 ** 31 - 1;
+const UPDATE_MS = 5_000;
+
+export interface LockOptions {
+  /** The folder the lock protects (proper-lockfile's `file`). */
+  dir: string;
+  lockPath: string;
+  /** Reads the current owner from status.json. */
+  owner: () => Status['supervisor'];
+  /** Runs while the guard is held, right after the lock is ours: record ourselves as owner. */
+  claim: () => void;
+  onCompromised: (err: Error) => void;
+}
+
+const lockAge = (path: string): number => {
+  try {
+    return Date.now() - statSync(path).mtimeMs;
+  } catch {
+    return Infinity;
+  }
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Holds `${lockPath}.guard` around `fn`; a guard older than LOCK_GUARD_STALE_MS was left by a killed process. */
+const withGuard = async <T>(lockPath: string, fn: () => Promise<T>): Promise<T> => {
+  const guard = `${lockPath}.guard`;
+  for (;;) {
+    try {
+      mkdirSync(guard);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      try {
+        if (Date.now() - statSync(guard).mtimeMs > LOCK_GUARD_STALE_MS) rmSync(guard, { recursive: true, force: true });
+      } catch {
+        /* removed meanwhile */
+      }
+      await sleep(10 + Math.random() * 20);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(guard, { recursive: true, force: true });
+  }
+};
+
+export const acquireLock = (opts: LockOptions): Promise<LockResult> =>
+  withGuard(opts.lockPath, async () => {
+    const take = () =>
+      lockfile.lock(opts.dir, {
+        lockfilePath: opts.lockPath,
+        realpath: false,
+        stale: NEVER_STALE_MS,
+        update: UPDATE_MS,
+        retries: 0,
+        onCompromised: opts.onCompromised,
+      });
+    let release: Release;
+    try {
+      release = await take();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
+      const owner = opts.owner();
+      // no owner on record (status.json lost): only then does an untouched lock go stale
+      const ownerGone = owner ? owner.pid === process.pid || !isAlive(owner.pid, owner.pidStart) : lockAge(opts.lockPath) > LOCK_STALE_MS;
+      if (!ownerGone) return { ok: false, holder: owner?.pid ?? null };
+      rmSync(opts.lockPath, { recursive: true, force: true });
+      release = await take();
+    }
+    opts.claim();
+    return { ok: true, release };
+  });

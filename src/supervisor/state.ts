@@ -1,0 +1,377 @@
+// The supervisor as a pure transition function: step(core, event) returns the
+// next core and the effects for the interpreter (src/supervisor/interpreter.ts) to carry
+// out. No I/O and no clock here: events carry their time. Current state and
+// wanted state are kept apart (runit's state/want, s6's flagwantup).
+import { nextShortRuns, restartDelay } from './backoff.js';
+import type { RestartPolicy } from '../servicedir.js';
+import type { LastExit, State, Want } from '../statusfile.js';
+
+export interface Config {
+  restart: RestartPolicy;
+  downSignal: NodeJS.Signals;
+  timeoutKillMs: number;
+  hasFinish: boolean;
+  /** Ready as soon as spawned (no notification-fd, no check). */
+  readyOnSpawn: boolean;
+  /** A oneshot: run once, `up` when it exits 0, never restarted; svrun exits once it is settled. */
+  oneshot?: boolean;
+  /** The oneshot has a `stop` script to undo `run`. */
+  hasStop?: boolean;
+}
+
+export interface Core {
+  want: Want;
+  state: State;
+  since: number;
+  pid: number | null;
+  pidStart: number | null;
+  startedAt: number | null;
+  readyAt: number | null;
+  restarts: number;
+  lastExit: LastExit | null;
+  nextStartAt: number | null;
+  lastError: string | null;
+  /** Process group of the current or last run: outlives the main process. */
+  pgid: number | null;
+  /** The main process has not exited yet. `pid` stays on record after it exits
+   * until its whole group is gone, so a new supervisor can find leftovers. */
+  mainAlive: boolean;
+  /** Consecutive short runs, for the backoff. */
+  shortRuns: number;
+  /** The current run is ending because we asked it to (d, x, a signal to svrun). */
+  stopRequested: boolean;
+  stopSentAt: number | null;
+  /** `finish` exited 125: do not restart (s6's convention). */
+  finishVeto: boolean;
+  /** Exit the supervisor once the service is down. */
+  exiting: boolean;
+}
+
+export type Command = 'u' | 'd' | 'o' | 'x';
+
+export type Event =
+  | { type: 'boot'; at: number }
+  | { type: 'command'; cmd: Command; at: number }
+  | { type: 'send'; signal: NodeJS.Signals; at: number }
+  | { type: 'terminate'; at: number }
+  | { type: 'kill-now'; at: number }
+  | { type: 'spawned'; pid: number; pidStart: number | null; at: number }
+  | { type: 'spawn-failed'; error: string; at: number }
+  | { type: 'ready'; at: number }
+  | { type: 'exited'; code: number | null; signal: NodeJS.Signals | null; groupEmpty: boolean; at: number }
+  | { type: 'group-empty'; at: number }
+  | { type: 'kill-timeout'; at: number }
+  | { type: 'finish-done'; code: number | null; at: number }
+  | { type: 'stop-done'; code: number | null; at: number }
+  | { type: 'backoff-done'; at: number }
+  | { type: 'error'; error: string; at: number };
+
+export type TimerName = 'kill' | 'backoff';
+
+export type Effect =
+  | { type: 'spawn' }
+  | { type: 'signal-group'; signal: NodeJS.Signals }
+  | { type: 'kill-group' }
+  | { type: 'watch-group' }
+  | { type: 'timer'; name: TimerName; ms: number }
+  | { type: 'cancel-timer'; name: TimerName }
+  | { type: 'run-finish'; code: number; signo: number }
+  | { type: 'run-stop' }
+  | { type: 'log'; text: string }
+  | { type: 'exit'; code: number };
+
+export const initialCore = (want: Want, at: number): Core => ({
+  want,
+  state: 'down',
+  since: at,
+  pid: null,
+  pidStart: null,
+  startedAt: null,
+  readyAt: null,
+  restarts: 0,
+  lastExit: null,
+  nextStartAt: null,
+  lastError: null,
+  pgid: null,
+  mainAlive: false,
+  shortRuns: 0,
+  stopRequested: false,
+  stopSentAt: null,
+  finishVeto: false,
+  exiting: false,
+});
+
+const isRunning = (state: State) => state === 'starting' || state === 'up';
+
+export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Signals) => number): { core: Core; effects: Effect[] } => {
+  const s: Core = { ...prev };
+  const fx: Effect[] = [];
+  const at = event.at;
+
+  const enter = (state: State) => {
+    if (s.state !== state) {
+      s.state = state;
+      s.since = at;
+    }
+  };
+  const log = (text: string) => fx.push({ type: 'log', text });
+
+  const spawn = () => {
+    s.nextStartAt = null;
+    // the old group is empty by now: never signal its (reusable) id again
+    s.pgid = null;
+    enter('starting');
+    fx.push({ type: 'spawn' });
+  };
+
+  const settle = (state: 'down' | 'failed') => {
+    enter(state);
+    log(state);
+    // a oneshot's svrun reports the outcome in its exit code too
+    if (s.exiting) fx.push({ type: 'exit', code: cfg.oneshot && state === 'failed' ? 1 : 0 });
+  };
+
+  /** A oneshot's run exited 0 (its group is gone): its effect holds, svrun is done. */
+  const oneshotUp = () => {
+    s.readyAt = at;
+    enter('up');
+    log('ready');
+    fx.push({ type: 'exit', code: 0 });
+  };
+
+  const sendDownSignal = () => {
+    enter('stopping');
+    if (s.stopSentAt !== null) return;
+    s.stopSentAt = at;
+    log(`stopping: ${cfg.downSignal}`);
+    fx.push({ type: 'signal-group', signal: cfg.downSignal }, { type: 'signal-group', signal: 'SIGCONT' });
+    if (cfg.timeoutKillMs > 0) fx.push({ type: 'timer', name: 'kill', ms: cfg.timeoutKillMs });
+    fx.push({ type: 'watch-group' });
+  };
+
+  /** Takes the service toward down, whatever it is doing now. */
+  const stop = () => {
+    switch (s.state) {
+      case 'starting':
+      case 'up':
+        s.stopRequested = true;
+        sendDownSignal();
+        return;
+      case 'stopping':
+      case 'finishing':
+        s.stopRequested = true;
+        return;
+      case 'backoff':
+        fx.push({ type: 'cancel-timer', name: 'backoff' });
+        s.nextStartAt = null;
+        settle('down');
+        return;
+      case 'down':
+      case 'failed':
+        if (s.state === 'failed') settle('down');
+        else if (s.exiting) fx.push({ type: 'exit', code: 0 });
+        return;
+      default:
+        return assertNever(s.state);
+    }
+  };
+
+  /** The run and its whole group are gone (and finish is done): what next? */
+  const decide = () => {
+    const exit = s.lastExit;
+    const clean = exit !== null && exit.code === 0;
+    if (s.want === 'down') return settle('down');
+    if (cfg.oneshot) {
+      if (clean) return oneshotUp();
+      s.lastError = `run ${exit?.signal ? `killed by ${exit.signal}` : `exited ${exit?.code}`}`;
+      return settle('failed');
+    }
+    if (s.stopRequested) {
+      // stopped on request, then wanted up again (d then u): a fresh start
+      s.shortRuns = 0;
+      return spawn();
+    }
+    if (s.finishVeto) return settle('failed');
+    const restart = s.want === 'up' && (cfg.restart === 'always' || (cfg.restart === 'on-failure' && !clean));
+    if (!restart) return settle(clean ? 'down' : 'failed');
+    scheduleRestart();
+  };
+
+  const scheduleRestart = () => {
+    const delay = restartDelay(s.shortRuns);
+    s.shortRuns += 1;
+    s.restarts += 1;
+    log(`restarting in ${delay} ms`);
+    if (delay === 0) return spawn();
+    enter('backoff');
+    s.nextStartAt = at + delay;
+    fx.push({ type: 'timer', name: 'backoff', ms: delay });
+  };
+
+  const afterGroupEmpty = () => {
+    s.pid = null;
+    s.pidStart = null;
+    fx.push({ type: 'cancel-timer', name: 'kill' });
+    const exit = s.lastExit;
+    if (cfg.hasFinish && exit && !cfg.oneshot) {
+      enter('finishing');
+      const sig = exit.signal ? signo(exit.signal as NodeJS.Signals) : 0;
+      fx.push({ type: 'run-finish', code: exit.signal ? -1 : (exit.code ?? -1), signo: sig });
+      return;
+    }
+    decide();
+  };
+
+  switch (event.type) {
+    case 'boot':
+      if (cfg.oneshot) {
+        // svrun for a oneshot is a transaction: bring it up (unless its effect
+        // still holds), or take it down with `stop`, then exit
+        if (s.want !== 'down') {
+          if (s.state === 'up') fx.push({ type: 'exit', code: 0 });
+          else spawn();
+        } else if (s.state === 'up' && cfg.hasStop) {
+          enter('stopping');
+          fx.push({ type: 'run-stop' });
+        } else settle('down');
+        break;
+      }
+      if (s.want !== 'down') spawn();
+      break;
+    case 'command':
+      switch (event.cmd) {
+        case 'u':
+        case 'o':
+          if (s.exiting) break; // x or a stop signal to svrun is final
+          s.want = event.cmd === 'u' ? 'up' : 'once';
+          if (s.state === 'down' || s.state === 'failed') {
+            s.shortRuns = 0;
+            s.finishVeto = false;
+            spawn();
+          }
+          break;
+        case 'x':
+          s.exiting = true;
+          s.want = 'down';
+          stop();
+          break;
+        case 'd':
+          s.want = 'down';
+          stop();
+          break;
+        default:
+          assertNever(event.cmd);
+      }
+      break;
+    case 'terminate':
+      s.exiting = true;
+      s.want = 'down';
+      stop();
+      break;
+    case 'send':
+      if (s.pgid !== null && (isRunning(s.state) || s.state === 'stopping')) {
+        fx.push({ type: 'signal-group', signal: event.signal });
+      }
+      break;
+    case 'kill-now':
+      if (s.state === 'stopping') {
+        log(`killed after ${at - (s.stopSentAt ?? at)} ms`);
+        fx.push({ type: 'cancel-timer', name: 'kill' }, { type: 'kill-group' });
+      }
+      break;
+    case 'spawned':
+      s.pid = event.pid;
+      s.pgid = event.pid;
+      s.mainAlive = true;
+      s.pidStart = event.pidStart;
+      s.startedAt = at;
+      s.readyAt = null;
+      s.lastError = null;
+      s.stopRequested = false;
+      s.stopSentAt = null;
+      s.finishVeto = false;
+      enter('starting');
+      log(`started pid ${event.pid}`);
+      if (cfg.readyOnSpawn) {
+        s.readyAt = at;
+        enter('up');
+        log('ready');
+      }
+      if (s.want === 'down') stop();
+      break;
+    case 'spawn-failed':
+      s.lastError = event.error;
+      log(`error: ${event.error}`);
+      if (s.want === 'down') {
+        settle('down');
+        break;
+      }
+      if (cfg.oneshot) {
+        settle('failed');
+        break;
+      }
+      s.shortRuns = Math.max(s.shortRuns, 1);
+      scheduleRestart();
+      break;
+    case 'ready':
+      if (s.state === 'starting') {
+        s.readyAt = at;
+        enter('up');
+        log('ready');
+      }
+      break;
+    case 'exited': {
+      s.lastExit = { code: event.code, signal: event.signal, at: new Date(at).toISOString() };
+      log(event.signal ? `killed by ${event.signal}` : `exited ${event.code}`);
+      s.shortRuns = nextShortRuns(s.shortRuns, s.startedAt === null ? null : at - s.startedAt);
+      s.mainAlive = false;
+      if (!event.groupEmpty) {
+        // the main process is gone but its group is not: stop what is left
+        sendDownSignal();
+        fx.push({ type: 'watch-group' });
+        break;
+      }
+      afterGroupEmpty();
+      break;
+    }
+    case 'group-empty':
+      if (s.state === 'stopping' && !s.mainAlive) afterGroupEmpty();
+      break;
+    case 'kill-timeout':
+      if (s.state === 'stopping') {
+        log(`killed after ${cfg.timeoutKillMs} ms`);
+        fx.push({ type: 'kill-group' });
+      }
+      break;
+    case 'finish-done':
+      if (s.state !== 'finishing') break;
+      if (event.code === 125) s.finishVeto = true;
+      decide();
+      break;
+    case 'stop-done':
+      if (s.state !== 'stopping' || !cfg.oneshot) break;
+      if (event.code === 0) settle('down');
+      else {
+        s.lastError = `stop ${event.code === null ? 'did not finish' : `exited ${event.code}`}`;
+        settle('failed');
+      }
+      break;
+    case 'backoff-done':
+      if (s.state === 'backoff') {
+        if (s.want === 'down') settle('down');
+        else spawn();
+      }
+      break;
+    case 'error':
+      s.lastError = event.error;
+      log(`error: ${event.error}`);
+      break;
+    default:
+      assertNever(event);
+  }
+  return { core: s, effects: fx };
+};
+
+function assertNever(x: never): never {
+  throw new Error(`unexpected ${JSON.stringify(x)}`);
+}

@@ -6,10 +6,11 @@
 // starts anything. The order and the waits come from a StopPlan, which is
 // built whether the folders are valid or not.
 import { sendControl } from '../control.js';
-import { type Graph, reverse, startOrder, subgraph } from '../graph.js';
+import { subgraph } from '../graph.js';
 import type { Status } from '../statusfile.js';
 import { type Launched, launchSvrun } from './launch.js';
 import { beingReaped, hasLeftovers, isRunning, observe } from './observe.js';
+import { runGraph } from './schedule.js';
 import type { StopPlan, StopTarget } from './stopplan.js';
 import { Changes } from './watch.js';
 
@@ -67,38 +68,18 @@ export const driveDown = async (def: StopTarget, deadline: number | null): Promi
   }
 };
 
-type Outcome = { ok: true } | { ok: false };
-
 /**
  * Stops `names` (which must include everything that requires them), each
  * after all its dependents among them are down. Resolves with one line per
  * service not down, in stop order; empty on success.
  */
 export const bringDown = async (plan: StopPlan, names: Iterable<string>, deadline: number | null): Promise<string[]> => {
-  const g: Graph = subgraph(plan.graph, [...names].filter((n) => plan.targets.has(n)));
-  const rev = reverse(g);
-  const order = startOrder(g).reverse();
-  const outcomes = new Map<string, Promise<Outcome>>();
-  const lines = new Map<string, string>();
-  for (const name of order) {
-    const def = plan.targets.get(name)!;
-    const dependents = rev.get(name) ?? [];
-    outcomes.set(
-      name,
-      Promise.all(dependents.map((d) => outcomes.get(d)!)).then(async (deps): Promise<Outcome> => {
-        const blockers = dependents.filter((_, i) => !deps[i]!.ok);
-        if (blockers.length > 0) {
-          if (!isRunning(observe(name, def.dir), def.type)) return { ok: true };
-          lines.set(name, `${name}: not stopped because ${blockers.join(', ')} ${blockers.length > 1 ? 'are' : 'is'} not down`);
-          return { ok: false };
-        }
-        const problem = await driveDown(def, deadline);
-        if (problem === null) return { ok: true };
-        lines.set(name, problem);
-        return { ok: false };
-      }),
-    );
-  }
-  await Promise.all(outcomes.values());
-  return order.flatMap((n) => lines.get(n) ?? []);
+  const target = (name: string): StopTarget => plan.targets.get(name)!;
+  const results = await runGraph(subgraph(plan.graph, [...names].filter((n) => plan.targets.has(n))), 'dependents-first', {
+    act: (name) => driveDown(target(name), deadline),
+    already: (name) => !isRunning(observe(name, target(name).dir), target(name).type),
+  });
+  return results.flatMap(([name, r]) =>
+    r.kind === 'failed' ? [r.problem] : r.kind === 'blocked' ? [`${name}: not stopped because ${r.by.join(', ')} ${r.by.length > 1 ? 'are' : 'is'} not down`] : [],
+  );
 };

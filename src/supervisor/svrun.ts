@@ -16,7 +16,7 @@ import { type Identity, resolveIdentity } from '../os/identity.js';
 import { findExecutable } from '../os/procgroup.js';
 import { readService } from '../servicedir.js';
 import { type Core, initialCore } from './state.js';
-import { heldSettings, type ReadStatus, readStatus, type Status, type Want, writeStatus } from '../statusfile.js';
+import { blankStatus, heldSettings, type ReadStatus, readStatus, type Status, type Want, writeStatus } from '../statusfile.js';
 import { Supervisor } from './interpreter.js';
 import { awaitReaper, TaskReaper } from './taskreaper.js';
 
@@ -285,9 +285,3 @@ const oneshotCore = (old: Status | null, want: Want): Core => {
   const ms = (t: string | null) => (t === null ? null : Date.parse(t));
   return { ...core, state: 'up', since: Date.parse(old.since), startedAt: ms(old.startedAt), readyAt: ms(old.readyAt), lastExit: old.lastExit };
 };
-
-const blankStatus = (name: string, type: Status['type']): Status => ({
-  version: 1, name, type, supervisor: null, want: 'up', state: 'down', since: new Date().toISOString(),
-  pid: null, pidStart: null, startedAt: null, readyAt: null, restarts: 0, lastExit: null, log: null,
-  nextStartAt: null, lastError: null, cgroup: null,
-});

@@ -7,6 +7,9 @@ export const DEFAULT_TIMEOUT_FINISH_MS = 5_000;
 export const DEFAULT_DOWN_SIGNAL = 'SIGTERM';
 export const DEFAULT_RESTART = 'always';
 
+/** svctl waits for a stop timeout-kill + timeout-finish and this much more: svrun's own exit and last status write. */
+export const STOP_SLACK_MS = 1_000;
+
 /** A run that lasted this long resets the backoff sequence. */
 export const BACKOFF_RESET_RUN_MS = 10_000;
 export const BACKOFF_FIRST_MS = 100;

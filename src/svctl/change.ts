@@ -9,10 +9,10 @@ import { closure, dependents, type Graph, levels } from '../graph.js';
 import type { Scan } from '../scan.js';
 import { lockScanDir } from './scanlock.js';
 import { type Ctx, defaultEntries, globalDeadline, loadScan, namedEntries } from './context.js';
-import { bringDown, stopTimeoutMs } from './down.js';
+import { bringDown } from './down.js';
 import { createPlanned, prepareWithInstances, removable, removeInstances } from './instances.js';
 import { isRunning, observe } from './observe.js';
-import { stopPlan, stopWarnings } from './stopplan.js';
+import { stopPlan, stopTimeoutMs, stopWarnings } from './stopplan.js';
 import { bringUp, type UpWant } from './up.js';
 
 /** The sum over the levels of `g` of the longest wait on each level. */

@@ -11,11 +11,8 @@ import type { Status } from '../statusfile.js';
 import { type Launched, launchSvrun } from './launch.js';
 import { beingReaped, hasLeftovers, isRunning, observe } from './observe.js';
 import { runGraph } from './schedule.js';
-import type { StopPlan, StopTarget } from './stopplan.js';
+import { type StopPlan, type StopTarget, stopTimeoutMs } from './stopplan.js';
 import { Changes } from './watch.js';
-
-/** SPEC.md: a stop may take timeout-kill, then timeout-finish, plus a second of slack. */
-export const stopTimeoutMs = (t: Pick<StopTarget, 'timeoutKillMs' | 'timeoutFinishMs'>): number => t.timeoutKillMs + t.timeoutFinishMs + 1000;
 
 /** A oneshot that is up (or failed) is taken down by a `svrun --want down` transaction, which runs its `stop`. */
 const needsTransaction = (def: Pick<StopTarget, 'type'>, s: Status | null): boolean =>

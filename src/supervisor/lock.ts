@@ -4,6 +4,7 @@
 // Taking over is serialized by a short-lived guard directory, so two new
 // supervisors racing for a dead owner's lock cannot both win.
 import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
 import { LOCK_GUARD_STALE_MS, LOCK_STALE_MS } from '../defaults.js';
 import { isAlive } from '../os/proc.js';
@@ -38,8 +39,6 @@ const lockAge = (path: string): number => {
     return Infinity;
   }
 };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Holds `${lockPath}.guard` around `fn`; a guard older than LOCK_GUARD_STALE_MS was left by a killed process. */
 const withGuard = async <T>(lockPath: string, fn: () => Promise<T>): Promise<T> => {

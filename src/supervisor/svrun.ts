@@ -1,6 +1,7 @@
 // svrun DIR: validate, lock, clean up after a killed predecessor, then
 // supervise until asked to stop. Everything that can fail for good fails
 // here, before supervision starts, with one line and a documented exit code.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { cgroupPath, prepareCgroup, removeCgroup } from '../os/cgroup.js';
 import { type ControlReader, openControl } from '../control.js';
 import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, REAPER_MARGIN_MS } from '../defaults.js';
@@ -173,7 +174,7 @@ export const svrun = async (argv: string[]): Promise<number> => {
     // a compromised lock (removed behind our back) is taken back, never fatal;
     // but if another live supervisor holds it now, one of us must go: we do
     for (;;) {
-      await new Promise((r) => setTimeout(r, 1000));
+      await sleep(1000);
       const again = await acquireLock({ ...lockOptions, claim: () => supervisor?.persist() }).catch(() => null);
       if (again?.ok) {
         release = again.release;

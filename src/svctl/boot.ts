@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EXIT_FAILED, EXIT_OK } from '../defaults.js';
 import { errorText, oneLine } from '../errors.js';
 import { closure } from '../graph.js';
@@ -46,8 +47,6 @@ const say = (line: string): void => {
     /* nowhere to say it */
   }
 };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** `p`, or nothing after `ms`: the timer does not outlive the wait (it would keep the process alive). */
 const within = async (p: Promise<unknown>, ms: number): Promise<void> => {

@@ -5,6 +5,7 @@
 // holder is gone (a SIGKILLed svctl) is taken over at once.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { acquireLock, type LockOptions, type LockResult } from '../supervisor/lock.js';
 import { procStartTime } from '../os/proc.js';
 import { readSettingsFile } from '../settingsfile.js';
@@ -108,6 +109,6 @@ export const lockScanDir = async (scanDir: string, deadline: number, exitOnSigna
     }
     holder = got.holder;
     if (Date.now() >= deadline) return { ok: false, holder };
-    await new Promise((r) => setTimeout(r, Math.min(RETRY_MS, Math.max(0, deadline - Date.now()))));
+    await sleep(Math.min(RETRY_MS, Math.max(0, deadline - Date.now())));
   }
 };

@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
-import { LOCK_GUARD_STALE_MS, LOCK_STALE_MS } from '../defaults.js';
+import { LOCK_GUARD_JITTER_MS, LOCK_GUARD_RETRY_MS, LOCK_GUARD_STALE_MS, LOCK_STALE_MS, LOCK_UPDATE_MS, MAX_TIMER_MS } from '../defaults.js';
 import { isAlive } from '../os/proc.js';
 import type { Status } from '../statusfile.js';
 
@@ -18,8 +18,7 @@ export type LockResult = { ok: true; release: Release } | { ok: false; holder: n
  * proper-lockfile's mtime staleness is not used while an owner is recorded:
  * a supervisor stopped by Ctrl-Z cannot touch its lock, yet owns it.
  */
-const NEVER_STALE_MS = 2 ** 31 - 1;
-const UPDATE_MS = 5_000;
+const NEVER_STALE_MS = MAX_TIMER_MS;
 
 export interface LockOptions {
   /** The folder the lock protects (proper-lockfile's `file`). */
@@ -54,7 +53,7 @@ const withGuard = async <T>(lockPath: string, fn: () => Promise<T>): Promise<T> 
       } catch {
         /* removed meanwhile */
       }
-      await sleep(10 + Math.random() * 20);
+      await sleep(LOCK_GUARD_RETRY_MS + Math.random() * LOCK_GUARD_JITTER_MS);
     }
   }
   try {
@@ -71,7 +70,7 @@ export const acquireLock = (opts: LockOptions): Promise<LockResult> =>
         lockfilePath: opts.lockPath,
         realpath: false,
         stale: NEVER_STALE_MS,
-        update: UPDATE_MS,
+        update: LOCK_UPDATE_MS,
         retries: 0,
         onCompromised: opts.onCompromised,
       });

@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cgroupPath, prepareCgroup, removeCgroup } from '../os/cgroup.js';
 import { type ControlReader, openControl } from '../control.js';
-import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, REAPER_MARGIN_MS } from '../defaults.js';
+import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, LOCK_RETAKE_MS, REAPER_MARGIN_MS } from '../defaults.js';
 import { errorText, oneLine } from '../errors.js';
 import { liveLeftovers, stopLeftovers } from './leftovers.js';
 import { acquireLock } from './lock.js';
@@ -174,7 +174,7 @@ export const svrun = async (argv: string[]): Promise<number> => {
     // a compromised lock (removed behind our back) is taken back, never fatal;
     // but if another live supervisor holds it now, one of us must go: we do
     for (;;) {
-      await sleep(1000);
+      await sleep(LOCK_RETAKE_MS);
       const again = await acquireLock({ ...lockOptions, claim: () => supervisor?.persist() }).catch(() => null);
       if (again?.ok) {
         release = again.release;

@@ -4,7 +4,7 @@
 // folders and stops what runs all the same (SPEC.md "Stopping never waits on
 // valid folders"). Each holds the scan directory's lock for the whole
 // operation so concurrent svctl calls never interleave.
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../defaults.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, SCAN_LOCK_WAIT_MIN_MS } from '../defaults.js';
 import { closure, dependents, type Graph, levels } from '../graph.js';
 import type { Scan } from '../scan.js';
 import { lockScanDir } from './scanlock.js';
@@ -19,7 +19,7 @@ import { bringUp, type UpWant } from './up.js';
 const levelWaits = (g: Graph, waitOf: (name: string) => number): number => {
   let total = 0;
   for (const level of levels(g)) total += Math.max(0, ...level.map(waitOf));
-  return Math.max(total, 1000);
+  return Math.max(total, SCAN_LOCK_WAIT_MIN_MS);
 };
 
 /**

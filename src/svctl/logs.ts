@@ -6,11 +6,11 @@
 // like `svctl boot`'s output; with one, they are printed as they are.
 import { closeSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXIT_FAILED, EXIT_OK } from '../defaults.js';
+import { EXIT_FAILED, EXIT_OK, FOLLOW_POLL_MS } from '../defaults.js';
 import { servicePaths } from '../paths.js';
 import { openRegular } from '../settingsfile.js';
 import { type Ctx, loadScan, namedEntries } from './context.js';
-import { FOLLOW_POLL_MS, linesBefore, LogTail } from './logtail.js';
+import { linesBefore, LogTail } from './logtail.js';
 import { Changes } from './watch.js';
 
 /**

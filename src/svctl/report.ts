@@ -2,6 +2,7 @@
 // the supervisor's last error when it recorded one, and the last lines the
 // service itself wrote to its log, which usually say what it complained about.
 import { dirname } from 'node:path';
+import { LOG_SETTLE_MS } from '../defaults.js';
 import type { ServiceDef } from '../servicedir.js';
 import type { LastExit, Status } from '../statusfile.js';
 import { logFile, tailLines, withoutTime } from './logs.js';
@@ -22,9 +23,6 @@ export const detail = (def: ServiceDef, s: Status | null): string => {
     .slice(-OUTPUT_LINES);
   return `${s?.lastError ? `: ${s.lastError}` : ''}${output.length > 0 ? `; last output: ${output.join(' | ')}` : ''}`;
 };
-
-/** How long a report waits for the log to catch up with the status. */
-const LOG_SETTLE_MS = 1000;
 
 /**
  * Waits (briefly) until svrun's `EVENT` line, logged at or after `since`, is

@@ -7,7 +7,7 @@
 // The requires of the folders as they are now count too (the union of both,
 // so a dependent is stopped first whichever of the two names the edge); the
 // edges inside a cycle are dropped, never the stop.
-import { DEFAULT_TIMEOUT_FINISH_MS, DEFAULT_TIMEOUT_KILL_MS, STOP_SLACK_MS } from '../defaults.js';
+import { DEFAULT_TIMEOUT_FINISH_MS, DEFAULT_TIMEOUT_KILL_MS, MAX_TIMER_MS, STOP_SLACK_MS } from '../defaults.js';
 import { findCycles, formatCycle, type Graph, withoutCycles } from '../graph.js';
 import type { Scan } from '../scan.js';
 import { NAME_RE, type ServiceDef, type ServiceType } from '../servicedir.js';
@@ -56,8 +56,7 @@ export interface StopInput {
   running: Status | null;
 }
 
-const MAX_MS = 2 ** 31 - 1;
-const isMs = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_MS;
+const isMs = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_TIMER_MS;
 /** A bound on a recorded list: status.json is untrusted. */
 const MAX_RECORDED_REQUIRES = 10_000;
 

@@ -3,8 +3,7 @@
 // svctl at once, and a poll every `pollMs` covers what inotify misses (a
 // folder created later, NFS).
 import { type FSWatcher, watch } from 'node:fs';
-
-export const POLL_MS = 50;
+import { CHANGE_POLL_MS } from '../defaults.js';
 
 export class Changes {
   private readonly watchers = new Map<string, FSWatcher>();
@@ -14,7 +13,7 @@ export class Changes {
 
   constructor(
     private readonly dirs: readonly string[],
-    private readonly pollMs = POLL_MS,
+    private readonly pollMs = CHANGE_POLL_MS,
   ) {
     this.arm();
   }

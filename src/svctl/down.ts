@@ -12,7 +12,7 @@ import { type Launched, launchSvrun } from './launch.js';
 import { beingReaped, hasLeftovers, isRunning, observe } from './observe.js';
 import { runGraph } from './schedule.js';
 import { type StopPlan, type StopTarget, stopTimeoutMs } from './stopplan.js';
-import { Changes } from './watch.js';
+import { ChangeWaiter } from './changewait.js';
 
 /** A oneshot that is up (or failed) is taken down by a `svrun --want down` transaction, which runs its `stop`. */
 const needsTransaction = (def: Pick<StopTarget, 'type'>, s: Status | null): boolean =>
@@ -24,7 +24,7 @@ export const driveDown = async (def: StopTarget, deadline: number | null): Promi
   const until = deadline ?? t0 + stopTimeoutMs(def);
   const o0 = observe(def.name, def.dir);
   if (!o0.supervised && !beingReaped(o0) && !hasLeftovers(o0.recorded, o0) && !needsTransaction(def, o0.recorded)) return null;
-  const changes = new Changes([o0.paths.supervise]);
+  const changes = new ChangeWaiter([o0.paths.supervise]);
   let launched: Launched | null = null;
   let launchedAt = 0;
   let sent = false;

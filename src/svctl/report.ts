@@ -6,7 +6,7 @@ import { LOG_SETTLE_MS } from '../defaults.js';
 import type { ServiceDef } from '../servicedir.js';
 import type { LastExit, Status } from '../statusfile.js';
 import { logFile, tailLines, withoutTime } from './logs.js';
-import { Changes } from './watch.js';
+import { ChangeWaiter } from './changewait.js';
 
 const OUTPUT_LINES = 3;
 /** How far back to look for the service's own lines among svrun's events. */
@@ -32,7 +32,7 @@ export const detail = (def: ServiceDef, s: Status | null): string => {
 export const logSettled = async (def: ServiceDef, event: string, since: number): Promise<void> => {
   const file = logFile(def.dir, def.name);
   const until = Date.now() + LOG_SETTLE_MS;
-  const changes = new Changes([dirname(file)]);
+  const changes = new ChangeWaiter([dirname(file)]);
   try {
     for (;;) {
       const seen = tailLines(file, 20).some((l) => l.endsWith(` svrun ${event}`) && Date.parse(l.slice(0, l.indexOf(' '))) >= since);

@@ -15,7 +15,7 @@ import { type Launched, type LaunchOptions, launchSvrun } from './launch.js';
 import { isUp, observe } from './observe.js';
 import { detail, exitText, logSettled } from './report.js';
 import { runGraph } from './schedule.js';
-import { Changes } from './watch.js';
+import { ChangeWaiter } from './changewait.js';
 
 export type UpWant = 'up' | 'once';
 
@@ -66,7 +66,7 @@ export const driveUp = async (def: ServiceDef, want: UpWant, deadline: number | 
   } catch {
     /* svrun will report it */
   }
-  const changes = new Changes([supervise]);
+  const changes = new ChangeWaiter([supervise]);
   let launched: Launched | null = null;
   let askedAt: number | null = null;
   try {

@@ -8,7 +8,7 @@ import type { ServiceDef } from '../servicedir.js';
 import { type Ctx, globalDeadline, loadScan, namedEntries } from './context.js';
 import { showStatus } from './status.js';
 import { stopTimeoutMs } from './stopplan.js';
-import { Changes } from './watch.js';
+import { ChangeWaiter } from './changewait.js';
 
 export const WAIT_STATES = ['up', 'down', 'failed'] as const;
 export type WaitState = (typeof WAIT_STATES)[number];
@@ -31,7 +31,7 @@ export const cmdWait = async (ctx: Ctx, state: string, names: readonly string[])
   const pending = new Map(
     entries.map((e) => [e, globalDeadline(ctx) ?? ctx.startedAt + defaultTimeout(scan.services.get(e.name), want)] as const),
   );
-  const changes = new Changes(entries.map((e) => servicePaths(e.dir, e.name).supervise));
+  const changes = new ChangeWaiter(entries.map((e) => servicePaths(e.dir, e.name).supervise));
   let code = EXIT_OK;
   try {
     while (pending.size > 0) {

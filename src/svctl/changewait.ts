@@ -5,7 +5,13 @@
 import { type FSWatcher, watch } from 'node:fs';
 import { CHANGE_POLL_MS } from '../defaults.js';
 
-export class Changes {
+/**
+ * Waits for the next change in any of `dirs` (a file there written,
+ * created, renamed or removed: status.json, log/current), or for a poke.
+ * Callers look at what they wait for, then call next(): a change between
+ * the look and next() is not lost (it marks the waiter dirty).
+ */
+export class ChangeWaiter {
   private readonly watchers = new Map<string, FSWatcher>();
   private wake: (() => void) | null = null;
   private dirty = false;

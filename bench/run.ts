@@ -5,13 +5,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SVRUN = join(ROOT, 'dist/cmd/svrun.js');
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const readJson = (file: string): { state?: string; pid?: number | null } | null => {
   try {
     return JSON.parse(readFileSync(file, 'utf8'));

@@ -11,6 +11,7 @@ import {
   DEFAULT_TIMEOUT_FINISH_MS,
   DEFAULT_TIMEOUT_KILL_MS,
   DEFAULT_TIMEOUT_READY_MS,
+  MAX_TIMER_MS,
 } from './defaults.js';
 import { capProblems, printable, quote } from './errors.js';
 import { ID_MAX, idInRange } from './os/identity.js';
@@ -57,8 +58,6 @@ const USER_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]*(:[A-Za-z0-9_][A-Za-z0-9._-]*)?$/;
 
 export type ReadResult = { ok: true; def: ServiceDef } | { ok: false; errors: string[] };
 
-/** setTimeout's limit: a longer timeout would fire at once. */
-const MAX_MS = 2 ** 31 - 1;
 
 const firstLine = (text: string): string => (text.split('\n')[0] ?? '').trim();
 
@@ -140,8 +139,8 @@ export const readService = (dir: string): ReadResult => {
       fail(file, `expected milliseconds, got ${quote(v)}`);
       return fallback;
     }
-    if (Number(v) > MAX_MS) {
-      fail(file, `expected milliseconds up to ${MAX_MS}, got ${quote(v)}`);
+    if (Number(v) > MAX_TIMER_MS) {
+      fail(file, `expected milliseconds up to ${MAX_TIMER_MS}, got ${quote(v)}`);
       return fallback;
     }
     return Number(v);

@@ -66,6 +66,18 @@ export interface Status {
   settings?: HeldSettings | null;
 }
 
+/**
+ * What a service never supervised looks like: down, wanted down, since the
+ * epoch (nothing ever happened to it). svctl shows it for a folder without a
+ * status.json; svrun starts from it (its own want and since over it) when it
+ * finds none.
+ */
+export const blankStatus = (name: string, type: ServiceType): Status => ({
+  version: 1, name, type, supervisor: null, want: 'down', state: 'down', since: new Date(0).toISOString(),
+  pid: null, pidStart: null, startedAt: null, readyAt: null, restarts: 0, lastExit: null, log: null,
+  nextStartAt: null, lastError: null, cgroup: null,
+});
+
 export type ReadStatus = { kind: 'missing' } | { kind: 'corrupt'; reason: string } | { kind: 'ok'; status: Status };
 
 /** A status.json is a few hundred bytes; anything past this is not one (and is never read whole). */

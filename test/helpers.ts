@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, chmodSync, closeSync, constants as fsConstants, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach } from 'vitest';
 import { cgroupPath, removeCgroup } from '../src/os/cgroup.js';
@@ -54,7 +55,7 @@ export const waitFor = async <T>(
       const text = typeof what === 'function' ? what() : what;
       throw new Error(`timed out after ${ms} ms waiting for ${text} (last: ${String(last)})`);
     }
-    await new Promise((r) => setTimeout(r, every));
+    await sleep(every);
   }
 };
 

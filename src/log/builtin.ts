@@ -3,7 +3,7 @@
 // `NAME | <stream> <text>` on svrun's stdout (--log stdout). Output is split
 // into lines here; writing, rotation and retries are src/log/files.ts's.
 import { isatty } from 'node:tty';
-import { DEFAULT_ROTATION } from '../defaults.js';
+import { DEFAULT_ROTATION, LOG_FLUSH_MS } from '../defaults.js';
 import { printable } from '../errors.js';
 import { QueuedWriter, type Rotation, rotatingFile } from './files.js';
 
@@ -109,7 +109,7 @@ export interface Sink extends LogSink {
 const sinkOf = (writer: QueuedWriter, format: (stream: Stream, text: string) => string): Sink => ({
   // svrun's own lines quote untrusted values (a setting, an error from a file): one line always
   line: (stream, text) => writer.push(format(stream, stream === 'svrun' ? printable(text) : text)),
-  close: (ms = 2000) => writer.close(ms),
+  close: (ms = LOG_FLUSH_MS) => writer.close(ms),
   get backlogged() {
     return writer.backlogged;
   },

@@ -4,7 +4,7 @@
 // sees half a file), and retries when the disk is full or the folder gone.
 import { closeSync, lstatSync, readdirSync, renameSync, unlinkSync, write } from 'node:fs';
 import { join } from 'node:path';
-import { IO_RETRY_MS } from '../defaults.js';
+import { IO_RETRY_MS, PIPE_RETRY_MS } from '../defaults.js';
 import { errorText } from '../errors.js';
 import { ensureStateDir, NotRegularFile, openAppend } from '../os/safefile.js';
 
@@ -17,8 +17,6 @@ const HIGH_WATER_BYTES = 256 * 1024;
 const LOW_WATER_BYTES = 64 * 1024;
 /** Most bytes held while the log cannot be written at all; older lines are dropped (and counted) past it. */
 const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
-/** Retry delay for a non-blocking pipe that is full. */
-const PIPE_RETRY_MS = 20;
 /** One write() at most this big. */
 const MAX_BATCH_BYTES = 256 * 1024;
 

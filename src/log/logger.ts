@@ -3,6 +3,7 @@
 // stdin. It starts before the service and stops after it, draining the pipe
 // to EOF, so the service's last lines are logged.
 import { join } from 'node:path';
+import { LOG_DRAIN_MIN_MS } from '../defaults.js';
 import { cgroupPath, prepareCgroup, removeCgroup } from '../os/cgroup.js';
 import type { Identity } from '../os/identity.js';
 import { stopLeftovers } from '../supervisor/leftovers.js';
@@ -99,7 +100,7 @@ export const prepareLogger = (
         supervisor.dispatch({ type: 'command', cmd: 'o', at: Date.now() }); // EOF is the end, not a crash
         const drained = new Promise<void>((resolve) => {
           settled = resolve;
-          setTimeout(resolve, Math.max(ldef.timeoutKillMs, 1000)); // ref'd: keep svrun alive meanwhile
+          setTimeout(resolve, Math.max(ldef.timeoutKillMs, LOG_DRAIN_MIN_MS)); // ref'd: keep svrun alive meanwhile
         });
         await pipe.close();
         await drained;

@@ -4,6 +4,7 @@
 // and lines written while the logger is down wait in the pipe for the next one.
 import { closeSync, constants, openSync } from 'node:fs';
 import { ensureFifo, openFifo } from '../control.js';
+import { LOG_FLUSH_MS, PIPE_FLUSH_MS } from '../defaults.js';
 import { QueuedWriter } from './files.js';
 import type { Sink, Stream } from './builtin.js';
 
@@ -36,14 +37,14 @@ export const openLogPipe = (fifo: string, onError: (text: string) => void): LogP
     loggerIn,
     sink: {
       line: (stream, text) => writer.push(format(stream, text)),
-      close: (ms = 2000) => writer.close(ms),
+      close: (ms = LOG_FLUSH_MS) => writer.close(ms),
       get backlogged() {
         return writer.backlogged;
       },
       onDrain: (fn) => writer.onDrain(fn),
     },
     close: async () => {
-      await writer.close(1000);
+      await writer.close(PIPE_FLUSH_MS);
       for (const fd of [events, serviceOut, keep, loggerIn]) {
         try {
           closeSync(fd);

@@ -6,14 +6,11 @@
 // at least REAP_AFTER_MS apart, are reaped here: libuv has long had its own.
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { REAP_AFTER_MS, REAP_SWEEP_MS } from '../defaults.js';
 import { procStat } from './proc.js';
 
 const PR_SET_CHILD_SUBREAPER = 36;
 const WNOHANG = 1;
-/** A zombie child older than this is not libuv's (it reaps within a tick of SIGCHLD). */
-const REAP_AFTER_MS = 200;
-/** Even without SIGCHLD, look this often. */
-const SWEEP_MS = 2_000;
 
 interface Libc {
   prctl(option: number, a2: number, a3: number, a4: number, a5: number): number;
@@ -89,7 +86,7 @@ export const startReaper = (): Reaper => {
   };
   const onChild = () => schedule(0);
   process.on('SIGCHLD', onChild);
-  const timer = setInterval(sweep, SWEEP_MS);
+  const timer = setInterval(sweep, REAP_SWEEP_MS);
   timer.unref();
   return {
     get reaped() {

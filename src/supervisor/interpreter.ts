@@ -5,7 +5,7 @@
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { accessSync, constants, type FSWatcher, lstatSync, type Stats, statSync, watch } from 'node:fs';
-import { GROUP_POLL_MS, IO_RETRY_MS, PARTIAL_LINE_IDLE_MS, STATUS_CHECK_DEBOUNCE_MS, STATUS_CHECK_FALLBACK_MS } from '../defaults.js';
+import { GROUP_POLL_MS, IO_RETRY_MS, PARTIAL_LINE_IDLE_MS, STATUS_CHECK_DEBOUNCE_MS, STATUS_CHECK_FALLBACK_MS, ZOMBIE_LOOK_MS } from '../defaults.js';
 import { errorText } from '../errors.js';
 import type { Identity } from '../os/identity.js';
 import { cleanLine, LineSplitter, PARTIAL_MARKER, type Sink } from '../log/builtin.js';
@@ -434,8 +434,8 @@ export class Supervisor {
       if (this.core.state !== 'stopping') return this.stopWatching();
       const pgid = this.core.pgid;
       ticks += 1;
-      // every ~0.5 s, look past zombies that nobody reaps
-      if (pgid !== null && groupAlive(this.containment, pgid, ticks % 25 === 0)) return;
+      // now and then, look past zombies that nobody reaps
+      if (pgid !== null && groupAlive(this.containment, pgid, ticks % Math.round(ZOMBIE_LOOK_MS / GROUP_POLL_MS) === 0)) return;
       this.dispatch({ type: 'group-empty', at: Date.now() });
       // ignored while the main process's exit is still to be reported: keep looking
       if (this.core.state !== 'stopping') this.stopWatching();

@@ -5,13 +5,12 @@
 // run, and the only cgroup ever used is the one svkit makes for this service.
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_TIMEOUT_KILL_MS, GROUP_POLL_MS, LEFTOVERS_KILL_WAIT_MS } from '../defaults.js';
 import { cgroupKill, cgroupPids, cgroupPopulated, isCgroup2 } from '../os/cgroup.js';
 import { groupExists, groupMembers, procStat } from '../os/proc.js';
 import { trySignal } from '../os/procgroup.js';
 import type { Status } from '../statusfile.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** What the old run was, by what svkit itself knows (never by status.json). */
 export interface Service {

@@ -4,8 +4,9 @@
 // Taking over is serialized by a short-lived guard directory, so two new
 // supervisors racing for a dead owner's lock cannot both win.
 import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
-import { LOCK_GUARD_STALE_MS, LOCK_STALE_MS } from '../defaults.js';
+import { LOCK_GUARD_JITTER_MS, LOCK_GUARD_RETRY_MS, LOCK_GUARD_STALE_MS, LOCK_STALE_MS, LOCK_UPDATE_MS, MAX_TIMER_MS } from '../defaults.js';
 import { isAlive } from '../os/proc.js';
 import type { Status } from '../statusfile.js';
 
@@ -17,8 +18,7 @@ export type LockResult = { ok: true; release: Release } | { ok: false; holder: n
  * proper-lockfile's mtime staleness is not used while an owner is recorded:
  * a supervisor stopped by Ctrl-Z cannot touch its lock, yet owns it.
  */
-const NEVER_STALE_MS = 2 ** 31 - 1;
-const UPDATE_MS = 5_000;
+const NEVER_STALE_MS = MAX_TIMER_MS;
 
 export interface LockOptions {
   /** The folder the lock protects (proper-lockfile's `file`). */
@@ -39,8 +39,6 @@ const lockAge = (path: string): number => {
   }
 };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Holds `${lockPath}.guard` around `fn`; a guard older than LOCK_GUARD_STALE_MS was left by a killed process. */
 const withGuard = async <T>(lockPath: string, fn: () => Promise<T>): Promise<T> => {
   const guard = `${lockPath}.guard`;
@@ -55,7 +53,7 @@ const withGuard = async <T>(lockPath: string, fn: () => Promise<T>): Promise<T> 
       } catch {
         /* removed meanwhile */
       }
-      await sleep(10 + Math.random() * 20);
+      await sleep(LOCK_GUARD_RETRY_MS + Math.random() * LOCK_GUARD_JITTER_MS);
     }
   }
   try {
@@ -72,7 +70,7 @@ export const acquireLock = (opts: LockOptions): Promise<LockResult> =>
         lockfilePath: opts.lockPath,
         realpath: false,
         stale: NEVER_STALE_MS,
-        update: UPDATE_MS,
+        update: LOCK_UPDATE_MS,
         retries: 0,
         onCompromised: opts.onCompromised,
       });

@@ -5,13 +5,12 @@
 // one starting (`current()` false).
 import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
+import { CHECK_INTERVAL_MS, EXEC_LOOK_MS, EXEC_WAIT_MS } from '../defaults.js';
 import { errorText } from '../errors.js';
 import { type Containment, killGroup, pastWrappers } from '../os/procgroup.js';
 
-/** SPEC.md: `check` runs every 100 ms until it exits 0. */
-const CHECK_INTERVAL_MS = 100;
-/** How many 1 ms looks for run's exec before calling it spawned anyway. */
-const EXEC_WAIT_TRIES = 200;
+/** How many looks for run's exec before calling it spawned anyway. */
+const EXEC_WAIT_TRIES = EXEC_WAIT_MS / EXEC_LOOK_MS;
 /** A probe (check) is killed by its own process group alone. */
 const UNGROUPED: Containment = { cgroup: null, setpriv: null };
 
@@ -41,7 +40,7 @@ export const awaitExec = (c: Containment, pid: number, w: Watch): void => {
   const look = () => {
     if (!w.current()) return;
     if (pastWrappers(c, pid) || ++tries > EXEC_WAIT_TRIES) return w.ready();
-    setTimeout(look, 1);
+    setTimeout(look, EXEC_LOOK_MS);
   };
   look();
 };

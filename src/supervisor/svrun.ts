@@ -1,9 +1,10 @@
 // svrun DIR: validate, lock, clean up after a killed predecessor, then
 // supervise until asked to stop. Everything that can fail for good fails
 // here, before supervision starts, with one line and a documented exit code.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { cgroupPath, prepareCgroup, removeCgroup } from '../os/cgroup.js';
 import { type ControlReader, openControl } from '../control.js';
-import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, REAPER_MARGIN_MS } from '../defaults.js';
+import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, LOCK_RETAKE_MS, REAPER_MARGIN_MS } from '../defaults.js';
 import { errorText, oneLine } from '../errors.js';
 import { liveLeftovers, stopLeftovers } from './leftovers.js';
 import { acquireLock } from './lock.js';
@@ -16,7 +17,7 @@ import { type Identity, resolveIdentity } from '../os/identity.js';
 import { findExecutable } from '../os/procgroup.js';
 import { readService } from '../servicedir.js';
 import { type Core, initialCore } from './state.js';
-import { heldSettings, type ReadStatus, readStatus, type Status, type Want, writeStatus } from '../statusfile.js';
+import { blankStatus, heldSettings, type ReadStatus, readStatus, type Status, type Want, writeStatus } from '../statusfile.js';
 import { Supervisor } from './interpreter.js';
 import { awaitReaper, TaskReaper } from './taskreaper.js';
 
@@ -173,7 +174,7 @@ export const svrun = async (argv: string[]): Promise<number> => {
     // a compromised lock (removed behind our back) is taken back, never fatal;
     // but if another live supervisor holds it now, one of us must go: we do
     for (;;) {
-      await new Promise((r) => setTimeout(r, 1000));
+      await sleep(LOCK_RETAKE_MS);
       const again = await acquireLock({ ...lockOptions, claim: () => supervisor?.persist() }).catch(() => null);
       if (again?.ok) {
         release = again.release;
@@ -285,9 +286,3 @@ const oneshotCore = (old: Status | null, want: Want): Core => {
   const ms = (t: string | null) => (t === null ? null : Date.parse(t));
   return { ...core, state: 'up', since: Date.parse(old.since), startedAt: ms(old.startedAt), readyAt: ms(old.readyAt), lastExit: old.lastExit };
 };
-
-const blankStatus = (name: string, type: Status['type']): Status => ({
-  version: 1, name, type, supervisor: null, want: 'up', state: 'down', since: new Date().toISOString(),
-  pid: null, pidStart: null, startedAt: null, readyAt: null, restarts: 0, lastExit: null, log: null,
-  nextStartAt: null, lastError: null, cgroup: null,
-});

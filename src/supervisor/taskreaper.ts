@@ -20,7 +20,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GROUP_POLL_MS, IO_RETRY_MS } from '../defaults.js';
+import { GROUP_POLL_MS, IO_RETRY_MS, REAPER_EXIT_WAIT_MS } from '../defaults.js';
 import { errorText } from '../errors.js';
 import { isAlive, procStartTime } from '../os/proc.js';
 import { replaceFile } from '../os/safefile.js';
@@ -169,7 +169,7 @@ export const awaitReaper = async (superviseDir: string, boundMs: number, urgent:
       /* gone meanwhile */
     }
   }
-  for (let i = 0; i < 50 && findReaper(superviseDir); i++) await sleep(GROUP_POLL_MS);
+  for (let i = 0; i < REAPER_EXIT_WAIT_MS / GROUP_POLL_MS && findReaper(superviseDir); i++) await sleep(GROUP_POLL_MS);
   return true;
 };
 
@@ -204,7 +204,7 @@ export class TaskReaper {
     child.ref();
     const gone = new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      const timer = setTimeout(resolve, 1000);
+      const timer = setTimeout(resolve, REAPER_EXIT_WAIT_MS);
       child.once('exit', () => {
         clearTimeout(timer);
         resolve();

@@ -6,7 +6,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { EXIT_FAILED, EXIT_OK } from '../defaults.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EXIT_FAILED, EXIT_OK, GROUP_POLL_MS, KILL_WAIT_MS, SCAN_SETTLE_MS } from '../defaults.js';
 import { errorText, oneLine } from '../errors.js';
 import { closure } from '../graph.js';
 import { descendantsOf, isAlive, procStartTime } from '../os/proc.js';
@@ -21,12 +22,6 @@ import { bringDown } from './down.js';
 import { stopPlan, stopWarnings } from './stopplan.js';
 import { startRespawner } from './respawn.js';
 import { bringUp, type UpWant } from './up.js';
-
-export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
-/** A folder added to the scan directory is read once it has been quiet this long (its files are being written). */
-const SETTLE_MS = 500;
-/** After the final SIGKILL, how long to wait for the processes to be gone. */
-const KILL_WAIT_MS = 2_000;
 
 export interface BootOptions {
   scanDir: string;
@@ -46,8 +41,6 @@ const say = (line: string): void => {
     /* nowhere to say it */
   }
 };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** `p`, or nothing after `ms`: the timer does not outlive the wait (it would keep the process alive). */
 const within = async (p: Promise<unknown>, ms: number): Promise<void> => {
@@ -150,7 +143,7 @@ export const boot = async (o: BootOptions): Promise<number> => {
       }
     }
     const until = Date.now() + KILL_WAIT_MS;
-    while (left().length > 0 && Date.now() < until) await sleep(20);
+    while (left().length > 0 && Date.now() < until) await sleep(GROUP_POLL_MS);
   };
 
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => shutdown(EXIT_OK));
@@ -234,7 +227,7 @@ const watchScanDir = async (
 ): Promise<{ close(): Promise<void> }> => {
   const { watch } = await import('chokidar');
   const pending = new Map<string, NodeJS.Timeout>();
-  // a new folder is read once its files have stopped changing for SETTLE_MS
+  // a new folder is read once its files have stopped changing for SCAN_SETTLE_MS
   const settle = (name: string) => {
     clearTimeout(pending.get(name));
     pending.set(
@@ -242,7 +235,7 @@ const watchScanDir = async (
       setTimeout(() => {
         pending.delete(name);
         if (existsSync(join(dir, name))) on.added(name);
-      }, SETTLE_MS),
+      }, SCAN_SETTLE_MS),
     );
   };
   const top = (path: string): string | null => {

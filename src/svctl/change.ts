@@ -4,22 +4,22 @@
 // folders and stops what runs all the same (SPEC.md "Stopping never waits on
 // valid folders"). Each holds the scan directory's lock for the whole
 // operation so concurrent svctl calls never interleave.
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../defaults.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, SCAN_LOCK_WAIT_MIN_MS } from '../defaults.js';
 import { closure, dependents, type Graph, levels } from '../graph.js';
 import type { Scan } from '../scan.js';
 import { lockScanDir } from './scanlock.js';
 import { type Ctx, defaultEntries, globalDeadline, loadScan, namedEntries } from './context.js';
-import { bringDown, stopTimeoutMs } from './down.js';
+import { bringDown } from './down.js';
 import { createPlanned, prepareWithInstances, removable, removeInstances } from './instances.js';
 import { isRunning, observe } from './observe.js';
-import { stopPlan, stopWarnings } from './stopplan.js';
+import { stopPlan, stopTimeoutMs, stopWarnings } from './stopplan.js';
 import { bringUp, type UpWant } from './up.js';
 
 /** The sum over the levels of `g` of the longest wait on each level. */
 const levelWaits = (g: Graph, waitOf: (name: string) => number): number => {
   let total = 0;
   for (const level of levels(g)) total += Math.max(0, ...level.map(waitOf));
-  return Math.max(total, 1000);
+  return Math.max(total, SCAN_LOCK_WAIT_MIN_MS);
 };
 
 /**

@@ -3,7 +3,7 @@
 // prefixed `svctl:`, and commander's own usage errors mapped to exit 2.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { EXIT_OK, EXIT_USAGE } from '../defaults.js';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, EXIT_OK, EXIT_USAGE } from '../defaults.js';
 import { closure, levels, subgraph, toDot } from '../graph.js';
 import { cmdDown, cmdRemove, cmdRestart, cmdUp } from './change.js';
 import { type Ctx, type GlobalOptions, loadScan, makeCtx, namedEntries } from './context.js';
@@ -153,7 +153,7 @@ export const buildProgram = (done: (code: number) => void): Command => {
     .command('boot')
     .description('container init: bring every service up with its output on stdout, run CMD, reap orphans, shut down in reverse order on SIGTERM')
     .argument('[CMD...]', 'the main command (after --); boot exits with its exit code')
-    .option('--shutdown-timeout <MS>', 'bound on the whole shutdown, then SIGKILL', wholeNumber('milliseconds'), 30_000)
+    .option('--shutdown-timeout <MS>', 'bound on the whole shutdown, then SIGKILL', wholeNumber('milliseconds'), DEFAULT_SHUTDOWN_TIMEOUT_MS)
     .addHelpText('after', example('ENTRYPOINT ["svctl", "boot", "-d", "/etc/services", "--"]', 'CMD ["node", "server.js"]', '$ svctl boot -d services.example'))
     .action(async (cmdArgs: string[], o: { shutdownTimeout: number }, cmd: Command) => {
       const { boot } = await import('./boot.js');

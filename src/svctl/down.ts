@@ -6,15 +6,13 @@
 // starts anything. The order and the waits come from a StopPlan, which is
 // built whether the folders are valid or not.
 import { sendControl } from '../control.js';
-import { type Graph, reverse, startOrder, subgraph } from '../graph.js';
+import { subgraph } from '../graph.js';
 import type { Status } from '../statusfile.js';
 import { type Launched, launchSvrun } from './launch.js';
 import { beingReaped, hasLeftovers, isRunning, observe } from './observe.js';
-import type { StopPlan, StopTarget } from './stopplan.js';
-import { Changes } from './watch.js';
-
-/** SPEC.md: a stop may take timeout-kill, then timeout-finish, plus a second of slack. */
-export const stopTimeoutMs = (t: Pick<StopTarget, 'timeoutKillMs' | 'timeoutFinishMs'>): number => t.timeoutKillMs + t.timeoutFinishMs + 1000;
+import { runGraph } from './schedule.js';
+import { type StopPlan, type StopTarget, stopTimeoutMs } from './stopplan.js';
+import { ChangeWaiter } from './changewait.js';
 
 /** A oneshot that is up (or failed) is taken down by a `svrun --want down` transaction, which runs its `stop`. */
 const needsTransaction = (def: Pick<StopTarget, 'type'>, s: Status | null): boolean =>
@@ -26,7 +24,7 @@ export const driveDown = async (def: StopTarget, deadline: number | null): Promi
   const until = deadline ?? t0 + stopTimeoutMs(def);
   const o0 = observe(def.name, def.dir);
   if (!o0.supervised && !beingReaped(o0) && !hasLeftovers(o0.recorded, o0) && !needsTransaction(def, o0.recorded)) return null;
-  const changes = new Changes([o0.paths.supervise]);
+  const changes = new ChangeWaiter([o0.paths.supervise]);
   let launched: Launched | null = null;
   let launchedAt = 0;
   let sent = false;
@@ -67,38 +65,18 @@ export const driveDown = async (def: StopTarget, deadline: number | null): Promi
   }
 };
 
-type Outcome = { ok: true } | { ok: false };
-
 /**
  * Stops `names` (which must include everything that requires them), each
  * after all its dependents among them are down. Resolves with one line per
  * service not down, in stop order; empty on success.
  */
 export const bringDown = async (plan: StopPlan, names: Iterable<string>, deadline: number | null): Promise<string[]> => {
-  const g: Graph = subgraph(plan.graph, [...names].filter((n) => plan.targets.has(n)));
-  const rev = reverse(g);
-  const order = startOrder(g).reverse();
-  const outcomes = new Map<string, Promise<Outcome>>();
-  const lines = new Map<string, string>();
-  for (const name of order) {
-    const def = plan.targets.get(name)!;
-    const dependents = rev.get(name) ?? [];
-    outcomes.set(
-      name,
-      Promise.all(dependents.map((d) => outcomes.get(d)!)).then(async (deps): Promise<Outcome> => {
-        const blockers = dependents.filter((_, i) => !deps[i]!.ok);
-        if (blockers.length > 0) {
-          if (!isRunning(observe(name, def.dir), def.type)) return { ok: true };
-          lines.set(name, `${name}: not stopped because ${blockers.join(', ')} ${blockers.length > 1 ? 'are' : 'is'} not down`);
-          return { ok: false };
-        }
-        const problem = await driveDown(def, deadline);
-        if (problem === null) return { ok: true };
-        lines.set(name, problem);
-        return { ok: false };
-      }),
-    );
-  }
-  await Promise.all(outcomes.values());
-  return order.flatMap((n) => lines.get(n) ?? []);
+  const target = (name: string): StopTarget => plan.targets.get(name)!;
+  const results = await runGraph(subgraph(plan.graph, [...names].filter((n) => plan.targets.has(n))), 'dependents-first', {
+    act: (name) => driveDown(target(name), deadline),
+    already: (name) => !isRunning(observe(name, target(name).dir), target(name).type),
+  });
+  return results.flatMap(([name, r]) =>
+    r.kind === 'failed' ? [r.problem] : r.kind === 'blocked' ? [`${name}: not stopped because ${r.by.join(', ')} ${r.by.length > 1 ? 'are' : 'is'} not down`] : [],
+  );
 };

@@ -6,12 +6,12 @@
 // like `svctl boot`'s output; with one, they are printed as they are.
 import { closeSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXIT_FAILED, EXIT_OK } from '../defaults.js';
+import { EXIT_FAILED, EXIT_OK, FOLLOW_POLL_MS } from '../defaults.js';
 import { servicePaths } from '../paths.js';
 import { openRegular } from '../settingsfile.js';
 import { type Ctx, loadScan, namedEntries } from './context.js';
-import { FOLLOW_POLL_MS, linesBefore, LogTail } from './logtail.js';
-import { Changes } from './watch.js';
+import { linesBefore, LogTail } from './logtail.js';
+import { ChangeWaiter } from './changewait.js';
 
 /**
  * The last `n` lines of `file`, up to byte `upTo`, read backwards ([] when
@@ -109,7 +109,7 @@ export const cmdLogs = async (ctx: Ctx, names: readonly string[], o: LogsOptions
 
   // `svctl logs web | head`: a closed stdout ends the command quietly (the event may come after we return)
   let stop = false;
-  const waker = o.follow ? new Changes(shown.map((s) => s.tail.dir), FOLLOW_POLL_MS) : null; // watching before reading: no event missed
+  const waker = o.follow ? new ChangeWaiter(shown.map((s) => s.tail.dir), FOLLOW_POLL_MS) : null; // watching before reading: no event missed
   const halt = () => {
     stop = true;
     waker?.close();

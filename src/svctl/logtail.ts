@@ -32,8 +32,6 @@ const TRIES = 10;
  * is printed, not 16 GB).
  */
 export const MAX_LOG_LINE = MAX_LINE_BYTES + 256;
-/** The fallback poll of a follower when no fs.watch event comes. */
-export const FOLLOW_POLL_MS = 250;
 
 export interface Rotated {
   name: string;

@@ -8,7 +8,7 @@ import { cgroupPath } from '../os/cgroup.js';
 import { liveLeftovers } from '../supervisor/leftovers.js';
 import { bootTimeMs, isAlive } from '../os/proc.js';
 import type { ServiceType } from '../servicedir.js';
-import { readStatus, type State, type Status } from '../statusfile.js';
+import { blankStatus, readStatus, type State, type Status } from '../statusfile.js';
 import { findReaper } from '../supervisor/taskreaper.js';
 
 export interface Observed {
@@ -46,13 +46,6 @@ export const observe = (name: string, dir: string): Observed => {
   const recorded = read.kind === 'ok' ? read.status : null;
   return { name, paths, recorded, supervised: supervisorAlive(recorded) || fifoHasReader(paths.control) };
 };
-
-/** What a service never supervised looks like. */
-export const blankStatus = (name: string, type: ServiceType): Status => ({
-  version: 1, name, type, supervisor: null, want: 'down', state: 'down', since: new Date(0).toISOString(),
-  pid: null, pidStart: null, startedAt: null, readyAt: null, restarts: 0, lastExit: null, log: null,
-  nextStartAt: null, lastError: null, cgroup: null,
-});
 
 /**
  * The state without a supervisor: down for a longrun (no one runs it). A

@@ -2,10 +2,11 @@
 // the supervisor's last error when it recorded one, and the last lines the
 // service itself wrote to its log, which usually say what it complained about.
 import { dirname } from 'node:path';
+import { LOG_SETTLE_MS } from '../defaults.js';
 import type { ServiceDef } from '../servicedir.js';
 import type { LastExit, Status } from '../statusfile.js';
 import { logFile, tailLines, withoutTime } from './logs.js';
-import { Changes } from './watch.js';
+import { ChangeWaiter } from './changewait.js';
 
 const OUTPUT_LINES = 3;
 /** How far back to look for the service's own lines among svrun's events. */
@@ -23,9 +24,6 @@ export const detail = (def: ServiceDef, s: Status | null): string => {
   return `${s?.lastError ? `: ${s.lastError}` : ''}${output.length > 0 ? `; last output: ${output.join(' | ')}` : ''}`;
 };
 
-/** How long a report waits for the log to catch up with the status. */
-const LOG_SETTLE_MS = 1000;
-
 /**
  * Waits (briefly) until svrun's `EVENT` line, logged at or after `since`, is
  * in log/current: the status file is written at once, the log a moment
@@ -34,7 +32,7 @@ const LOG_SETTLE_MS = 1000;
 export const logSettled = async (def: ServiceDef, event: string, since: number): Promise<void> => {
   const file = logFile(def.dir, def.name);
   const until = Date.now() + LOG_SETTLE_MS;
-  const changes = new Changes([dirname(file)]);
+  const changes = new ChangeWaiter([dirname(file)]);
   try {
     for (;;) {
       const seen = tailLines(file, 20).some((l) => l.endsWith(` svrun ${event}`) && Date.parse(l.slice(0, l.indexOf(' '))) >= since);

@@ -7,14 +7,12 @@
 // svrun, which exits when its transaction is done.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { RESPAWN_SWEEP_MS } from '../defaults.js';
 import { nextShortRuns, restartDelay } from '../supervisor/backoff.js';
 import { NAME_RE } from '../servicedir.js';
 import type { Status, Want } from '../statusfile.js';
 import { type Launched, type LaunchOptions, launchSvrun } from './launch.js';
 import { observe } from './observe.js';
-
-/** Even without SIGCHLD (a supervisor that is not our child), look this often. */
-const SWEEP_MS = 2_000;
 
 /**
  * The `--want` to restart a supervisor with, or null to leave it: only a
@@ -135,7 +133,7 @@ export const startRespawner = (o: RespawnOptions): { respawner: Respawner; launc
   };
 
   process.on('SIGCHLD', poke);
-  const timer = setInterval(poke, SWEEP_MS);
+  const timer = setInterval(poke, RESPAWN_SWEEP_MS);
   timer.unref();
 
   return {

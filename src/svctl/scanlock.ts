@@ -5,15 +5,14 @@
 // holder is gone (a SIGKILLed svctl) is taken over at once.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SCAN_LOCK_RETRY_MS } from '../defaults.js';
 import { acquireLock, type LockOptions, type LockResult } from '../supervisor/lock.js';
 import { procStartTime } from '../os/proc.js';
 import { readSettingsFile } from '../settingsfile.js';
 import type { Status } from '../statusfile.js';
 
 type Owner = NonNullable<Status['supervisor']>;
-
-/** How often a waiter tries again. */
-const RETRY_MS = 50;
 
 export const scanLockPath = (scanDir: string, stateDir = process.env.SVKIT_STATE_DIR): string =>
   join(stateDir || scanDir, '.svctl.lock');
@@ -108,6 +107,6 @@ export const lockScanDir = async (scanDir: string, deadline: number, exitOnSigna
     }
     holder = got.holder;
     if (Date.now() >= deadline) return { ok: false, holder };
-    await new Promise((r) => setTimeout(r, Math.min(RETRY_MS, Math.max(0, deadline - Date.now()))));
+    await sleep(Math.min(SCAN_LOCK_RETRY_MS, Math.max(0, deadline - Date.now())));
   }
 };

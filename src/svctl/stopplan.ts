@@ -7,7 +7,7 @@
 // The requires of the folders as they are now count too (the union of both,
 // so a dependent is stopped first whichever of the two names the edge); the
 // edges inside a cycle are dropped, never the stop.
-import { DEFAULT_TIMEOUT_FINISH_MS, DEFAULT_TIMEOUT_KILL_MS } from '../defaults.js';
+import { DEFAULT_TIMEOUT_FINISH_MS, DEFAULT_TIMEOUT_KILL_MS, MAX_TIMER_MS, STOP_SLACK_MS } from '../defaults.js';
 import { findCycles, formatCycle, type Graph, withoutCycles } from '../graph.js';
 import type { Scan } from '../scan.js';
 import { NAME_RE, type ServiceDef, type ServiceType } from '../servicedir.js';
@@ -24,6 +24,17 @@ export interface StopTarget {
   /** Where the timeouts come from: the running supervisor's record, the (valid) folder, or the defaults. */
   from: 'supervisor' | 'folder' | 'defaults';
 }
+
+export type StopTimeouts = Pick<StopTarget, 'timeoutKillMs' | 'timeoutFinishMs'>;
+
+const DEFAULT_TIMEOUTS: StopTimeouts = { timeoutKillMs: DEFAULT_TIMEOUT_KILL_MS, timeoutFinishMs: DEFAULT_TIMEOUT_FINISH_MS };
+
+/**
+ * The one stop-timeout rule (SPEC.md): a stop may take timeout-kill, then
+ * timeout-finish, plus STOP_SLACK_MS; without settings to go by, the
+ * defaults'. `down` waits this long for each service, `wait down` too.
+ */
+export const stopTimeoutMs = (t: StopTimeouts = DEFAULT_TIMEOUTS): number => t.timeoutKillMs + t.timeoutFinishMs + STOP_SLACK_MS;
 
 export interface StopPlan {
   /** "a requires b": a is stopped before b. Acyclic. */
@@ -45,8 +56,7 @@ export interface StopInput {
   running: Status | null;
 }
 
-const MAX_MS = 2 ** 31 - 1;
-const isMs = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_MS;
+const isMs = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_TIMER_MS;
 /** A bound on a recorded list: status.json is untrusted. */
 const MAX_RECORDED_REQUIRES = 10_000;
 
@@ -69,7 +79,7 @@ const targetOf = (i: StopInput): StopTarget => {
   const type: ServiceType = i.def?.type ?? (i.running?.type === 'oneshot' ? 'oneshot' : 'longrun');
   if (held) return { name: i.name, dir: i.dir, type, timeoutKillMs: held.timeoutKillMs, timeoutFinishMs: held.timeoutFinishMs, from: 'supervisor' };
   if (i.def) return { name: i.name, dir: i.dir, type, timeoutKillMs: i.def.timeoutKillMs, timeoutFinishMs: i.def.timeoutFinishMs, from: 'folder' };
-  return { name: i.name, dir: i.dir, type, timeoutKillMs: DEFAULT_TIMEOUT_KILL_MS, timeoutFinishMs: DEFAULT_TIMEOUT_FINISH_MS, from: 'defaults' };
+  return { name: i.name, dir: i.dir, type, ...DEFAULT_TIMEOUTS, from: 'defaults' };
 };
 
 /** The plan for `inputs` (one per service folder, templates excluded). Pure. */

@@ -6,7 +6,7 @@
 // started.
 import { mkdirSync } from 'node:fs';
 import { sendControl } from '../control.js';
-import { type Graph, startOrder, subgraph } from '../graph.js';
+import { subgraph } from '../graph.js';
 import { servicePaths } from '../paths.js';
 import type { Scan } from '../scan.js';
 import type { ServiceDef } from '../servicedir.js';
@@ -14,7 +14,8 @@ import type { Status } from '../statusfile.js';
 import { type Launched, type LaunchOptions, launchSvrun } from './launch.js';
 import { isUp, observe } from './observe.js';
 import { detail, exitText, logSettled } from './report.js';
-import { Changes } from './watch.js';
+import { runGraph } from './schedule.js';
+import { ChangeWaiter } from './changewait.js';
 
 export type UpWant = 'up' | 'once';
 
@@ -65,7 +66,7 @@ export const driveUp = async (def: ServiceDef, want: UpWant, deadline: number | 
   } catch {
     /* svrun will report it */
   }
-  const changes = new Changes([supervise]);
+  const changes = new ChangeWaiter([supervise]);
   let launched: Launched | null = null;
   let askedAt: number | null = null;
   try {
@@ -105,8 +106,6 @@ export const driveUp = async (def: ServiceDef, want: UpWant, deadline: number | 
   }
 };
 
-type Outcome = { ok: true } | { ok: false; causes: string[] };
-
 /**
  * Brings `targets` up in dependency order (each target's requires must be
  * among the targets). Resolves with one line per service that failed or was
@@ -118,30 +117,13 @@ export const bringUp = async (
   deadline: number | null,
   launch: LaunchOptions = {},
 ): Promise<string[]> => {
-  const g: Graph = subgraph(scan.graph, targets.keys());
-  const order = startOrder(g);
-  const outcomes = new Map<string, Promise<Outcome>>();
-  const lines = new Map<string, string>();
-  for (const name of order) {
-    const def = scan.services.get(name)!;
-    const want = targets.get(name) ?? 'up';
-    const requires = (g.get(name) ?? []).map((r) => outcomes.get(r)!);
-    outcomes.set(
-      name,
-      Promise.all(requires).then(async (deps): Promise<Outcome> => {
-        const causes = [...new Set(deps.flatMap((d) => (d.ok ? [] : d.causes)))].sort();
-        if (causes.length > 0) {
-          if (isUp(observe(name, def.dir), def.type, want)) return { ok: true };
-          lines.set(name, `${name}: not started because ${causes.join(', ')} failed`);
-          return { ok: false, causes };
-        }
-        const problem = await driveUp(def, want, deadline, launch);
-        if (problem === null) return { ok: true };
-        lines.set(name, problem);
-        return { ok: false, causes: [name] };
-      }),
-    );
-  }
-  await Promise.all(outcomes.values());
-  return order.flatMap((n) => lines.get(n) ?? []);
+  const want = (name: string): UpWant => targets.get(name) ?? 'up';
+  const def = (name: string): ServiceDef => scan.services.get(name)!;
+  const results = await runGraph(subgraph(scan.graph, targets.keys()), 'requires-first', {
+    act: (name) => driveUp(def(name), want(name), deadline, launch),
+    already: (name) => isUp(observe(name, def(name).dir), def(name).type, want(name)),
+  });
+  return results.flatMap(([name, r]) =>
+    r.kind === 'failed' ? [r.problem] : r.kind === 'blocked' ? [`${name}: not started because ${r.causes.join(', ')} failed`] : [],
+  );
 };

@@ -2,19 +2,19 @@
 // (as `status` shows it: no supervisor counts as down), watching the status
 // files; exit 1 for those that did not get there in time.
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../defaults.js';
-import { DEFAULT_TIMEOUT_FINISH_MS, DEFAULT_TIMEOUT_KILL_MS, DEFAULT_TIMEOUT_READY_MS } from '../defaults.js';
+import { DEFAULT_TIMEOUT_READY_MS } from '../defaults.js';
 import { servicePaths } from '../paths.js';
 import type { ServiceDef } from '../servicedir.js';
 import { type Ctx, globalDeadline, loadScan, namedEntries } from './context.js';
-import { stopTimeoutMs } from './down.js';
 import { showStatus } from './status.js';
-import { Changes } from './watch.js';
+import { stopTimeoutMs } from './stopplan.js';
+import { ChangeWaiter } from './changewait.js';
 
 export const WAIT_STATES = ['up', 'down', 'failed'] as const;
 export type WaitState = (typeof WAIT_STATES)[number];
 
 const defaultTimeout = (def: ServiceDef | undefined, state: WaitState): number => {
-  if (state === 'down') return def ? stopTimeoutMs(def) : DEFAULT_TIMEOUT_KILL_MS + DEFAULT_TIMEOUT_FINISH_MS + 1000;
+  if (state === 'down') return stopTimeoutMs(def);
   return def?.timeoutReadyMs ?? DEFAULT_TIMEOUT_READY_MS;
 };
 
@@ -31,7 +31,7 @@ export const cmdWait = async (ctx: Ctx, state: string, names: readonly string[])
   const pending = new Map(
     entries.map((e) => [e, globalDeadline(ctx) ?? ctx.startedAt + defaultTimeout(scan.services.get(e.name), want)] as const),
   );
-  const changes = new Changes(entries.map((e) => servicePaths(e.dir, e.name).supervise));
+  const changes = new ChangeWaiter(entries.map((e) => servicePaths(e.dir, e.name).supervise));
   let code = EXIT_OK;
   try {
     while (pending.size > 0) {

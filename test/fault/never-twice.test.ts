@@ -4,6 +4,7 @@
 // and records any start that finds the lock held, and a sampler counts its
 // processes in /proc meanwhile. After each round exactly one runs, supervised.
 import { readFileSync, existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { every, pidsByArgv0, reportFigures, Sandbox, SOAK, startSvctl, svrunPids, waitFor, withSandbox } from '../helpers.js';
 
@@ -58,7 +59,7 @@ const neverTwice = async (rounds: number) => {
         // kill the supervisor while an up is bringing it (and the service) up
         const up = startSvctl(sb, ['up']);
         const delay = Math.floor(rnd() * 800);
-        await new Promise((res) => setTimeout(res, delay)); // chaos timing, not a wait for an event
+        await sleep(delay); // chaos timing, not a wait for an event
         const upRunning = up.child.exitCode === null;
         const n = killAll(svrunPids(dir));
         killed += n;
@@ -70,7 +71,7 @@ const neverTwice = async (rounds: number) => {
         if (n > 0 && upRunning && done.code === 0) upOkWithSupervisorKilled += 1;
       } else if (svrunPids(dir).length > 0) {
         // or a moment after an up returned: the run may still be exec'ing
-        await new Promise((res) => setTimeout(res, Math.floor(rnd() * 200)));
+        await sleep(Math.floor(rnd() * 200));
         killed += killAll(svrunPids(dir));
       }
       const u0 = Date.now();

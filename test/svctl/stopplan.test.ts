@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { startOrder } from '../../src/graph.js';
 import type { ServiceDef } from '../../src/servicedir.js';
 import type { Status } from '../../src/statusfile.js';
-import { planStop, recordedSettings, type StopInput } from '../../src/svctl/stopplan.js';
+import { planStop, recordedSettings, type StopInput, stopTimeoutMs } from '../../src/svctl/stopplan.js';
 
 const running = (requires: string[], timeoutKillMs = 300, extra: Record<string, unknown> = {}): Status =>
   ({ version: 1, name: 'x', type: 'longrun', state: 'up', settings: { requires, downSignal: 'SIGTERM', timeoutKillMs, timeoutFinishMs: 100 }, ...extra }) as unknown as Status;
@@ -66,5 +66,24 @@ describe('recordedSettings (status.json is untrusted)', () => {
 
   it('well formed: taken', () => {
     expect(recordedSettings(running(['db', 'worker@*']))).toMatchObject({ requires: ['db', 'worker@*'], timeoutKillMs: 300 });
+  });
+});
+
+describe('stopTimeoutMs', () => {
+  // timeout-kill, then timeout-finish, then a second for svrun's exit; the defaults (7000 + 5000) without settings
+  it.each([
+    [{ timeoutKillMs: 300, timeoutFinishMs: 100 }, 1400],
+    [{ timeoutKillMs: 0, timeoutFinishMs: 0 }, 1000],
+    [{ timeoutKillMs: 7000, timeoutFinishMs: 5000 }, 13_000],
+    [undefined, 13_000],
+  ])('%o -> %i ms', (t, ms) => {
+    expect(stopTimeoutMs(t)).toBe(ms);
+  });
+
+  it('bounds the wait for each target of a plan by what it was planned with', () => {
+    const plan = planStop([input('db'), input('web', { def: def(300) }), input('api', { running: running([], 50) })]);
+    expect(stopTimeoutMs(plan.targets.get('db'))).toBe(13_000);
+    expect(stopTimeoutMs(plan.targets.get('web'))).toBe(300 + 5000 + 1000);
+    expect(stopTimeoutMs(plan.targets.get('api'))).toBe(50 + 100 + 1000);
   });
 });

@@ -3,10 +3,15 @@
 // svctl at once, and a poll every `pollMs` covers what inotify misses (a
 // folder created later, NFS).
 import { type FSWatcher, watch } from 'node:fs';
+import { CHANGE_POLL_MS } from '../defaults.js';
 
-export const POLL_MS = 50;
-
-export class Changes {
+/**
+ * Waits for the next change in any of `dirs` (a file there written,
+ * created, renamed or removed: status.json, log/current), or for a poke.
+ * Callers look at what they wait for, then call next(): a change between
+ * the look and next() is not lost (it marks the waiter dirty).
+ */
+export class ChangeWaiter {
   private readonly watchers = new Map<string, FSWatcher>();
   private wake: (() => void) | null = null;
   private dirty = false;
@@ -14,7 +19,7 @@ export class Changes {
 
   constructor(
     private readonly dirs: readonly string[],
-    private readonly pollMs = POLL_MS,
+    private readonly pollMs = CHANGE_POLL_MS,
   ) {
     this.arm();
   }

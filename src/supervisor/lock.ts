@@ -6,6 +6,7 @@
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import lockfile from 'proper-lockfile';
 import { LOCK_GUARD_STALE_MS, LOCK_STALE_MS } from '../defaults.js';
+import { errorText } from '../errors.js';
 import { isAlive } from '../os/proc.js';
 import type { Status } from '../statusfile.js';
 
@@ -91,3 +92,52 @@ export const acquireLock = (opts: LockOptions): Promise<LockResult> =>
     opts.claim();
     return { ok: true, release };
   });
+
+/** How often a supervisor whose lock was taken from it tries to take it back. */
+const RELOCK_MS = 1000;
+
+export interface HoldOptions extends Omit<LockOptions, 'onCompromised'> {
+  /** Runs when the lock was taken back, like `claim` (record ourselves as owner again). */
+  reclaim: () => void;
+  /** A problem worth a line in the log and status.json's lastError (`lock: ...`). */
+  onError: (text: string) => void;
+  /** Another live supervisor holds the lock now: one of us must go, and it is us. */
+  onLost: (holder: number) => void;
+}
+
+/**
+ * Takes the lock (acquireLock) and holds it for the supervisor's whole life.
+ * A compromised lock (removed behind our back) is taken back, never fatal;
+ * but if another live supervisor holds it by then, `onLost` says so and
+ * there is nothing left to release.
+ */
+export const holdLock = async (opts: HoldOptions): Promise<LockResult> => {
+  let release: Release = async () => {};
+  const lockOptions: LockOptions = {
+    ...opts,
+    onCompromised: (err) => {
+      opts.onError(`lock: ${errorText(err)}`);
+      void relock();
+    },
+  };
+  const relock = async () => {
+    for (;;) {
+      await sleep(RELOCK_MS);
+      const again = await acquireLock({ ...lockOptions, claim: opts.reclaim }).catch(() => null);
+      if (again?.ok) {
+        release = again.release;
+        return;
+      }
+      if (again && !again.ok && again.holder !== null && again.holder !== process.pid) {
+        opts.onError(`lock: now held by pid ${again.holder}: stopping`);
+        release = async () => {};
+        opts.onLost(again.holder);
+        return;
+      }
+    }
+  };
+  const first = await acquireLock(lockOptions);
+  if (!first.ok) return first;
+  release = first.release;
+  return { ok: true, release: () => release() };
+};

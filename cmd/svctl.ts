@@ -2,24 +2,32 @@
 // svctl: bring the services of a scan directory up and down (see docs/svctl.md).
 // One static import only: at a low descriptor limit, modules loaded side by
 // side fail with EMFILE before any check could run.
-import { ensureDescriptors, keepDescriptorsToOurselves, tooFewDescriptors } from '../src/os/fds.js';
+import { descriptorShortage, keepDescriptorsToOurselves, tooFewDescriptors } from '../src/os/fds.js';
+
+/** Only the entry points end the process (see src/errors.ts): one line, then the exit code. */
+const die = ({ line, exitCode }: { line: string; exitCode: number }): never => {
+  process.stderr.write(`${line}\n`);
+  return process.exit(exitCode);
+};
 
 // neither svrun nor a service (nor boot's command) inherits what our caller had open (see src/os/fds.ts)
 keepDescriptorsToOurselves();
 // too few descriptors to do anything: one line, exit 1
-ensureDescriptors('svctl');
+const short = descriptorShortage('svctl');
+if (short) die(short);
 
 // loaded only now; descriptors the caller left open count against the limit too
-const load = (err: NodeJS.ErrnoException) => (err.code === 'EMFILE' ? tooFewDescriptors('svctl', true) : Promise.reject(err));
+const load = (err: NodeJS.ErrnoException) => (err.code === 'EMFILE' ? die(tooFewDescriptors('svctl', true)) : Promise.reject(err));
 const { svctl } = await import('../src/svctl/cli.js').catch(load);
-const { oneLine } = await import('../src/errors.js');
+const { failure } = await import('../src/errors.js');
 
+// svctl() prints what it expected to fail (an SvError) itself; anything else is one line, exit 1.
+// It exits at once, not when the event loop drains: a stop signal ends a command mid-way (exit 128+N).
 svctl(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
+  (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`svctl: ${oneLine(err instanceof Error ? err.message : String(err))}\n`);
-    process.exit(1);
+    const { lines, exitCode } = failure('svctl', err, 1);
+    for (const l of lines) process.stderr.write(`${l}\n`);
+    process.exit(exitCode);
   },
 );

@@ -1,6 +1,10 @@
-// Errors are values with a stable code and an exit code (commander's shape);
-// the message is one line, subject first, without the program prefix, which
-// the entry point adds.
+// One error model for svkit. Library code throws an SvError: a stable code,
+// the exit code its program documents, and one line per problem, subject
+// first (`web/run: ...`), without the program prefix. Only the two entry
+// points (cmd/svrun.ts, and svctl's action wrapper in src/svctl/cli.ts) print
+// it, prefixed, and turn it into an exit code; no other module exits the
+// process (test/errors.test.ts checks). Pure checks that collect several
+// problems return a Result instead, and their caller throws.
 
 export type SvErrorCode =
   | 'svkit.usage'
@@ -9,18 +13,66 @@ export type SvErrorCode =
   | 'svkit.cycle'
   | 'svkit.missing-service'
   | 'svkit.failed'
-  | 'svkit.timeout';
+  | 'svkit.timeout'
+  /** Ended by a stop signal: exit 128+N, nothing to print. */
+  | 'svkit.signal';
 
 export class SvError extends Error {
+  /** One line per problem (several when a file or a directory has several); empty for a signal. */
+  readonly lines: readonly string[];
   constructor(
     readonly code: SvErrorCode,
     readonly exitCode: number,
-    message: string,
+    lines: string | readonly string[],
   ) {
-    super(message);
+    const all = typeof lines === 'string' ? [lines] : [...lines];
+    super(all[0] ?? code);
+    this.lines = all;
     this.name = 'SvError';
   }
 }
+
+/** Ended by the signal numbered `n`: the conventional exit 128+N, nothing printed. */
+export const signalled = (n: number): SvError => new SvError('svkit.signal', 128 + n, []);
+
+/**
+ * What a checked function returns when it reports every problem at once
+ * rather than throwing at the first (servicedir's readService, instance
+ * creation): `T`'s fields with `ok: true`, or the problems, one line each.
+ */
+export type Result<T extends object> = ({ ok: true } & T) | { ok: false; problems: string[] };
+
+/**
+ * `fn` applied to each item; an SvError thrown for some items does not stop
+ * the others: their lines are thrown together, as one SvError (the first's
+ * code), so a command names every bad argument at once.
+ */
+export const collectErrors = <T, R>(items: Iterable<T>, fn: (item: T) => R): R[] => {
+  const out: R[] = [];
+  let first: SvError | null = null;
+  const lines: string[] = [];
+  for (const item of items) {
+    try {
+      out.push(fn(item));
+    } catch (err) {
+      if (!(err instanceof SvError)) throw err;
+      first ??= err;
+      lines.push(...err.lines);
+    }
+  }
+  if (first) throw new SvError(first.code, first.exitCode, lines);
+  return out;
+};
+
+/**
+ * What an entry point does with anything thrown at it: the lines to print
+ * (prefixed `PROGRAM: `, one line each whatever they quote) and the exit
+ * code; anything but an SvError is one line and `fallback`.
+ */
+export const failure = (program: string, err: unknown, fallback: number): { lines: string[]; exitCode: number } => {
+  if (err instanceof SvError) return { lines: err.lines.map((l) => `${program}: ${oneLine(l)}`), exitCode: err.exitCode };
+  return { lines: [`${program}: ${oneLine(err instanceof Error ? err.message : String(err))}`], exitCode: fallback };
+};
 
 /** Anything thrown, as a one-line message. */
 export const errorText = (err: unknown): string => {

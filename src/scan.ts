@@ -5,7 +5,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { findCycles, formatCycle, type Graph } from './graph.js';
-import { capProblems, printable, quote } from './errors.js';
+import { EXIT_USAGE } from './defaults.js';
+import { capProblems, printable, quote, SvError } from './errors.js';
 import { NAME_RE, parseList, readService, type ServiceDef } from './servicedir.js';
 import { readSettingsFile } from './settingsfile.js';
 
@@ -45,7 +46,7 @@ export interface Scan {
    * "Stopping never waits on valid folders"). May hold cycles.
    */
   anyRequires: Graph;
-  /** Each invalid service folder's problems (the lines of `errors` about it). */
+  /** Each invalid service folder's problems (the lines of `errors` about it), by folder name: who is at fault, without parsing the text. */
   problems: Map<string, string[]>;
 }
 
@@ -170,11 +171,11 @@ export const readScan = (dirOption: string, plan: Iterable<string> = []): Scan =
   for (const name of names) {
     const svcDir = join(dir, name);
     if (!known.has(name)) {
-      errors.push(`${printable(name)}: invalid service name (allowed: ${NAME_RE.source})`);
+      problem(name, `${printable(name)}: invalid service name (allowed: ${NAME_RE.source})`);
       continue;
     }
     const read = readService(svcDir);
-    if (!read.ok) for (const e of read.errors) problem(name, e);
+    if (!read.ok) for (const e of read.problems) problem(name, e);
     // requires is checked even when another file is invalid: every problem in one go
     const reqs = resolveRequires(name, read.ok ? read.def.requires : requiresOf(svcDir), true);
     if (!name.endsWith('@')) anyRequires.set(name, [...reqs]);
@@ -201,10 +202,10 @@ export const readScan = (dirOption: string, plan: Iterable<string> = []): Scan =
   return { dir, entries, services, graph, errors, pending, planned, anyRequires, problems };
 };
 
-/** The entry for `name`, or an error line: unknown, or a template. */
-export const lookup = (scan: Scan, name: string): ScanEntry | string => {
+/** The entry for `name`; throws (svctl's exit 2) when it is unknown, or a template. */
+export const lookup = (scan: Scan, name: string): ScanEntry => {
   const e = scan.entries.find((x) => x.name === name);
-  if (!e) return `${printable(name)}: no such service in ${printable(scan.dir)}`;
-  if (e.template) return `${name}: a template is never started itself; name an instance (${name}NAME)`;
+  if (!e) throw new SvError('svkit.missing-service', EXIT_USAGE, `${printable(name)}: no such service in ${printable(scan.dir)}`);
+  if (e.template) throw new SvError('svkit.usage', EXIT_USAGE, `${name}: a template is never started itself; name an instance (${name}NAME)`);
   return e;
 };

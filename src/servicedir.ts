@@ -13,7 +13,7 @@ import {
   DEFAULT_TIMEOUT_READY_MS,
   MAX_TIMER_MS,
 } from './defaults.js';
-import { capProblems, printable, quote } from './errors.js';
+import { capProblems, printable, quote, type Result } from './errors.js';
 import { ID_MAX, idInRange } from './os/identity.js';
 import type { Rotation } from './log/files.js';
 import { fileKind, readSettingsFile } from './settingsfile.js';
@@ -56,7 +56,8 @@ export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]*$/;
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const USER_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]*(:[A-Za-z0-9_][A-Za-z0-9._-]*)?$/;
 
-export type ReadResult = { ok: true; def: ServiceDef } | { ok: false; errors: string[] };
+/** The definition, or every problem found, one line each (a Result: see src/errors.ts). */
+export type ReadResult = Result<{ def: ServiceDef }>;
 
 
 const firstLine = (text: string): string => (text.split('\n')[0] ?? '').trim();
@@ -117,9 +118,9 @@ export const readService = (dir: string): ReadResult => {
   } catch {
     /* reported below */
   }
-  if (!isDir) return { ok: false, errors: [`${printable(abs)}: no such service directory`] };
+  if (!isDir) return { ok: false, problems: [`${printable(abs)}: no such service directory`] };
   if (!NAME_RE.test(name)) {
-    return { ok: false, errors: [`${printable(name)}: invalid service name (allowed: ${NAME_RE.source})`] };
+    return { ok: false, problems: [`${printable(name)}: invalid service name (allowed: ${NAME_RE.source})`] };
   }
 
   /** The file's text; null when it is missing or invalid (a FIFO, a folder, over 64 KiB: reported). */
@@ -230,7 +231,7 @@ export const readService = (dir: string): ReadResult => {
     template: name.endsWith('@'),
     instance: /@./.test(name) ? name.slice(name.indexOf('@') + 1) : null,
   };
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, def };
+  return errors.length > 0 ? { ok: false, problems: errors } : { ok: true, def };
 };
 
 /**

@@ -21,7 +21,7 @@ for await (const dir of createInterface({ input: process.stdin })) {
   let out;
   try {
     const r = readService(JSON.parse(dir));
-    out = r.ok ? { kind: 'ok' } : { kind: 'errors', errors: r.errors };
+    out = r.ok ? { kind: 'ok' } : { kind: 'errors', errors: r.problems };
   } catch (err) {
     out = { kind: 'threw', message: String(err && err.stack || err) };
   }

@@ -1,7 +1,14 @@
-// The pure helpers every error goes through: escapes that keep an error on
-// one line whatever it quotes, and the cap on problems per file.
+// The one error model (an SvError thrown, printed and turned into an exit
+// code only by the entry points), and the pure helpers every error goes
+// through: escapes that keep an error on one line whatever it quotes, and
+// the cap on problems per file.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { capProblems, oneLine, printable, quote } from '../src/errors.js';
+import { EXIT_FAILED, EXIT_INVALID, EXIT_USAGE } from '../src/defaults.js';
+import { capProblems, collectErrors, failure, oneLine, printable, quote, signalled, SvError } from '../src/errors.js';
+import { resolveIdentity } from '../src/os/identity.js';
+import { bootExitCode, cmdExitCode } from '../src/svctl/boot.js';
 import { idInRange } from '../src/os/identity.js';
 import { checkUser } from '../src/servicedir.js';
 
@@ -53,5 +60,74 @@ describe('user: numeric ids in range', () => {
     ['a:b:c', 'expected USER or USER:GROUP, got "a:b:c"'],
   ])('checkUser(%s)', (spec, problem) => {
     expect(checkUser(spec)).toBe(problem);
+  });
+});
+
+describe('errors: one model, printed only by the entry points', () => {
+  it('an SvError carries its code, exit code and one line per problem; the entry point prefixes each', () => {
+    const err = new SvError('svkit.invalid', EXIT_INVALID, ['web/run: missing', 'web/timeout-kill: expected milliseconds, got "a\nb"']);
+    expect(err).toBeInstanceOf(Error);
+    expect(err.message).toBe('web/run: missing');
+    expect(failure('svrun', err, 1)).toEqual({
+      lines: ['svrun: web/run: missing', 'svrun: web/timeout-kill: expected milliseconds, got "a\\nb"'],
+      exitCode: EXIT_INVALID,
+    });
+  });
+
+  it('anything else thrown is one line and the fallback exit code', () => {
+    expect(failure('svctl', new Error('boom\nat x'), EXIT_FAILED)).toEqual({ lines: ['svctl: boom\\nat x'], exitCode: EXIT_FAILED });
+    expect(failure('svctl', 'text', EXIT_FAILED)).toEqual({ lines: ['svctl: text'], exitCode: EXIT_FAILED });
+  });
+
+  it('a stop signal is exit 128+N with nothing to print', () => {
+    const err = signalled(2);
+    expect(err.code).toBe('svkit.signal');
+    expect(failure('svctl', err, 1)).toEqual({ lines: [], exitCode: 130 });
+  });
+
+  it('collectErrors names every bad item at once, in order, with the first error\'s code', () => {
+    const check = (n: number) => {
+      if (n % 2) throw new SvError('svkit.missing-service', EXIT_USAGE, `${n}: odd`);
+      return n * 10;
+    };
+    expect(collectErrors([2, 4], check)).toEqual([20, 40]);
+    let thrown: unknown;
+    try {
+      collectErrors([1, 2, 3], check);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(SvError);
+    expect((thrown as SvError).lines).toEqual(['1: odd', '3: odd']);
+    expect((thrown as SvError).exitCode).toBe(EXIT_USAGE);
+    // anything but an SvError is a bug: it is not collected
+    expect(() => collectErrors([1], () => { throw new TypeError('bug'); })).toThrow(TypeError);
+  });
+
+  it('resolveIdentity throws an invalid definition naming the file at fault', () => {
+    let thrown: unknown;
+    try {
+      resolveIdentity('no-such-user-svkit', 'web/user');
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toMatchObject({ code: 'svkit.invalid', exitCode: EXIT_INVALID, lines: ['web/user: unknown user "no-such-user-svkit"'] });
+  });
+
+  it('boot exits with CMD\'s code, 128+N when a signal ended CMD, else why it shut down', () => {
+    expect(cmdExitCode(3, null)).toBe(3);
+    expect(cmdExitCode(null, 'SIGKILL')).toBe(137);
+    expect(bootExitCode(null, 1)).toBe(1);
+    expect(bootExitCode(0, 1)).toBe(0);
+  });
+
+  it('no module but the two entry points (cmd/) ends the process', () => {
+    // the client library runs inside services, as their shutdown handler: ending the service is its job
+    const allowed = new Set(['client/index.ts']);
+    const src = join(import.meta.dirname, '..', 'src');
+    const files = (readdirSync(src, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+    expect(files.length).toBeGreaterThan(20);
+    const exiting = files.filter((f) => !allowed.has(f) && /\bprocess\.exit\s*\(/.test(readFileSync(join(src, f), 'utf8')));
+    expect(exiting).toEqual([]);
   });
 });

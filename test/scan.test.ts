@@ -51,6 +51,10 @@ describe('readScan', () => {
       'web/requires: unknown service "ghost"',
       'dependency cycle: a -> b -> a',
     ]);
+    // each folder's own problems by its name (svctl boot reports a new folder's by this, never by their text)
+    expect(scan.problems.get('bad name')).toEqual([expect.stringMatching(/^bad name: invalid service name/)]);
+    expect(scan.problems.get('web')).toEqual(['web/timeout-kill: expected milliseconds, got "abc"', 'web/requires: unknown service "ghost"']);
+    expect(scan.problems.has('ok')).toBe(false);
   });
 
   it('the scan directory comes from the option, else $SVDIR, else ./services', () => {

@@ -47,13 +47,13 @@ const svc = (name: string, files: Record<string, Spec> = {}): string => {
 
 const ok = (dir: string): ServiceDef => {
   const r = readService(dir);
-  if (!r.ok) throw new Error(`expected ok, got errors: ${r.errors.join(' | ')}`);
+  if (!r.ok) throw new Error(`expected ok, got errors: ${r.problems.join(' | ')}`);
   return r.def;
 };
 const errs = (dir: string): string[] => {
   const r = readService(dir);
   if (r.ok) throw new Error(`expected errors, got ${JSON.stringify(r.def)}`);
-  return r.errors;
+  return r.problems;
 };
 const re = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -287,7 +287,7 @@ describe('servicedir: the folder itself', () => {
     (file) => {
       const r = readService(svc('web', { [file]: { dir: true } }));
       expect(r.ok).toBe(false);
-      if (!r.ok) expect(r.errors[0]).toMatch(new RegExp(`^web/${re(file)}: `));
+      if (!r.ok) expect(r.problems[0]).toMatch(new RegExp(`^web/${re(file)}: `));
     },
   );
 });

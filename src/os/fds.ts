@@ -91,23 +91,26 @@ const NEEDS = {
 let limitAtStart: number | null = null;
 
 /**
- * Ends the program with one line saying the descriptor limit is too low;
- * `exhausted`: the limit looked enough, but descriptors the caller left open used it up.
+ * The one line saying the descriptor limit is too low, and the exit code it
+ * goes with; `exhausted`: the limit looked enough, but descriptors the
+ * caller left open used it up. The entry point prints it and exits (only
+ * the entry points exit; this module is loaded before anything else, so it
+ * does not build an SvError, whose module would be one more file to open).
  */
-export const tooFewDescriptors = (program: keyof typeof NEEDS, exhausted = false): never => {
+export const tooFewDescriptors = (program: keyof typeof NEEDS, exhausted = false): { line: string; exitCode: number } => {
   const { min, exit } = NEEDS[program];
   const limit = limitAtStart ?? descriptorLimit() ?? '?';
   const held = exhausted ? ', used up by descriptors inherited open' : '';
-  process.stderr.write(`${program}: too few file descriptors (limit ${limit}${held}, needs at least ${min}): raise the hard limit (ulimit -Hn)\n`);
-  return process.exit(exit);
+  return { line: `${program}: too few file descriptors (limit ${limit}${held}, needs at least ${min}): raise the hard limit (ulimit -Hn)`, exitCode: exit };
 };
 
 /**
  * Checks the limit before anything else is loaded: below it, loading the
  * program's modules (all opened at once) or supervising would fail with
- * EMFILE somewhere, as a stack trace or worse.
+ * EMFILE somewhere, as a stack trace or worse. Null when there are enough,
+ * else what tooFewDescriptors says.
  */
-export const ensureDescriptors = (program: keyof typeof NEEDS): void => {
+export const descriptorShortage = (program: keyof typeof NEEDS): { line: string; exitCode: number } | null => {
   limitAtStart = descriptorLimit();
-  if (limitAtStart !== null && limitAtStart < NEEDS[program].min) tooFewDescriptors(program);
+  return limitAtStart !== null && limitAtStart < NEEDS[program].min ? tooFewDescriptors(program) : null;
 };

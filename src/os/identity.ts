@@ -2,7 +2,8 @@
 // system's name service (getent/id, so NSS users work too), before
 // supervision starts: an unknown user is an invalid definition.
 import { spawnSync } from 'node:child_process';
-import { quote } from '../errors.js';
+import { EXIT_INVALID } from '../defaults.js';
+import { quote, SvError } from '../errors.js';
 
 export interface Identity {
   name: string;
@@ -27,19 +28,20 @@ export const ID_MAX = 4294967294;
 /** False only for a number (all digits) above ID_MAX; names are checked elsewhere. */
 export const idInRange = (s: string): boolean => !isNumber(s) || Number(s) <= ID_MAX;
 
-/** Resolves `spec`; returns an error message (without the file prefix) when it cannot. */
-export const resolveIdentity = (spec: string): Identity | string => {
+/** Resolves `spec`; throws an invalid-definition error (svrun's exit 111) naming `where` (`web/user`) when it cannot. */
+export const resolveIdentity = (spec: string, where: string): Identity => {
+  const invalid = (why: string) => new SvError('svkit.invalid', EXIT_INVALID, `${where}: ${why}`);
   const [user = '', group] = spec.split(':');
   const pw = getent('passwd', user);
-  if (!pw && !isNumber(user)) return `unknown user ${quote(user)}`;
-  if (!pw && !idInRange(user)) return `user id ${user} out of range (0 to ${ID_MAX})`;
+  if (!pw && !isNumber(user)) throw invalid(`unknown user ${quote(user)}`);
+  if (!pw && !idInRange(user)) throw invalid(`user id ${user} out of range (0 to ${ID_MAX})`);
   const uid = pw ? Number(pw[2]) : Number(user);
   const name = pw ? pw[0]! : user;
   let gid = pw ? Number(pw[3]) : uid;
   if (group !== undefined) {
     const gr = getent('group', group);
-    if (!gr && !isNumber(group)) return `unknown group ${quote(group)}`;
-    if (!gr && !idInRange(group)) return `group id ${group} out of range (0 to ${ID_MAX})`;
+    if (!gr && !isNumber(group)) throw invalid(`unknown group ${quote(group)}`);
+    if (!gr && !idInRange(group)) throw invalid(`group id ${group} out of range (0 to ${ID_MAX})`);
     gid = gr ? Number(gr[2]) : Number(group);
   }
   let groups: number[] = [gid];

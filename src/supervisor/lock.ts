@@ -6,7 +6,8 @@
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
-import { LOCK_GUARD_JITTER_MS, LOCK_GUARD_RETRY_MS, LOCK_GUARD_STALE_MS, LOCK_STALE_MS, LOCK_UPDATE_MS, MAX_TIMER_MS } from '../defaults.js';
+import { LOCK_GUARD_JITTER_MS, LOCK_GUARD_RETRY_MS, LOCK_GUARD_STALE_MS, LOCK_RETAKE_MS, LOCK_STALE_MS, LOCK_UPDATE_MS, MAX_TIMER_MS } from '../defaults.js';
+import { errorText } from '../errors.js';
 import { isAlive } from '../os/proc.js';
 import type { Status } from '../statusfile.js';
 
@@ -89,3 +90,49 @@ export const acquireLock = (opts: LockOptions): Promise<LockResult> =>
     opts.claim();
     return { ok: true, release };
   });
+
+export interface HoldOptions extends Omit<LockOptions, 'onCompromised'> {
+  /** Runs when the lock was taken back, like `claim` (record ourselves as owner again). */
+  reclaim: () => void;
+  /** A problem worth a line in the log and status.json's lastError (`lock: ...`). */
+  onError: (text: string) => void;
+  /** Another live supervisor holds the lock now: one of us must go, and it is us. */
+  onLost: (holder: number) => void;
+}
+
+/**
+ * Takes the lock (acquireLock) and holds it for the supervisor's whole life.
+ * A compromised lock (removed behind our back) is taken back, never fatal;
+ * but if another live supervisor holds it by then, `onLost` says so and
+ * there is nothing left to release.
+ */
+export const holdLock = async (opts: HoldOptions): Promise<LockResult> => {
+  let release: Release = async () => {};
+  const lockOptions: LockOptions = {
+    ...opts,
+    onCompromised: (err) => {
+      opts.onError(`lock: ${errorText(err)}`);
+      void relock();
+    },
+  };
+  const relock = async () => {
+    for (;;) {
+      await sleep(LOCK_RETAKE_MS);
+      const again = await acquireLock({ ...lockOptions, claim: opts.reclaim }).catch(() => null);
+      if (again?.ok) {
+        release = again.release;
+        return;
+      }
+      if (again && !again.ok && again.holder !== null && again.holder !== process.pid) {
+        opts.onError(`lock: now held by pid ${again.holder}: stopping`);
+        release = async () => {};
+        opts.onLost(again.holder);
+        return;
+      }
+    }
+  };
+  const first = await acquireLock(lockOptions);
+  if (!first.ok) return first;
+  release = first.release;
+  return { ok: true, release: () => release() };
+};

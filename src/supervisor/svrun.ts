@@ -1,24 +1,26 @@
 // svrun DIR: validate, lock, clean up after a killed predecessor, then
 // supervise until asked to stop. Everything that can fail for good fails
-// here, before supervision starts, with one line and a documented exit code.
-import { setTimeout as sleep } from 'node:timers/promises';
+// here, before supervision starts, with an SvError (one line per problem and
+// a documented exit code) that cmd/svrun.ts prints. Read svrun() top down:
+// it is the whole path from `svctl up` spawning us to the service's `run`.
 import { cgroupPath, prepareCgroup, removeCgroup } from '../os/cgroup.js';
 import { type ControlReader, openControl } from '../control.js';
-import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, LOCK_RETAKE_MS, REAPER_MARGIN_MS } from '../defaults.js';
-import { errorText, oneLine } from '../errors.js';
+import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, REAPER_MARGIN_MS } from '../defaults.js';
+import { errorText, SvError } from '../errors.js';
 import { liveLeftovers, stopLeftovers } from './leftovers.js';
-import { acquireLock } from './lock.js';
+import { holdLock, type Release } from './lock.js';
 import { fileSink, type Sink, stdoutSink } from '../log/builtin.js';
-import { prepareLogger } from '../log/logger.js';
-import { pathsIn, servicePaths } from '../paths.js';
+import { type Logger, prepareLogger } from '../log/logger.js';
+import { pathsIn, type ServicePaths, servicePaths } from '../paths.js';
 import { ensureStateDir } from '../os/safefile.js';
 import { bootTimeMs, procStartTime } from '../os/proc.js';
 import { type Identity, resolveIdentity } from '../os/identity.js';
 import { findExecutable } from '../os/procgroup.js';
-import { readService } from '../servicedir.js';
+import { readService, type ServiceDef } from '../servicedir.js';
 import { type Core, initialCore } from './state.js';
 import { blankStatus, heldSettings, type ReadStatus, readStatus, type Status, type Want, writeStatus } from '../statusfile.js';
 import { Supervisor } from './interpreter.js';
+import type { Containment } from '../os/procgroup.js';
 import { awaitReaper, TaskReaper } from './taskreaper.js';
 
 export const USAGE = 'usage: svrun [--log file|stdout] [--log-width N] [--want up|once|down] DIR';
@@ -37,7 +39,9 @@ export interface SvrunArgs {
   logWidth: number;
 }
 
-export const parseArgs = (argv: string[]): SvrunArgs | string => {
+/** svrun's arguments; throws a usage error (exit 2) naming what is wrong. */
+export const parseArgs = (argv: string[]): SvrunArgs => {
+  const usage = (why: string) => new SvError('svkit.usage', EXIT_USAGE, `${why} (${USAGE})`);
   let logMode: SvrunArgs['logMode'] = 'file';
   let want: Want = 'up';
   let logWidth = 0;
@@ -47,232 +51,291 @@ export const parseArgs = (argv: string[]): SvrunArgs | string => {
     const [opt, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
     if (opt === '--log') {
       const v = inline ?? argv[++i];
-      if (v !== 'file' && v !== 'stdout') return `--log expects file or stdout, got "${v ?? ''}"`;
+      if (v !== 'file' && v !== 'stdout') throw usage(`--log expects file or stdout, got "${v ?? ''}"`);
       logMode = v;
     } else if (opt === '--log-width') {
       const v = inline ?? argv[++i] ?? '';
-      if (!/^\d{1,3}$/.test(v)) return `--log-width expects a number up to 999, got "${v}"`;
+      if (!/^\d{1,3}$/.test(v)) throw usage(`--log-width expects a number up to 999, got "${v}"`);
       logWidth = Number(v);
     } else if (opt === '--want') {
       const v = inline ?? argv[++i];
-      if (v !== 'up' && v !== 'once' && v !== 'down') return `--want expects up, once or down, got "${v ?? ''}"`;
+      if (v !== 'up' && v !== 'once' && v !== 'down') throw usage(`--want expects up, once or down, got "${v ?? ''}"`);
       want = v;
     } else if (a === '--') {
       rest.push(...argv.slice(i + 1));
       break;
-    } else if (a.startsWith('-') && a !== '-') return `unknown option "${a}"`;
+    } else if (a.startsWith('-') && a !== '-') throw usage(`unknown option "${a}"`);
     else rest.push(a);
   }
-  if (rest.length !== 1) return rest.length === 0 ? 'missing DIR' : `expected one DIR, got ${rest.length}`;
+  if (rest.length !== 1) throw usage(rest.length === 0 ? 'missing DIR' : `expected one DIR, got ${rest.length}`);
   return { dir: rest[0]!, logMode, want, logWidth };
 };
 
-/** Prints one line per error (one line whatever it quotes), prefixed `svrun: `, and returns `code`. */
-const fail = (code: number, ...lines: string[]): number => {
-  for (const l of lines) process.stderr.write(`svrun: ${oneLine(l)}\n`);
-  return code;
-};
-
+/**
+ * svrun from start to exit, one step per call: the exit code once the
+ * service is stopped, or an SvError (exit 2, 100 or 111) for what is refused
+ * before supervision starts.
+ */
 export const svrun = async (argv: string[]): Promise<number> => {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(`${USAGE}\n`);
     return EXIT_OK;
   }
-  const args = parseArgs(argv);
-  if (typeof args === 'string') return fail(EXIT_USAGE, `${args} (${USAGE})`);
-  const read = readService(args.dir);
-  if (!read.ok) return fail(EXIT_INVALID, ...read.errors);
-  const def = read.def;
-  if (def.template) return fail(EXIT_INVALID, `${def.name}: a template is never started itself; start an instance (${def.name}NAME)`);
-
-  const isRoot = process.getuid?.() === 0;
-  let identity: Identity | null = null;
-  if (def.user !== null && isRoot) {
-    const id = resolveIdentity(def.user);
-    if (typeof id === 'string') return fail(EXIT_INVALID, `${def.name}/user: ${id}`);
-    identity = id;
+  const svc = validate(parseArgs(argv));
+  const run: Run = { supervisor: null, reaper: null, terminated: false, interrupts: 0, yielded: false, release: async () => {} };
+  handleSignals(run);
+  const claimed = await lock(svc, run);
+  // a killed predecessor's task reaper may still be stopping the old run: let it finish, bounded
+  await awaitReaper(svc.paths.supervise, 2 * svc.def.timeoutKillMs + REAPER_MARGIN_MS, () => run.interrupts > 1);
+  const io = await prepareIo(svc, run, claimed.prev);
+  const old = claimed.prev.kind === 'ok' ? claimed.prev.status : null;
+  if (!(await clearLeftovers(svc, run, io, old))) {
+    await tearDown(run, io);
+    return EXIT_OK;
   }
+  const code = await supervise(svc, run, io, claimed.startCore);
+  await tearDown(run, io);
+  return run.yielded ? EXIT_LOCKED : code;
+};
+
+/** The service svrun supervises, as validated before anything is locked or started. */
+interface Service {
+  args: SvrunArgs;
+  def: ServiceDef;
+  /** `user` resolved (only as root; otherwise the service runs as we do). */
+  identity: Identity | null;
+  isRoot: boolean;
+  /** With supervise/ and log/ resolved once: later swaps of a symlink redirect nothing. */
+  paths: ServicePaths;
+  /** Who the old run's processes are, by what svkit itself would have made (never by status.json). */
+  leftoverScope: { name: string; cgroup: string | null };
+  /** This supervisor, as status.json names it. */
+  me: NonNullable<Status['supervisor']>;
+}
+
+/**
+ * The one mutable state of an svrun, shared by its signal handlers, its lock
+ * and supervision (nothing else is reassigned after validation).
+ */
+interface Run {
+  /** From the start of supervision on. */
+  supervisor: Supervisor | null;
+  /** From the first process of ours on: a SIGKILL of svrun leaves them to it. */
+  reaper: TaskReaper | null;
+  /** A stop signal arrived: before supervision, start nothing. */
+  terminated: boolean;
+  /** Ctrl-C's so far: a second one kills at once. */
+  interrupts: number;
+  /** Another live supervisor took our lock: exit 100 once stopped. */
+  yielded: boolean;
+  release: Release;
+}
+
+/** What svrun writes to: the service's log, its logger if it has one, the containment of its processes. */
+interface Io {
+  logger: Logger | null;
+  log: Sink;
+  containment: Containment;
+}
+
+const noteError = (run: Run) => (text: string) => run.supervisor?.noteError(text);
+
+/** The definition, the user and the state folders; throws (exit 111) naming the file at fault. */
+const validate = (args: SvrunArgs): Service => {
+  const read = readService(args.dir);
+  if (!read.ok) throw new SvError('svkit.invalid', EXIT_INVALID, read.problems);
+  const def = read.def;
+  const invalid = (line: string) => new SvError('svkit.invalid', EXIT_INVALID, line);
+  if (def.template) throw invalid(`${def.name}: a template is never started itself; start an instance (${def.name}NAME)`);
+  const isRoot = process.getuid?.() === 0;
+  const identity = def.user !== null && isRoot ? resolveIdentity(def.user, `${def.name}/user`) : null;
 
   // supervise/ and the built-in logger's log/: real folders, or symlinks svrun's own user made
   // to a folder only it may write (src/os/safefile.ts); resolved once, so later swaps redirect nothing
-  let paths = servicePaths(def.dir, def.name);
+  const paths = servicePaths(def.dir, def.name);
   const fileLog = !def.logRun && args.logMode === 'file';
   const folders: [string, string][] = [['supervise', paths.supervise], ...(fileLog ? [['log', paths.logDir] as [string, string]] : [])];
-  const resolved: string[] = [];
-  for (const [what, dir] of folders) {
+  const resolved = folders.map(([what, dir]) => {
     try {
-      resolved.push(ensureStateDir(dir));
+      return ensureStateDir(dir);
     } catch (err) {
-      return fail(EXIT_INVALID, `${def.name}/${what}: ${errorText(err)}`);
+      throw invalid(`${def.name}/${what}: ${errorText(err)}`);
     }
-  }
-  paths = pathsIn(resolved[0]!, resolved[1] ?? paths.logDir);
-
-  // who the old run's processes are, by what svkit itself would have made (never by status.json)
-  const service = { name: def.name, cgroup: cgroupPath(def.name, paths.supervise) };
-  const me = { pid: process.pid, pidStart: procStartTime(process.pid), startedAt: new Date().toISOString() };
-  let supervisor: Supervisor | null = null;
-  const noteError = (t: string) => supervisor?.noteError(t);
-
-  // The old status is read under the lock: only then is it the last word of the previous supervisor.
-  const prev: { read: ReadStatus } = { read: { kind: 'missing' } };
-  let startCore: Core = initialCore(args.want, Date.now());
-  const currentOwner = () => {
-    const r = readStatus(paths.status);
-    return r.kind === 'ok' ? r.status.supervisor : null;
+  });
+  const safe = pathsIn(resolved[0]!, resolved[1] ?? paths.logDir);
+  return {
+    args,
+    def,
+    identity,
+    isRoot,
+    paths: safe,
+    leftoverScope: { name: def.name, cgroup: cgroupPath(def.name, safe.supervise) },
+    me: { pid: process.pid, pidStart: procStartTime(process.pid), startedAt: new Date().toISOString() },
   };
-  const lockOptions = {
-    dir: paths.supervise,
-    lockPath: paths.lock,
-    owner: currentOwner,
-    onCompromised: (err: Error) => {
-      noteError(`lock: ${errorText(err)}`);
-      void relock();
-    },
-  };
-  // signals are handled from before the claim: once status.json names us, while we wait for a
-  // predecessor's reaper too (a second Ctrl-C: kill at once)
-  let terminated = false;
-  let interrupts = 0;
+};
+
+/**
+ * Signals are handled from before the claim: once status.json names us, while
+ * we wait for a predecessor's reaper too (a second Ctrl-C: kill at once).
+ */
+const handleSignals = (run: Run): void => {
   const onStop = (sig: NodeJS.Signals) => {
-    if (sig === 'SIGINT' && ++interrupts > 1) return supervisor?.dispatch({ type: 'kill-now', at: Date.now() });
-    terminated = true;
-    supervisor?.dispatch({ type: 'terminate', at: Date.now() });
+    if (sig === 'SIGINT' && ++run.interrupts > 1) return run.supervisor?.dispatch({ type: 'kill-now', at: Date.now() });
+    run.terminated = true;
+    run.supervisor?.dispatch({ type: 'terminate', at: Date.now() });
   };
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'] as const) process.on(sig, onStop);
   process.on('SIGTSTP', () => {
-    supervisor?.freezeGroup('SIGSTOP');
+    run.supervisor?.freezeGroup('SIGSTOP');
     process.kill(process.pid, 'SIGSTOP');
   });
-  process.on('SIGCONT', () => supervisor?.freezeGroup('SIGCONT'));
-  const lock = await acquireLock({
-    ...lockOptions,
-    claim: () => {
-      prev.read = readStatus(paths.status);
-      const old = prev.read.kind === 'ok' ? prev.read.status : null;
-      startCore = def.type === 'oneshot' ? oneshotCore(old, args.want) : initialCore(args.want, Date.now());
-      // the old run's pid and cgroup stay on record until its leftovers are gone;
-      // what status.json names counts only once /proc or the cgroup proves it
-      const leftovers = liveLeftovers(old, service);
-      writeStatus(paths.status, {
-        ...(old ?? blankStatus(def.name, def.type)),
-        supervisor: me,
-        want: args.want,
-        state: leftovers ? 'stopping' : startCore.state,
-        since: new Date().toISOString(),
-        settings: heldSettings(def),
-      });
-    },
-  }).catch((err: unknown) => ({ ok: false as const, holder: null, error: errorText(err) }));
-  if (!lock.ok) {
-    if ('error' in lock) return fail(EXIT_INVALID, `${def.name}/supervise/lock: ${lock.error}`);
-    return fail(EXIT_LOCKED, `${def.name} is already supervised by pid ${lock.holder ?? '(unknown)'}`);
-  }
-  let release = lock.release;
-  let yielded = false;
-  const relock = async () => {
-    // a compromised lock (removed behind our back) is taken back, never fatal;
-    // but if another live supervisor holds it now, one of us must go: we do
-    for (;;) {
-      await sleep(LOCK_RETAKE_MS);
-      const again = await acquireLock({ ...lockOptions, claim: () => supervisor?.persist() }).catch(() => null);
-      if (again?.ok) {
-        release = again.release;
-        return;
-      }
-      if (again && !again.ok && again.holder !== null && again.holder !== process.pid) {
-        noteError(`lock: now held by pid ${again.holder}: stopping`);
-        yielded = true;
-        release = async () => {};
-        supervisor?.dispatch({ type: 'terminate', at: Date.now() });
-        return;
-      }
-    }
-  };
-  // a killed predecessor's task reaper may still be stopping the old run: let it finish, bounded
-  await awaitReaper(paths.supervise, 2 * def.timeoutKillMs + REAPER_MARGIN_MS, () => interrupts > 1);
-  let reaper: TaskReaper | null = null;
-  const oldRead = prev.read;
-  const old = oldRead.kind === 'ok' ? oldRead.status : null;
+  process.on('SIGCONT', () => run.supervisor?.freezeGroup('SIGCONT'));
+};
 
+/**
+ * Takes supervise/lock for good (src/supervisor/lock.ts) and claims
+ * status.json. The old status is read under the lock: only then is it the
+ * last word of the previous supervisor. Throws exit 100 when another
+ * supervisor holds it, 111 when it cannot be taken.
+ */
+const lock = async (svc: Service, run: Run): Promise<{ prev: ReadStatus; startCore: Core }> => {
+  const { def, paths, args, me } = svc;
+  let prev: ReadStatus = { kind: 'missing' };
+  let startCore: Core = initialCore(args.want, Date.now());
+  const claim = () => {
+    prev = readStatus(paths.status);
+    const old = prev.kind === 'ok' ? prev.status : null;
+    startCore = def.type === 'oneshot' ? oneshotCore(old, args.want) : initialCore(args.want, Date.now());
+    // the old run's pid and cgroup stay on record until its leftovers are gone;
+    // what status.json names counts only once /proc or the cgroup proves it
+    const leftovers = liveLeftovers(old, svc.leftoverScope);
+    writeStatus(paths.status, {
+      ...(old ?? blankStatus(def.name, def.type)),
+      supervisor: me,
+      want: args.want,
+      state: leftovers ? 'stopping' : startCore.state,
+      since: new Date().toISOString(),
+      settings: heldSettings(def),
+    });
+  };
+  const held = await holdLock({
+    dir: paths.supervise,
+    lockPath: paths.lock,
+    owner: () => {
+      const r = readStatus(paths.status);
+      return r.kind === 'ok' ? r.status.supervisor : null;
+    },
+    claim,
+    reclaim: () => run.supervisor?.persist(),
+    onError: noteError(run),
+    onLost: () => {
+      run.yielded = true;
+      run.supervisor?.dispatch({ type: 'terminate', at: Date.now() });
+    },
+  }).catch((err: unknown) => {
+    throw new SvError('svkit.invalid', EXIT_INVALID, `${def.name}/supervise/lock: ${errorText(err)}`);
+  });
+  if (!held.ok) throw new SvError('svkit.locked', EXIT_LOCKED, `${def.name} is already supervised by pid ${held.holder ?? '(unknown)'}`);
+  run.release = held.release;
+  return { prev, startCore };
+};
+
+/**
+ * The service's log (its `log/` subservice's pipe, stdout, or the built-in
+ * log files) and the containment of its processes. A `log/` that cannot be
+ * set up throws (exit 111), the lock released.
+ */
+const prepareIo = async (svc: Service, run: Run, prev: ReadStatus): Promise<Io> => {
+  const { def, paths, args, me } = svc;
   const setpriv = findExecutable('setpriv');
-  let logger: ReturnType<typeof prepareLogger> | null = null;
+  let logger: Logger | null = null;
   try {
-    if (def.logRun) logger = prepareLogger(def, paths.supervise, me, identity, setpriv, noteError, () => supervisor?.persist(), (t) => reaper?.tell('log', t));
+    if (def.logRun) logger = prepareLogger(def, paths.supervise, me, svc.identity, setpriv, noteError(run), () => run.supervisor?.persist(), (t) => run.reaper?.tell('log', t));
   } catch (err) {
-    await release().catch(() => {});
-    return fail(EXIT_INVALID, `${def.name}/log/supervise: ${errorText(err)}`);
+    await run.release().catch(() => {});
+    throw new SvError('svkit.invalid', EXIT_INVALID, `${def.name}/log/supervise: ${errorText(err)}`);
   }
   const log: Sink = logger
     ? logger.pipe.sink
     : args.logMode === 'stdout'
-      ? stdoutSink(def.name, args.logWidth, noteError)
-      : fileSink(paths.logDir, noteError, def.logRotation, () => supervisor?.resolveError('log: '));
-  if (oldRead.kind === 'corrupt') log.line('svrun', `error: status: unreadable status.json replaced (${oldRead.reason})`);
-  if (def.user !== null && !isRoot) log.line('svrun', `error: user: svrun is not root; ${def.user} ignored, the service runs as uid ${process.getuid?.()}`);
+      ? stdoutSink(def.name, args.logWidth, noteError(run))
+      : fileSink(paths.logDir, noteError(run), def.logRotation, () => run.supervisor?.resolveError('log: '));
+  if (prev.kind === 'corrupt') log.line('svrun', `error: status: unreadable status.json replaced (${prev.reason})`);
+  if (def.user !== null && !svc.isRoot) log.line('svrun', `error: user: svrun is not root; ${def.user} ignored, the service runs as uid ${process.getuid?.()}`);
 
   const containment = { cgroup: prepareCgroup(def.name, paths.supervise), setpriv };
   if (!containment.setpriv) log.line('svrun', 'error: setpriv not found: no parent-death signal for the service');
+  return { logger, log, containment };
+};
 
-  const leftoversGone = await stopLeftovers(old, {
-    service,
+/**
+ * Stops what a killed predecessor left running. False when a stop signal
+ * came while leftovers that may not be killed (timeout-kill 0) still run:
+ * they stay on record for the next supervisor, and nothing is started.
+ */
+const clearLeftovers = async (svc: Service, run: Run, io: Io, old: Status | null): Promise<boolean> => {
+  const { def, paths, me } = svc;
+  const gone = await stopLeftovers(old, {
+    service: svc.leftoverScope,
     downSignal: def.downSignal,
     timeoutKillMs: def.timeoutKillMs,
-    log: (t) => log.line('svrun', t),
-    urgent: () => interrupts > 1,
-    stopRequested: () => terminated,
+    log: (t) => io.log.line('svrun', t),
+    urgent: () => run.interrupts > 1,
+    stopRequested: () => run.terminated,
   });
-  if (!leftoversGone && terminated) {
-    // stopped while leftovers that may not be killed (timeout-kill 0) still run:
-    // keep them on record for the next supervisor, start nothing, exit
-    writeStatus(paths.status, {
-      ...(old ?? blankStatus(def.name, def.type)),
-      supervisor: me, want: 'down', state: 'down', since: new Date().toISOString(),
-      lastError: 'leftovers: still running, never killed (timeout-kill 0)',
-    });
-    if (logger) await logger.stop();
-    else await log.close();
-    await release().catch(() => {});
-    return EXIT_OK;
-  }
+  if (gone || !run.terminated) return true;
+  writeStatus(paths.status, {
+    ...(old ?? blankStatus(def.name, def.type)),
+    supervisor: me, want: 'down', state: 'down', since: new Date().toISOString(),
+    lastError: 'leftovers: still running, never killed (timeout-kill 0)',
+  });
+  return false;
+};
 
+/** Runs the state machine's interpreter, told by the control FIFO and signals, until asked to stop; its exit code. */
+const supervise = async (svc: Service, run: Run, io: Io, startCore: Core): Promise<number> => {
+  const { def, paths, me } = svc;
   // from here on processes of ours run: a SIGKILL of svrun leaves them to the reaper
-  reaper = new TaskReaper(paths.supervise, (t) => log.line('svrun', `error: ${t}`));
+  run.reaper = new TaskReaper(paths.supervise, (t) => io.log.line('svrun', `error: ${t}`));
   // the logger first, so that nothing the service writes waits long
-  await logger?.start();
-  const core = terminated ? { ...startCore, want: startCore.state === 'up' ? startCore.want : 'down' } : startCore;
-  supervisor = new Supervisor(def, paths, containment, log, me, core, identity, {
-    ...(logger && { output: logger.pipe.serviceOut, logStatus: logger.summary }),
-    onTarget: (t) => reaper?.tell('run', t),
+  await io.logger?.start();
+  const core = run.terminated ? { ...startCore, want: startCore.state === 'up' ? startCore.want : 'down' } : startCore;
+  const supervisor = new Supervisor(def, paths, io.containment, io.log, me, core, svc.identity, {
+    ...(io.logger && { output: io.logger.pipe.serviceOut, logStatus: io.logger.summary }),
+    onTarget: (t) => run.reaper?.tell('run', t),
   });
-  process.on('uncaughtException', (err) => noteError(`internal: ${errorText(err)}`));
+  run.supervisor = supervisor;
+  process.on('uncaughtException', (err) => supervisor.noteError(`internal: ${errorText(err)}`));
   let control: ControlReader | null = null;
   try {
     control = openControl(paths.control, (letter) => {
       const at = Date.now();
       const signal = LETTER_SIGNALS[letter];
-      if (signal) supervisor?.dispatch({ type: 'send', signal, at });
-      else supervisor?.dispatch({ type: 'command', cmd: letter as 'u' | 'd' | 'o' | 'x', at });
+      if (signal) supervisor.dispatch({ type: 'send', signal, at });
+      else supervisor.dispatch({ type: 'command', cmd: letter as 'u' | 'd' | 'o' | 'x', at });
     });
   } catch (err) {
     supervisor.noteError(`control: ${errorText(err)}`);
   }
   supervisor.persist();
   const running = supervisor.run();
-  if (terminated) supervisor.dispatch({ type: 'terminate', at: Date.now() });
+  if (run.terminated) supervisor.dispatch({ type: 'terminate', at: Date.now() });
   const code = await running;
-
   control?.close();
+  return code;
+};
+
+/** Everything stopped: the log closed, the last status written, the reaper dismissed, the cgroup removed, the lock released. */
+const tearDown = async (run: Run, io: Io): Promise<void> => {
   // the logger last, so that the service's last lines are logged (it closes the pipe)
-  if (logger) await logger.stop();
-  else await log.close();
-  supervisor.persist();
+  if (io.logger) await io.logger.stop();
+  else await io.log.close();
+  run.supervisor?.persist();
   // everything is stopped: dismiss the reaper (it leaves without touching anything)
-  await reaper.dismiss();
+  await run.reaper?.dismiss();
   // the cgroup goes before the lock: a successor must not find it half removed
-  if (containment.cgroup) removeCgroup(containment.cgroup);
-  await release().catch(() => {});
-  return yielded ? EXIT_LOCKED : code;
+  if (run.supervisor && io.containment.cgroup) removeCgroup(io.containment.cgroup);
+  await run.release().catch(() => {});
 };
 
 /**

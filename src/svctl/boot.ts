@@ -8,23 +8,23 @@ import { existsSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EXIT_FAILED, EXIT_OK, GROUP_POLL_MS, KILL_WAIT_MS, SCAN_SETTLE_MS } from '../defaults.js';
-import { errorText, oneLine } from '../errors.js';
+import { errorText, oneLine, SvError } from '../errors.js';
 import { closure } from '../graph.js';
 import { descendantsOf, isAlive, procStartTime } from '../os/proc.js';
-import { becomeSubreaper, startReaper } from '../os/reaper.js';
+import { becomeSubreaper, type Reaper, startReaper } from '../os/reaper.js';
 import { readScan, type Scan } from '../scan.js';
-import { makeCtx } from './context.js';
+import type { Ctx } from './context.js';
+import type { LaunchOptions } from './launch.js';
 import { createPlanned, prepareWithInstances } from './instances.js';
 import { lockScanDir } from './scanlock.js';
 import { signalNumber } from '../signals.js';
 import { defaultLockWaitMs } from './change.js';
 import { bringDown } from './down.js';
 import { stopPlan, stopWarnings } from './stopplan.js';
-import { startRespawner } from './respawn.js';
+import { type Respawner, startRespawner } from './respawn.js';
 import { bringUp, type UpWant } from './up.js';
 
 export interface BootOptions {
-  scanDir: string;
   shutdownTimeoutMs: number;
   /** CMD and its arguments; empty: run until signalled. */
   cmd: string[];
@@ -42,6 +42,9 @@ const say = (line: string): void => {
   }
 };
 
+/** Where boot's context prints (svctl's action wrapper prints boot's errors through it too). */
+export const bootIo = { out: say, err: say };
+
 /** `p`, or nothing after `ms`: the timer does not outlive the wait (it would keep the process alive). */
 const within = async (p: Promise<unknown>, ms: number): Promise<void> => {
   let timer: NodeJS.Timeout | undefined;
@@ -49,165 +52,228 @@ const within = async (p: Promise<unknown>, ms: number): Promise<void> => {
   clearTimeout(timer);
 };
 
-export const boot = async (o: BootOptions): Promise<number> => {
+/** CMD's exit as boot's own exit code: its code, or 128+N when a signal ended it. */
+export const cmdExitCode = (code: number | null, signal: NodeJS.Signals | null): number => code ?? 128 + (signal ? signalNumber(signal) : 0);
+
+/** boot's exit code: CMD's when it ran and ended, else why boot shut down (0 on a signal, 1 when a service failed to come up). */
+export const bootExitCode = (cmdCode: number | null, shutdownCode: number): number => cmdCode ?? shutdownCode;
+
+/**
+ * svctl boot [-- CMD...]: validate (exit 2, nothing started), then become
+ * init, bring everything up, run CMD, watch the scan directory; resolves
+ * with the exit code once shut down.
+ */
+export const boot = async (ctx: Ctx, o: BootOptions): Promise<number> => {
   // every service without a down file, and the instances they require (created under the lock)
-  const prepared = prepareWithInstances(makeCtx({ dir: o.scanDir }, { out: say, err: say }), []);
-  if (typeof prepared === 'number') return prepared;
-  let scan = prepared.scan;
+  const prepared = prepareWithInstances(ctx, []);
+  const init = new Init(prepared.scan, o);
+  const problems = await init.bringUp(prepared.names);
+  if (problems.length > 0) {
+    for (const p of problems) say(p);
+    init.shutdown(EXIT_FAILED);
+  } else if (!init.shuttingDown) {
+    init.runCmd();
+    init.watch();
+  }
+  return init.exited;
+};
 
-  if (!becomeSubreaper()) say('boot: cannot become a child subreaper: orphans of services will not be reaped by svctl');
-  const reaper = startReaper();
-
-  const supervisors = new Map<string, { pid: number; start: number | null }>(); // service folder -> its svrun
-  const width = Math.max(0, ...[...scan.services.keys()].map((n) => n.length));
-  let shuttingDown = false;
+/** The container init's state and its jobs; one per boot. */
+class Init {
+  scan: Scan;
+  shuttingDown = false;
   /** Bring-ups under way: a supervisor they start is theirs to watch, not the respawner's. */
-  let bringingUp = 0;
-  // supervisors that die without being asked are started again (SPEC.md "svctl boot", 7)
-  const { respawner, launch } = startRespawner({
-    scanDir: scan.dir,
-    launch: {
-      args: ['--log', 'stdout', '--log-width', String(width)],
-      stdout: 'inherit',
-      onSpawn: (pid, dir) => supervisors.set(dir, { pid, start: procStartTime(pid) }),
-    },
-    say,
-    paused: () => shuttingDown || bringingUp > 0,
-  });
+  private bringingUp = 0;
+  /** The last bring-up: the way down waits for it (bounded by timeout-ready). */
+  private upDone: Promise<unknown> = Promise.resolve();
+  /** Service folder -> its svrun (pid and start time), for a folder that vanishes. */
+  private readonly supervisors = new Map<string, { pid: number; start: number | null }>();
+  private readonly reaper: Reaper;
+  private readonly respawner: Respawner;
+  private readonly launch: LaunchOptions;
+  private cmd: ChildProcess | null = null;
+  private cmdCode: number | null = null;
+  private watcher: Promise<{ close(): Promise<void> }> | null = null;
+  private finished: (code: number) => void = () => {};
+  /** Resolves with the exit code once everything is shut down. */
+  readonly exited = new Promise<number>((resolve) => (this.finished = resolve));
+
+  /** Sets up as init: the reaper of every orphan, the respawner of dead supervisors, shutdown on a stop signal. */
+  constructor(
+    scan: Scan,
+    private readonly o: BootOptions,
+  ) {
+    this.scan = scan;
+    if (!becomeSubreaper()) say('boot: cannot become a child subreaper: orphans of services will not be reaped by svctl');
+    this.reaper = startReaper();
+    const width = Math.max(0, ...[...scan.services.keys()].map((n) => n.length));
+    // supervisors that die without being asked are started again (SPEC.md "svctl boot", 7)
+    ({ respawner: this.respawner, launch: this.launch } = startRespawner({
+      scanDir: scan.dir,
+      launch: {
+        args: ['--log', 'stdout', '--log-width', String(width)],
+        stdout: 'inherit',
+        onSpawn: (pid, dir) => this.supervisors.set(dir, { pid, start: procStartTime(pid) }),
+      },
+      say,
+      paused: () => this.shuttingDown || this.bringingUp > 0,
+    }));
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => this.shutdown(EXIT_OK));
+  }
+
+  /** Brings `names` and what they require up, under the scan lock; missing instances are created first. */
+  bringUp(names: readonly string[]): Promise<string[]> {
+    const scan = this.scan;
+    const up = this.counted(() =>
+      this.locked(Date.now() + defaultLockWaitMs(scan), async () => {
+        const made = createPlanned(scan, closure(scan.graph, names));
+        if (!made.ok) return made.problems;
+        this.scan = made.scan;
+        return bringUp(made.scan, upTargets(names, made.scan), null, this.launch);
+      }),
+    );
+    this.upDone = up;
+    return up;
+  }
+
+  /** Runs CMD with boot's stdio; its end shuts everything down with its exit code. */
+  runCmd(): void {
+    const argv = this.o.cmd;
+    if (argv.length === 0) return;
+    const cmd = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit' });
+    this.cmd = cmd;
+    cmd.once('error', (err) => {
+      say(`boot: ${argv[0]}: ${errorText(err)}`);
+      this.cmdCode = 127;
+      this.shutdown(127);
+    });
+    cmd.once('exit', (code, signal) => {
+      this.cmdCode = cmdExitCode(code, signal);
+      this.shutdown(this.cmdCode);
+    });
+  }
+
+  /** Service folders added to the scan directory are brought up; a removed one's supervisor is told to stop. */
+  watch(): void {
+    this.watcher = watchScanDir(this.scan.dir, new Set(this.scan.entries.map((e) => e.name)), {
+      added: (name) => this.added(name),
+      removed: (name) => this.removed(name),
+    });
+  }
+
+  private added(name: string): void {
+    if (this.shuttingDown) return;
+    const s = readScanQuietly(this.scan.dir);
+    if (!s) return;
+    // the new folder's own problems, by the folder they are about (never by matching their text)
+    const mine = s.problems.get(name) ?? [];
+    if (mine.length > 0) return void mine.forEach(say);
+    const def = s.services.get(name);
+    if (!def || def.down) return;
+    this.scan = s;
+    this.upDone = this.counted(() => this.locked(Date.now() + defaultLockWaitMs(s), () => bringUp(s, upTargets([name], s), null, this.launch))).then(
+      (p) => p.forEach(say),
+    );
+  }
+
+  private removed(name: string): void {
+    // its supervise/ went with the folder: the supervisor is told by signal, and stops the service
+    const dir = join(this.scan.dir, name);
+    const sv = this.supervisors.get(dir);
+    this.supervisors.delete(dir);
+    // only if it is still that svrun (svctl remove may have ended it, and its pid been reused)
+    if (!sv || !isAlive(sv.pid, sv.start)) return;
+    try {
+      process.kill(sv.pid, 'SIGTERM');
+    } catch {
+      /* gone already */
+    }
+  }
+
+  /**
+   * Once: CMD first (it is what the services are there for), then every
+   * service in reverse order, all within --shutdown-timeout; then SIGKILL
+   * for whatever is left, and `exited` resolves.
+   */
+  shutdown(code: number): void {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    this.respawner.stop();
+    void (async () => {
+      const deadline = Date.now() + this.o.shutdownTimeoutMs;
+      await (await this.watcher)?.close();
+      await this.stopCmd(deadline);
+      await this.upDone; // a bring-up under way finishes (bounded by timeout-ready) before the way down starts
+      for (const p of await this.bringDownAll(deadline)) say(p);
+      await killEverything();
+      this.reaper.stop();
+      this.finished(bootExitCode(this.cmdCode, code));
+    })();
+  }
+
+  private async stopCmd(deadline: number): Promise<void> {
+    const child = this.cmd;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await within(exited, deadline - Date.now());
+  }
+
+  private bringDownAll(deadline: number): Promise<string[]> {
+    // every folder, valid or not: a running supervisor holds the settings it started with
+    const current = readScanQuietly(this.scan.dir) ?? this.scan;
+    return this.locked(deadline, async () => {
+      const plan = stopPlan(current);
+      for (const w of stopWarnings(current, plan, plan.targets.keys())) say(w);
+      return bringDown(plan, plan.targets.keys(), deadline);
+    });
+  }
+
   /** `p`, counted as a bring-up while it runs. */
-  const bringingUpWhile = async <T>(p: () => Promise<T>): Promise<T> => {
-    bringingUp += 1;
+  private async counted<T>(p: () => Promise<T>): Promise<T> {
+    this.bringingUp += 1;
     try {
       return await p();
     } finally {
-      bringingUp -= 1;
-      respawner.poke();
+      this.bringingUp -= 1;
+      this.respawner.poke();
     }
-  };
+  }
 
-  let finished: (code: number) => void = () => {};
-  const done = new Promise<number>((resolve) => (finished = resolve));
-  let cmd: ChildProcess | null = null;
-  let cmdCode: number | null = null;
-  let watcher: Promise<{ close(): Promise<void> }> | null = null;
-  let upDone: Promise<unknown> = Promise.resolve();
-
-  /** Holds the scan lock around `fn` (changes by other svctl calls in the container wait, and vice versa). */
-  const locked = async <T>(deadline: number, fn: () => Promise<T>): Promise<T> => {
-    const lock = await lockScanDir(scan.dir, deadline, false);
+  /**
+   * Holds the scan lock around `fn` (changes by other svctl calls in the
+   * container wait, and vice versa); boot goes on without it when it cannot
+   * be had in time or at all: init must not stop at a lock.
+   */
+  private async locked<T>(deadline: number, fn: () => Promise<T>): Promise<T> {
+    const lock = await lockScanDir(this.scan.dir, deadline, false).catch((err: unknown) => {
+      if (err instanceof SvError) return null;
+      throw err;
+    });
     try {
       return await fn();
     } finally {
-      if (lock.ok) await lock.release();
+      if (lock?.ok) await lock.release();
     }
-  };
+  }
+}
 
-  const shutdown = (code: number) => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    respawner.stop();
-    void (async () => {
-      const deadline = Date.now() + o.shutdownTimeoutMs;
-      await (await watcher)?.close();
-      // CMD first: it is what the services are there for
-      if (cmd && cmd.exitCode === null && cmd.signalCode === null) {
-        const child = cmd;
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await within(exited, deadline - Date.now());
-      }
-      await upDone; // a bring-up under way finishes (bounded by timeout-ready) before the way down starts
-      // every folder, valid or not: a running supervisor holds the settings it started with
-      const current = readScanQuietly(scan.dir) ?? scan;
-      const problems = await locked(deadline, async () => {
-        const plan = stopPlan(current);
-        for (const w of stopWarnings(current, plan, plan.targets.keys())) say(w);
-        return bringDown(plan, plan.targets.keys(), deadline);
-      });
-      for (const p of problems) say(p);
-      await killEverything();
-      reaper.stop();
-      finished(cmdCode ?? code);
-    })();
-  };
+/** Each of `names` and everything it requires, wanted up. */
+const upTargets = (names: Iterable<string>, s: Scan): Map<string, UpWant> => new Map([...closure(s.graph, names)].map((n) => [n, 'up' as const]));
 
-  /** Past the shutdown deadline (or after it): nothing of ours may survive us. */
-  const killEverything = async () => {
-    const left = () => descendantsOf(process.pid);
-    if (left().length === 0) return;
-    for (const pid of left()) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
+/** Past the shutdown deadline (or after it): nothing of ours may survive us. */
+const killEverything = async (): Promise<void> => {
+  const left = () => descendantsOf(process.pid);
+  if (left().length === 0) return;
+  for (const pid of left()) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
     }
-    const until = Date.now() + KILL_WAIT_MS;
-    while (left().length > 0 && Date.now() < until) await sleep(GROUP_POLL_MS);
-  };
-
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => shutdown(EXIT_OK));
-
-  const targets = (names: Iterable<string>, s: Scan): Map<string, UpWant> => new Map([...closure(s.graph, names)].map((n) => [n, 'up' as const]));
-  const up = bringingUpWhile(() =>
-    locked(Date.now() + defaultLockWaitMs(scan), async () => {
-      const made = createPlanned(scan, closure(scan.graph, prepared.names));
-      if ('problems' in made) return made.problems;
-      scan = made.scan;
-      return bringUp(scan, targets(prepared.names, scan), null, launch);
-    }),
-  );
-  upDone = up;
-  const problems = await up;
-  if (problems.length > 0) {
-    for (const p of problems) say(p);
-    shutdown(EXIT_FAILED);
-    return done;
   }
-  if (shuttingDown) return done;
-
-  if (o.cmd.length > 0) {
-    cmd = spawn(o.cmd[0]!, o.cmd.slice(1), { stdio: 'inherit' });
-    cmd.once('error', (err) => {
-      say(`boot: ${o.cmd[0]}: ${errorText(err)}`);
-      cmdCode = 127;
-      shutdown(127);
-    });
-    cmd.once('exit', (code, signal) => {
-      cmdCode = code ?? 128 + (signal ? signalNumber(signal) : 0);
-      shutdown(cmdCode);
-    });
-  }
-
-  watcher = watchScanDir(scan.dir, new Set(scan.entries.map((e) => e.name)), {
-    added: (name) => {
-      if (shuttingDown) return;
-      const s = readScanQuietly(scan.dir);
-      if (!s) return;
-      const mine = s.errors.filter((e) => e.startsWith(`${name}/`) || e.startsWith(`${name}:`) || e.includes(`"${name}"`));
-      if (mine.length > 0) return void mine.forEach(say);
-      const def = s.services.get(name);
-      if (!def || def.down) return;
-      scan = s;
-      upDone = bringingUpWhile(() => locked(Date.now() + defaultLockWaitMs(s), () => bringUp(s, targets([name], s), null, launch))).then((p) =>
-        p.forEach(say),
-      );
-    },
-    removed: (name) => {
-      // its supervise/ went with the folder: the supervisor is told by signal, and stops the service
-      const dir = join(scan.dir, name);
-      const sv = supervisors.get(dir);
-      supervisors.delete(dir);
-      // only if it is still that svrun (svctl remove may have ended it, and its pid been reused)
-      if (!sv || !isAlive(sv.pid, sv.start)) return;
-      try {
-        process.kill(sv.pid, 'SIGTERM');
-      } catch {
-        /* gone already */
-      }
-    },
-  });
-  return done;
+  const until = Date.now() + KILL_WAIT_MS;
+  while (left().length > 0 && Date.now() < until) await sleep(GROUP_POLL_MS);
 };
 
 const readScanQuietly = (dir: string): Scan | null => {

@@ -6,6 +6,7 @@
 // operation so concurrent svctl calls never interleave.
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, SCAN_LOCK_WAIT_MIN_MS } from '../defaults.js';
 import { closure, dependents, type Graph, levels } from '../graph.js';
+import { SvError } from '../errors.js';
 import type { Scan } from '../scan.js';
 import { lockScanDir } from './scanlock.js';
 import { type Ctx, defaultEntries, globalDeadline, loadScan, namedEntries } from './context.js';
@@ -41,35 +42,32 @@ const stopLockWaitMs = (scan: Scan): number => {
   });
 };
 
-/** Runs `fn` holding the lock; exit 1 naming the holder when it cannot be had in time. */
+/**
+ * Runs `fn` holding the lock; throws (exit 1) naming the holder when it
+ * cannot be had in time, with `fn`'s problems when it has any, and, when a
+ * stop signal arrives meanwhile, with 128+N once the lock is dropped.
+ */
 export const withScanLock = async (ctx: Ctx, scan: Scan, fn: () => Promise<string[]>, waitMs = defaultLockWaitMs): Promise<number> => {
   const deadline = globalDeadline(ctx) ?? ctx.startedAt + waitMs(scan);
   const lock = await lockScanDir(scan.dir, deadline);
-  if ('denied' in lock) {
-    ctx.err(lock.denied);
-    return EXIT_FAILED;
-  }
   if (!lock.ok) {
     const who = lock.holder === null ? 'another svctl' : `svctl pid ${lock.holder}`;
-    ctx.err(`${scan.dir}: locked by ${who}; gave up after ${Date.now() - ctx.startedAt} ms`);
-    return EXIT_FAILED;
+    throw new SvError('svkit.locked', EXIT_FAILED, `${scan.dir}: locked by ${who}; gave up after ${Date.now() - ctx.startedAt} ms`);
   }
   let problems: string[];
   try {
-    problems = await fn();
+    problems = await Promise.race([fn(), lock.interrupted]);
   } finally {
     await lock.release();
   }
-  for (const p of problems) ctx.err(p);
-  return problems.length > 0 ? EXIT_FAILED : EXIT_OK;
+  if (problems.length > 0) throw new SvError('svkit.failed', EXIT_FAILED, problems);
+  return EXIT_OK;
 };
 
-/** A scan (validated when `strict`) and the named services (default: all, or all without a down file), or an exit code. */
-const prepare = (ctx: Ctx, names: readonly string[], withDown: boolean, strict = true): { scan: Scan; names: string[] } | number => {
+/** A scan (validated when `strict`) and the named services (default: all, or all without a down file). */
+const prepare = (ctx: Ctx, names: readonly string[], withDown: boolean, strict = true): { scan: Scan; names: string[] } => {
   const scan = loadScan(ctx, strict);
-  if (typeof scan === 'number') return scan;
-  const entries = names.length > 0 ? namedEntries(ctx, scan, names) : defaultEntries(scan, withDown);
-  if (typeof entries === 'number') return entries;
+  const entries = names.length > 0 ? namedEntries(scan, names) : defaultEntries(scan, withDown);
   return { scan, names: entries.map((e) => e.name) };
 };
 
@@ -79,10 +77,9 @@ const prepare = (ctx: Ctx, names: readonly string[], withDown: boolean, strict =
  */
 export const cmdUp = async (ctx: Ctx, names: readonly string[], want: UpWant = 'up'): Promise<number> => {
   const p = prepareWithInstances(ctx, names);
-  if (typeof p === 'number') return p;
   return withScanLock(ctx, p.scan, async () => {
     const made = createPlanned(p.scan, closure(p.scan.graph, p.names));
-    if ('problems' in made) return made.problems;
+    if (!made.ok) return made.problems;
     const { scan } = made;
     const targets = new Map<string, UpWant>();
     for (const n of closure(scan.graph, p.names)) targets.set(n, 'up');
@@ -98,7 +95,6 @@ export const cmdUp = async (ctx: Ctx, names: readonly string[], want: UpWant = '
  */
 export const cmdDown = async (ctx: Ctx, names: readonly string[]): Promise<number> => {
   const p = prepare(ctx, names, true, false);
-  if (typeof p === 'number') return p;
   return withScanLock(
     ctx,
     p.scan,
@@ -115,10 +111,7 @@ export const cmdDown = async (ctx: Ctx, names: readonly string[]): Promise<numbe
 
 /** restart NAME...: down then up of the named services and of the running services that require them. */
 export const cmdRestart = async (ctx: Ctx, names: readonly string[]): Promise<number> => {
-  if (names.length === 0) {
-    ctx.err('restart: name at least one service');
-    return EXIT_USAGE;
-  }
+  if (names.length === 0) throw new SvError('svkit.usage', EXIT_USAGE, 'restart: name at least one service');
   // what will come back: the named services and the running ones that require them
   const comingBack = (scan: Scan, named: string[], g: Graph = scan.graph) =>
     [...dependents(g, named)].filter((n) => {
@@ -126,10 +119,9 @@ export const cmdRestart = async (ctx: Ctx, names: readonly string[]): Promise<nu
       return def !== undefined && (named.includes(n) || isRunning(observe(n, def.dir), def.type));
     });
   const p = prepareWithInstances(ctx, names, comingBack);
-  if (typeof p === 'number') return p;
   return withScanLock(ctx, p.scan, async () => {
     const made = createPlanned(p.scan, closure(p.scan.graph, p.names));
-    if ('problems' in made) return made.problems;
+    if (!made.ok) return made.problems;
     const { scan } = made;
     // the stop half follows what runs (the requires each supervisor started with, too)
     const plan = stopPlan(scan);
@@ -150,13 +142,8 @@ export const cmdRestart = async (ctx: Ctx, names: readonly string[]): Promise<nu
  * existing instance, nothing changed.
  */
 export const cmdRemove = async (ctx: Ctx, names: readonly string[]): Promise<number> => {
-  if (names.length === 0) {
-    ctx.err('remove: name at least one instance');
-    return EXIT_USAGE;
-  }
+  if (names.length === 0) throw new SvError('svkit.usage', EXIT_USAGE, 'remove: name at least one instance');
   const scan = loadScan(ctx, true);
-  if (typeof scan === 'number') return scan;
-  const found = removable(ctx, scan, names);
-  if (typeof found === 'number') return found;
+  const found = removable(scan, names);
   return withScanLock(ctx, scan, () => removeInstances(scan, found, globalDeadline(ctx)));
 };

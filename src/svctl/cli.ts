@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, EXIT_OK, EXIT_USAGE } from '../defaults.js';
+import { SvError } from '../errors.js';
 import { closure, levels, subgraph, toDot } from '../graph.js';
 import { cmdDown, cmdRemove, cmdRestart, cmdUp } from './change.js';
 import { type Ctx, type GlobalOptions, loadScan, makeCtx, namedEntries } from './context.js';
@@ -22,11 +23,9 @@ const wholeNumber = (what: string) => (value: string): number => {
 /** graph [NAME...]: levels (or Graphviz) of the named services and what they require. */
 const cmdGraph = (ctx: Ctx, names: readonly string[], dot: boolean): number => {
   const scan = loadScan(ctx, true);
-  if (typeof scan === 'number') return scan;
   let g = scan.graph;
   if (names.length > 0) {
-    const entries = namedEntries(ctx, scan, names);
-    if (typeof entries === 'number') return entries;
+    const entries = namedEntries(scan, names);
     g = subgraph(g, closure(g, entries.map((e) => e.name)));
   }
   if (dot) process.stdout.write(toDot(g));
@@ -47,6 +46,22 @@ const version = (): string => {
 
 const example = (...lines: string[]) => `\nExample:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
 
+/**
+ * The action wrapper, one of svctl's two places that turn errors into exit
+ * codes (with cmd/svctl.ts): runs `command` with its context; an SvError it
+ * throws is printed through the context, one line per problem, and its exit
+ * code returned. Anything else is a bug, left to the entry point.
+ */
+export const runCommand = async (ctx: Ctx, command: (ctx: Ctx) => number | Promise<number>): Promise<number> => {
+  try {
+    return await command(ctx);
+  } catch (err) {
+    if (!(err instanceof SvError)) throw err;
+    for (const line of err.lines) ctx.err(line);
+    return err.exitCode;
+  }
+};
+
 /** Builds the program; each action stores its exit code through `done`. */
 export const buildProgram = (done: (code: number) => void): Command => {
   const program = new Command('svctl');
@@ -63,56 +78,58 @@ export const buildProgram = (done: (code: number) => void): Command => {
     .showSuggestionAfterError(true)
     .addHelpText('after', '\nExit codes: 0 success, 1 a service failed or a wait timed out, 2 usage or invalid service definitions.\nSee docs/svctl.md.\n');
 
-  const ctx = (cmd: Command): Ctx => makeCtx(cmd.optsWithGlobals<GlobalOptions>());
+  /** Runs `command` through runCommand with the context of commander's `cmd`, and stores the exit code. */
+  const run = async (cmd: Command, command: (ctx: Ctx) => number | Promise<number>, io?: Pick<Ctx, 'out' | 'err'>): Promise<void> =>
+    done(await runCommand(makeCtx(cmd.optsWithGlobals<GlobalOptions>(), io), command));
 
   program
     .command('up')
     .description('start services and everything they require, in dependency order (default: all without a down file)')
     .argument('[NAME...]')
     .addHelpText('after', example('$ svctl up            # every service without a down file', '$ svctl -d /etc/sv up web'))
-    .action(async (names: string[], _o, cmd: Command) => done(await cmdUp(ctx(cmd), names)));
+    .action((names: string[], _o, cmd: Command) => run(cmd, (ctx) => cmdUp(ctx, names)));
 
   program
     .command('down')
     .description('stop services, after every running service that requires them (default: all); their supervisors exit')
     .argument('[NAME...]')
     .addHelpText('after', example('$ svctl down db       # stops what requires db first, then db'))
-    .action(async (names: string[], _o, cmd: Command) => done(await cmdDown(ctx(cmd), names)));
+    .action((names: string[], _o, cmd: Command) => run(cmd, (ctx) => cmdDown(ctx, names)));
 
   program
     .command('restart')
     .description('down then up of the named services and of the running services that require them')
     .argument('<NAME...>')
     .addHelpText('after', example('$ svctl restart db    # web, which requires db, goes down and up with it'))
-    .action(async (names: string[], _o, cmd: Command) => done(await cmdRestart(ctx(cmd), names)));
+    .action((names: string[], _o, cmd: Command) => run(cmd, (ctx) => cmdRestart(ctx, names)));
 
   program
     .command('once')
     .description('like up, but the named services are not restarted when they exit')
     .argument('<NAME...>')
     .addHelpText('after', example('$ svctl once migrate'))
-    .action(async (names: string[], _o, cmd: Command) => done(await cmdUp(ctx(cmd), names, 'once')));
+    .action((names: string[], _o, cmd: Command) => run(cmd, (ctx) => cmdUp(ctx, names, 'once')));
 
   program
     .command('remove')
     .description('stop instances of templates (after what names them explicitly; not what requires worker@*) and delete their folders')
     .argument('<NAME@INST...>')
     .addHelpText('after', example('$ svctl up worker@1 worker@2 worker@3   # created from worker@/', '$ svctl remove worker@3'))
-    .action(async (names: string[], _o, cmd: Command) => done(await cmdRemove(ctx(cmd), names)));
+    .action((names: string[], _o, cmd: Command) => run(cmd, (ctx) => cmdRemove(ctx, names)));
 
   program
     .command('status')
     .description('one line per service: state, pid, uptime, restarts, last exit, readiness (--json: status objects)')
     .argument('[NAME...]')
     .addHelpText('after', example('$ svctl status', '$ svctl status --json web'))
-    .action((names: string[], _o, cmd: Command) => done(cmdStatus(ctx(cmd), names)));
+    .action((names: string[], _o, cmd: Command) => run(cmd, (ctx) => cmdStatus(ctx, names)));
 
   program
     .command('check')
     .description('exit 0 when every service (default: all without a down file) is up and ready, else 1 naming the others')
     .argument('[NAME...]')
     .addHelpText('after', example('HEALTHCHECK CMD svctl check'))
-    .action((names: string[], _o, cmd: Command) => done(cmdCheck(ctx(cmd), names)));
+    .action((names: string[], _o, cmd: Command) => run(cmd, (ctx) => cmdCheck(ctx, names)));
 
   program
     .command('signal')
@@ -120,7 +137,7 @@ export const buildProgram = (done: (code: number) => void): Command => {
     .argument('<SIG>', 'TERM HUP INT QUIT USR1 USR2 ALRM WINCH STOP CONT KILL (with or without SIG)')
     .argument('<NAME...>')
     .addHelpText('after', example('$ svctl signal HUP nginx'))
-    .action((sig: string, names: string[], _o, cmd: Command) => done(cmdSignal(ctx(cmd), sig, names)));
+    .action((sig: string, names: string[], _o, cmd: Command) => run(cmd, (ctx) => cmdSignal(ctx, sig, names)));
 
   program
     .command('wait')
@@ -128,7 +145,7 @@ export const buildProgram = (done: (code: number) => void): Command => {
     .argument('<STATE>', 'up, down or failed')
     .argument('<NAME...>')
     .addHelpText('after', example('$ svctl wait up db -t 30000'))
-    .action(async (state: string, names: string[], _o, cmd: Command) => done(await cmdWait(ctx(cmd), state, names)));
+    .action((state: string, names: string[], _o, cmd: Command) => run(cmd, (ctx) => cmdWait(ctx, state, names)));
 
   program
     .command('logs')
@@ -137,8 +154,8 @@ export const buildProgram = (done: (code: number) => void): Command => {
     .option('-n, --lines <N>', 'how many lines of each service', wholeNumber('a number of lines'), 50)
     .option('-f, --follow', 'then print what is appended, across rotations, until interrupted')
     .addHelpText('after', example('$ svctl logs web -n 20 -f', '$ svctl logs web db -f    # interleaved by time: "web | 2026-...Z out hello"'))
-    .action(async (names: string[], o: { lines: number; follow?: boolean }, cmd: Command) =>
-      done(await cmdLogs(ctx(cmd), names, { lines: o.lines, follow: o.follow ?? false })),
+    .action((names: string[], o: { lines: number; follow?: boolean }, cmd: Command) =>
+      run(cmd, (ctx) => cmdLogs(ctx, names, { lines: o.lines, follow: o.follow ?? false })),
     );
 
   program
@@ -147,7 +164,7 @@ export const buildProgram = (done: (code: number) => void): Command => {
     .argument('[NAME...]')
     .option('--dot', 'print a Graphviz digraph instead ("a" -> "b": a requires b)')
     .addHelpText('after', example('$ svctl graph', '$ svctl graph --dot | dot -Tsvg > services.svg'))
-    .action((names: string[], o: { dot?: boolean }, cmd: Command) => done(cmdGraph(ctx(cmd), names, o.dot ?? false)));
+    .action((names: string[], o: { dot?: boolean }, cmd: Command) => run(cmd, (ctx) => cmdGraph(ctx, names, o.dot ?? false)));
 
   program
     .command('boot')
@@ -156,8 +173,8 @@ export const buildProgram = (done: (code: number) => void): Command => {
     .option('--shutdown-timeout <MS>', 'bound on the whole shutdown, then SIGKILL', wholeNumber('milliseconds'), DEFAULT_SHUTDOWN_TIMEOUT_MS)
     .addHelpText('after', example('ENTRYPOINT ["svctl", "boot", "-d", "/etc/services", "--"]', 'CMD ["node", "server.js"]', '$ svctl boot -d services.example'))
     .action(async (cmdArgs: string[], o: { shutdownTimeout: number }, cmd: Command) => {
-      const { boot } = await import('./boot.js');
-      done(await boot({ scanDir: ctx(cmd).scanDir, shutdownTimeoutMs: o.shutdownTimeout, cmd: cmdArgs }));
+      const { boot, bootIo } = await import('./boot.js');
+      await run(cmd, (ctx) => boot(ctx, { shutdownTimeoutMs: o.shutdownTimeout, cmd: cmdArgs }), bootIo);
     });
 
   return program;

@@ -1,8 +1,10 @@
 // What every svctl command gets: the resolved global options, where to
 // print, and the scan directory read once. Commands return an exit code and
 // print through here, so they can be run and checked without spawning svctl.
+// What makes a command fail is thrown (an SvError, see src/errors.ts) and
+// printed through the context by the action wrapper (runCommand, cli.ts).
 import { EXIT_USAGE } from '../defaults.js';
-import { errorText, oneLine } from '../errors.js';
+import { collectErrors, errorText, oneLine, SvError } from '../errors.js';
 import { lookup, readScan, type Scan, type ScanEntry, scanDirFrom } from '../scan.js';
 
 export interface GlobalOptions {
@@ -39,35 +41,20 @@ const stdio: Pick<Ctx, 'out' | 'err'> = {
 /** The global deadline set by -t, or null. */
 export const globalDeadline = (ctx: Ctx): number | null => (ctx.timeoutMs === null ? null : ctx.startedAt + ctx.timeoutMs);
 
-/** The scan directory, or an exit code after printing why it cannot be used. */
-export const loadScan = (ctx: Ctx, strict: boolean): Scan | number => {
+/** The scan directory (validated when `strict`); throws, exit 2, naming every problem when it cannot be used. */
+export const loadScan = (ctx: Ctx, strict: boolean): Scan => {
   let scan: Scan;
   try {
     scan = readScan(ctx.scanDir);
   } catch (err) {
-    ctx.err(errorText(err));
-    return EXIT_USAGE;
+    throw new SvError('svkit.usage', EXIT_USAGE, errorText(err));
   }
-  if (strict && scan.errors.length > 0) {
-    for (const e of scan.errors) ctx.err(e);
-    return EXIT_USAGE;
-  }
+  if (strict && scan.errors.length > 0) throw new SvError('svkit.invalid', EXIT_USAGE, scan.errors);
   return scan;
 };
 
-/** The named entries (every problem printed), or an exit code. */
-export const namedEntries = (ctx: Ctx, scan: Scan, names: readonly string[]): ScanEntry[] | number => {
-  const found: ScanEntry[] = [];
-  let bad = false;
-  for (const name of new Set(names)) {
-    const e = lookup(scan, name);
-    if (typeof e === 'string') {
-      ctx.err(e);
-      bad = true;
-    } else found.push(e);
-  }
-  return bad ? EXIT_USAGE : found;
-};
+/** The named entries; throws naming every name that is not a service. */
+export const namedEntries = (scan: Scan, names: readonly string[]): ScanEntry[] => collectErrors(new Set(names), (name) => lookup(scan, name));
 
 /** Services (not templates) a command applies to when no name is given; `withDown` includes those with a down file. */
 export const defaultEntries = (scan: Scan, withDown: boolean): ScanEntry[] =>

@@ -8,7 +8,7 @@
 import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT_USAGE } from '../defaults.js';
-import { errorText } from '../errors.js';
+import { collectErrors, errorText, type Result, SvError } from '../errors.js';
 import { closure, dependents, type Graph } from '../graph.js';
 import { INSTANCE_RE, isDirectory, lookup, readScan, type Scan, splitInstance } from '../scan.js';
 import { type Ctx, defaultEntries, loadScan } from './context.js';
@@ -108,43 +108,32 @@ export interface Prepared {
  * without a down file), where a missing instance of an existing template is
  * planned, together with every missing instance that what will be started
  * requires (`reachOf`: what else will be started). Validates
- * the directory as it will be; every problem printed, exit 2.
+ * the directory as it will be; throws naming every problem (exit 2).
  */
 export const prepareWithInstances = (
   ctx: Ctx,
   names: readonly string[],
   reachOf: (scan: Scan, names: string[]) => Iterable<string> = (_, n) => n,
-): Prepared | number => {
+): Prepared => {
   const scan0 = loadScan(ctx, true);
-  if (typeof scan0 === 'number') return scan0;
   const templates = templatesOf(scan0);
   const plan = new Set<string>();
-  let bad = false;
   const chosen = names.length > 0 ? [...new Set(names)] : defaultEntries(scan0, false).map((e) => e.name);
-  for (const name of names.length > 0 ? chosen : []) {
+  collectErrors(names.length > 0 ? chosen : [], (name) => {
     const i = splitInstance(name);
-    if (i === null || scan0.entries.some((e) => e.name === name)) {
-      const e = lookup(scan0, name);
-      if (typeof e === 'string') {
-        ctx.err(e);
-        bad = true;
-      }
-    } else if (!INSTANCE_RE.test(i.instance)) {
-      ctx.err(`${name}: invalid instance name "${i.instance}" (allowed: ${INSTANCE_RE.source})`);
-      bad = true;
+    if (i === null || scan0.entries.some((e) => e.name === name)) lookup(scan0, name);
+    else if (!INSTANCE_RE.test(i.instance)) {
+      throw new SvError('svkit.usage', EXIT_USAGE, `${name}: invalid instance name "${i.instance}" (allowed: ${INSTANCE_RE.source})`);
     } else if (!templates.has(i.template)) {
-      ctx.err(`${name}: no such service in ${scan0.dir}, and no template ${i.template} to create it from`);
-      bad = true;
+      throw new SvError('svkit.missing-service', EXIT_USAGE, `${name}: no such service in ${scan0.dir}, and no template ${i.template} to create it from`);
     } else plan.add(name);
-  }
-  if (bad) return EXIT_USAGE;
+  });
   for (;;) {
     let scan: Scan;
     try {
       scan = plan.size > 0 ? readScan(scan0.dir, plan) : scan0;
     } catch (err) {
-      ctx.err(errorText(err));
-      return EXIT_USAGE;
+      throw new SvError('svkit.usage', EXIT_USAGE, errorText(err));
     }
     const need = neededPending(scan, reachOf(scan, chosen)).filter((n) => !plan.has(n));
     if (need.length > 0) {
@@ -152,10 +141,7 @@ export const prepareWithInstances = (
       continue;
     }
     // only what the planned instances add can be wrong here (a cycle through one)
-    if (scan.errors.length > 0) {
-      for (const e of scan.errors) ctx.err(e);
-      return EXIT_USAGE;
-    }
+    if (scan.errors.length > 0) throw new SvError('svkit.invalid', EXIT_USAGE, scan.errors);
     return { scan, names: chosen };
   }
 };
@@ -167,22 +153,22 @@ export const prepareWithInstances = (
  * now services like any other. The fresh scan, or the lines saying what
  * went wrong.
  */
-export const createPlanned = (scan: Scan, wanted: Iterable<string> = []): { scan: Scan } | { problems: string[] } => {
+export const createPlanned = (scan: Scan, wanted: Iterable<string> = []): Result<{ scan: Scan }> => {
   const templates = templatesOf(scan);
   const gone = [...wanted].filter((n) => templateOf(n, templates) !== null && !exists(join(scan.dir, n)));
   const create = [...new Set([...scan.planned, ...gone])].sort();
-  if (create.length === 0) return { scan };
+  if (create.length === 0) return { ok: true, scan };
   const problems: string[] = [];
   for (const name of create) {
     const p = createInstance(scan.dir, name);
     if (p) problems.push(p);
   }
-  if (problems.length > 0) return { problems };
+  if (problems.length > 0) return { ok: false, problems };
   try {
     const again = readScan(scan.dir);
-    return again.errors.length > 0 ? { problems: again.errors } : { scan: again };
+    return again.errors.length > 0 ? { ok: false, problems: again.errors } : { ok: true, scan: again };
   } catch (err) {
-    return { problems: [errorText(err)] };
+    return { ok: false, problems: [errorText(err)] };
   }
 };
 
@@ -200,23 +186,17 @@ const withoutPoolEdges = (scan: Scan, leaving: ReadonlySet<string>): Graph => {
   return g;
 };
 
-/** remove's names: existing instances of existing templates; every problem printed. */
-export const removable = (ctx: Ctx, scan: Scan, names: readonly string[]): string[] | number => {
+/** remove's names: existing instances of existing templates; throws naming every problem (exit 2). */
+export const removable = (scan: Scan, names: readonly string[]): string[] => {
   const templates = templatesOf(scan);
-  const found: string[] = [];
-  let bad = false;
-  for (const name of new Set(names)) {
+  return collectErrors(new Set(names), (name) => {
     const e = scan.entries.find((x) => x.name === name);
-    let why: string | null = null;
-    if (e?.template) why = `${name}: is a template; remove takes instances (${name}NAME)`;
-    else if (!e) why = splitInstance(name) ? `${name}: no such instance in ${scan.dir}` : `${name}: no such service in ${scan.dir}`;
-    else if (templateOf(name, templates) === null) why = `${name}: not an instance of a template; use svctl down`;
-    if (why) {
-      ctx.err(why);
-      bad = true;
-    } else found.push(name);
-  }
-  return bad ? EXIT_USAGE : found;
+    const refuse = (why: string) => new SvError('svkit.usage', EXIT_USAGE, why);
+    if (e?.template) throw refuse(`${name}: is a template; remove takes instances (${name}NAME)`);
+    if (!e) throw refuse(splitInstance(name) ? `${name}: no such instance in ${scan.dir}` : `${name}: no such service in ${scan.dir}`);
+    if (templateOf(name, templates) === null) throw refuse(`${name}: not an instance of a template; use svctl down`);
+    return name;
+  });
 };
 
 /**

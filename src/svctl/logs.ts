@@ -92,9 +92,7 @@ export interface LogsOptions {
 
 export const cmdLogs = async (ctx: Ctx, names: readonly string[], o: LogsOptions): Promise<number> => {
   const scan = loadScan(ctx, false);
-  if (typeof scan === 'number') return scan;
-  const entries = namedEntries(ctx, scan, names);
-  if (typeof entries === 'number') return entries;
+  const entries = namedEntries(scan, names);
   const shown: { name: string; tail: LogTail }[] = [];
   for (const e of entries) {
     if (existsSync(join(e.dir, 'log', 'run'))) ctx.err(`${e.name}: logs through its own logger (log/run); svctl logs shows the built-in log only`);

@@ -11,6 +11,9 @@ import { acquireLock, type LockOptions, type LockResult } from '../supervisor/lo
 import { procStartTime } from '../os/proc.js';
 import { readSettingsFile } from '../settingsfile.js';
 import type { Status } from '../statusfile.js';
+import { EXIT_FAILED } from '../defaults.js';
+import { signalled, SvError } from '../errors.js';
+import { signalNumber } from '../signals.js';
 
 type Owner = NonNullable<Status['supervisor']>;
 
@@ -30,10 +33,18 @@ const readOwner = (file: string): Owner | null => {
 };
 
 export type ScanLock =
-  | { ok: true; release: () => Promise<void> }
-  | { ok: false; holder: number | null }
-  /** The lock cannot be taken at all (no write access): one line saying what needs which rights. */
-  | { ok: false; holder: null; denied: string };
+  | {
+      ok: true;
+      release: () => Promise<void>;
+      /**
+       * Never settles, unless a stop signal arrives while the lock is held
+       * (and `onSignal` was asked for): then the lock is dropped at once and
+       * this rejects with the signal's SvError (exit 128+N), for the command
+       * to race its work against.
+       */
+      interrupted: Promise<never>;
+    }
+  | { ok: false; holder: number | null };
 
 const DENIED = new Set(['EACCES', 'EPERM', 'EROFS']);
 
@@ -44,39 +55,27 @@ export const deniedText = (lockPath: string, code: string, stateDir = process.en
   return `${dirname(lockPath)}: cannot take the scan directory's lock (${basename(lockPath)}): ${why}; changing services needs write access to ${where}`;
 };
 
-let held: { lockPath: string; ownerPath: string } | null = null;
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
-/** Removes what we hold synchronously: for signals, where no promise will run. */
-const dropHeld = () => {
-  if (!held) return;
-  rmSync(held.ownerPath, { force: true });
-  rmSync(held.lockPath, { recursive: true, force: true });
-  held = null;
-};
-
-const onSignal = (sig: NodeJS.Signals) => {
-  dropHeld();
-  process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGHUP' ? 1 : 15));
-};
-
-/** One attempt; a permission error becomes `denied` (any other error is thrown). */
-const tryLock = async (opts: LockOptions): Promise<LockResult | { ok: false; holder: null; denied: string }> => {
+/** One attempt; a permission error is thrown as an SvError naming the rights needed (exit 1). */
+const tryLock = async (opts: LockOptions): Promise<LockResult> => {
   try {
     mkdirSync(dirname(opts.lockPath), { recursive: true });
     return await acquireLock(opts);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? '';
-    if (DENIED.has(code)) return { ok: false, holder: null, denied: deniedText(opts.lockPath, code) };
+    if (DENIED.has(code)) throw new SvError('svkit.locked', EXIT_FAILED, deniedText(opts.lockPath, code));
     throw err;
   }
 };
 
 /**
  * Waits for the lock until `deadline` (ms since epoch). While held, a stop
- * signal releases it and exits, unless `exitOnSignal` is false (svctl boot
- * handles its signals itself and releases the lock on its way out).
+ * signal drops it and rejects `interrupted`, unless `onSignal` is false
+ * (svctl boot handles its signals itself and releases the lock on its way
+ * out). Throws an SvError when the lock may not be taken at all.
  */
-export const lockScanDir = async (scanDir: string, deadline: number, exitOnSignal = true): Promise<ScanLock> => {
+export const lockScanDir = async (scanDir: string, deadline: number, onSignal = true): Promise<ScanLock> => {
   const lockPath = scanLockPath(scanDir);
   const ownerPath = `${lockPath}.owner`;
   const me: Owner = { pid: process.pid, pidStart: procStartTime(process.pid), startedAt: new Date().toISOString() };
@@ -90,17 +89,28 @@ export const lockScanDir = async (scanDir: string, deadline: number, exitOnSigna
       // only a waiter that misjudged us dead could take it: say so, keep going
       onCompromised: (err) => process.stderr.write(`svctl: warning: ${lockPath}: ${err.message}\n`),
     });
-    if ('denied' in got) return got;
     if (got.ok) {
-      held = { lockPath, ownerPath };
-      if (exitOnSignal) for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
+      let interrupt: (err: SvError) => void = () => {};
+      const interrupted = new Promise<never>((_, reject) => (interrupt = reject));
+      interrupted.catch(() => {}); // whoever races it sees the rejection; no one racing it is no crash
+      // synchronously, in the handler: the lock must not outlive us whatever the command does next
+      const stop = (sig: NodeJS.Signals) => {
+        unlisten();
+        rmSync(ownerPath, { force: true });
+        rmSync(lockPath, { recursive: true, force: true });
+        interrupt(signalled(signalNumber(sig)));
+      };
+      const unlisten = () => {
+        for (const sig of STOP_SIGNALS) process.off(sig, stop);
+      };
+      if (onSignal) for (const sig of STOP_SIGNALS) process.on(sig, stop);
       return {
         ok: true,
+        interrupted,
         release: async () => {
-          for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(sig, onSignal);
+          unlisten();
           // the owner file goes first: a lock without one is never taken for a dead holder's
           rmSync(ownerPath, { force: true });
-          held = null;
           await got.release().catch(() => {});
         },
       };

@@ -4,6 +4,7 @@
 // only a warning here.
 import { sendControl } from '../control.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../defaults.js';
+import { SvError } from '../errors.js';
 import { servicePaths } from '../paths.js';
 import { normalizeSignal } from '../signals.js';
 import { type Ctx, loadScan, namedEntries } from './context.js';
@@ -19,13 +20,10 @@ export const cmdSignal = (ctx: Ctx, sig: string, names: readonly string[]): numb
   const letter = name ? SIGNAL_LETTERS[name] : undefined;
   if (!letter) {
     const known = Object.keys(SIGNAL_LETTERS).map((s) => s.slice(3)).join(' ');
-    ctx.err(`signal: cannot send "${sig}" (supervisors relay ${known})`);
-    return EXIT_USAGE;
+    throw new SvError('svkit.usage', EXIT_USAGE, `signal: cannot send "${sig}" (supervisors relay ${known})`);
   }
   const scan = loadScan(ctx, false);
-  if (typeof scan === 'number') return scan;
-  const entries = namedEntries(ctx, scan, names);
-  if (typeof entries === 'number') return entries;
+  const entries = namedEntries(scan, names);
   for (const e of entries) {
     const problems = scan.problems.get(e.name);
     if (problems) ctx.err(`warning: ${problems.join('; ')} (the signal goes to ${e.name}'s supervisor, which holds the settings it started with)`);
@@ -38,20 +36,20 @@ export const cmdSignal = (ctx: Ctx, sig: string, names: readonly string[]): numb
     ctx.err(
       sent === 'not-supervised'
         ? `${e.name}: not supervised`
-        : `${e.name}: cannot write to its supervisor's control FIFO (${fifo}): ${sent}; signalling needs write access to it (the supervisor's user)`,
+        : `${e.name}: cannot write to its supervisor's control FIFO (${fifo}): permission denied; signalling needs write access to it (the supervisor's user)`,
     );
     code = EXIT_FAILED;
   }
   return code;
 };
 
-/** sendControl, with a permission error as the reason (any other error is thrown). */
-const send = (fifo: string, letter: string): 'sent' | 'not-supervised' | string => {
+/** sendControl, with a permission error as `denied` (any other error is thrown). */
+const send = (fifo: string, letter: string): 'sent' | 'not-supervised' | 'denied' => {
   try {
     return sendControl(fifo, letter);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+    if (code === 'EACCES' || code === 'EPERM') return 'denied';
     throw err;
   }
 };

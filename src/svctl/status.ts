@@ -1,8 +1,8 @@
 // status and check: read-only views of the supervise/ folders. They take no
 // lock and accept a scan directory with invalid definitions, so a broken
 // system can still be looked at.
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../defaults.js';
-import { printable } from '../errors.js';
+import { EXIT_FAILED, EXIT_OK } from '../defaults.js';
+import { collectErrors, printable } from '../errors.js';
 import { lookup, type Scan, type ScanEntry } from '../scan.js';
 import { readService, type ServiceType } from '../servicedir.js';
 import { type Ctx, defaultEntries, loadScan, namedEntries } from './context.js';
@@ -17,11 +17,9 @@ const typeOf = (e: ScanEntry, scan: Scan): ServiceType => {
   return read.ok ? read.def.type : 'longrun';
 };
 
-const entriesFor = (ctx: Ctx, names: readonly string[], withDown: boolean): { scan: Scan; entries: ScanEntry[] } | number => {
+const entriesFor = (ctx: Ctx, names: readonly string[], withDown: boolean): { scan: Scan; entries: ScanEntry[] } => {
   const scan = loadScan(ctx, false);
-  if (typeof scan === 'number') return scan;
-  const entries = names.length > 0 ? namedEntries(ctx, scan, names) : defaultEntries(scan, withDown);
-  return typeof entries === 'number' ? entries : { scan, entries };
+  return { scan, entries: names.length > 0 ? namedEntries(scan, names) : defaultEntries(scan, withDown) };
 };
 
 export const showStatus = (e: ScanEntry, scan: Scan): ShownStatus => shownStatus(observe(e.name, e.dir), typeOf(e, scan));
@@ -92,20 +90,12 @@ export const statusTable = (items: readonly (StatusRow | TemplateLine)[], now = 
  */
 export const cmdStatus = (ctx: Ctx, names: readonly string[]): number => {
   const scan = loadScan(ctx, false);
-  if (typeof scan === 'number') return scan;
   const templates = templatesOf(scan);
   const instancesOf = (t: string) => scan.entries.filter((e) => templateOf(e.name, templates) === t);
   const shown = new Map<string, ScanEntry>();
   if (names.length === 0) for (const e of scan.entries) shown.set(e.name, e);
-  let bad = false;
-  for (const name of names) {
-    const e = scan.entries.find((x) => x.template && x.name === name) ?? lookup(scan, name);
-    if (typeof e === 'string') {
-      ctx.err(e);
-      bad = true;
-    } else for (const x of [e, ...(e.template ? instancesOf(e.name) : [])]) shown.set(x.name, x);
-  }
-  if (bad) return EXIT_USAGE;
+  const named = collectErrors(names, (name) => scan.entries.find((x) => x.template && x.name === name) ?? lookup(scan, name));
+  for (const e of named) for (const x of [e, ...(e.template ? instancesOf(e.name) : [])]) shown.set(x.name, x);
   const rows = new Map<string, StatusRow>();
   for (const e of shown.values()) {
     if (e.template) continue;
@@ -135,7 +125,6 @@ export const cmdStatus = (ctx: Ctx, names: readonly string[]): number => {
 /** Exit 0 when every service is up and ready; else 1 and a line per service that is not. */
 export const cmdCheck = (ctx: Ctx, names: readonly string[]): number => {
   const found = entriesFor(ctx, names, false);
-  if (typeof found === 'number') return found;
   const bad = found.entries.map((e) => showStatus(e, found.scan)).filter((s) => s.state !== 'up');
   if (ctx.json) {
     ctx.out(JSON.stringify(bad.map((s) => ({ name: s.name, state: s.state, supervised: s.supervised, leftovers: s.leftovers, lastError: s.lastError }))));

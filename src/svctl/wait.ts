@@ -2,6 +2,7 @@
 // (as `status` shows it: no supervisor counts as down), watching the status
 // files; exit 1 for those that did not get there in time.
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../defaults.js';
+import { SvError } from '../errors.js';
 import { DEFAULT_TIMEOUT_READY_MS } from '../defaults.js';
 import { servicePaths } from '../paths.js';
 import type { ServiceDef } from '../servicedir.js';
@@ -20,14 +21,11 @@ const defaultTimeout = (def: ServiceDef | undefined, state: WaitState): number =
 
 export const cmdWait = async (ctx: Ctx, state: string, names: readonly string[]): Promise<number> => {
   if (!(WAIT_STATES as readonly string[]).includes(state)) {
-    ctx.err(`wait: expected up, down or failed, got "${state}"`);
-    return EXIT_USAGE;
+    throw new SvError('svkit.usage', EXIT_USAGE, `wait: expected up, down or failed, got "${state}"`);
   }
   const want = state as WaitState;
   const scan = loadScan(ctx, false);
-  if (typeof scan === 'number') return scan;
-  const entries = namedEntries(ctx, scan, names);
-  if (typeof entries === 'number') return entries;
+  const entries = namedEntries(scan, names);
   const pending = new Map(
     entries.map((e) => [e, globalDeadline(ctx) ?? ctx.startedAt + defaultTimeout(scan.services.get(e.name), want)] as const),
   );

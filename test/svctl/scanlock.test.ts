@@ -96,6 +96,24 @@ describe('scan lock', () => {
   });
 });
 
+describe('a stop signal while the lock is held', () => {
+  it('svctl up drops the lock and exits 128+N (an exit code, not death by the signal), printing nothing', async () => {
+    service('a', { gate: 'go' });
+    const up = startSvctl(sb, ['up']);
+    const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => up.child.once('exit', (code, signal) => res({ code, signal })));
+    await sb.waitStatus('a', (s) => s.state === 'starting', 'a starting', SLOW);
+    const lock = join(sb.scan, '.svctl.lock');
+    expect(existsSync(lock)).toBe(true);
+    expect(existsSync(`${lock}.owner`)).toBe(true);
+    up.child.kill('SIGINT');
+    expect(await ended).toEqual({ code: 130, signal: null });
+    expect((await up.done).stderr).toBe('');
+    expect(existsSync(lock)).toBe(false);
+    expect(existsSync(`${lock}.owner`)).toBe(false);
+    writeFileSync(sb.path('go'), '');
+  });
+});
+
 describe('without write access to the scan directory', () => {
   it('down and up name the lock and the rights they need, exit 1, nothing changed (run as nobody)', async () => {
     service('web');

@@ -795,3 +795,148 @@ describe('state: invariants over random event sequences', () => {
     expect(() => step(frozen, exited(1, null, 10), CFG, signalNumber)).not.toThrow();
   });
 });
+
+// --- health checks and watchdog (SPEC.md "Resources and health") ---
+describe('state: health checks while up', () => {
+  const HEALTH: Partial<Config> = { readyOnSpawn: false, healthIntervalMs: 100, healthRetries: 3 };
+  const healthDue = (at: number): Event => ({ type: 'health-due', at });
+  const pass = (at: number): Event => ({ type: 'health-result', ok: true, detail: 'exited 0', at });
+  const fail = (at: number, detail = 'exited 1'): Event => ({ type: 'health-result', ok: false, detail, at });
+  /** Started at 0, ready at 50. */
+  const upHealthy = (o: Partial<Config> = {}) => reach('starting', { ...HEALTH, ...o }).feed(ready(50));
+
+  it('ready arms the health timer and shows health ok with no check yet', () => {
+    const m = upHealthy();
+    expect(m.last).toContainEqual({ type: 'timer', name: 'health', ms: 100 });
+    expect(m.core.health).toEqual({ ok: true, failures: 0, lastCheckAt: null });
+  });
+
+  it('without health-interval: no timer, health null', () => {
+    const m = reach('starting').feed(ready(50));
+    expect(m.last.some((e) => e.type === 'timer')).toBe(false);
+    expect(m.core.health).toBeNull();
+  });
+
+  it('the timer runs a check; a passing check logs nothing and re-arms the timer from its end', () => {
+    const m = upHealthy().feed(healthDue(150));
+    expect(m.last).toEqual([{ type: 'run-health-check' }]);
+    m.feed(pass(170));
+    expect(m.last).toEqual([{ type: 'timer', name: 'health', ms: 100 }]);
+    expect(m.core.health).toEqual({ ok: true, failures: 0, lastCheckAt: 170 });
+  });
+
+  it('healthy -> failing -> unhealthy: the first failure and the end are logged; stopped like d, then restarted and counted', () => {
+    const m = upHealthy().feed(healthDue(150), fail(160, 'timed out after 5000 ms'));
+    expect(m.logs).toEqual(['health: failing: check timed out after 5000 ms']);
+    expect(m.core.health).toEqual({ ok: true, failures: 1, lastCheckAt: 160 });
+    m.feed(healthDue(260), fail(270));
+    expect(m.logs).toEqual([]); // still failing: no news
+    m.feed(healthDue(370), fail(380));
+    expect(m.logs).toEqual(['unhealthy: check failed 3 times', 'stopping: SIGTERM']);
+    expect(m.core).toMatchObject({ state: 'stopping', stopRequested: false, endReason: 'unhealthy', health: { ok: false, failures: 3, lastCheckAt: 380 } });
+    expect(signalsOf(m.last)).toEqual(['SIGTERM', 'SIGCONT']);
+    expect(m.last).toContainEqual({ type: 'cancel-timer', name: 'health' });
+    expect(m.last).not.toContainEqual({ type: 'timer', name: 'health', ms: 100 });
+    m.feed(exited(0, null, 400));
+    // an exit svrun caused is a failure whatever its code: restarted, with its reason on record
+    expect(m.core).toMatchObject({ restarts: 1, lastExit: { code: 0, signal: null, reason: 'unhealthy' } });
+    expect(m.logs).toEqual(['exited 0', 'restarting in 0 ms']);
+    expect(count(m.last, 'spawn')).toBe(1);
+  });
+
+  it('a pass in between resets the count and logs the recovery', () => {
+    const m = upHealthy().feed(healthDue(150), fail(160), healthDue(260), fail(270), healthDue(370), pass(380));
+    expect(m.logs).toEqual(['health: recovered after 2 failed checks']);
+    expect(m.core.health).toEqual({ ok: true, failures: 0, lastCheckAt: 380 });
+    m.feed(healthDue(480), fail(490), healthDue(590), fail(600));
+    expect(m.core.state).toBe('up');
+  });
+
+  it('health-retries 1: the first failure is logged with how, and makes it unhealthy', () => {
+    const m = upHealthy({ healthRetries: 1 }).feed(healthDue(150), fail(160));
+    expect(m.logs).toEqual(['health: failing: check exited 1', 'unhealthy: check failed 1 time', 'stopping: SIGTERM']);
+  });
+
+  it.each<[RestartPolicy, State]>([
+    ['always', 'starting'],
+    ['on-failure', 'starting'],
+    ['never', 'failed'],
+  ])('after unhealthy the restart policy decides (%s -> %s), even when the service exits 0 on SIGTERM', (restart, state) => {
+    const m = upHealthy({ healthRetries: 1, restart }).feed(healthDue(150), fail(160), exited(0, null, 200));
+    expect(m.core.state).toBe(state);
+    expect(m.core.lastExit?.reason).toBe('unhealthy');
+  });
+
+  it('the next run becomes ready healthy again, and exits without svrun ending them have reason null', () => {
+    const m = upHealthy({ healthRetries: 1 }).feed(healthDue(150), fail(160), exited(null, 'SIGTERM', 200));
+    m.feed(spawned(101, 200));
+    expect(m.core.endReason).toBeNull();
+    m.feed(ready(300));
+    expect(m.core.health).toEqual({ ok: true, failures: 0, lastCheckAt: null });
+    m.feed(exited(1, null, 400));
+    expect(m.core.lastExit).toMatchObject({ code: 1, reason: null });
+    expect(m.all).toContainEqual({ type: 'cancel-timer', name: 'health' });
+  });
+
+  it.each<[string, (m: Machine) => void]>([
+    ['d', (m) => m.feed(cmd('d', 200))],
+    ['terminate', (m) => m.feed(terminate(200))],
+    ['exit by itself', (m) => m.feed(exited(1, null, 200))],
+  ])('leaving up (%s) cancels the timer and any running check; late results and timers are ignored', (_d, leave) => {
+    const m = upHealthy({ healthRetries: 1 }).feed(healthDue(150));
+    leave(m);
+    expect(m.last).toContainEqual({ type: 'cancel-timer', name: 'health' });
+    expect(m.last).toContainEqual({ type: 'cancel-health-check' });
+    const before = m.core;
+    m.feed(fail(210), healthDue(220));
+    expect(m.core).toEqual(before);
+    expect(m.last).toEqual([]);
+  });
+
+  it('checks are not run while starting (readiness polling is the interpreter\'s) nor after a stop', () => {
+    const m = reach('starting', HEALTH).feed(healthDue(10), fail(20));
+    expect(m.all.filter((e) => e.type === 'run-health-check')).toEqual([]);
+    expect(m.core.health).toBeNull();
+  });
+});
+
+describe('state: watchdog', () => {
+  const WD: Partial<Config> = { readyOnSpawn: false, watchdogMs: 300 };
+  const beat = (at: number): Event => ({ type: 'heartbeat', at });
+  const silence = (at: number): Event => ({ type: 'watchdog-timeout', at });
+
+  it('ready arms it; each heartbeat re-arms it', () => {
+    const m = reach('starting', WD).feed(ready(50));
+    expect(m.last).toContainEqual({ type: 'timer', name: 'watchdog', ms: 300 });
+    m.feed(beat(150));
+    expect(m.last).toEqual([{ type: 'timer', name: 'watchdog', ms: 300 }]);
+    expect(m.core.lastBeatAt).toBe(150);
+  });
+
+  it('silence: logged with how long, stopped, restarted with reason watchdog', () => {
+    const m = reach('starting', WD).feed(ready(50), beat(150), silence(451));
+    expect(m.logs).toEqual(['watchdog: no heartbeat for 301 ms', 'stopping: SIGTERM']);
+    expect(m.core).toMatchObject({ state: 'stopping', endReason: 'watchdog' });
+    m.feed(exited(null, 'SIGTERM', 470));
+    expect(m.core).toMatchObject({ restarts: 1, lastExit: { signal: 'SIGTERM', reason: 'watchdog' } });
+  });
+
+  it('heartbeats before ready, and while stopping, are ignored; so is a late timeout', () => {
+    const m = reach('starting', WD).feed(beat(10));
+    expect(m.last).toEqual([]);
+    m.feed(ready(50), cmd('d', 100));
+    expect(m.last).toContainEqual({ type: 'cancel-timer', name: 'watchdog' });
+    const before = m.core;
+    m.feed(beat(120), silence(400));
+    expect(m.core).toEqual(before);
+    expect(m.last).toEqual([]);
+  });
+
+  it('without watchdog: heartbeats and timeouts do nothing', () => {
+    const m = reach('up');
+    const before = m.core;
+    m.feed(beat(10), silence(20));
+    expect(m.core).toEqual(before);
+    expect(m.last).toEqual([]);
+  });
+});

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RestartPolicy } from '../../src/servicedir.js';
 import { signalNumber } from '../../src/signals.js';
-import { type Command, type Config, type Core, type Effect, type Event, initialCore, step } from '../../src/supervisor/state.js';
+import { type Command, type Config, type Core, type Effect, type Event, initialCore, step, type TimerName } from '../../src/supervisor/state.js';
 import { type State, STATES, type Want } from '../../src/statusfile.js';
 
 const CFG: Config = { restart: 'always', downSignal: 'SIGTERM', timeoutKillMs: 7000, hasFinish: false, readyOnSpawn: true };
@@ -938,5 +938,76 @@ describe('state: watchdog', () => {
     m.feed(beat(10), silence(20));
     expect(m.core).toEqual(before);
     expect(m.last).toEqual([]);
+  });
+});
+
+describe('state: health and watchdog over random event sequences', () => {
+  /** mulberry32, as above: a failure replays from its seed. */
+  const prng = (seed: number) => () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = seed;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+
+  const ends = { unhealthy: 0, watchdog: 0 };
+  const sweep = (seed: number): void => {
+    const rnd = prng(seed);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    const cfg: Config = { ...CFG, readyOnSpawn: rnd() < 0.3, restart: pick(['always', 'on-failure', 'never'] as const), healthIntervalMs: 100, healthRetries: pick([1, 2, 3]), watchdogMs: 300 };
+    let core = initialCore('up', 0);
+    const armed = new Set<TimerName>();
+    let checking = false;
+    let at = 0;
+    let pid = 100;
+    let event: Event = { type: 'boot', at };
+    for (let i = 0; i < 3000; i++) {
+      if (event.type === 'health-due') armed.delete('health');
+      if (event.type === 'watchdog-timeout') armed.delete('watchdog');
+      if (event.type === 'health-result') checking = false;
+      const r = step(core, event, cfg, signalNumber);
+      const prev = core;
+      core = r.core;
+      for (const fx of r.effects) {
+        if (fx.type === 'timer') armed.add(fx.name);
+        if (fx.type === 'cancel-timer') armed.delete(fx.name);
+        if (fx.type === 'run-health-check') checking = true;
+        if (fx.type === 'cancel-health-check') checking = false;
+      }
+      // plain checks (expect() per step is slow); the message replays the step
+      const check = (ok: boolean, what: string) => {
+        if (!ok) throw new Error(`seed ${seed} step ${i} ${JSON.stringify(event)} ${prev.state}->${core.state}: ${what}`);
+      };
+      if (core.state !== 'up') check(!armed.has('health') && !armed.has('watchdog') && !checking, 'nothing armed outside up');
+      else check((armed.has('health') || checking) && armed.has('watchdog'), 'health timer or check, and the watchdog, armed while up');
+      if (r.effects.some((e) => e.type === 'log' && e.text.startsWith('unhealthy:'))) ends.unhealthy += 1;
+      if (r.effects.some((e) => e.type === 'log' && e.text.startsWith('watchdog:'))) ends.watchdog += 1;
+      if (prev.lastExit !== core.lastExit && core.lastExit?.reason) check(prev.endReason === core.lastExit.reason, 'reason = why svrun ended the run');
+      // what the interpreter could report next
+      at += Math.floor(rnd() * 400);
+      const next: Event[] = [];
+      for (const fx of r.effects) if (fx.type === 'spawn') next.push({ type: 'spawned', pid: pid++, pidStart: null, at });
+      if (core.state === 'starting') next.push({ type: 'ready', at });
+      if (core.state === 'up') {
+        next.push({ type: 'heartbeat', at }, { type: 'command', cmd: pick(['d', 'u'] as const), at });
+        if (rnd() < 0.1) next.push({ type: 'exited', code: pick([0, 1]), signal: null, groupEmpty: true, at });
+      }
+      if (checking) next.push({ type: 'health-result', ok: rnd() < 0.6, detail: 'exited 1', at }, { type: 'health-result', ok: rnd() < 0.6, detail: 'exited 1', at });
+      if (armed.has('health') && !checking) next.push({ type: 'health-due', at });
+      if (armed.has('watchdog')) next.push({ type: 'watchdog-timeout', at });
+      if (core.state === 'stopping') next.push(core.mainAlive ? { type: 'exited', code: null, signal: 'SIGTERM', groupEmpty: true, at } : { type: 'group-empty', at });
+      if (armed.has('backoff')) next.push({ type: 'backoff-done', at });
+      if (core.state === 'down' || core.state === 'failed') next.push({ type: 'command', cmd: 'u', at });
+      event = pick(next);
+    }
+  };
+  const seeds = [7, 8, 9, 2026];
+  it.each(seeds.map((s) => [s]))('seed %i: health and watchdog timers and checks live only while up', (seed) => sweep(seed));
+  it('the seeds together reach both ends: unhealthy and watchdog', () => {
+    if (ends.unhealthy + ends.watchdog === 0) for (const seed of seeds) sweep(seed);
+    // the sweep is only worth something if both were reached
+    expect(ends.unhealthy).toBeGreaterThan(0);
+    expect(ends.watchdog).toBeGreaterThan(0);
   });
 });

@@ -4,7 +4,7 @@
 // is killed at health-timeout and counts as failed), and stops and restarts a
 // service that falls silent on its notification fd for longer than watchdog,
 // as a Node service using the client library does when its event loop blocks.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -176,6 +176,26 @@ describe('watchdog', () => {
     sb.svrun([dir]);
     await sb.waitRunning('env', m);
     expect(sb.lines('services/env/wd')).toEqual(['60000']);
+  });
+});
+
+describe('a log/ logger', () => {
+  it('has neither the service\'s health checks nor its watchdog: it is not restarted while the service is', async () => {
+    const m = sb.marker('web');
+    const dir = sb.service('web', `echo ready >&3; while :; do ${m} 0.1; echo beat >&3; done`, {
+      'notification-fd': '3',
+      watchdog: '300',
+      check: '#!/bin/sh\nexit 0\n',
+      'health-interval': '50',
+      'timeout-kill': '300',
+      'log/run': '#!/bin/sh\nexec cat > /dev/null\n',
+    });
+    sb.svrun([dir]);
+    const s = await sb.waitStatus('web', (x) => x.state === 'up' && x.readyAt !== null && Date.now() - Date.parse(x.readyAt) > 3 * 300, 'up for 3 watchdog periods', 8000);
+    expect(s.restarts).toBe(0);
+    expect(sb.status('web')!.log).toMatchObject({ state: 'up', restarts: 0 });
+    const logger = JSON.parse(readFileSync(join(dir, 'log', 'supervise', 'status.json'), 'utf8')) as { restarts: number; health: unknown };
+    expect(logger).toMatchObject({ restarts: 0, health: null });
   });
 });
 

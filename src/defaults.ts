@@ -108,3 +108,9 @@ export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_LOCKED = 100;
 export const EXIT_INVALID = 111;
+
+// --- health and watchdog (SPEC.md "Resources and health") ---
+/** health-retries: failed health checks in a row before the service is unhealthy. */
+export const DEFAULT_HEALTH_RETRIES = 3;
+/** health-timeout: ms one health check may run before it is killed and counted as failed. */
+export const DEFAULT_HEALTH_TIMEOUT_MS = 5_000;

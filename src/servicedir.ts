@@ -7,6 +7,8 @@ import { accessSync, constants, readdirSync, type Stats, statSync } from 'node:f
 import { basename, join, resolve } from 'node:path';
 import {
   DEFAULT_DOWN_SIGNAL,
+  DEFAULT_HEALTH_RETRIES,
+  DEFAULT_HEALTH_TIMEOUT_MS,
   DEFAULT_ROTATION,
   DEFAULT_TIMEOUT_FINISH_MS,
   DEFAULT_TIMEOUT_KILL_MS,
@@ -50,6 +52,15 @@ export interface ServiceDef {
   /** `worker@` is a template; `worker@3` an instance named `3`. */
   template: boolean;
   instance: string | null;
+  // --- health and watchdog (SPEC.md "Resources and health") ---
+  /** health-interval: ms between health checks once up (needs `check`); null: check only gates readiness. */
+  healthIntervalMs: number | null;
+  /** health-retries: failed checks in a row that make the service unhealthy. */
+  healthRetries: number;
+  /** health-timeout: ms one health check may run; past it, it is killed and counts as failed. */
+  healthTimeoutMs: number;
+  /** watchdog: ms of silence on notification-fd after readiness before the service is stopped (needs notification-fd); null: none. */
+  watchdogMs: number | null;
 }
 
 export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]*$/;
@@ -208,6 +219,9 @@ export const readService = (dir: string): ReadResult => {
   const logRotation = parseLogConfig(text('log/config') ?? '', (msg) => configProblems.push(['log/config', msg]));
   failList('log/config', configProblems);
 
+  const check = executable('check', false);
+  const health = readHealth({ value, millis, fail }, type, check !== null, notificationFd !== null);
+
   const def: ServiceDef = {
     name,
     dir: abs,
@@ -217,7 +231,7 @@ export const readService = (dir: string): ReadResult => {
     run,
     finish: executable('finish', false),
     stop: executable('stop', false),
-    check: executable('check', false),
+    check,
     env,
     notificationFd,
     timeoutReadyMs: millis('timeout-ready', DEFAULT_TIMEOUT_READY_MS),
@@ -230,8 +244,57 @@ export const readService = (dir: string): ReadResult => {
     logRotation,
     template: name.endsWith('@'),
     instance: /@./.test(name) ? name.slice(name.indexOf('@') + 1) : null,
+    ...health,
   };
   return errors.length > 0 ? { ok: false, problems: errors } : { ok: true, def };
+};
+
+// --- health and watchdog (SPEC.md "Resources and health") ---
+
+/** The readers readService() gives readHealth(): each reports a bad value with fail() and falls back. */
+interface SettingReaders {
+  value(file: string): string | null;
+  millis(file: string, fallback: number): number;
+  fail(file: string, msg: string): void;
+}
+
+type HealthSettings = Pick<ServiceDef, 'healthIntervalMs' | 'healthRetries' | 'healthTimeoutMs' | 'watchdogMs'>;
+
+/**
+ * health-interval, health-retries, health-timeout and watchdog. Intervals
+ * and timeouts must be positive (0 would be a busy loop or an instant
+ * failure); health-interval needs a check to run and watchdog a
+ * notification-fd to hear from; a oneshot is never "up" long enough to have either.
+ */
+const readHealth = (r: SettingReaders, type: ServiceType, hasCheck: boolean, hasNotificationFd: boolean): HealthSettings => {
+  const positiveMillis = (file: string, fallback: number | null): number | null => {
+    if (r.value(file) === null) return fallback;
+    const ms = r.millis(file, -1);
+    if (ms === 0) r.fail(file, 'expected milliseconds greater than 0, got "0"');
+    return ms > 0 ? ms : fallback;
+  };
+  const longrunOnly = (file: string) => {
+    if (type === 'oneshot' && r.value(file) !== null) r.fail(file, 'only a longrun has health checks and a watchdog (type is oneshot)');
+  };
+
+  const healthIntervalMs = positiveMillis('health-interval', null);
+  if (healthIntervalMs !== null && !hasCheck) r.fail('health-interval', 'needs an executable check file (the health check to run)');
+  longrunOnly('health-interval');
+
+  let healthRetries = DEFAULT_HEALTH_RETRIES;
+  const retries = r.value('health-retries');
+  if (retries !== null) {
+    if (/^\d+$/.test(retries) && Number(retries) >= 1 && Number(retries) <= MAX_TIMER_MS) healthRetries = Number(retries);
+    else r.fail('health-retries', `expected a whole number from 1 to ${MAX_TIMER_MS}, got ${quote(retries)}`);
+  }
+
+  const healthTimeoutMs = positiveMillis('health-timeout', DEFAULT_HEALTH_TIMEOUT_MS) ?? DEFAULT_HEALTH_TIMEOUT_MS;
+
+  const watchdogMs = positiveMillis('watchdog', null);
+  if (watchdogMs !== null && !hasNotificationFd) r.fail('watchdog', 'needs a notification-fd file (the fd heartbeats are written to)');
+  longrunOnly('watchdog');
+
+  return { healthIntervalMs, healthRetries, healthTimeoutMs, watchdogMs };
 };
 
 /**

@@ -9,10 +9,29 @@ export type Want = 'up' | 'down' | 'once';
 export type State = 'starting' | 'up' | 'stopping' | 'finishing' | 'backoff' | 'down' | 'failed';
 export const STATES: readonly State[] = ['starting', 'up', 'stopping', 'finishing', 'backoff', 'down', 'failed'];
 
+/**
+ * Why svrun ended a run, when it did so on its own: the kernel's OOM killer
+ * in the service's cgroup, failed health checks, or a silent watchdog.
+ * null: the service exited by itself or was stopped on request.
+ */
+export type ExitReason = 'oom' | 'unhealthy' | 'watchdog';
+
 export interface LastExit {
   code: number | null;
   signal: string | null;
   at: string;
+  /** Absent in files written before svkit recorded it. */
+  reason?: ExitReason | null;
+}
+
+/** Where the health checks stand (a service with health-interval), as status.json shows it. */
+export interface HealthStatus {
+  /** False once the service was found unhealthy, until it is ready again. */
+  ok: boolean;
+  /** Failed checks in a row. */
+  failures: number;
+  /** When the last check ended (ISO 8601 UTC), null before the first. */
+  lastCheckAt: string | null;
 }
 
 export interface LogStatus {
@@ -62,6 +81,8 @@ export interface Status {
   lastError: string | null;
   /** svkit addition: the service's cgroup, or null where process groups alone contain it. */
   cgroup: string | null;
+  /** Health checks (null without health-interval; absent in files written before svkit had them). */
+  health?: HealthStatus | null;
   /** The settings the supervisor holds (absent in files written before svkit recorded them). */
   settings?: HeldSettings | null;
 }

@@ -82,6 +82,10 @@ describe('servicedir: defaults', () => {
       logRotation: { maxBytes: 1048576, keep: 10 },
       template: false,
       instance: null,
+      healthIntervalMs: null,
+      healthRetries: 3,
+      healthTimeoutMs: 5000,
+      watchdogMs: null,
     } satisfies ServiceDef);
   });
 
@@ -213,6 +217,50 @@ describe('servicedir: invalid settings, one line each: NAME/FILE: message, got "
 
   it('the name in the error is the folder name', () => {
     expect(errs(svc('api.v2', { 'timeout-kill': 'x' }))).toEqual(['api.v2/timeout-kill: expected milliseconds, got "x"']);
+  });
+});
+
+// --- health and watchdog (SPEC.md "Resources and health") ---
+describe('servicedir: health-interval, health-retries, health-timeout, watchdog', () => {
+  const CHECK = { check: EXEC };
+  const NFD = { 'notification-fd': '3' };
+  it.each<[string, Record<string, Spec>, Partial<ServiceDef>]>([
+    ['health-interval with a check', { ...CHECK, 'health-interval': '1000' }, { healthIntervalMs: 1000, healthRetries: 3, healthTimeoutMs: 5000 }],
+    ['health-interval 1 ms', { ...CHECK, 'health-interval': '1\n' }, { healthIntervalMs: 1 }],
+    ['all three', { ...CHECK, 'health-interval': '250', 'health-retries': '5', 'health-timeout': '100' }, { healthIntervalMs: 250, healthRetries: 5, healthTimeoutMs: 100 }],
+    ['health-retries 1', { ...CHECK, 'health-interval': '250', 'health-retries': ' 1 ' }, { healthRetries: 1 }],
+    ['health-retries and health-timeout alone (no interval: unused, still valid)', { 'health-retries': '7', 'health-timeout': '9' }, { healthIntervalMs: null, healthRetries: 7, healthTimeoutMs: 9 }],
+    ['watchdog with notification-fd', { ...NFD, watchdog: '3000' }, { watchdogMs: 3000 }],
+    ['watchdog and health together', { ...NFD, ...CHECK, watchdog: '500', 'health-interval': '700' }, { watchdogMs: 500, healthIntervalMs: 700 }],
+  ])('%s', (_, files, want) => {
+    expect(ok(svc('web', files))).toMatchObject(want);
+  });
+
+  it.each<[string, Record<string, Spec>, string]>([
+    ['health-interval without check', { 'health-interval': '1000' }, 'web/health-interval: needs an executable check file (the health check to run)'],
+    ['health-interval abc', { ...CHECK, 'health-interval': 'abc' }, 'web/health-interval: expected milliseconds, got "abc"'],
+    ['health-interval 0', { ...CHECK, 'health-interval': '0' }, 'web/health-interval: expected milliseconds greater than 0, got "0"'],
+    ['health-interval -1', { ...CHECK, 'health-interval': '-1' }, 'web/health-interval: expected milliseconds, got "-1"'],
+    ['health-interval too big', { ...CHECK, 'health-interval': '2147483648' }, 'web/health-interval: expected milliseconds up to 2147483647, got "2147483648"'],
+    ['health-retries 0', { 'health-retries': '0' }, 'web/health-retries: expected a whole number from 1 to 2147483647, got "0"'],
+    ['health-retries 2.5', { 'health-retries': '2.5' }, 'web/health-retries: expected a whole number from 1 to 2147483647, got "2.5"'],
+    ['health-retries empty', { 'health-retries': '' }, 'web/health-retries: expected a whole number from 1 to 2147483647, got ""'],
+    ['health-retries three', { 'health-retries': 'three' }, 'web/health-retries: expected a whole number from 1 to 2147483647, got "three"'],
+    ['health-timeout 0', { 'health-timeout': '0' }, 'web/health-timeout: expected milliseconds greater than 0, got "0"'],
+    ['health-timeout 5s', { 'health-timeout': '5s' }, 'web/health-timeout: expected milliseconds, got "5s"'],
+    ['watchdog without notification-fd', { watchdog: '1000' }, 'web/watchdog: needs a notification-fd file (the fd heartbeats are written to)'],
+    ['watchdog 0', { ...NFD, watchdog: '0' }, 'web/watchdog: expected milliseconds greater than 0, got "0"'],
+    ['watchdog 1e3', { ...NFD, watchdog: '1e3' }, 'web/watchdog: expected milliseconds, got "1e3"'],
+    ['health-interval on a oneshot', { type: 'oneshot', ...CHECK, 'health-interval': '100' }, 'web/health-interval: only a longrun has health checks and a watchdog (type is oneshot)'],
+    ['watchdog on a oneshot', { type: 'oneshot', ...NFD, watchdog: '100' }, 'web/watchdog: only a longrun has health checks and a watchdog (type is oneshot)'],
+  ])('%s: one line naming the file', (_, files, line) => {
+    expect(errs(svc('web', files))).toEqual([line]);
+  });
+
+  it('a health-interval that is a folder is an error naming the file, not a hang', () => {
+    const lines = errs(svc('web', { ...CHECK, 'health-interval': { dir: true } }));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^web\/health-interval: /);
   });
 });
 

@@ -1,4 +1,4 @@
-// The Node client library (`import { ready, onShutdown, … } from 'svkit'`):
+// The Node client library (`import { ready, heartbeat, onShutdown, … } from 'svkit'`):
 // how a service written for Node takes part in its supervision. It is loaded
 // into every such service, so it imports only node: built-ins and does
 // nothing at import: signal handling starts on the first call of onShutdown,
@@ -51,6 +51,8 @@ let stopSignal: NodeJS.Signals | null = null;
 let phase: 'sessions' | 'handlers' = 'sessions';
 let current: Handler | null = null;
 let readyDone = false;
+/** The notification fd kept open after ready() for heartbeats (`$SVKIT_WATCHDOG_MS` set), else null. */
+let beatFd: number | null = null;
 
 const noop = (): void => {};
 const say = (line: string): void => {
@@ -139,11 +141,31 @@ const overdue = (elapsed: number): void => {
   process.exit(1);
 };
 
+/** `$SVKIT_WATCHDOG_MS` as a positive number of ms, else null. */
+const watchdogMs = (): number | null => {
+  const text = (process.env.SVKIT_WATCHDOG_MS ?? '').trim();
+  return /^\d+$/.test(text) && Number(text) > 0 ? Number(text) : null;
+};
+
+/** Writes one line to the notification fd; false when it cannot (supervisor gone, fd closed: EBADF, EPIPE). Never throws. */
+const tell = (fd: number, line: string): boolean => {
+  try {
+    writeSync(fd, line);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 /**
  * Tells the supervisor the service is ready: writes `ready\n` to the
  * notification fd named by `$SVKIT_NOTIFY_FD` (the service's
- * `notification-fd`), then closes it and removes the variable from
- * `process.env`, so child processes do not inherit a stale fd number.
+ * `notification-fd`) and removes the variable from `process.env`, so child
+ * processes do not inherit a stale fd number. Without `$SVKIT_WATCHDOG_MS`
+ * it then closes the fd. With it (the service has a `watchdog`), the fd stays
+ * open for heartbeat(), and one is sent every third of `$SVKIT_WATCHDOG_MS`
+ * from an unref'd timer: a service whose event loop is blocked stops sending
+ * them and is restarted, and the timer never keeps a finished process alive.
  * Only the first call does anything; without `$SVKIT_NOTIFY_FD` (not
  * supervised, or no `notification-fd`) it is a no-op. Never throws: a closed
  * or broken fd (EBADF, EPIPE) is ignored.
@@ -157,16 +179,33 @@ export const ready = (): void => {
   if (!/^\d+$/.test(text.trim())) return;
   const fd = Number(text);
   if (fd < 3) return; // never stdin, stdout or stderr
-  try {
-    writeSync(fd, 'ready\n');
-  } catch {
-    /* supervisor gone or fd not open: nothing to tell */
+  const sent = tell(fd, 'ready\n');
+  const every = watchdogMs();
+  if (sent && every !== null) {
+    beatFd = fd;
+    setInterval(heartbeat, Math.max(1, Math.floor(every / 3))).unref();
+    return;
   }
   try {
     closeSync(fd);
   } catch {
     /* already closed */
   }
+};
+
+/**
+ * Tells the supervisor the service is still working (its `watchdog`):
+ * writes `heartbeat\n` to the notification fd. Call it from the work whose
+ * progress matters (a job loop) when the automatic heartbeats of ready() are
+ * not proof enough. A no-op before ready() (a line before readiness would
+ * announce readiness), without a notification fd, or without
+ * `$SVKIT_WATCHDOG_MS` (ready() closed the fd then). Never throws.
+ * @returns nothing
+ */
+export const heartbeat = (): void => {
+  if (beatFd === null) return;
+  // the supervisor is gone (EPIPE) or the fd was closed by someone else: nobody listens any more
+  if (!tell(beatFd, 'heartbeat\n')) beatFd = null;
 };
 
 /**

@@ -45,6 +45,9 @@ const loggerDef = (def: ServiceDef): ServiceDef => ({
   downSignal: 'SIGTERM',
   restart: 'always',
   logRun: null,
+  // the service's health checks and watchdog are the service's: the logger has neither
+  healthIntervalMs: null,
+  watchdogMs: null,
 });
 
 export const prepareLogger = (

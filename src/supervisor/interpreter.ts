@@ -12,11 +12,11 @@ import { cleanLine, LineSplitter, PARTIAL_MARKER, type Sink } from '../log/built
 import type { ServicePaths } from '../paths.js';
 import { procStartTime } from '../os/proc.js';
 import { type Containment, groupAlive, killGroup, signalGroup, spawnContained } from '../os/procgroup.js';
-import { awaitExec, pollCheck, watchNotification } from './readiness.js';
+import { awaitExec, pollCheck, runCheck, type RunningCheck, watchNotification } from './readiness.js';
 import { replaceFile } from '../os/safefile.js';
 import type { ServiceDef } from '../servicedir.js';
 import { signalNumber } from '../signals.js';
-import { type Config, type Core, type Effect, type Event, type TimerName, step } from './state.js';
+import { type Config, type Core, type Effect, type Event, TIMER_EVENTS, type TimerName, step } from './state.js';
 import { type HeldSettings, heldSettings, type Status, writeStatus } from '../statusfile.js';
 import type { ReapTarget } from './taskreaper.js';
 
@@ -43,6 +43,9 @@ export const serviceEnv = (def: ServiceDef, identity: Identity | null): NodeJS.P
   if (def.instance !== null) env.SVKIT_INSTANCE = def.instance;
   if (def.notificationFd !== null) env.SVKIT_NOTIFY_FD = String(def.notificationFd);
   else delete env.SVKIT_NOTIFY_FD;
+  // the client library sends heartbeats every third of it (src/client/index.ts)
+  if (def.watchdogMs !== null) env.SVKIT_WATCHDOG_MS = String(def.watchdogMs);
+  else delete env.SVKIT_WATCHDOG_MS;
   return env;
 };
 
@@ -83,6 +86,8 @@ export class Supervisor {
   /** Recorded in status.json: svctl stops us with these, whatever the folder says later. */
   private readonly settings: HeldSettings;
   private target: ReapTarget | null = null;
+  /** The health check running now, if any (one at a time: the next is timed from the end of this one). */
+  private healthCheck: RunningCheck | null = null;
 
   constructor(
     private readonly def: ServiceDef,
@@ -104,6 +109,9 @@ export class Supervisor {
       readyOnSpawn: false,
       oneshot: def.type === 'oneshot',
       hasStop: def.stop !== null,
+      healthIntervalMs: def.healthIntervalMs,
+      healthRetries: def.healthRetries,
+      watchdogMs: def.watchdogMs,
     };
     this.env = serviceEnv(def, identity);
     this.settings = heldSettings(def);
@@ -189,6 +197,7 @@ export class Supervisor {
       log: this.io.logStatus?.() ?? null,
       nextStartAt: iso(c.nextStartAt),
       lastError: c.lastError,
+      health: c.health && { ok: c.health.ok, failures: c.health.failures, lastCheckAt: iso(c.health.lastCheckAt) },
       cgroup: this.containment.cgroup,
       settings: this.settings,
     };
@@ -282,7 +291,7 @@ export class Supervisor {
         return this.watchGroup();
       case 'timer': {
         this.clearTimer(fx.name);
-        const type = fx.name === 'kill' ? 'kill-timeout' : 'backoff-done';
+        const type = TIMER_EVENTS[fx.name];
         this.timers.set(fx.name, setTimeout(() => this.dispatch({ type, at: now() }), fx.ms));
         return;
       }
@@ -294,9 +303,17 @@ export class Supervisor {
         );
       case 'run-stop':
         return this.runScript('stop', this.def.stop!, this.args, (code) => this.dispatch({ type: 'stop-done', code, at: Date.now() }));
+      case 'run-health-check':
+        return this.runHealthCheck();
+      case 'cancel-health-check':
+        this.healthCheck?.cancel();
+        this.healthCheck = null;
+        return;
       case 'log':
         return this.log.line('svrun', fx.text);
       case 'exit':
+        this.healthCheck?.cancel();
+        this.healthCheck = null;
         this.stopWatching();
         for (const name of [...this.timers.keys()]) this.clearTimer(name);
         if (this.statusRetry) clearTimeout(this.statusRetry);
@@ -416,14 +433,35 @@ export class Supervisor {
     };
     const nfd = this.def.notificationFd;
     const pipe = nfd === null ? null : child.stdio[nfd];
-    if (pipe) watchNotification(pipe as Readable, w); // an extra 'pipe' stdio entry: the parent reads it
-    const check = this.def.check;
-    if (check) {
-      const spawnCheck = () =>
-        spawnContained(this.containment, { ...this.spawnBase(), file: check, args: this.args, stdio: 'ignore', deathSignal: 'SIGKILL' });
-      pollCheck({ spawnCheck, startedAt, timeoutReadyMs: this.def.timeoutReadyMs, onError: (t) => this.noteError(t) }, w);
+    // an extra 'pipe' stdio entry: the parent reads it; lines after readiness are heartbeats (watchdog)
+    const heartbeat = () => {
+      if (this.child === child) this.dispatch({ type: 'heartbeat', at: Date.now() });
+    };
+    if (pipe) watchNotification(pipe as Readable, w, heartbeat);
+    if (this.def.check) {
+      pollCheck({ spawnCheck: () => this.spawnCheck(), startedAt, timeoutReadyMs: this.def.timeoutReadyMs, onError: (t) => this.noteError(t) }, w);
     }
     if (this.readyAtExec) awaitExec(this.containment, pid, w);
+  }
+
+  /** One run of `check`, contained like the service (its cgroup, its user), killed if svrun dies. */
+  private spawnCheck(): ChildProcess {
+    return spawnContained(this.containment, { ...this.spawnBase(), file: this.def.check!, args: this.args, stdio: 'ignore', deathSignal: 'SIGKILL' });
+  }
+
+  /** A health check while up (health-interval), bounded by health-timeout; its result goes to the state machine. */
+  private runHealthCheck(): void {
+    this.healthCheck?.cancel();
+    const running = runCheck(
+      () => this.spawnCheck(),
+      this.def.healthTimeoutMs,
+      (r) => {
+        if (this.healthCheck !== running) return;
+        this.healthCheck = null;
+        this.dispatch({ type: 'health-result', ok: r.ok, detail: r.detail, at: Date.now() });
+      },
+    );
+    this.healthCheck = running;
   }
 
   /** Polls while stopping until the service's group (or cgroup) is empty, then reports it. */

@@ -4,7 +4,7 @@
 // wanted state are kept apart (runit's state/want, s6's flagwantup).
 import { nextShortRuns, restartDelay } from './backoff.js';
 import type { RestartPolicy } from '../servicedir.js';
-import type { LastExit, State, Want } from '../statusfile.js';
+import type { ExitReason, LastExit, State, Want } from '../statusfile.js';
 
 export interface Config {
   restart: RestartPolicy;
@@ -17,6 +17,20 @@ export interface Config {
   oneshot?: boolean;
   /** The oneshot has a `stop` script to undo `run`. */
   hasStop?: boolean;
+  // --- health and watchdog ---
+  /** health-interval: ms from the end of one health check to the start of the next while up; null/absent: none. */
+  healthIntervalMs?: number | null;
+  /** health-retries: failed checks in a row that make the service unhealthy. */
+  healthRetries?: number;
+  /** watchdog: ms of silence after readiness (or the last heartbeat) before the service is stopped; null/absent: none. */
+  watchdogMs?: number | null;
+}
+
+/** Health checks while up: failures in a row, and when the last one ended. */
+export interface Health {
+  ok: boolean;
+  failures: number;
+  lastCheckAt: number | null;
 }
 
 export interface Core {
@@ -45,6 +59,13 @@ export interface Core {
   finishVeto: boolean;
   /** Exit the supervisor once the service is down. */
   exiting: boolean;
+  // --- health and watchdog ---
+  /** null without health-interval; reset each time the service becomes ready. */
+  health: Health | null;
+  /** The last heartbeat (or readiness) of the current run, for the watchdog. */
+  lastBeatAt: number | null;
+  /** Why svrun is ending the current run on its own (unhealthy, watchdog); recorded in lastExit.reason. */
+  endReason: ExitReason | null;
 }
 
 export type Command = 'u' | 'd' | 'o' | 'x';
@@ -64,9 +85,25 @@ export type Event =
   | { type: 'finish-done'; code: number | null; at: number }
   | { type: 'stop-done'; code: number | null; at: number }
   | { type: 'backoff-done'; at: number }
-  | { type: 'error'; error: string; at: number };
+  | { type: 'error'; error: string; at: number }
+  // --- health and watchdog ---
+  /** The health timer ran out: time for the next check. */
+  | { type: 'health-due'; at: number }
+  /** A health check ended: `detail` says how it failed (`exited 1`, `timed out after 5000 ms`). */
+  | { type: 'health-result'; ok: boolean; detail: string; at: number }
+  /** A line on notification-fd after readiness. */
+  | { type: 'heartbeat'; at: number }
+  | { type: 'watchdog-timeout'; at: number };
 
-export type TimerName = 'kill' | 'backoff';
+export type TimerName = 'kill' | 'backoff' | 'health' | 'watchdog';
+
+/** The event each timer sends when it runs out. */
+export const TIMER_EVENTS = {
+  kill: 'kill-timeout',
+  backoff: 'backoff-done',
+  health: 'health-due',
+  watchdog: 'watchdog-timeout',
+} as const satisfies Record<TimerName, Event['type']>;
 
 export type Effect =
   | { type: 'spawn' }
@@ -77,6 +114,10 @@ export type Effect =
   | { type: 'cancel-timer'; name: TimerName }
   | { type: 'run-finish'; code: number; signo: number }
   | { type: 'run-stop' }
+  /** Run `check` once as a health check, bounded by health-timeout; report a health-result. */
+  | { type: 'run-health-check' }
+  /** Kill a health check still running (the service is leaving up). */
+  | { type: 'cancel-health-check' }
   | { type: 'log'; text: string }
   | { type: 'exit'; code: number };
 
@@ -99,6 +140,9 @@ export const initialCore = (want: Want, at: number): Core => ({
   stopSentAt: null,
   finishVeto: false,
   exiting: false,
+  health: null,
+  lastBeatAt: null,
+  endReason: null,
 });
 
 const isRunning = (state: State) => state === 'starting' || state === 'up';
@@ -133,13 +177,58 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
 
   /** A oneshot's run exited 0 (its group is gone): its effect holds, svrun is done. */
   const oneshotUp = () => {
-    s.readyAt = at;
-    enter('up');
-    log('ready');
+    becomeReady();
     fx.push({ type: 'exit', code: 0 });
   };
 
+  // --- health and watchdog: armed when the run becomes ready, disarmed when it leaves up ---
+  const healthOn = (cfg.healthIntervalMs ?? null) !== null;
+  const watchdogOn = (cfg.watchdogMs ?? null) !== null;
+
+  const becomeReady = () => {
+    s.readyAt = at;
+    enter('up');
+    log('ready');
+    if (healthOn) {
+      s.health = { ok: true, failures: 0, lastCheckAt: null };
+      fx.push({ type: 'timer', name: 'health', ms: cfg.healthIntervalMs! });
+    }
+    if (watchdogOn) {
+      s.lastBeatAt = at;
+      fx.push({ type: 'timer', name: 'watchdog', ms: cfg.watchdogMs! });
+    }
+  };
+
+  const disarmMonitors = () => {
+    if (healthOn) fx.push({ type: 'cancel-timer', name: 'health' }, { type: 'cancel-health-check' });
+    if (watchdogOn) fx.push({ type: 'cancel-timer', name: 'watchdog' });
+  };
+
+  /** svrun itself ends the run (unhealthy, watchdog): stopped like a `d`, then the restart policy decides as after a failure. */
+  const endRun = (reason: ExitReason, why: string) => {
+    log(why);
+    s.endReason = reason;
+    sendDownSignal();
+  };
+
+  const onHealthResult = (ok: boolean, detail: string) => {
+    const h = s.health ?? { ok: true, failures: 0, lastCheckAt: null };
+    const retries = cfg.healthRetries ?? 1;
+    if (ok) {
+      if (h.failures > 0) log(`health: recovered after ${h.failures} failed check${h.failures === 1 ? '' : 's'}`);
+      s.health = { ok: true, failures: 0, lastCheckAt: at };
+    } else {
+      const failures = h.failures + 1;
+      s.health = { ok: failures < retries, failures, lastCheckAt: at };
+      // healthy -> failing -> unhealthy: the first failure says how it failed, the last what svrun does about it
+      if (failures === 1) log(`health: failing: check ${detail}`);
+      if (failures >= retries) return endRun('unhealthy', `unhealthy: check failed ${failures} time${failures === 1 ? '' : 's'}`);
+    }
+    fx.push({ type: 'timer', name: 'health', ms: cfg.healthIntervalMs! });
+  };
+
   const sendDownSignal = () => {
+    if (s.state === 'up') disarmMonitors();
     enter('stopping');
     if (s.stopSentAt !== null) return;
     s.stopSentAt = at;
@@ -179,7 +268,8 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
   /** The run and its whole group are gone (and finish is done): what next? */
   const decide = () => {
     const exit = s.lastExit;
-    const clean = exit !== null && exit.code === 0;
+    // a run svrun ended (unhealthy, watchdog) failed, whatever its exit code
+    const clean = exit !== null && exit.code === 0 && !exit.reason;
     if (s.want === 'down') return settle('down');
     if (cfg.oneshot) {
       if (clean) return oneshotUp();
@@ -290,13 +380,11 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
       s.stopRequested = false;
       s.stopSentAt = null;
       s.finishVeto = false;
+      s.endReason = null;
+      s.lastBeatAt = null;
       enter('starting');
       log(`started pid ${event.pid}`);
-      if (cfg.readyOnSpawn) {
-        s.readyAt = at;
-        enter('up');
-        log('ready');
-      }
+      if (cfg.readyOnSpawn) becomeReady();
       if (s.want === 'down') stop();
       break;
     case 'spawn-failed':
@@ -314,14 +402,11 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
       scheduleRestart();
       break;
     case 'ready':
-      if (s.state === 'starting') {
-        s.readyAt = at;
-        enter('up');
-        log('ready');
-      }
+      if (s.state === 'starting') becomeReady();
       break;
     case 'exited': {
-      s.lastExit = { code: event.code, signal: event.signal, at: new Date(at).toISOString() };
+      if (s.state === 'up') disarmMonitors();
+      s.lastExit = { code: event.code, signal: event.signal, at: new Date(at).toISOString(), reason: s.endReason };
       log(event.signal ? `killed by ${event.signal}` : `exited ${event.code}`);
       s.shortRuns = nextShortRuns(s.shortRuns, s.startedAt === null ? null : at - s.startedAt);
       s.mainAlive = false;
@@ -365,6 +450,22 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
     case 'error':
       s.lastError = event.error;
       log(`error: ${event.error}`);
+      break;
+    // --- health and watchdog: acted on only while up; late timers and results of a run that is ending are ignored ---
+    case 'health-due':
+      if (s.state === 'up' && healthOn) fx.push({ type: 'run-health-check' });
+      break;
+    case 'health-result':
+      if (s.state === 'up' && healthOn) onHealthResult(event.ok, event.detail);
+      break;
+    case 'heartbeat':
+      if (s.state === 'up' && watchdogOn) {
+        s.lastBeatAt = at;
+        fx.push({ type: 'timer', name: 'watchdog', ms: cfg.watchdogMs! });
+      }
+      break;
+    case 'watchdog-timeout':
+      if (s.state === 'up' && watchdogOn) endRun('watchdog', `watchdog: no heartbeat for ${at - (s.lastBeatAt ?? at)} ms`);
       break;
     default:
       assertNever(event);

@@ -4,7 +4,7 @@
 import { dirname } from 'node:path';
 import { LOG_SETTLE_MS } from '../defaults.js';
 import type { ServiceDef } from '../servicedir.js';
-import type { LastExit, Status } from '../statusfile.js';
+import type { ExitReason, LastExit, Status } from '../statusfile.js';
 import { logFile, tailLines, withoutTime } from './logs.js';
 import { ChangeWaiter } from './changewait.js';
 
@@ -12,8 +12,15 @@ const OUTPUT_LINES = 3;
 /** How far back to look for the service's own lines among svrun's events. */
 const SCAN_LINES = 50;
 
-export const exitText = (e: LastExit | null): string =>
-  e === null ? 'no exit yet' : e.signal ? `killed by ${e.signal}` : `exited ${e.code}`;
+/** The reasons svrun records in lastExit.reason; anything else in a (hand-edited) status.json is not shown. */
+const EXIT_REASONS: readonly string[] = ['oom', 'unhealthy', 'watchdog'] satisfies ExitReason[];
+
+/** `killed by SIGTERM`, `exited 1`; with the reason svrun ended the run, if it did: `killed by SIGTERM (unhealthy)`. */
+export const exitText = (e: LastExit | null): string => {
+  if (e === null) return 'no exit yet';
+  const how = e.signal ? `killed by ${e.signal}` : `exited ${e.code}`;
+  return typeof e.reason === 'string' && EXIT_REASONS.includes(e.reason) ? `${how} (${e.reason})` : how;
+};
 
 /** `: <last error>` when recorded, then `; last output: a | b | c` when the service wrote any. */
 export const detail = (def: ServiceDef, s: Status | null): string => {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RestartPolicy } from '../../src/servicedir.js';
 import { signalNumber } from '../../src/signals.js';
-import { type Command, type Config, type Core, type Effect, type Event, initialCore, step } from '../../src/supervisor/state.js';
+import { type Command, type Config, type Core, type Effect, type Event, initialCore, step, type TimerName } from '../../src/supervisor/state.js';
 import { type State, STATES, type Want } from '../../src/statusfile.js';
 
 const CFG: Config = { restart: 'always', downSignal: 'SIGTERM', timeoutKillMs: 7000, hasFinish: false, readyOnSpawn: true };
@@ -793,5 +793,221 @@ describe('state: invariants over random event sequences', () => {
     const frozen = Object.freeze({ ...m.core });
     expect(() => step(frozen, cmd('d', 10), CFG, signalNumber)).not.toThrow();
     expect(() => step(frozen, exited(1, null, 10), CFG, signalNumber)).not.toThrow();
+  });
+});
+
+// --- health checks and watchdog (SPEC.md "Resources and health") ---
+describe('state: health checks while up', () => {
+  const HEALTH: Partial<Config> = { readyOnSpawn: false, healthIntervalMs: 100, healthRetries: 3 };
+  const healthDue = (at: number): Event => ({ type: 'health-due', at });
+  const pass = (at: number): Event => ({ type: 'health-result', ok: true, detail: 'exited 0', at });
+  const fail = (at: number, detail = 'exited 1'): Event => ({ type: 'health-result', ok: false, detail, at });
+  /** Started at 0, ready at 50. */
+  const upHealthy = (o: Partial<Config> = {}) => reach('starting', { ...HEALTH, ...o }).feed(ready(50));
+
+  it('ready arms the health timer and shows health ok with no check yet', () => {
+    const m = upHealthy();
+    expect(m.last).toContainEqual({ type: 'timer', name: 'health', ms: 100 });
+    expect(m.core.health).toEqual({ ok: true, failures: 0, lastCheckAt: null });
+  });
+
+  it('without health-interval: no timer, health null', () => {
+    const m = reach('starting').feed(ready(50));
+    expect(m.last.some((e) => e.type === 'timer')).toBe(false);
+    expect(m.core.health).toBeNull();
+  });
+
+  it('the timer runs a check; a passing check logs nothing and re-arms the timer from its end', () => {
+    const m = upHealthy().feed(healthDue(150));
+    expect(m.last).toEqual([{ type: 'run-health-check' }]);
+    m.feed(pass(170));
+    expect(m.last).toEqual([{ type: 'timer', name: 'health', ms: 100 }]);
+    expect(m.core.health).toEqual({ ok: true, failures: 0, lastCheckAt: 170 });
+  });
+
+  it('healthy -> failing -> unhealthy: the first failure and the end are logged; stopped like d, then restarted and counted', () => {
+    const m = upHealthy().feed(healthDue(150), fail(160, 'timed out after 5000 ms'));
+    expect(m.logs).toEqual(['health: failing: check timed out after 5000 ms']);
+    expect(m.core.health).toEqual({ ok: true, failures: 1, lastCheckAt: 160 });
+    m.feed(healthDue(260), fail(270));
+    expect(m.logs).toEqual([]); // still failing: no news
+    m.feed(healthDue(370), fail(380));
+    expect(m.logs).toEqual(['unhealthy: check failed 3 times', 'stopping: SIGTERM']);
+    expect(m.core).toMatchObject({ state: 'stopping', stopRequested: false, endReason: 'unhealthy', health: { ok: false, failures: 3, lastCheckAt: 380 } });
+    expect(signalsOf(m.last)).toEqual(['SIGTERM', 'SIGCONT']);
+    expect(m.last).toContainEqual({ type: 'cancel-timer', name: 'health' });
+    expect(m.last).not.toContainEqual({ type: 'timer', name: 'health', ms: 100 });
+    m.feed(exited(0, null, 400));
+    // an exit svrun caused is a failure whatever its code: restarted, with its reason on record
+    expect(m.core).toMatchObject({ restarts: 1, lastExit: { code: 0, signal: null, reason: 'unhealthy' } });
+    expect(m.logs).toEqual(['exited 0', 'restarting in 0 ms']);
+    expect(count(m.last, 'spawn')).toBe(1);
+  });
+
+  it('a pass in between resets the count and logs the recovery', () => {
+    const m = upHealthy().feed(healthDue(150), fail(160), healthDue(260), fail(270), healthDue(370), pass(380));
+    expect(m.logs).toEqual(['health: recovered after 2 failed checks']);
+    expect(m.core.health).toEqual({ ok: true, failures: 0, lastCheckAt: 380 });
+    m.feed(healthDue(480), fail(490), healthDue(590), fail(600));
+    expect(m.core.state).toBe('up');
+  });
+
+  it('health-retries 1: the first failure is logged with how, and makes it unhealthy', () => {
+    const m = upHealthy({ healthRetries: 1 }).feed(healthDue(150), fail(160));
+    expect(m.logs).toEqual(['health: failing: check exited 1', 'unhealthy: check failed 1 time', 'stopping: SIGTERM']);
+  });
+
+  it.each<[RestartPolicy, State]>([
+    ['always', 'starting'],
+    ['on-failure', 'starting'],
+    ['never', 'failed'],
+  ])('after unhealthy the restart policy decides (%s -> %s), even when the service exits 0 on SIGTERM', (restart, state) => {
+    const m = upHealthy({ healthRetries: 1, restart }).feed(healthDue(150), fail(160), exited(0, null, 200));
+    expect(m.core.state).toBe(state);
+    expect(m.core.lastExit?.reason).toBe('unhealthy');
+  });
+
+  it('the next run becomes ready healthy again, and exits without svrun ending them have reason null', () => {
+    const m = upHealthy({ healthRetries: 1 }).feed(healthDue(150), fail(160), exited(null, 'SIGTERM', 200));
+    m.feed(spawned(101, 200));
+    expect(m.core.endReason).toBeNull();
+    m.feed(ready(300));
+    expect(m.core.health).toEqual({ ok: true, failures: 0, lastCheckAt: null });
+    m.feed(exited(1, null, 400));
+    expect(m.core.lastExit).toMatchObject({ code: 1, reason: null });
+    expect(m.all).toContainEqual({ type: 'cancel-timer', name: 'health' });
+  });
+
+  it.each<[string, (m: Machine) => void]>([
+    ['d', (m) => m.feed(cmd('d', 200))],
+    ['terminate', (m) => m.feed(terminate(200))],
+    ['exit by itself', (m) => m.feed(exited(1, null, 200))],
+  ])('leaving up (%s) cancels the timer and any running check; late results and timers are ignored', (_d, leave) => {
+    const m = upHealthy({ healthRetries: 1 }).feed(healthDue(150));
+    leave(m);
+    expect(m.last).toContainEqual({ type: 'cancel-timer', name: 'health' });
+    expect(m.last).toContainEqual({ type: 'cancel-health-check' });
+    const before = m.core;
+    m.feed(fail(210), healthDue(220));
+    expect(m.core).toEqual(before);
+    expect(m.last).toEqual([]);
+  });
+
+  it('checks are not run while starting (readiness polling is the interpreter\'s) nor after a stop', () => {
+    const m = reach('starting', HEALTH).feed(healthDue(10), fail(20));
+    expect(m.all.filter((e) => e.type === 'run-health-check')).toEqual([]);
+    expect(m.core.health).toBeNull();
+  });
+});
+
+describe('state: watchdog', () => {
+  const WD: Partial<Config> = { readyOnSpawn: false, watchdogMs: 300 };
+  const beat = (at: number): Event => ({ type: 'heartbeat', at });
+  const silence = (at: number): Event => ({ type: 'watchdog-timeout', at });
+
+  it('ready arms it; each heartbeat re-arms it', () => {
+    const m = reach('starting', WD).feed(ready(50));
+    expect(m.last).toContainEqual({ type: 'timer', name: 'watchdog', ms: 300 });
+    m.feed(beat(150));
+    expect(m.last).toEqual([{ type: 'timer', name: 'watchdog', ms: 300 }]);
+    expect(m.core.lastBeatAt).toBe(150);
+  });
+
+  it('silence: logged with how long, stopped, restarted with reason watchdog', () => {
+    const m = reach('starting', WD).feed(ready(50), beat(150), silence(451));
+    expect(m.logs).toEqual(['watchdog: no heartbeat for 301 ms', 'stopping: SIGTERM']);
+    expect(m.core).toMatchObject({ state: 'stopping', endReason: 'watchdog' });
+    m.feed(exited(null, 'SIGTERM', 470));
+    expect(m.core).toMatchObject({ restarts: 1, lastExit: { signal: 'SIGTERM', reason: 'watchdog' } });
+  });
+
+  it('heartbeats before ready, and while stopping, are ignored; so is a late timeout', () => {
+    const m = reach('starting', WD).feed(beat(10));
+    expect(m.last).toEqual([]);
+    m.feed(ready(50), cmd('d', 100));
+    expect(m.last).toContainEqual({ type: 'cancel-timer', name: 'watchdog' });
+    const before = m.core;
+    m.feed(beat(120), silence(400));
+    expect(m.core).toEqual(before);
+    expect(m.last).toEqual([]);
+  });
+
+  it('without watchdog: heartbeats and timeouts do nothing', () => {
+    const m = reach('up');
+    const before = m.core;
+    m.feed(beat(10), silence(20));
+    expect(m.core).toEqual(before);
+    expect(m.last).toEqual([]);
+  });
+});
+
+describe('state: health and watchdog over random event sequences', () => {
+  /** mulberry32, as above: a failure replays from its seed. */
+  const prng = (seed: number) => () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = seed;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+
+  const ends = { unhealthy: 0, watchdog: 0 };
+  const sweep = (seed: number): void => {
+    const rnd = prng(seed);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    const cfg: Config = { ...CFG, readyOnSpawn: rnd() < 0.3, restart: pick(['always', 'on-failure', 'never'] as const), healthIntervalMs: 100, healthRetries: pick([1, 2, 3]), watchdogMs: 300 };
+    let core = initialCore('up', 0);
+    const armed = new Set<TimerName>();
+    let checking = false;
+    let at = 0;
+    let pid = 100;
+    let event: Event = { type: 'boot', at };
+    for (let i = 0; i < 3000; i++) {
+      if (event.type === 'health-due') armed.delete('health');
+      if (event.type === 'watchdog-timeout') armed.delete('watchdog');
+      if (event.type === 'health-result') checking = false;
+      const r = step(core, event, cfg, signalNumber);
+      const prev = core;
+      core = r.core;
+      for (const fx of r.effects) {
+        if (fx.type === 'timer') armed.add(fx.name);
+        if (fx.type === 'cancel-timer') armed.delete(fx.name);
+        if (fx.type === 'run-health-check') checking = true;
+        if (fx.type === 'cancel-health-check') checking = false;
+      }
+      // plain checks (expect() per step is slow); the message replays the step
+      const check = (ok: boolean, what: string) => {
+        if (!ok) throw new Error(`seed ${seed} step ${i} ${JSON.stringify(event)} ${prev.state}->${core.state}: ${what}`);
+      };
+      if (core.state !== 'up') check(!armed.has('health') && !armed.has('watchdog') && !checking, 'nothing armed outside up');
+      else check((armed.has('health') || checking) && armed.has('watchdog'), 'health timer or check, and the watchdog, armed while up');
+      if (r.effects.some((e) => e.type === 'log' && e.text.startsWith('unhealthy:'))) ends.unhealthy += 1;
+      if (r.effects.some((e) => e.type === 'log' && e.text.startsWith('watchdog:'))) ends.watchdog += 1;
+      if (prev.lastExit !== core.lastExit && core.lastExit?.reason) check(prev.endReason === core.lastExit.reason, 'reason = why svrun ended the run');
+      // what the interpreter could report next
+      at += Math.floor(rnd() * 400);
+      const next: Event[] = [];
+      for (const fx of r.effects) if (fx.type === 'spawn') next.push({ type: 'spawned', pid: pid++, pidStart: null, at });
+      if (core.state === 'starting') next.push({ type: 'ready', at });
+      if (core.state === 'up') {
+        next.push({ type: 'heartbeat', at }, { type: 'command', cmd: pick(['d', 'u'] as const), at });
+        if (rnd() < 0.1) next.push({ type: 'exited', code: pick([0, 1]), signal: null, groupEmpty: true, at });
+      }
+      if (checking) next.push({ type: 'health-result', ok: rnd() < 0.6, detail: 'exited 1', at }, { type: 'health-result', ok: rnd() < 0.6, detail: 'exited 1', at });
+      if (armed.has('health') && !checking) next.push({ type: 'health-due', at });
+      if (armed.has('watchdog')) next.push({ type: 'watchdog-timeout', at });
+      if (core.state === 'stopping') next.push(core.mainAlive ? { type: 'exited', code: null, signal: 'SIGTERM', groupEmpty: true, at } : { type: 'group-empty', at });
+      if (armed.has('backoff')) next.push({ type: 'backoff-done', at });
+      if (core.state === 'down' || core.state === 'failed') next.push({ type: 'command', cmd: 'u', at });
+      event = pick(next);
+    }
+  };
+  const seeds = [7, 8, 9, 2026];
+  it.each(seeds.map((s) => [s]))('seed %i: health and watchdog timers and checks live only while up', (seed) => sweep(seed));
+  it('the seeds together reach both ends: unhealthy and watchdog', () => {
+    if (ends.unhealthy + ends.watchdog === 0) for (const seed of seeds) sweep(seed);
+    // the sweep is only worth something if both were reached
+    expect(ends.unhealthy).toBeGreaterThan(0);
+    expect(ends.watchdog).toBeGreaterThan(0);
   });
 });

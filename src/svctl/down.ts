@@ -70,13 +70,19 @@ export const driveDown = async (def: StopTarget, deadline: number | null): Promi
  * after all its dependents among them are down. Resolves with one line per
  * service not down, in stop order; empty on success.
  */
-export const bringDown = async (plan: StopPlan, names: Iterable<string>, deadline: number | null): Promise<string[]> => {
+export const bringDown = async (plan: StopPlan, names: Iterable<string>, deadline: number | null): Promise<string[]> =>
+  [...(await notDown(plan, names, deadline)).values()];
+
+/** bringDown's problems by service: the services that are not down, each with its line. */
+export const notDown = async (plan: StopPlan, names: Iterable<string>, deadline: number | null): Promise<Map<string, string>> => {
   const target = (name: string): StopTarget => plan.targets.get(name)!;
   const results = await runGraph(subgraph(plan.graph, [...names].filter((n) => plan.targets.has(n))), 'dependents-first', {
     act: (name) => driveDown(target(name), deadline),
     already: (name) => !isRunning(observe(name, target(name).dir), target(name).type),
   });
-  return results.flatMap(([name, r]) =>
-    r.kind === 'failed' ? [r.problem] : r.kind === 'blocked' ? [`${name}: not stopped because ${r.by.join(', ')} ${r.by.length > 1 ? 'are' : 'is'} not down`] : [],
+  return new Map(
+    results.flatMap(([name, r]): [string, string][] =>
+      r.kind === 'failed' ? [[name, r.problem]] : r.kind === 'blocked' ? [[name, `${name}: not stopped because ${r.by.join(', ')} ${r.by.length > 1 ? 'are' : 'is'} not down`]] : [],
+    ),
   );
 };

@@ -12,7 +12,7 @@ import { collectErrors, errorText, type Result, SvError } from '../errors.js';
 import { closure, dependents, type Graph } from '../graph.js';
 import { INSTANCE_RE, isDirectory, lookup, readScan, type Scan, splitInstance } from '../scan.js';
 import { type Ctx, defaultEntries, loadScan } from './context.js';
-import { bringDown } from './down.js';
+import { notDown } from './down.js';
 import { hasLeftovers, observe } from './observe.js';
 import { stopPlan } from './stopplan.js';
 
@@ -208,11 +208,11 @@ export const removeInstances = async (scan: Scan, names: readonly string[], dead
   // another svctl may have removed some while we waited for the lock
   const leaving = new Set(names.filter((n) => exists(join(scan.dir, n))));
   const stop = [...dependents(withoutPoolEdges(scan, leaving), leaving)].filter((n) => scan.services.has(n));
-  const problems = await bringDown(stopPlan(scan), stop, deadline);
+  const failed = await notDown(stopPlan(scan), stop, deadline);
+  const problems = [...failed.values()];
   for (const name of [...leaving].sort()) {
     const o = observe(name, join(scan.dir, name));
-    const reported = problems.some((p) => p.startsWith(`${name}: `));
-    if (reported || o.supervised || hasLeftovers(o.recorded, o)) {
+    if (failed.has(name) || o.supervised || hasLeftovers(o.recorded, o)) {
       problems.push(`${name}: not removed (not down); its folder is kept`);
       continue;
     }

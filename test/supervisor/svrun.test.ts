@@ -357,7 +357,7 @@ describe('svrun: control FIFO', () => {
     expect(await exitOf(sv)).toBe(0);
     expect(pidsByArgv0(m)).toEqual([]);
     expect(sb.status('web')!.state).toBe('down');
-    expect(() => control(dir, 'u')).toThrow(/ENXIO/);
+    expect(() => control(dir, 'u')).toThrow(/not supervised/);
   });
 
   it.each([

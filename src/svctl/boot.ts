@@ -12,7 +12,7 @@ import { closure } from '../graph.js';
 import { descendantsOf, isAlive, procStartTime } from '../os/proc.js';
 import { becomeSubreaper, startReaper } from '../os/reaper.js';
 import { readScan, type Scan } from '../scan.js';
-import { makeCtx } from './context.js';
+import { makeCtx, type Sink } from './context.js';
 import { createPlanned, prepareWithInstances } from './instances.js';
 import { lockScanDir } from './scanlock.js';
 import { signalNumber } from '../signals.js';
@@ -39,13 +39,16 @@ export interface BootOptions {
  * boot's own lines go straight to fd 2: process.stderr would make a shared
  * pipe non-blocking for everyone who writes to it (the container's CMD too).
  */
-const say = (line: string): void => {
+const toFd2 = (text: string): void => {
   try {
-    writeSync(2, `svctl: ${oneLine(line)}\n`);
+    writeSync(2, text);
   } catch {
     /* nowhere to say it */
   }
 };
+const say = (line: string): void => toFd2(`svctl: ${oneLine(line)}\n`);
+/** For the context of the commands boot runs: everything they print goes to fd 2 the same way. */
+const fd2Sink: Sink = { stdout: toFd2, stderr: toFd2 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -58,7 +61,7 @@ const within = async (p: Promise<unknown>, ms: number): Promise<void> => {
 
 export const boot = async (o: BootOptions): Promise<number> => {
   // every service without a down file, and the instances they require (created under the lock)
-  const prepared = prepareWithInstances(makeCtx({ dir: o.scanDir }, { out: say, err: say }), []);
+  const prepared = prepareWithInstances(makeCtx({ dir: o.scanDir }, fd2Sink), []);
   if (typeof prepared === 'number') return prepared;
   let scan = prepared.scan;
 

@@ -6,7 +6,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { EXIT_OK, EXIT_USAGE } from '../defaults.js';
 import { closure, levels, subgraph, toDot } from '../graph.js';
 import { cmdDown, cmdRemove, cmdRestart, cmdUp } from './change.js';
-import { type Ctx, type GlobalOptions, loadScan, makeCtx, namedEntries } from './context.js';
+import { type Ctx, type GlobalOptions, loadScan, makeCtx, namedEntries, processSink, type Sink } from './context.js';
 import { cmdLogs } from './logs.js';
 import { cmdSignal } from './signal.js';
 import { cmdCheck, cmdStatus } from './status.js';
@@ -20,7 +20,7 @@ const wholeNumber = (what: string) => (value: string): number => {
 };
 
 /** graph [NAME...]: levels (or Graphviz) of the named services and what they require. */
-const cmdGraph = (ctx: Ctx, names: readonly string[], dot: boolean): number => {
+export const cmdGraph = (ctx: Ctx, names: readonly string[], dot: boolean): number => {
   const scan = loadScan(ctx, true);
   if (typeof scan === 'number') return scan;
   let g = scan.graph;
@@ -29,7 +29,7 @@ const cmdGraph = (ctx: Ctx, names: readonly string[], dot: boolean): number => {
     if (typeof entries === 'number') return entries;
     g = subgraph(g, closure(g, entries.map((e) => e.name)));
   }
-  if (dot) process.stdout.write(toDot(g));
+  if (dot) ctx.out(toDot(g).replace(/\n$/, ''));
   else if (ctx.json) ctx.out(JSON.stringify(levels(g)));
   else for (const level of levels(g)) ctx.out(level.join(' '));
   return EXIT_OK;
@@ -47,8 +47,8 @@ const version = (): string => {
 
 const example = (...lines: string[]) => `\nExample:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
 
-/** Builds the program; each action stores its exit code through `done`. */
-export const buildProgram = (done: (code: number) => void): Command => {
+/** Builds the program; each action stores its exit code through `done`, and prints to `sink`. */
+export const buildProgram = (done: (code: number) => void, sink: Sink = processSink): Command => {
   const program = new Command('svctl');
   program
     .description('Bring services of a scan directory up and down in dependency order, through their svrun supervisors.')
@@ -58,12 +58,14 @@ export const buildProgram = (done: (code: number) => void): Command => {
     .option('-t, --timeout <MS>', 'how long to wait, the scan lock included (default: each service\'s timeouts)', wholeNumber('milliseconds'))
     .exitOverride()
     .configureOutput({
+      writeOut: (str) => sink.stdout(str),
+      writeErr: (str) => sink.stderr(str),
       outputError: (str, write) => write(`svctl: ${str.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')}\n`),
     })
     .showSuggestionAfterError(true)
     .addHelpText('after', '\nExit codes: 0 success, 1 a service failed or a wait timed out, 2 usage or invalid service definitions.\nSee docs/svctl.md.\n');
 
-  const ctx = (cmd: Command): Ctx => makeCtx(cmd.optsWithGlobals<GlobalOptions>());
+  const ctx = (cmd: Command): Ctx => makeCtx(cmd.optsWithGlobals<GlobalOptions>(), sink);
 
   program
     .command('up')
@@ -164,9 +166,9 @@ export const buildProgram = (done: (code: number) => void): Command => {
 };
 
 /** Runs svctl with `argv` (without node and the script); resolves with the exit code. */
-export const svctl = async (argv: string[]): Promise<number> => {
+export const svctl = async (argv: string[], sink: Sink = processSink): Promise<number> => {
   let code = EXIT_OK;
-  const program = buildProgram((c) => (code = c));
+  const program = buildProgram((c) => (code = c), sink);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {

@@ -33,7 +33,7 @@ describe('svrun robustness', () => {
     const dir = sb.service('o', 'echo migrating; while [ ! -e go ]; do sleep 0.01; done; exit 3', { type: 'oneshot', 'log/run': '#!/bin/sh\nexec cat >> out.txt\n' });
     const sv = sb.svrun([dir]);
     // its cgroup (where there is one) seen while run runs: its removal is checked below
-    const running = await sb.waitStatus('o', (s) => s.state === 'starting' && s.pid !== null, 'run running');
+    const running = await sb.waitStatus('o', (s) => s.state === 'starting' && s.pid !== null, 'run running', 10_000);
     if (running.cgroup) expect(existsSync(running.cgroup)).toBe(true);
     writeFileSync(join(dir, 'go'), '');
     expect(await exitOf(sv)).toBe(1);

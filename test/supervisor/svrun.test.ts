@@ -185,7 +185,8 @@ describe('svrun: stopping', () => {
     const g = sb.marker('daemon');
     const dir = sb.service('d', `${g} 1000 & while [ ! -e go ]; do sleep 0.01; done; exit 1`, { restart: 'never' });
     sb.svrun([dir]);
-    await waitFor(() => pidsByArgv0(g).length === 1, 'the daemon running');
+    // run waits on the gate: a generous deadline costs nothing and covers a slow start of svrun
+    await waitFor(() => pidsByArgv0(g).length === 1, 'the daemon running', 10_000);
     writeFileSync(join(dir, 'go'), '');
     await sb.waitStatus('d', (s) => s.state === 'failed', 'failed');
     expect(pidsByArgv0(g)).toEqual([]);

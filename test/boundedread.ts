@@ -17,6 +17,7 @@ export type Outcome =
 const SCRIPT = `
 import { createInterface } from 'node:readline';
 const { readService } = await import(process.argv[1]);
+process.stdout.write('ready\\n');
 for await (const dir of createInterface({ input: process.stdin })) {
   let out;
   try {
@@ -31,6 +32,9 @@ for await (const dir of createInterface({ input: process.stdin })) {
 
 export class BoundedReader {
   private child: ChildProcess | null = null;
+  /** Resolves once the current child has loaded readService: deadlines count from there, not from node's start. */
+  private ready: Promise<void> = Promise.resolve();
+  private onReady: (() => void) | null = null;
   private buffered = '';
   private waiting: ((line: string) => void) | null = null;
 
@@ -45,7 +49,13 @@ export class BoundedReader {
     );
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', (d: string) => {
+      if (this.child !== child) return; // a killed child's late output answers no one
       this.buffered += d;
+      if (this.onReady && this.buffered.startsWith('ready\n')) {
+        this.buffered = this.buffered.slice('ready\n'.length);
+        this.onReady();
+        this.onReady = null;
+      }
       const nl = this.buffered.indexOf('\n');
       if (nl >= 0 && this.waiting) {
         const line = this.buffered.slice(0, nl);
@@ -56,18 +66,24 @@ export class BoundedReader {
       }
     });
     child.on('exit', () => {
-      if (this.child === child) this.child = null;
+      if (this.child !== child) return; // killed and replaced: its exit answers no one
+      this.child = null;
+      this.onReady?.();
+      this.onReady = null;
       const w = this.waiting;
       this.waiting = null;
       w?.(JSON.stringify({ kind: 'threw', message: `reader exited (${child.exitCode ?? child.signalCode})` }));
     });
     this.buffered = '';
+    this.ready = new Promise<void>((r) => (this.onReady = r));
     return child;
   }
 
   /** readService(dir) in the child, or `timeout` after `ms` (the child is then killed). */
-  read(dir: string, ms = 3000): Promise<Outcome> {
+  async read(dir: string, ms = 3000): Promise<Outcome> {
     const child = (this.child ??= this.start());
+    await this.ready;
+    if (this.child !== child) return { kind: 'threw', message: `reader exited (${child.exitCode ?? child.signalCode})` };
     return new Promise<Outcome>((resolve) => {
       const timer = setTimeout(() => {
         this.waiting = null;

@@ -4,35 +4,24 @@
 // test started, found by a token in its environment and killed by pid.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, chmodSync, closeSync, constants as fsConstants, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach } from 'vitest';
+import { sendControl } from '../src/control.js';
 import { cgroupPath, removeCgroup } from '../src/os/cgroup.js';
+import { isAlive as procIsAlive, procStat } from '../src/os/proc.js';
+import { readStatus, type Status } from '../src/statusfile.js';
+import { findReaper } from '../src/supervisor/taskreaper.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const SVRUN = join(ROOT, 'dist/cmd/svrun.js');
 export const SVCTL = join(ROOT, 'dist/cmd/svctl.js');
 
-export interface StatusJson {
-  [key: string]: unknown;
-  state: string;
-  want: string;
-  pid: number | null;
-  pidStart: number | null;
-  restarts: number;
-  lastExit: { code: number | null; signal: string | null; at: string } | null;
-  supervisor: { pid: number; pidStart: number | null; startedAt: string } | null;
-  lastError: string | null;
-  startedAt: string | null;
-  readyAt: string | null;
-  nextStartAt: string | null;
-  since: string;
-  cgroup: string | null;
-  log: { state: string; pid: number | null; pidStart: number | null; restarts: number } | null;
-}
+/** A status.json as src/statusfile.ts reads it, with the fields svkit added since (health, limits...) open to tests. */
+export type StatusJson = Status & { [key: string]: unknown };
 
 /** Polls `fn` until it returns a truthy value; throws with `what` after `ms`. */
 export const waitFor = async <T>(
@@ -59,21 +48,11 @@ export const waitFor = async <T>(
   }
 };
 
-export const procStat = (pid: number): { state: string; ppid: number; pgid: number; start: number } | null => {
-  try {
-    const t = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const f = t.slice(t.lastIndexOf(')') + 2).split(' ');
-    return { state: f[0]!, ppid: Number(f[1]), pgid: Number(f[2]), start: Number(f[19]) };
-  } catch {
-    return null;
-  }
-};
+// /proc is read by the code under test (src/os/proc.ts); the helpers only wait on it
+export { procStat };
 
-export const isAlive = (pid: number | null | undefined): boolean => {
-  if (!pid) return false;
-  const st = procStat(pid);
-  return st !== null && st.state !== 'Z' && st.state !== 'X';
-};
+/** src/os/proc.ts's isAlive, for the pids tests hold (null or undefined before they know one). */
+export const isAlive = (pid: number | null | undefined): boolean => !!pid && procIsAlive(pid);
 
 const allPids = (): number[] => readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number);
 
@@ -190,12 +169,10 @@ export class Sandbox {
     return join(this.scan, name, 'supervise', 'status.json');
   }
 
+  /** `name`'s status.json read by src/statusfile.ts; null while it is missing or corrupt. */
   status(name: string): StatusJson | null {
-    try {
-      return JSON.parse(readFileSync(this.statusPath(name), 'utf8')) as StatusJson;
-    } catch {
-      return null;
-    }
+    const r = readStatus(this.statusPath(name));
+    return r.kind === 'ok' ? (r.status as StatusJson) : null;
   }
 
   /** Waits until `name`'s status.json satisfies `pred`; returns that status. */
@@ -314,14 +291,9 @@ export const withSandbox = (use: (sb: Sandbox) => void): void => {
   });
 };
 
-/** Writes runit letters to the supervisor of the service folder `dir`; throws ENXIO when none reads them. */
+/** Sends runit letters to the supervisor of the service folder `dir` (src/control.ts); throws when none reads them. */
 export const control = (dir: string, letters: string): void => {
-  const fd = openSync(join(dir, 'supervise', 'control'), fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
-  try {
-    writeSync(fd, letters);
-  } finally {
-    closeSync(fd);
-  }
+  if (sendControl(join(dir, 'supervise', 'control'), letters) === 'not-supervised') throw new Error(`${dir}: not supervised`);
 };
 
 /** Resolves with the exit code (or 128+signal) of a child. */
@@ -371,16 +343,8 @@ export const svrunPids = (dir: string): number[] =>
     }
   });
 
-/** The task reaper svrun started for the service folder `dir` (supervise/reaper, its command line checked), or null. */
-export const taskReaperPid = (dir: string): number | null => {
-  try {
-    const pid = Number(readFileSync(join(dir, 'supervise', 'reaper'), 'utf8').split(' ')[0]);
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return argv[0] === '/bin/sh' && argv[3] === 'svkit-reaper' && isAlive(pid) ? pid : null;
-  } catch {
-    return null;
-  }
-};
+/** The task reaper svrun started for the service folder `dir`, as src/supervisor/taskreaper.ts finds it, or null. */
+export const taskReaperPid = (dir: string): number | null => findReaper(join(dir, 'supervise'))?.pid ?? null;
 
 // ---- the fault suite (test/fault): soak switch, figures, /proc measurements ----
 

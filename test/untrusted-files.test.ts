@@ -63,10 +63,9 @@ describe('readService: a hostile settings file is one line naming it, at once', 
   it.each(cases)('%s as %s', async (file, kind) => {
     const dir = folder();
     plant(join(dir, file), kind);
-    const started = Date.now();
+    // a read that blocked (FIFO) or grew without bound (/dev/zero) would never return
     const r = await reader.read(dir);
     expect(r).toEqual({ kind: 'errors', errors: [`web/${file}: ${REASON[kind]}`] });
-    expect(Date.now() - started).toBeLessThan(3000);
   });
 
   it.each(['run', 'finish', 'check', 'stop', 'log/run'])('a FIFO named %s is not an executable file', async (file) => {

@@ -13,7 +13,7 @@ import { closure } from '../graph.js';
 import { descendantsOf, isAlive, procStartTime } from '../os/proc.js';
 import { becomeSubreaper, type Reaper, startReaper } from '../os/reaper.js';
 import { readScan, type Scan } from '../scan.js';
-import type { Ctx } from './context.js';
+import type { Ctx, Sink } from './context.js';
 import type { LaunchOptions } from './launch.js';
 import { createPlanned, prepareWithInstances } from './instances.js';
 import { lockScanDir } from './scanlock.js';
@@ -34,16 +34,16 @@ export interface BootOptions {
  * boot's own lines go straight to fd 2: process.stderr would make a shared
  * pipe non-blocking for everyone who writes to it (the container's CMD too).
  */
-const say = (line: string): void => {
+const toFd2 = (text: string): void => {
   try {
-    writeSync(2, `svctl: ${oneLine(line)}\n`);
+    writeSync(2, text);
   } catch {
     /* nowhere to say it */
   }
 };
-
-/** Where boot's context prints (svctl's action wrapper prints boot's errors through it too). */
-export const bootIo = { out: say, err: say };
+const say = (line: string): void => toFd2(`svctl: ${oneLine(line)}\n`);
+/** For the context of the commands boot runs: everything they print goes to fd 2 the same way. */
+export const fd2Sink: Sink = { stdout: toFd2, stderr: toFd2 };
 
 /** `p`, or nothing after `ms`: the timer does not outlive the wait (it would keep the process alive). */
 const within = async (p: Promise<unknown>, ms: number): Promise<void> => {

@@ -7,7 +7,7 @@ import { DEFAULT_SHUTDOWN_TIMEOUT_MS, EXIT_OK, EXIT_USAGE } from '../defaults.js
 import { SvError } from '../errors.js';
 import { closure, levels, subgraph, toDot } from '../graph.js';
 import { cmdDown, cmdRemove, cmdRestart, cmdUp } from './change.js';
-import { type Ctx, type GlobalOptions, loadScan, makeCtx, namedEntries } from './context.js';
+import { type Ctx, type GlobalOptions, loadScan, makeCtx, namedEntries, processSink, type Sink } from './context.js';
 import { cmdLogs } from './logs.js';
 import { cmdSignal } from './signal.js';
 import { cmdCheck, cmdStatus } from './status.js';
@@ -21,14 +21,14 @@ const wholeNumber = (what: string) => (value: string): number => {
 };
 
 /** graph [NAME...]: levels (or Graphviz) of the named services and what they require. */
-const cmdGraph = (ctx: Ctx, names: readonly string[], dot: boolean): number => {
+export const cmdGraph = (ctx: Ctx, names: readonly string[], dot: boolean): number => {
   const scan = loadScan(ctx, true);
   let g = scan.graph;
   if (names.length > 0) {
     const entries = namedEntries(scan, names);
     g = subgraph(g, closure(g, entries.map((e) => e.name)));
   }
-  if (dot) process.stdout.write(toDot(g));
+  if (dot) ctx.out(toDot(g).replace(/\n$/, ''));
   else if (ctx.json) ctx.out(JSON.stringify(levels(g)));
   else for (const level of levels(g)) ctx.out(level.join(' '));
   return EXIT_OK;
@@ -62,8 +62,8 @@ export const runCommand = async (ctx: Ctx, command: (ctx: Ctx) => number | Promi
   }
 };
 
-/** Builds the program; each action stores its exit code through `done`. */
-export const buildProgram = (done: (code: number) => void): Command => {
+/** Builds the program; each action stores its exit code through `done`, and prints to `sink`. */
+export const buildProgram = (done: (code: number) => void, sink: Sink = processSink): Command => {
   const program = new Command('svctl');
   program
     .description('Bring services of a scan directory up and down in dependency order, through their svrun supervisors.')
@@ -73,14 +73,16 @@ export const buildProgram = (done: (code: number) => void): Command => {
     .option('-t, --timeout <MS>', 'how long to wait, the scan lock included (default: each service\'s timeouts)', wholeNumber('milliseconds'))
     .exitOverride()
     .configureOutput({
+      writeOut: (str) => sink.stdout(str),
+      writeErr: (str) => sink.stderr(str),
       outputError: (str, write) => write(`svctl: ${str.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')}\n`),
     })
     .showSuggestionAfterError(true)
     .addHelpText('after', '\nExit codes: 0 success, 1 a service failed or a wait timed out, 2 usage or invalid service definitions.\nSee docs/svctl.md.\n');
 
-  /** Runs `command` through runCommand with the context of commander's `cmd`, and stores the exit code. */
-  const run = async (cmd: Command, command: (ctx: Ctx) => number | Promise<number>, io?: Pick<Ctx, 'out' | 'err'>): Promise<void> =>
-    done(await runCommand(makeCtx(cmd.optsWithGlobals<GlobalOptions>(), io), command));
+  /** Runs `command` through runCommand with the context of commander's `cmd` (printing to `to`), and stores the exit code. */
+  const run = async (cmd: Command, command: (ctx: Ctx) => number | Promise<number>, to: Sink = sink): Promise<void> =>
+    done(await runCommand(makeCtx(cmd.optsWithGlobals<GlobalOptions>(), to), command));
 
   program
     .command('up')
@@ -173,17 +175,17 @@ export const buildProgram = (done: (code: number) => void): Command => {
     .option('--shutdown-timeout <MS>', 'bound on the whole shutdown, then SIGKILL', wholeNumber('milliseconds'), DEFAULT_SHUTDOWN_TIMEOUT_MS)
     .addHelpText('after', example('ENTRYPOINT ["svctl", "boot", "-d", "/etc/services", "--"]', 'CMD ["node", "server.js"]', '$ svctl boot -d services.example'))
     .action(async (cmdArgs: string[], o: { shutdownTimeout: number }, cmd: Command) => {
-      const { boot, bootIo } = await import('./boot.js');
-      await run(cmd, (ctx) => boot(ctx, { shutdownTimeoutMs: o.shutdownTimeout, cmd: cmdArgs }), bootIo);
+      const { boot, fd2Sink } = await import('./boot.js');
+      await run(cmd, (ctx) => boot(ctx, { shutdownTimeoutMs: o.shutdownTimeout, cmd: cmdArgs }), fd2Sink);
     });
 
   return program;
 };
 
 /** Runs svctl with `argv` (without node and the script); resolves with the exit code. */
-export const svctl = async (argv: string[]): Promise<number> => {
+export const svctl = async (argv: string[], sink: Sink = processSink): Promise<number> => {
   let code = EXIT_OK;
-  const program = buildProgram((c) => (code = c));
+  const program = buildProgram((c) => (code = c), sink);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {

@@ -25,18 +25,25 @@ export interface Ctx {
   err(line: string): void;
 }
 
-export const makeCtx = (opts: GlobalOptions, io: Pick<Ctx, 'out' | 'err'> = stdio): Ctx => ({
+/** Where svctl's text goes: the process's stdout and stderr, or a test's buffers. */
+export interface Sink {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+export const processSink: Sink = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+};
+
+export const makeCtx = (opts: GlobalOptions, sink: Sink = processSink): Ctx => ({
   scanDir: scanDirFrom(opts.dir),
   json: opts.json ?? false,
   timeoutMs: opts.timeout ?? null,
   startedAt: Date.now(),
-  ...io,
+  out: (line) => sink.stdout(`${line}\n`),
+  err: (line) => sink.stderr(`svctl: ${oneLine(line)}\n`),
 });
-
-const stdio: Pick<Ctx, 'out' | 'err'> = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`svctl: ${oneLine(line)}\n`),
-};
 
 /** The global deadline set by -t, or null. */
 export const globalDeadline = (ctx: Ctx): number | null => (ctx.timeoutMs === null ? null : ctx.startedAt + ctx.timeoutMs);

@@ -68,7 +68,10 @@ const concurrentControl = async (loops: number, perLoop: number) => {
   }
   // and it answers the next caller: all up, then all down, nothing left
   expect(await sb.svctl(['up'], HANG_MS)).toMatchObject({ code: 0, stderr: '' });
-  for (const n of NAMES) expect(pidsByArgv0(sb.marker(n)), `${n} after up`).toHaveLength(1);
+  for (const n of NAMES) {
+    expect(pidsByArgv0(sb.marker(n)), `${n} after up`).toHaveLength(1);
+    expect(svrunPids(join(sb.scan, n)), `${n}'s supervisor after up`).toHaveLength(1); // its exit is checked below
+  }
   expect(await sb.svctl(['down'], HANG_MS)).toMatchObject({ code: 0, stderr: '' });
   for (const n of NAMES) {
     expect(pidsByArgv0(sb.marker(n)), `${n} after down`).toEqual([]);

@@ -9,6 +9,7 @@ import { closeSync, constants, openSync, readdirSync, readFileSync, rmSync, stat
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cpuMs, every, isAlive, reportFigures, Sandbox, SOAK, waitFor, withSandbox } from '../helpers.js';
+import { readStatus } from '../../src/statusfile.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -91,11 +92,7 @@ const fullDisk = async (ctx: { skip: (note?: string) => void }, rounds: number) 
   let parseFailures = 0;
   const sampler = every(10, () => {
     reads += 1;
-    try {
-      JSON.parse(readFileSync(sb.statusPath('disk'), 'utf8'));
-    } catch {
-      parseFailures += 1;
-    }
+    if (readStatus(sb.statusPath('disk')).kind !== 'ok') parseFailures += 1;
   });
   const perRound: { dropped: number; gap: number; outageMs: number; outageCpuMs: number; recoveredMs: number; lastErrorSeen: string | null }[] = [];
   try {

@@ -43,9 +43,11 @@ const neverTwice = async (rounds: number) => {
   );
   let maxSeen = 0;
   let samples = 0;
+  let scanLockSeen = false;
   const sampler = every(20, () => {
     samples += 1;
     maxSeen = Math.max(maxSeen, pidsByArgv0(m).length);
+    scanLockSeen ||= existsSync(`${sb.scan}/.svctl.lock`);
   });
   let killed = 0;
   const upMs: number[] = [];
@@ -104,6 +106,7 @@ const neverTwice = async (rounds: number) => {
   expect(found).toBe('');
   expect(maxSeen).toBe(1);
   expect(killed).toBeGreaterThanOrEqual(rounds / 4);
+  expect(scanLockSeen, 'the scan lock seen held (its release is checked next)').toBe(true);
   await waitFor(() => !existsSync(`${sb.scan}/.svctl.lock`), 'the scan lock released');
 };
 

@@ -89,10 +89,9 @@ describe('status.json is a hint, never an order to kill', () => {
     await sb.waitRunning('web', sb.marker('web'));
     expect(untouched(b.pid)).toBe(true);
     expect(existsSync(join(fake, 'cgroup.kill'))).toBe(false);
-    const t0 = Date.now();
     sv.kill('SIGTERM');
     expect(await exitOf(sv)).toBe(0);
-    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(sb.status('web')).toMatchObject({ state: 'down', lastExit: { signal: 'SIGTERM' } });
   });
 
   it('svctl down does not take a crafted hint for leftovers: nothing is launched, nothing signalled', async () => {
@@ -157,11 +156,10 @@ describe('leftovers never keep a supervisor from its signals', () => {
     expect(isAlive(st.pid)).toBe(true); // ignores its parent-death signal: a leftover
     const b = sb.svrun([dir]);
     await sb.waitLog('st', /svrun stopping: SIGTERM\n$/);
-    const t0 = Date.now();
     b.kill('SIGTERM');
-    const code = await Promise.race([exitOf(b), waitFor(() => false, 'svrun to exit on SIGTERM', 3000)]);
+    // timeout-kill 0: without SIGTERM ending the wait, svrun would wait for the leftover forever
+    const code = await Promise.race([exitOf(b), waitFor(() => false, 'svrun to exit on SIGTERM', 10_000)]);
     expect(code).toBe(0);
-    expect(Date.now() - t0).toBeLessThan(3000);
     expect(isAlive(st.pid)).toBe(true); // never killed, as timeout-kill 0 says
     expect(sb.status('st')).toMatchObject({ state: 'down', pid: st.pid, pidStart: st.pidStart });
     expect(sb.log('st')).toMatch(/svrun error: leftovers: still running/);

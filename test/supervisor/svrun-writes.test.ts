@@ -20,6 +20,7 @@ import {
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { control, exitOf, isAlive, Sandbox, waitFor, withSandbox } from '../helpers.js';
+import { readStatus } from '../../src/statusfile.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -115,7 +116,7 @@ describe('a symlinked supervise/ or log/ folder', () => {
     symlinkSync(join(state, 'log.web'), join(dir, 'log'));
     sb.svrun([dir]);
     const st = await sb.waitStatus('web', (s) => s.state === 'up', 'up');
-    expect(JSON.parse(readFileSync(join(state, 'supervise.web', 'status.json'), 'utf8')).pid).toBe(st.pid);
+    expect(readStatus(join(state, 'supervise.web', 'status.json'))).toMatchObject({ kind: 'ok', status: { pid: st.pid } });
     await waitFor(() => /out hello$/m.test(readFileSync(join(state, 'log.web', 'current'), 'utf8')), 'hello in the linked log folder');
   });
 

@@ -43,6 +43,7 @@ describe('task reaper: a SIGKILLed svrun leaves nothing behind', () => {
     const sv = startSvrun(dir, cgroup);
     const st = await sb.waitRunning('web', main, SLOW);
     expect(st.cgroup === null).toBe(!cgroup);
+    if (st.cgroup) expect(existsSync(st.cgroup)).toBe(true); // its removal is checked below
     await waitFor(() => pidsByArgv0(child).length === 1, 'the grandchild running');
     const reaper = await waitReaper(dir);
     sv.kill('SIGKILL');
@@ -162,7 +163,7 @@ describe('task reaper: clean exits and the next supervisor', () => {
     const t0 = Date.now();
     const code = await pressCtrlCUntilExit(b);
     expect(code).toBe(0);
-    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(Date.now() - t0).toBeLessThan(20_000); // at once: never timeout-kill's 20 s (how fast: bench)
     expect(isAlive(st.pid)).toBe(false);
     expect(isAlive(reaper)).toBe(false);
   });

@@ -32,6 +32,7 @@ describe('svctl down', () => {
     recorder('c', { requires: 'b' });
     expect((await sb.svctl(['up'])).code).toBe(0);
     const supervisors = ['a', 'b', 'c'].map((n) => sb.status(n)!.supervisor!.pid);
+    for (const pid of supervisors) expect(isAlive(pid)).toBe(true); // their exit is checked below
     const r = await sb.svctl(['down']);
     expect(r).toMatchObject({ code: 0, stderr: '' });
     expect(sb.lines('stops')).toEqual(['c', 'b', 'a']);
@@ -95,6 +96,7 @@ describe('stopping never waits on valid folders', () => {
     expect((await sb.svctl(['up'])).code).toBe(0);
     await waitFor(() => pidsByArgv0(sb.marker('redis')).length === 1, 'redis running (its trap set)', SLOW);
     const s = sb.status('redis')!;
+    expect(isAlive(s.supervisor!.pid)).toBe(true); // its exit is checked below
     sb.write(dir, 'timeout-kill', '10s');
     const r = await sb.svctl(['down']);
     expect(r.stderr).toBe('svctl: warning: redis/timeout-kill: expected milliseconds, got "10s" (stopping redis with the settings its supervisor holds)\n');

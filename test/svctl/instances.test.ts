@@ -6,7 +6,7 @@
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pidsByArgv0, Sandbox, withSandbox } from '../helpers.js';
+import { pidsByArgv0, Sandbox, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -46,6 +46,9 @@ describe('svctl up NAME@INST: instances created from the template', () => {
     expect(r).toMatchObject({ code: 0, stderr: '' });
     const before = Object.fromEntries(['worker@1', 'worker@3', 'worker@4', 'lb'].map((n) => [n, sb.status(n)!.pid]));
     const w2 = sb.status('worker@2')!;
+    // seen running, so that "stopped" below means stopped
+    expect(pidsByArgv0(sb.marker('worker'))).toContain(w2.pid);
+    await waitFor(() => pidsByArgv0(sb.marker('web')).length === 1, 'web running');
 
     r = await sb.svctl(['remove', 'worker@2']);
     expect(r).toMatchObject({ code: 0, stderr: '' });

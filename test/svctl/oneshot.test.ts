@@ -28,6 +28,7 @@ describe('svctl and oneshots', () => {
     expect((await sb.svctl(['check'])).code).toBe(0);
     const st = JSON.parse((await sb.svctl(['status', '--json', 'setup'])).stdout)[0];
     expect(st).toMatchObject({ state: 'up', supervised: false });
+    expect(existsSync(sb.path('flag'))).toBe(true); // run's effect, undone by stop below
 
     expect(await sb.svctl(['down', 'setup'])).toMatchObject({ code: 0, stderr: '' });
     expect(existsSync(sb.path('flag'))).toBe(false);

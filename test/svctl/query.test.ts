@@ -1,6 +1,6 @@
 // The read-only commands and signal: status (table and --json), check,
 // wait (both ways, and its timeout), signal, logs, graph, and the CLI's
-// usage errors and help.
+// usage errors and help (most in process: status.test.ts, cli.test.ts).
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -79,7 +79,7 @@ describe('wait', () => {
     const w = await waited;
     expect(w).toMatchObject({ code: 0, stderr: '' });
     expect(w.at).toBeGreaterThanOrEqual(Date.parse(sb.status('a')!.readyAt!)); // it did wait for a
-    expect(w.at - upAt).toBeLessThan(2000);
+    expect(w.at - upAt).toBeLessThan(15_000); // woken by a's status, not its -t 15000 (how fast: bench)
 
     expect((await sb.svctl(['down', 'a'])).code).toBe(0);
     expect((await sb.svctl(['wait', 'down', 'a', '-t', '3000'])).code).toBe(0);
@@ -125,45 +125,17 @@ describe('logs', () => {
   });
 });
 
-describe('graph and the command line', () => {
-  it('graph: levels, graph NAME, --dot, --json', async () => {
-    for (const s of ['a', 'b', 'c', 'd', 'e']) sb.service(s, forever(s));
-    sb.write(join(sb.scan, 'b'), 'requires', 'a');
-    sb.write(join(sb.scan, 'c'), 'requires', 'a');
-    sb.write(join(sb.scan, 'd'), 'requires', 'c\nb');
-    expect((await sb.svctl(['graph'])).stdout).toBe('a e\nb c\nd\n');
-    expect((await sb.svctl(['graph', 'd'])).stdout).toBe('a\nb c\nd\n');
-    expect(JSON.parse((await sb.svctl(['--json', 'graph', 'c'])).stdout)).toEqual([['a'], ['c']]);
-    const dot = (await sb.svctl(['graph', '--dot'])).stdout;
-    expect(dot).toMatch(/^digraph /);
-    expect(dot.match(/"[a-e]" -> "[a-e]"/g)?.sort()).toEqual(['"b" -> "a"', '"c" -> "a"', '"d" -> "b"', '"d" -> "c"']);
-    for (const s of ['a', 'b', 'c', 'd', 'e']) expect(sb.status(s)).toBeNull();
-  });
-
-  it('global options before or after the command; usage errors exit 2 with one line', async () => {
+describe('the command line, end to end', () => {
+  // graph, every usage error and --help run in process (test/svctl/cli.test.ts); here the binary's exit codes reach the shell
+  it('usage errors exit 2 with one line on stderr', async () => {
     sb.service('a', forever('a'));
-    for (const args of [['-d', sb.scan, 'status', '--json'], ['status', '--json', '--dir', sb.scan], ['--json', 'status', '-d', sb.scan]]) {
-      const r = await sb.svctl(args);
-      expect(r.code, args.join(' ')).toBe(0);
-      expect(JSON.parse(r.stdout)[0].name).toBe('a');
-    }
-    for (const args of [['bogus'], ['status', '--bogus'], ['-t', 'soon', 'status'], ['logs'], ['wait', 'up']]) {
+    for (const args of [['bogus'], ['status', 'nope']]) {
       const r = await sb.svctl(args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr, args.join(' ')).toMatch(/^svctl: [^\n]+\n$/);
     }
     const missing = await sb.svctl(['-d', join(sb.dir, 'nope'), 'status']);
     expect(missing).toMatchObject({ code: 2, stderr: `svctl: ${join(sb.dir, 'nope')}: no such scan directory\n` });
-  });
-
-  it('--help and CMD --help exit 0, each command with an example', async () => {
-    const top = await sb.svctl(['--help']);
-    expect(top.code).toBe(0);
-    for (const cmd of ['up', 'down', 'restart', 'once', 'remove', 'status', 'check', 'signal', 'wait', 'logs', 'graph', 'boot']) {
-      expect(top.stdout).toMatch(new RegExp(`^  ${cmd} `, 'm'));
-      const r = await sb.svctl([cmd, '--help']);
-      expect(r.code, cmd).toBe(0);
-      expect(r.stdout, cmd).toMatch(/\nExample:\n {2}\S/);
-    }
+    expect(await sb.svctl(['--help'])).toMatchObject({ code: 0, stderr: '' });
   });
 });

@@ -16,10 +16,12 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
+/** The context's lines as printed (errors with their `svctl: ` prefix), one array entry per line. */
 const captured = (dir: string) => {
   const out: string[] = [];
   const err: string[] = [];
-  return { out, err, ctx: makeCtx({ dir }, { out: (l) => out.push(l), err: (l) => err.push(l) }) };
+  const lines = (to: string[]) => (text: string) => to.push(...text.replace(/\n$/, '').split('\n'));
+  return { out, err, ctx: makeCtx({ dir }, { stdout: lines(out), stderr: lines(err) }) };
 };
 
 describe('runCommand', () => {
@@ -29,7 +31,7 @@ describe('runCommand', () => {
       throw new SvError('svkit.usage', 7, ['a: one', 'b: two']);
     });
     expect(code).toBe(7);
-    expect(c.err).toEqual(['a: one', 'b: two']);
+    expect(c.err).toEqual(['svctl: a: one', 'svctl: b: two']);
   });
 
   it('leaves anything else to the entry point', async () => {
@@ -43,7 +45,7 @@ describe('runCommand', () => {
     dirs.push(scan);
     const c = captured(scan);
     expect(await runCommand(c.ctx, (ctx) => cmdStatus(ctx, ['ghost', 'spook']))).toBe(EXIT_USAGE);
-    expect(c.err).toEqual([`ghost: no such service in ${scan}`, `spook: no such service in ${scan}`]);
+    expect(c.err).toEqual([`svctl: ghost: no such service in ${scan}`, `svctl: spook: no such service in ${scan}`]);
     expect(c.out).toEqual([]);
     const ok = captured(scan);
     expect(await runCommand(ok.ctx, (ctx) => cmdStatus(ctx, []))).toBe(EXIT_OK);

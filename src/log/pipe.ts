@@ -3,7 +3,7 @@
 // service nor the logger ever sees EOF or SIGPIPE when the other restarts,
 // and lines written while the logger is down wait in the pipe for the next one.
 import { closeSync, constants, openSync } from 'node:fs';
-import { ensureFifo, openFifo } from '../control.js';
+import { ensureFifo, openFifo } from '../os/fifo.js';
 import { QueuedWriter } from './files.js';
 import type { Sink, Stream } from './builtin.js';
 

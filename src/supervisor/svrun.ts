@@ -2,7 +2,7 @@
 // supervise until asked to stop. Everything that can fail for good fails
 // here, before supervision starts, with one line and a documented exit code.
 import { cgroupPath, prepareCgroup, removeCgroup } from '../os/cgroup.js';
-import { type ControlReader, openControl } from '../control.js';
+import { type ControlReader, letterEvent, openControl } from '../control.js';
 import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, REAPER_MARGIN_MS } from '../defaults.js';
 import { errorText, oneLine } from '../errors.js';
 import { liveLeftovers, stopLeftovers } from './leftovers.js';
@@ -21,11 +21,6 @@ import { Supervisor } from './interpreter.js';
 import { awaitReaper, TaskReaper } from './taskreaper.js';
 
 export const USAGE = 'usage: svrun [--log file|stdout] [--log-width N] [--want up|once|down] DIR';
-
-const LETTER_SIGNALS: Record<string, NodeJS.Signals> = {
-  t: 'SIGTERM', h: 'SIGHUP', i: 'SIGINT', q: 'SIGQUIT', '1': 'SIGUSR1', '2': 'SIGUSR2',
-  a: 'SIGALRM', w: 'SIGWINCH', p: 'SIGSTOP', c: 'SIGCONT', k: 'SIGKILL',
-};
 
 export interface SvrunArgs {
   dir: string;
@@ -247,12 +242,7 @@ export const svrun = async (argv: string[]): Promise<number> => {
   process.on('uncaughtException', (err) => noteError(`internal: ${errorText(err)}`));
   let control: ControlReader | null = null;
   try {
-    control = openControl(paths.control, (letter) => {
-      const at = Date.now();
-      const signal = LETTER_SIGNALS[letter];
-      if (signal) supervisor?.dispatch({ type: 'send', signal, at });
-      else supervisor?.dispatch({ type: 'command', cmd: letter as 'u' | 'd' | 'o' | 'x', at });
-    });
+    control = openControl(paths.control, (letter) => supervisor?.dispatch(letterEvent(letter, Date.now())));
   } catch (err) {
     supervisor.noteError(`control: ${errorText(err)}`);
   }

@@ -15,6 +15,13 @@ export interface LastExit {
   at: string;
 }
 
+/**
+ * How a process ended, in the one wording svkit uses everywhere (svrun's log,
+ * lastError, svctl's reports and status): `exited 1`, `killed by SIGKILL`.
+ */
+export const exitText = (e: Pick<LastExit, 'code' | 'signal'> | null): string =>
+  e === null ? 'no exit yet' : e.signal ? `killed by ${e.signal}` : `exited ${e.code}`;
+
 export interface LogStatus {
   state: State;
   pid: number | null;

@@ -5,11 +5,12 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, chmodSync, closeSync, constants as fsConstants, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { constants, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach } from 'vitest';
 import { cgroupPath, removeCgroup } from '../src/os/cgroup.js';
+import { exitStatus } from '../src/signals.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const SVRUN = join(ROOT, 'dist/cmd/svrun.js');
@@ -327,7 +328,7 @@ export const control = (dir: string, letters: string): void => {
 export const exitOf = (child: ChildProcess): Promise<number> =>
   child.exitCode !== null
     ? Promise.resolve(child.exitCode)
-    : new Promise((res) => child.once('exit', (code, sig) => res(code ?? 128 + (sig ? (constants.signals[sig] ?? 0) : 0))));
+    : new Promise((res) => child.once('exit', (code, sig) => res(exitStatus(code, sig))));
 
 /**
  * Ctrl-C pressed as a person does, again and again, until `child` exits; its exit code.
@@ -354,7 +355,7 @@ export const startSvctl = (
   // the files may be gone already when a failed test's cleanup killed the process
   const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '');
   const done = new Promise<Run>((res) =>
-    child.on('exit', (c, s) => res({ code: s ? 128 + (constants.signals[s] ?? 0) : c, stdout: read(out), stderr: read(err) })),
+    child.on('exit', (c, s) => res({ code: exitStatus(c, s), stdout: read(out), stderr: read(err) })),
   );
   return { child, stdout: () => read(out), stderr: () => read(err), done };
 };

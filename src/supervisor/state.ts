@@ -4,7 +4,7 @@
 // wanted state are kept apart (runit's state/want, s6's flagwantup).
 import { nextShortRuns, restartDelay } from './backoff.js';
 import type { RestartPolicy } from '../servicedir.js';
-import type { LastExit, State, Want } from '../statusfile.js';
+import { exitText, type LastExit, type State, type Want } from '../statusfile.js';
 
 export interface Config {
   restart: RestartPolicy;
@@ -183,7 +183,7 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
     if (s.want === 'down') return settle('down');
     if (cfg.oneshot) {
       if (clean) return oneshotUp();
-      s.lastError = `run ${exit?.signal ? `killed by ${exit.signal}` : `exited ${exit?.code}`}`;
+      s.lastError = `run ${exitText(exit)}`;
       return settle('failed');
     }
     if (s.stopRequested) {
@@ -322,7 +322,7 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
       break;
     case 'exited': {
       s.lastExit = { code: event.code, signal: event.signal, at: new Date(at).toISOString() };
-      log(event.signal ? `killed by ${event.signal}` : `exited ${event.code}`);
+      log(exitText(event));
       s.shortRuns = nextShortRuns(s.shortRuns, s.startedAt === null ? null : at - s.startedAt);
       s.mainAlive = false;
       if (!event.groupEmpty) {
@@ -352,7 +352,7 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
       if (s.state !== 'stopping' || !cfg.oneshot) break;
       if (event.code === 0) settle('down');
       else {
-        s.lastError = `stop ${event.code === null ? 'did not finish' : `exited ${event.code}`}`;
+        s.lastError = `stop ${event.code === null ? 'did not finish' : exitText({ code: event.code, signal: null })}`;
         settle('failed');
       }
       break;

@@ -15,7 +15,7 @@ import { readScan, type Scan } from '../scan.js';
 import { makeCtx } from './context.js';
 import { createPlanned, prepareWithInstances } from './instances.js';
 import { lockScanDir } from './scanlock.js';
-import { signalNumber } from '../signals.js';
+import { exitStatus } from '../signals.js';
 import { defaultLockWaitMs } from './change.js';
 import { bringDown } from './down.js';
 import { stopPlan, stopWarnings } from './stopplan.js';
@@ -181,7 +181,7 @@ export const boot = async (o: BootOptions): Promise<number> => {
       shutdown(127);
     });
     cmd.once('exit', (code, signal) => {
-      cmdCode = code ?? 128 + (signal ? signalNumber(signal) : 0);
+      cmdCode = exitStatus(code, signal);
       shutdown(cmdCode);
     });
   }

@@ -3,16 +3,13 @@
 // service itself wrote to its log, which usually say what it complained about.
 import { dirname } from 'node:path';
 import type { ServiceDef } from '../servicedir.js';
-import type { LastExit, Status } from '../statusfile.js';
+import type { Status } from '../statusfile.js';
 import { logFile, tailLines, withoutTime } from './logs.js';
 import { Changes } from './watch.js';
 
 const OUTPUT_LINES = 3;
 /** How far back to look for the service's own lines among svrun's events. */
 const SCAN_LINES = 50;
-
-export const exitText = (e: LastExit | null): string =>
-  e === null ? 'no exit yet' : e.signal ? `killed by ${e.signal}` : `exited ${e.code}`;
 
 /** `: <last error>` when recorded, then `; last output: a | b | c` when the service wrote any. */
 export const detail = (def: ServiceDef, s: Status | null): string => {

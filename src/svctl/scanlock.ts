@@ -8,6 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import { acquireLock, type LockOptions, type LockResult } from '../supervisor/lock.js';
 import { procStartTime } from '../os/proc.js';
 import { readSettingsFile } from '../settingsfile.js';
+import { exitStatus } from '../signals.js';
 import type { Status } from '../statusfile.js';
 
 type Owner = NonNullable<Status['supervisor']>;
@@ -57,7 +58,7 @@ const dropHeld = () => {
 
 const onSignal = (sig: NodeJS.Signals) => {
   dropHeld();
-  process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGHUP' ? 1 : 15));
+  process.exit(exitStatus(null, sig));
 };
 
 /** One attempt; a permission error becomes `denied` (any other error is thrown). */

@@ -5,7 +5,8 @@
 import { closeSync, constants, openSync } from 'node:fs';
 import { ensureFifo, openFifo } from '../os/fifo.js';
 import { QueuedWriter } from './files.js';
-import type { Sink, Stream } from './builtin.js';
+import type { Sink } from './builtin.js';
+import { formatPiped } from './format.js';
 
 export interface LogPipe {
   /** The service's stdout and stderr (blocking, as programs expect). */
@@ -30,12 +31,11 @@ export const openLogPipe = (fifo: string, onError: (text: string) => void): LogP
   const serviceOut = again(constants.O_WRONLY);
   const events = again(constants.O_WRONLY | constants.O_NONBLOCK);
   const writer = new QueuedWriter({ ownsFd: false, open: () => ({ fd: events, size: 0 }) }, onError);
-  const format = (stream: Stream, text: string) => (stream === 'svrun' ? `svrun: ${text}\n` : `${text}\n`);
   return {
     serviceOut,
     loggerIn,
     sink: {
-      line: (stream, text) => writer.push(format(stream, text)),
+      line: (stream, text) => writer.push(formatPiped(stream, text)),
       close: (ms = 2000) => writer.close(ms),
       get backlogged() {
         return writer.backlogged;

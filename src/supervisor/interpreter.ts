@@ -9,6 +9,7 @@ import { GROUP_POLL_MS, IO_RETRY_MS, PARTIAL_LINE_IDLE_MS, STATUS_CHECK_DEBOUNCE
 import { errorText } from '../errors.js';
 import type { Identity } from '../os/identity.js';
 import { cleanLine, LineSplitter, PARTIAL_MARKER, type Sink } from '../log/builtin.js';
+import { eventText } from '../log/format.js';
 import type { ServicePaths } from '../paths.js';
 import { procStartTime } from '../os/proc.js';
 import { type Containment, groupAlive, killGroup, signalGroup, spawnContained } from '../os/procgroup.js';
@@ -211,7 +212,7 @@ export class Supervisor {
       this.mine.set(this.paths.status, signature(writeStatus(this.paths.status, status)));
       this.written = text;
     } catch (err) {
-      this.log.line('svrun', `error: status: ${errorText(err)}`);
+      this.log.line('svrun', eventText({ kind: 'error', text: `status: ${errorText(err)}` }));
       this.core = { ...this.core, lastError: `status: ${errorText(err)}` };
       this.statusRetry ??= setTimeout(() => {
         this.statusRetry = null;
@@ -295,7 +296,7 @@ export class Supervisor {
       case 'run-stop':
         return this.runScript('stop', this.def.stop!, this.args, (code) => this.dispatch({ type: 'stop-done', code, at: Date.now() }));
       case 'log':
-        return this.log.line('svrun', fx.text);
+        return this.log.line('svrun', eventText(fx.event));
       case 'exit':
         this.stopWatching();
         for (const name of [...this.timers.keys()]) this.clearTimer(name);
@@ -474,7 +475,7 @@ export class Supervisor {
     }
     this.pipeOutput(child);
     const timer = setTimeout(() => {
-      this.log.line('svrun', `error: ${what}: killed after ${this.def.timeoutFinishMs} ms`);
+      this.log.line('svrun', eventText({ kind: 'error', text: `${what}: killed after ${this.def.timeoutFinishMs} ms` }));
       killGroup(UNGROUPED, pid);
     }, this.def.timeoutFinishMs);
     child.on('error', () => {});

@@ -3,6 +3,7 @@
 // out. No I/O and no clock here: events carry their time. Current state and
 // wanted state are kept apart (runit's state/want, s6's flagwantup).
 import { nextShortRuns, restartDelay } from './backoff.js';
+import type { SvrunEvent } from '../log/format.js';
 import type { RestartPolicy } from '../servicedir.js';
 import { exitText, type LastExit, type State, type Want } from '../statusfile.js';
 
@@ -77,7 +78,7 @@ export type Effect =
   | { type: 'cancel-timer'; name: TimerName }
   | { type: 'run-finish'; code: number; signo: number }
   | { type: 'run-stop' }
-  | { type: 'log'; text: string }
+  | { type: 'log'; event: SvrunEvent }
   | { type: 'exit'; code: number };
 
 export const initialCore = (want: Want, at: number): Core => ({
@@ -114,7 +115,7 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
       s.since = at;
     }
   };
-  const log = (text: string) => fx.push({ type: 'log', text });
+  const log = (event: SvrunEvent) => fx.push({ type: 'log', event });
 
   const spawn = () => {
     s.nextStartAt = null;
@@ -126,7 +127,7 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
 
   const settle = (state: 'down' | 'failed') => {
     enter(state);
-    log(state);
+    log({ kind: 'settled', state });
     // a oneshot's svrun reports the outcome in its exit code too
     if (s.exiting) fx.push({ type: 'exit', code: cfg.oneshot && state === 'failed' ? 1 : 0 });
   };
@@ -135,7 +136,7 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
   const oneshotUp = () => {
     s.readyAt = at;
     enter('up');
-    log('ready');
+    log({ kind: 'ready' });
     fx.push({ type: 'exit', code: 0 });
   };
 
@@ -143,7 +144,7 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
     enter('stopping');
     if (s.stopSentAt !== null) return;
     s.stopSentAt = at;
-    log(`stopping: ${cfg.downSignal}`);
+    log({ kind: 'stopping', signal: cfg.downSignal });
     fx.push({ type: 'signal-group', signal: cfg.downSignal }, { type: 'signal-group', signal: 'SIGCONT' });
     if (cfg.timeoutKillMs > 0) fx.push({ type: 'timer', name: 'kill', ms: cfg.timeoutKillMs });
     fx.push({ type: 'watch-group' });
@@ -201,7 +202,7 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
     const delay = restartDelay(s.shortRuns);
     s.shortRuns += 1;
     s.restarts += 1;
-    log(`restarting in ${delay} ms`);
+    log({ kind: 'restarting', ms: delay });
     if (delay === 0) return spawn();
     enter('backoff');
     s.nextStartAt = at + delay;
@@ -275,7 +276,7 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
       break;
     case 'kill-now':
       if (s.state === 'stopping') {
-        log(`killed after ${at - (s.stopSentAt ?? at)} ms`);
+        log({ kind: 'killed-after', ms: at - (s.stopSentAt ?? at) });
         fx.push({ type: 'cancel-timer', name: 'kill' }, { type: 'kill-group' });
       }
       break;
@@ -291,17 +292,17 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
       s.stopSentAt = null;
       s.finishVeto = false;
       enter('starting');
-      log(`started pid ${event.pid}`);
+      log({ kind: 'started', pid: event.pid });
       if (cfg.readyOnSpawn) {
         s.readyAt = at;
         enter('up');
-        log('ready');
+        log({ kind: 'ready' });
       }
       if (s.want === 'down') stop();
       break;
     case 'spawn-failed':
       s.lastError = event.error;
-      log(`error: ${event.error}`);
+      log({ kind: 'error', text: event.error });
       if (s.want === 'down') {
         settle('down');
         break;
@@ -317,12 +318,12 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
       if (s.state === 'starting') {
         s.readyAt = at;
         enter('up');
-        log('ready');
+        log({ kind: 'ready' });
       }
       break;
     case 'exited': {
       s.lastExit = { code: event.code, signal: event.signal, at: new Date(at).toISOString() };
-      log(exitText(event));
+      log({ kind: 'exited', code: event.code, signal: event.signal });
       s.shortRuns = nextShortRuns(s.shortRuns, s.startedAt === null ? null : at - s.startedAt);
       s.mainAlive = false;
       if (!event.groupEmpty) {
@@ -339,7 +340,7 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
       break;
     case 'kill-timeout':
       if (s.state === 'stopping') {
-        log(`killed after ${cfg.timeoutKillMs} ms`);
+        log({ kind: 'killed-after', ms: cfg.timeoutKillMs });
         fx.push({ type: 'kill-group' });
       }
       break;
@@ -364,7 +365,7 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
       break;
     case 'error':
       s.lastError = event.error;
-      log(`error: ${event.error}`);
+      log({ kind: 'error', text: event.error });
       break;
     default:
       assertNever(event);

@@ -3,8 +3,9 @@
 // service itself wrote to its log, which usually say what it complained about.
 import { dirname } from 'node:path';
 import type { ServiceDef } from '../servicedir.js';
-import type { Status } from '../statusfile.js';
-import { logFile, tailLines, withoutTime } from './logs.js';
+import { parseEvent, parseLine } from '../log/format.js';
+import type { State, Status } from '../statusfile.js';
+import { logFile, tailLines } from './logs.js';
 import { Changes } from './watch.js';
 
 const OUTPUT_LINES = 3;
@@ -14,8 +15,8 @@ const SCAN_LINES = 50;
 /** `: <last error>` when recorded, then `; last output: a | b | c` when the service wrote any. */
 export const detail = (def: ServiceDef, s: Status | null): string => {
   const output = tailLines(logFile(def.dir, def.name), SCAN_LINES)
-    .map(withoutTime)
-    .filter((l) => l.startsWith('out ') || l.startsWith('err '))
+    .map(parseLine)
+    .flatMap((l) => (l && l.stream !== 'svrun' ? [`${l.stream} ${l.text}`] : []))
     .slice(-OUTPUT_LINES);
   return `${s?.lastError ? `: ${s.lastError}` : ''}${output.length > 0 ? `; last output: ${output.join(' | ')}` : ''}`;
 };
@@ -24,17 +25,22 @@ export const detail = (def: ServiceDef, s: Status | null): string => {
 const LOG_SETTLE_MS = 1000;
 
 /**
- * Waits (briefly) until svrun's `EVENT` line, logged at or after `since`, is
- * in log/current: the status file is written at once, the log a moment
- * later, and the lines before that event are what the report should show.
+ * Waits (briefly) until svrun's line saying the service came to rest in
+ * `state` (`down`, `failed`), logged at or after `since`, is in log/current:
+ * the status file is written at once, the log a moment later, and the lines
+ * before that event are what the report should show.
  */
-export const logSettled = async (def: ServiceDef, event: string, since: number): Promise<void> => {
+export const logSettled = async (def: ServiceDef, state: State, since: number): Promise<void> => {
   const file = logFile(def.dir, def.name);
   const until = Date.now() + LOG_SETTLE_MS;
   const changes = new Changes([dirname(file)]);
   try {
     for (;;) {
-      const seen = tailLines(file, 20).some((l) => l.endsWith(` svrun ${event}`) && Date.parse(l.slice(0, l.indexOf(' '))) >= since);
+      const seen = tailLines(file, 20).some((text) => {
+        const l = parseLine(text);
+        const e = l?.stream === 'svrun' ? parseEvent(l.text) : null;
+        return e?.kind === 'settled' && e.state === state && Date.parse(l!.at) >= since;
+      });
       if (seen || Date.now() >= until) return;
       await changes.next(until);
     }

@@ -3,6 +3,7 @@
 // (SPEC.md "The supervise/ folder" states and "svrun" restarts, stops, events),
 // plus a seeded random sweep of invariants.
 import { describe, expect, it } from 'vitest';
+import { eventText } from '../../src/log/format.js';
 import type { RestartPolicy } from '../../src/servicedir.js';
 import { signalNumber } from '../../src/signals.js';
 import { type Command, type Config, type Core, type Effect, type Event, initialCore, step } from '../../src/supervisor/state.js';
@@ -32,7 +33,7 @@ const finishDone = (code: number | null, at: number): Event => ({ type: 'finish-
 const backoffDone = (at: number): Event => ({ type: 'backoff-done', at });
 const errorEv = (error: string, at: number): Event => ({ type: 'error', error, at });
 
-const logsOf = (fx: Effect[]): string[] => fx.flatMap((e) => (e.type === 'log' ? [e.text] : []));
+const logsOf = (fx: Effect[]): string[] => fx.flatMap((e) => (e.type === 'log' ? [eventText(e.event)] : []));
 const actionsOf = (fx: Effect[]): Effect[] => fx.filter((e) => e.type !== 'log');
 const count = (fx: Effect[], type: Effect['type']) => fx.filter((e) => e.type === type).length;
 const signalsOf = (fx: Effect[]): string[] => fx.flatMap((e) => (e.type === 'signal-group' ? [e.signal] : []));

@@ -13,7 +13,7 @@ import { eventText } from '../log/format.js';
 import type { ServicePaths } from '../paths.js';
 import { procStartTime } from '../os/proc.js';
 import { type Containment, groupAlive, killGroup, signalGroup, spawnContained } from '../os/procgroup.js';
-import { awaitExec, pollCheck, watchNotification } from './readiness.js';
+import { awaitExec, pollCheck, readyOnSpawn, watchNotification } from './readiness.js';
 import { replaceFile } from '../os/safefile.js';
 import type { ServiceDef } from '../servicedir.js';
 import { signalNumber } from '../signals.js';
@@ -101,8 +101,6 @@ export class Supervisor {
       downSignal: def.downSignal,
       timeoutKillMs: def.timeoutKillMs,
       hasFinish: def.finish !== null,
-      // ready "as soon as spawned" is decided here, once run itself is running (see readyAtExec)
-      readyOnSpawn: false,
       oneshot: def.type === 'oneshot',
       hasStop: def.stop !== null,
     };
@@ -391,7 +389,7 @@ export class Supervisor {
     child.once('exit', (code, signal) => {
       if (this.child === child) this.child = null;
       // a longrun that exits just after being spawned was still ready (SPEC.md)
-      if (this.readyAtExec && this.core.state === 'starting' && this.core.pid === pid) this.dispatch({ type: 'ready', at: Date.now() });
+      if (readyOnSpawn(this.def) && this.core.state === 'starting' && this.core.pid === pid) this.dispatch({ type: 'ready', at: Date.now() });
       this.dispatch({
         type: 'exited',
         code: signal ? null : code,
@@ -402,11 +400,6 @@ export class Supervisor {
     });
     this.dispatch({ type: 'spawned', pid, pidStart: procStartTime(pid), at });
     this.watchReadiness(child, pid, at);
-  }
-
-  /** A longrun with neither notification-fd nor check is ready as soon as it is spawned. */
-  private get readyAtExec(): boolean {
-    return this.def.type === 'longrun' && this.def.notificationFd === null && this.def.check === null;
   }
 
   /** The readiness watchers of one run: they stop as soon as it is not the run starting. */
@@ -424,7 +417,7 @@ export class Supervisor {
         spawnContained(this.containment, { ...this.spawnBase(), file: check, args: this.args, stdio: 'ignore', deathSignal: 'SIGKILL' });
       pollCheck({ spawnCheck, startedAt, timeoutReadyMs: this.def.timeoutReadyMs, onError: (t) => this.noteError(t) }, w);
     }
-    if (this.readyAtExec) awaitExec(this.containment, pid, w);
+    if (readyOnSpawn(this.def)) awaitExec(this.containment, pid, w);
   }
 
   /** Polls while stopping until the service's group (or cgroup) is empty, then reports it. */

@@ -7,6 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { errorText } from '../errors.js';
 import { type Containment, killGroup, pastWrappers } from '../os/procgroup.js';
+import type { ServiceDef } from '../servicedir.js';
 
 /** SPEC.md: `check` runs every 100 ms until it exits 0. */
 const CHECK_INTERVAL_MS = 100;
@@ -20,6 +21,13 @@ export interface Watch {
   current(): boolean;
   ready(): void;
 }
+
+/**
+ * A longrun with neither notification-fd nor check is ready as soon as it is
+ * spawned (SPEC.md), which awaitExec tells: when run itself runs.
+ */
+export const readyOnSpawn = (def: Pick<ServiceDef, 'type' | 'notificationFd' | 'check'>): boolean =>
+  def.type === 'longrun' && def.notificationFd === null && def.check === null;
 
 /** s6's protocol: ready once a line arrives on the notification pipe (closing it without one is not ready). */
 export const watchNotification = (pipe: Readable, w: Watch): void => {

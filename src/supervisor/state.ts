@@ -12,8 +12,6 @@ export interface Config {
   downSignal: NodeJS.Signals;
   timeoutKillMs: number;
   hasFinish: boolean;
-  /** Ready as soon as spawned (no notification-fd, no check). */
-  readyOnSpawn: boolean;
   /** A oneshot: run once, `up` when it exits 0, never restarted; svrun exits once it is settled. */
   oneshot?: boolean;
   /** The oneshot has a `stop` script to undo `run`. */
@@ -293,11 +291,7 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
       s.finishVeto = false;
       enter('starting');
       log({ kind: 'started', pid: event.pid });
-      if (cfg.readyOnSpawn) {
-        s.readyAt = at;
-        enter('up');
-        log({ kind: 'ready' });
-      }
+      // ready comes as an event of its own, also for a service that is ready on spawn (src/supervisor/readiness.ts)
       if (s.want === 'down') stop();
       break;
     case 'spawn-failed':

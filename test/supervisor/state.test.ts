@@ -9,7 +9,7 @@ import { signalNumber } from '../../src/signals.js';
 import { type Command, type Config, type Core, type Effect, type Event, initialCore, step } from '../../src/supervisor/state.js';
 import { type State, STATES, type Want } from '../../src/statusfile.js';
 
-const CFG: Config = { restart: 'always', downSignal: 'SIGTERM', timeoutKillMs: 7000, hasFinish: false, readyOnSpawn: true };
+const CFG: Config = { restart: 'always', downSignal: 'SIGTERM', timeoutKillMs: 7000, hasFinish: false };
 const cfgWith = (o: Partial<Config> = {}): Config => ({ ...CFG, ...o });
 
 const boot = (at = 0): Event => ({ type: 'boot', at });
@@ -20,6 +20,8 @@ const killNow = (at: number): Event => ({ type: 'kill-now', at });
 const spawned = (pid: number, at: number): Event => ({ type: 'spawned', pid, pidStart: 5000 + pid, at });
 const spawnFailed = (error: string, at: number): Event => ({ type: 'spawn-failed', error, at });
 const ready = (at: number): Event => ({ type: 'ready', at });
+/** A service ready on spawn, as the interpreter reports it: spawned, then ready. */
+const spawnedReady = (pid: number, at: number): Event[] => [spawned(pid, at), ready(at)];
 const exited = (code: number | null, signal: NodeJS.Signals | null, at: number, groupEmpty = true): Event => ({
   type: 'exited',
   code,
@@ -73,9 +75,9 @@ const reach = (state: State, o: Partial<Config> = {}): Machine => {
     case 'down':
       return new Machine(cfgWith(o), 'down').feed(boot(0));
     case 'starting':
-      return new Machine(cfgWith({ ...o, readyOnSpawn: false })).feed(boot(0), spawned(100, 0));
-    case 'up':
       return new Machine(cfgWith(o)).feed(boot(0), spawned(100, 0));
+    case 'up':
+      return new Machine(cfgWith(o)).feed(boot(0), spawned(100, 0), ready(0));
     case 'stopping':
       return reach('up', o).feed(cmd('d', 1000));
     case 'finishing':
@@ -111,13 +113,10 @@ describe('state: boot', () => {
 });
 
 describe('state: spawned', () => {
-  it.each<[boolean, State, string[], number | null, number]>([
-    [true, 'up', ['started pid 42', 'ready'], 250, 250],
-    [false, 'starting', ['started pid 42'], null, 0],
-  ])('readyOnSpawn %s -> %s, logs %j', (readyOnSpawn, state, logs, readyAt, since) => {
-    const m = new Machine(cfgWith({ readyOnSpawn })).feed(boot(0), spawned(42, 250));
-    expect(m.core).toMatchObject({ state, since, pid: 42, pgid: 42, pidStart: 5042, startedAt: 250, readyAt, lastError: null });
-    expect(m.logs).toEqual(logs);
+  it('-> starting, logs "started pid 42"; ready is an event of its own (readiness.ts, also for ready on spawn)', () => {
+    const m = new Machine(CFG).feed(boot(0), spawned(42, 250));
+    expect(m.core).toMatchObject({ state: 'starting', since: 0, pid: 42, pgid: 42, pidStart: 5042, startedAt: 250, readyAt: null, lastError: null });
+    expect(m.logs).toEqual(['started pid 42']);
     expect(actionsOf(m.last)).toEqual([]);
   });
 
@@ -229,7 +228,7 @@ describe('state: restart policies and end states (SPEC: down after a clean exit 
       expect(m.last).toContainEqual({ type: 'spawn' });
       expect(m.core.restarts).toBe(1);
       expect(m.core.nextStartAt).toBeNull();
-      m.feed(spawned(101, 510));
+      m.feed(...spawnedReady(101, 510));
       expect(m.core).toMatchObject({ state: 'up', pid: 101, since: 510 });
     } else {
       expect(m.logs).toEqual([exitLog, outcome]);
@@ -535,7 +534,7 @@ describe('state: d then u during a stop restarts fresh', () => {
     expect(m.last).toContainEqual({ type: 'spawn' });
     expect(m.logs.filter((l) => l.startsWith('restarting'))).toEqual([]);
     expect(m.core.restarts).toBe(restarts);
-    m.feed(spawned(50, 1300));
+    m.feed(...spawnedReady(50, 1300));
     expect(m.core).toMatchObject({ state: 'up', stopRequested: false, stopSentAt: null, pid: 50 });
     // fresh: the next short run restarts at once
     m.feed(exited(1, null, 1400), ...(o.hasFinish ? [finishDone(0, 1450)] : []));
@@ -620,7 +619,7 @@ describe('state: spawn-failed (retried with backoff whatever the policy)', () =>
       expect(m.last).toEqual([{ type: 'spawn' }]);
     }
     expect(m.core.restarts).toBe(3);
-    m.feed(spawned(9, t));
+    m.feed(...spawnedReady(9, t));
     expect(m.core).toMatchObject({ state: 'up', lastError: null });
   });
 
@@ -684,7 +683,6 @@ describe('state: invariants over random event sequences', () => {
       downSignal: pick(['SIGTERM', 'SIGINT', 'SIGHUP'] as const),
       timeoutKillMs: pick([0, 7000]),
       hasFinish: rnd() < 0.5,
-      readyOnSpawn: rnd() < 0.5,
     });
     let cfg = pickCfg();
     let core = initialCore(pick(['up', 'down', 'once'] as const), 0);

@@ -1,6 +1,9 @@
 // The built-in log's format (src/log/format.ts), pure: log lines, rotated
 // file names and svrun's events, each formatted and parsed, as tables and as
-// round-trips (format, then parse, gives back the input), fixed and random.
+// round-trips (format, then parse, gives back the input), fixed and random;
+// and docs/logging.md's list of svrun's events agreeing with the module.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -20,6 +23,7 @@ import {
   STREAMS,
   type SvrunEvent,
 } from '../../src/log/format.js';
+import { ROOT } from '../helpers.js';
 
 const T = '2026-11-23T10:00:00.120Z';
 const MS = Date.parse(T);
@@ -159,5 +163,23 @@ describe('format: svrun events', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('format: docs/logging.md lists exactly these events', () => {
+  it('each event the docs name parses, and every kind is named', () => {
+    const md = readFileSync(join(ROOT, 'docs', 'logging.md'), 'utf8');
+    const start = md.indexOf("for the supervisor's own events");
+    const list = md.slice(start, md.indexOf(').', start));
+    const samples: Record<string, string> = { N: '7', CODE: '3', SIGNAME: 'SIGTERM', TEXT: 'log: full' };
+    const named = [...list.matchAll(/`([^`]+)`/g)].map((m) => m[1]!.replace(/\b(N|CODE|SIGNAME|TEXT)\b/g, (w) => samples[w]!));
+    const kinds = named.map((text) => {
+      const e = parseEvent(text);
+      expect(e, text).not.toBeNull();
+      expect(eventText(e!)).toBe(text);
+      return e!.kind;
+    });
+    const ALL: SvrunEvent['kind'][] = ['started', 'ready', 'stopping', 'exited', 'killed-after', 'restarting', 'settled', 'error'];
+    expect(new Set(kinds)).toEqual(new Set(ALL));
   });
 });

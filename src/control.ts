@@ -1,65 +1,99 @@
-// supervise/control: the FIFO through which clients send runit's one-letter
-// commands. svrun keeps it open for writing too, so it never reads EOF, and
-// reads it through a non-blocking pipe handle (no libuv thread-pool thread
-// tied up). A writer that finds no reader gets ENXIO: "not supervised".
-import { spawnSync } from 'node:child_process';
-import { closeSync, constants, fstatSync, lstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
+// The control protocol of supervise/control (SPEC.md "The supervise/ folder"):
+// runit's one-letter commands, each either a command to the supervisor's
+// state machine or a signal it relays to the service's process group. This
+// table is the protocol's one home: svrun parses letters with it, svctl sends
+// them with it, and docs/status.md's table is checked against it
+// (test/control.test.ts).
+//
+// svrun keeps the FIFO open for writing too, so it never reads EOF, and reads
+// it through a non-blocking pipe handle (no libuv thread-pool thread tied up).
+// A writer that finds no reader gets ENXIO: "not supervised".
+import { closeSync, constants } from 'node:fs';
 import { Socket } from 'node:net';
+import { ensureFifo, openFifo, writeFifo } from './os/fifo.js';
+import type { Command, Event } from './supervisor/state.js';
 
-export const CONTROL_LETTERS = 'udoxthiq12awpck';
+interface CommandLetter {
+  readonly letter: Command;
+  readonly meaning: string;
+  /** What the state machine is told: the letter is the Command itself. */
+  readonly command: Command;
+  readonly signal: null;
+}
 
-const isFifo = (path: string): boolean => {
-  try {
-    return lstatSync(path).isFIFO();
-  } catch {
-    return false;
-  }
-};
+/** The letters that relay a signal. */
+export type RelayLetter = 't' | 'h' | 'i' | 'q' | '1' | '2' | 'a' | 'w' | 'p' | 'c' | 'k';
+/** Every letter of the protocol. */
+export type Letter = Command | RelayLetter;
 
-/**
- * Creates the FIFO if needed (Node has no mkfifo: coreutils' does it, once per
- * service folder). Anything else at `path` (a regular file, a planted symlink)
- * is unlinked first (unlink does not follow); a folder there is an error.
- */
-export const ensureFifo = (path: string): void => {
-  if (isFifo(path)) return;
-  try {
-    unlinkSync(path);
-  } catch {
-    /* nothing there */
-  }
-  const res = spawnSync('mkfifo', ['-m', '0600', path], { stdio: ['ignore', 'ignore', 'pipe'] });
-  if (res.status !== 0 || !isFifo(path)) {
-    throw new Error(`${path}: cannot create FIFO: ${res.error?.message ?? res.stderr?.toString().trim()}`);
-  }
-};
+interface SignalLetter {
+  readonly letter: RelayLetter;
+  readonly meaning: string;
+  readonly command: null;
+  /** Sent to the service's process group. */
+  readonly signal: NodeJS.Signals;
+}
 
-/**
- * Opens the FIFO at `path` (read-only, non-blocking) without following a
- * symlink, and checks it is one; more descriptors of the same pipe are opened
- * through /proc/self/fd, so a swap of `path` meanwhile cannot redirect them.
- */
-export const openFifo = (path: string): { fd: number; again: (flags: number) => number } => {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
-  if (!fstatSync(fd).isFIFO()) {
-    closeSync(fd);
-    throw new Error(`${path}: not a FIFO`);
-  }
-  return { fd, again: (flags) => openSync(`/proc/self/fd/${fd}`, flags) };
-};
+export type ControlLetter = CommandLetter | SignalLetter;
+
+const command = (letter: Command, meaning: string): CommandLetter => ({ letter, meaning, command: letter, signal: null });
+const relay = (letter: RelayLetter, signal: NodeJS.Signals): SignalLetter => ({
+  letter,
+  meaning: `send ${signal.slice(3)} to the service's process group`,
+  command: null,
+  signal,
+});
+
+/** Every letter a supervisor understands, in runit's order; a byte not here is ignored. */
+export const CONTROL_LETTERS: readonly ControlLetter[] = [
+  command('u', 'up: start the service, keep it running'),
+  command('d', 'down: stop it (down-signal, timeout-kill, then SIGKILL)'),
+  command('o', 'once: start it, do not restart it'),
+  command('x', 'stop the service (as d), then exit the supervisor'),
+  relay('t', 'SIGTERM'),
+  relay('h', 'SIGHUP'),
+  relay('i', 'SIGINT'),
+  relay('q', 'SIGQUIT'),
+  relay('1', 'SIGUSR1'),
+  relay('2', 'SIGUSR2'),
+  relay('a', 'SIGALRM'),
+  relay('w', 'SIGWINCH'),
+  relay('p', 'SIGSTOP'),
+  relay('c', 'SIGCONT'),
+  relay('k', 'SIGKILL'),
+];
+
+const BY_LETTER = new Map<string, ControlLetter>(CONTROL_LETTERS.map((l) => [l.letter, l]));
+const BY_SIGNAL = new Map(CONTROL_LETTERS.flatMap((l) => (l.signal ? [[l.signal, l] as const] : [])));
+
+/** The letter one byte of the FIFO stands for, or null (anything else is ignored). */
+export const parseLetter = (byte: string): ControlLetter | null => BY_LETTER.get(byte) ?? null;
+
+/** The letter that makes a supervisor relay `signal`, or null when supervisors do not relay it. */
+export const letterForSignal = (signal: NodeJS.Signals): ControlLetter | null => BY_SIGNAL.get(signal) ?? null;
+
+/** The signals supervisors relay, in the table's order. */
+export const RELAYED_SIGNALS: readonly NodeJS.Signals[] = [...BY_SIGNAL.keys()];
+
+/** What the state machine is told when `letter` arrives at `at`. */
+export const letterEvent = (letter: ControlLetter, at: number): Event =>
+  letter.signal ? { type: 'send', signal: letter.signal, at } : { type: 'command', cmd: letter.command, at };
 
 export interface ControlReader {
   close(): void;
 }
 
-/** Reads command letters from the FIFO at `path` and hands each to `onLetter`. */
-export const openControl = (path: string, onLetter: (letter: string) => void): ControlReader => {
+/** Reads the FIFO at `path` and hands each letter of the protocol to `onLetter`. */
+export const openControl = (path: string, onLetter: (letter: ControlLetter) => void): ControlReader => {
   ensureFifo(path);
   const { fd: rfd, again } = openFifo(path);
   const wfd = again(constants.O_WRONLY | constants.O_NONBLOCK);
   const socket = new Socket({ fd: rfd, readable: true, writable: false });
   socket.on('data', (chunk: Buffer) => {
-    for (const letter of chunk.toString('latin1')) if (CONTROL_LETTERS.includes(letter)) onLetter(letter);
+    for (const byte of chunk.toString('latin1')) {
+      const letter = parseLetter(byte);
+      if (letter) onLetter(letter);
+    }
   });
   socket.on('error', () => {
     /* a FIFO read error leaves the supervisor supervising; signals still work */
@@ -74,20 +108,10 @@ export const openControl = (path: string, onLetter: (letter: string) => void): C
 
 export type SendResult = 'sent' | 'not-supervised';
 
-/** Client side: one letter to a supervisor, or 'not-supervised' (ENXIO, no FIFO). */
-export const sendControl = (path: string, letters: string): SendResult => {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENXIO' || code === 'ENOENT') return 'not-supervised';
-    throw err;
-  }
-  try {
-    writeSync(fd, letters);
-  } finally {
-    closeSync(fd);
-  }
-  return 'sent';
-};
+/**
+ * Client side: one letter to the supervisor reading the FIFO at `path`, or
+ * 'not-supervised' (ENXIO: nobody reads it; or no FIFO). `letter` is a
+ * letter of the table or the table's entry itself.
+ */
+export const sendControl = (path: string, letter: Letter | ControlLetter): SendResult =>
+  writeFifo(path, typeof letter === 'string' ? letter : letter.letter) === 'written' ? 'sent' : 'not-supervised';

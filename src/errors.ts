@@ -6,6 +6,8 @@
 // process (test/errors.test.ts checks). Pure checks that collect several
 // problems return a Result instead, and their caller throws.
 
+import { exitStatus } from './signals.js';
+
 export type SvErrorCode =
   | 'svkit.usage'
   | 'svkit.invalid'
@@ -32,8 +34,8 @@ export class SvError extends Error {
   }
 }
 
-/** Ended by the signal numbered `n`: the conventional exit 128+N, nothing printed. */
-export const signalled = (n: number): SvError => new SvError('svkit.signal', 128 + n, []);
+/** Ended by `sig`: the conventional exit 128+N, nothing printed. */
+export const signalled = (sig: NodeJS.Signals): SvError => new SvError('svkit.signal', exitStatus(null, sig), []);
 
 /**
  * What a checked function returns when it reports every problem at once

@@ -34,6 +34,20 @@ export interface HealthStatus {
   lastCheckAt: string | null;
 }
 
+/** The reasons svrun records in lastExit.reason; anything else in a (hand-edited) status.json is not shown. */
+const EXIT_REASONS: readonly string[] = ['oom', 'unhealthy', 'watchdog'] satisfies ExitReason[];
+
+/**
+ * How a process ended, in the one wording svkit uses everywhere (svrun's log,
+ * lastError, svctl's reports and status): `exited 1`, `killed by SIGKILL`;
+ * with the reason svrun recorded, if any: `killed by SIGTERM (unhealthy)`.
+ */
+export const exitText = (e: (Pick<LastExit, 'code' | 'signal'> & { reason?: unknown }) | null): string => {
+  if (e === null) return 'no exit yet';
+  const how = e.signal ? `killed by ${e.signal}` : `exited ${e.code}`;
+  return typeof e.reason === 'string' && EXIT_REASONS.includes(e.reason) ? `${how} (${e.reason})` : how;
+};
+
 export interface LogStatus {
   state: State;
   pid: number | null;

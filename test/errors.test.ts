@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { EXIT_FAILED, EXIT_INVALID, EXIT_USAGE } from '../src/defaults.js';
 import { capProblems, collectErrors, failure, oneLine, printable, quote, signalled, SvError } from '../src/errors.js';
 import { resolveIdentity } from '../src/os/identity.js';
-import { bootExitCode, cmdExitCode } from '../src/svctl/boot.js';
+import { bootExitCode } from '../src/svctl/boot.js';
 import { idInRange } from '../src/os/identity.js';
 import { checkUser } from '../src/servicedir.js';
 
@@ -80,7 +80,7 @@ describe('errors: one model, printed only by the entry points', () => {
   });
 
   it('a stop signal is exit 128+N with nothing to print', () => {
-    const err = signalled(2);
+    const err = signalled('SIGINT');
     expect(err.code).toBe('svkit.signal');
     expect(failure('svctl', err, 1)).toEqual({ lines: [], exitCode: 130 });
   });
@@ -114,9 +114,7 @@ describe('errors: one model, printed only by the entry points', () => {
     expect(thrown).toMatchObject({ code: 'svkit.invalid', exitCode: EXIT_INVALID, lines: ['web/user: unknown user "no-such-user-svkit"'] });
   });
 
-  it('boot exits with CMD\'s code, 128+N when a signal ended CMD, else why it shut down', () => {
-    expect(cmdExitCode(3, null)).toBe(3);
-    expect(cmdExitCode(null, 'SIGKILL')).toBe(137);
+  it('boot exits with CMD\'s code when CMD ran (128+N for a signal: exitStatus, test/signals.test.ts), else why it shut down', () => {
     expect(bootExitCode(null, 1)).toBe(1);
     expect(bootExitCode(0, 1)).toBe(0);
   });

@@ -5,16 +5,17 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { constants, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach } from 'vitest';
-import { sendControl } from '../src/control.js';
+import { writeFifo } from '../src/os/fifo.js';
 import { cgroupPath, removeCgroup } from '../src/os/cgroup.js';
 import { isAlive as procIsAlive, procStat } from '../src/os/proc.js';
 import { readStatus, type Status } from '../src/statusfile.js';
 import { findReaper } from '../src/supervisor/taskreaper.js';
+import { exitStatus } from '../src/signals.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const SVRUN = join(ROOT, 'dist/cmd/svrun.js');
@@ -291,16 +292,16 @@ export const withSandbox = (use: (sb: Sandbox) => void): void => {
   });
 };
 
-/** Sends runit letters to the supervisor of the service folder `dir` (src/control.ts); throws when none reads them. */
+/** Writes runit letters (several at once, or junk) into the control FIFO of the service folder `dir` (src/os/fifo.ts); throws when no supervisor reads them. */
 export const control = (dir: string, letters: string): void => {
-  if (sendControl(join(dir, 'supervise', 'control'), letters) === 'not-supervised') throw new Error(`${dir}: not supervised`);
+  if (writeFifo(join(dir, 'supervise', 'control'), letters) !== 'written') throw new Error(`${dir}: not supervised`);
 };
 
 /** Resolves with the exit code (or 128+signal) of a child. */
 export const exitOf = (child: ChildProcess): Promise<number> =>
   child.exitCode !== null
     ? Promise.resolve(child.exitCode)
-    : new Promise((res) => child.once('exit', (code, sig) => res(code ?? 128 + (sig ? (constants.signals[sig] ?? 0) : 0))));
+    : new Promise((res) => child.once('exit', (code, sig) => res(exitStatus(code, sig))));
 
 /**
  * Ctrl-C pressed as a person does, again and again, until `child` exits; its exit code.
@@ -327,7 +328,7 @@ export const startSvctl = (
   // the files may be gone already when a failed test's cleanup killed the process
   const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '');
   const done = new Promise<Run>((res) =>
-    child.on('exit', (c, s) => res({ code: s ? 128 + (constants.signals[s] ?? 0) : c, stdout: read(out), stderr: read(err) })),
+    child.on('exit', (c, s) => res({ code: exitStatus(c, s), stdout: read(out), stderr: read(err) })),
   );
   return { child, stdout: () => read(out), stderr: () => read(err), done };
 };

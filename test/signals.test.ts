@@ -2,7 +2,7 @@
 // them, and the down-signals SPEC.md allows (TERM INT QUIT HUP USR1 USR2).
 import { constants } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { DOWN_SIGNALS, normalizeSignal, parseDownSignal, signalName, signalNumber } from '../src/signals.js';
+import { DOWN_SIGNALS, exitStatus, normalizeSignal, parseDownSignal, signalName, signalNumber } from '../src/signals.js';
 
 describe('signals: normalizeSignal', () => {
   it.each<[string, string | null]>([
@@ -123,5 +123,23 @@ describe('signals: signalNumber and signalName', () => {
 
   it('down-signals round-trip through number and name', () => {
     for (const s of DOWN_SIGNALS) expect(signalName(signalNumber(s))).toBe(s);
+  });
+});
+
+describe('signals: exitStatus (the shell status: the code, or 128+N for signal N)', () => {
+  it.each<[number | null, NodeJS.Signals | null, number]>([
+    [0, null, 0],
+    [1, null, 1],
+    [3, null, 3],
+    [127, null, 127],
+    [255, null, 255],
+    [null, 'SIGHUP', 129],
+    [null, 'SIGINT', 130],
+    [null, 'SIGKILL', 137],
+    [null, 'SIGSEGV', 139],
+    [null, 'SIGTERM', 143],
+    [null, null, 128],
+  ])('code %s, signal %s -> %i', (code, signal, status) => {
+    expect(exitStatus(code, signal)).toBe(status);
   });
 });

@@ -1,13 +1,13 @@
 // The built-in logger: the service's stdout and stderr and svrun's own events
 // as lines `<ISO time> <stream> <text>` in log/current (rotated by size), or
-// `NAME | <stream> <text>` on svrun's stdout (--log stdout). Output is split
-// into lines here; writing, rotation and retries are src/log/files.ts's.
+// `NAME | <stream> <text>` on svrun's stdout (--log stdout); the format is
+// src/log/format.ts's. Output is split into lines here; writing, rotation and
+// retries are src/log/files.ts's.
 import { isatty } from 'node:tty';
 import { DEFAULT_ROTATION, LOG_FLUSH_MS } from '../defaults.js';
 import { printable } from '../errors.js';
 import { QueuedWriter, type Rotation, rotatingFile } from './files.js';
-
-export type Stream = 'out' | 'err' | 'svrun';
+import { formatLabelled, formatLine, labelFor, type Stream } from './format.js';
 
 export interface LogSink {
   line(stream: Stream, text: string): void;
@@ -130,17 +130,16 @@ const isoNow = (): string => {
 
 /** log/current in `logDir`, created when missing, rotated by `rotation`; `onRecover` once writes succeed again after failing. */
 export const fileSink = (logDir: string, onError: (text: string) => void, rotation: Rotation = DEFAULT_ROTATION, onRecover?: () => void): Sink =>
-  sinkOf(new QueuedWriter(rotatingFile(logDir, rotation), onError, onRecover), (stream, text) => `${isoNow()} ${stream} ${text}\n`);
+  sinkOf(new QueuedWriter(rotatingFile(logDir, rotation), onError, onRecover), (stream, text) => formatLine(isoNow(), stream, text));
 
 /** `NAME | <stream> <text>` on svrun's stdout; the name padded to `width` (svctl boot passes the longest). */
 export const stdoutSink = (name: string, width = 0, onError: (text: string) => void = () => {}): Sink => {
   // isatty, not process.stdout: touching that would make fd 1 non-blocking, and it is shared
   // (svctl boot's stdout is every supervisor's and the container command's)
   const color = isatty(1) && !process.env.NO_COLOR;
-  const label = name.padEnd(width);
-  const prefix = color ? `\x1b[${31 + (hash(name) % 6)}m${label}\x1b[0m | ` : `${label} | `;
+  const label = labelFor(name, width, color ? (s) => `\x1b[${31 + (hash(name) % 6)}m${s}\x1b[0m` : undefined);
   const target = { ownsFd: false, open: () => ({ fd: 1, size: 0 }) };
-  return sinkOf(new QueuedWriter(target, onError), (stream, text) => `${prefix}${stream} ${text}\n`);
+  return sinkOf(new QueuedWriter(target, onError), (stream, text) => formatLabelled(label, stream, text));
 };
 
 const hash = (s: string): number => [...s].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { IO_RETRY_MS, PIPE_RETRY_MS } from '../defaults.js';
 import { errorText } from '../errors.js';
 import { ensureStateDir, NotRegularFile, openAppend } from '../os/safefile.js';
+import { CURRENT, eventText, formatLine, isRotatedName, rotatedName } from './format.js';
 
 /** Log files may hold secrets: readable by svrun's user and group only (an existing file's mode is fixed on open). */
 export const LOG_FILE_MODE = 0o640;
@@ -111,7 +112,7 @@ export class QueuedWriter {
       if (this.head) buf = this.head;
       else {
         if (this.dropped > 0) {
-          const note = `${new Date().toISOString()} svrun error: log: ${this.dropped} lines dropped while the log could not be written\n`;
+          const note = formatLine(new Date().toISOString(), 'svrun', eventText({ kind: 'error', text: `log: ${this.dropped} lines dropped while the log could not be written` }));
           this.compact(true);
           this.queue.unshift(note);
           this.sizes.unshift(Buffer.byteLength(note));
@@ -223,7 +224,7 @@ export class QueuedWriter {
 /** The rotated files of `dir`, oldest first (their names sort by time). */
 export const rotatedFiles = (dir: string): string[] =>
   readdirSync(dir)
-    .filter((f) => f.startsWith('@') && f.endsWith('.s'))
+    .filter(isRotatedName)
     .sort();
 
 /**
@@ -244,7 +245,7 @@ export const rotatingFile = (dir: string, rotation: Rotation): Target => {
         if ((err as NodeJS.ErrnoException).code) throw err; // mkdir's own errors name the path
         throw new Error(`${dir}: ${errorText(err)}`);
       }
-      const current = join(real, 'current');
+      const current = join(real, CURRENT);
       try {
         return openAppend(current, LOG_FILE_MODE);
       } catch (err) {
@@ -259,7 +260,7 @@ export const rotatingFile = (dir: string, rotation: Rotation): Target => {
       let name: string;
       // two rotations within one millisecond must not overwrite each other
       for (;;) {
-        name = join(real, `@${new Date(t).toISOString()}.s`);
+        name = join(real, rotatedName(t));
         try {
           lstatSync(name);
           t += 1;
@@ -267,7 +268,7 @@ export const rotatingFile = (dir: string, rotation: Rotation): Target => {
           break;
         }
       }
-      renameSync(join(real, 'current'), name);
+      renameSync(join(real, CURRENT), name);
       const old = rotatedFiles(real);
       for (const f of old.slice(0, Math.max(0, old.length - rotation.keep))) {
         try {

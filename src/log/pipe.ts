@@ -3,10 +3,11 @@
 // service nor the logger ever sees EOF or SIGPIPE when the other restarts,
 // and lines written while the logger is down wait in the pipe for the next one.
 import { closeSync, constants, openSync } from 'node:fs';
-import { ensureFifo, openFifo } from '../control.js';
+import { ensureFifo, openFifo } from '../os/fifo.js';
 import { LOG_FLUSH_MS, PIPE_FLUSH_MS } from '../defaults.js';
 import { QueuedWriter } from './files.js';
-import type { Sink, Stream } from './builtin.js';
+import type { Sink } from './builtin.js';
+import { formatPiped } from './format.js';
 
 export interface LogPipe {
   /** The service's stdout and stderr (blocking, as programs expect). */
@@ -31,12 +32,11 @@ export const openLogPipe = (fifo: string, onError: (text: string) => void): LogP
   const serviceOut = again(constants.O_WRONLY);
   const events = again(constants.O_WRONLY | constants.O_NONBLOCK);
   const writer = new QueuedWriter({ ownsFd: false, open: () => ({ fd: events, size: 0 }) }, onError);
-  const format = (stream: Stream, text: string) => (stream === 'svrun' ? `svrun: ${text}\n` : `${text}\n`);
   return {
     serviceOut,
     loggerIn,
     sink: {
-      line: (stream, text) => writer.push(format(stream, text)),
+      line: (stream, text) => writer.push(formatPiped(stream, text)),
       close: (ms = LOG_FLUSH_MS) => writer.close(ms),
       get backlogged() {
         return writer.backlogged;

@@ -9,10 +9,11 @@ import { GROUP_POLL_MS, IO_RETRY_MS, PARTIAL_LINE_IDLE_MS, STATUS_CHECK_DEBOUNCE
 import { errorText } from '../errors.js';
 import type { Identity } from '../os/identity.js';
 import { cleanLine, LineSplitter, PARTIAL_MARKER, type Sink } from '../log/builtin.js';
+import { eventText } from '../log/format.js';
 import type { ServicePaths } from '../paths.js';
 import { procStartTime } from '../os/proc.js';
 import { type Containment, groupAlive, killGroup, signalGroup, spawnContained } from '../os/procgroup.js';
-import { awaitExec, pollCheck, runCheck, type RunningCheck, watchNotification } from './readiness.js';
+import { awaitExec, pollCheck, readyOnSpawn, runCheck, type RunningCheck, watchNotification } from './readiness.js';
 import { replaceFile } from '../os/safefile.js';
 import type { ServiceDef } from '../servicedir.js';
 import { signalNumber } from '../signals.js';
@@ -105,8 +106,6 @@ export class Supervisor {
       downSignal: def.downSignal,
       timeoutKillMs: def.timeoutKillMs,
       hasFinish: def.finish !== null,
-      // ready "as soon as spawned" is decided here, once run itself is running (see readyAtExec)
-      readyOnSpawn: false,
       oneshot: def.type === 'oneshot',
       hasStop: def.stop !== null,
       healthIntervalMs: def.healthIntervalMs,
@@ -220,7 +219,7 @@ export class Supervisor {
       this.mine.set(this.paths.status, signature(writeStatus(this.paths.status, status)));
       this.written = text;
     } catch (err) {
-      this.log.line('svrun', `error: status: ${errorText(err)}`);
+      this.log.line('svrun', eventText({ kind: 'error', text: `status: ${errorText(err)}` }));
       this.core = { ...this.core, lastError: `status: ${errorText(err)}` };
       this.statusRetry ??= setTimeout(() => {
         this.statusRetry = null;
@@ -310,7 +309,7 @@ export class Supervisor {
         this.healthCheck = null;
         return;
       case 'log':
-        return this.log.line('svrun', fx.text);
+        return this.log.line('svrun', eventText(fx.event));
       case 'exit':
         this.healthCheck?.cancel();
         this.healthCheck = null;
@@ -407,7 +406,7 @@ export class Supervisor {
     child.once('exit', (code, signal) => {
       if (this.child === child) this.child = null;
       // a longrun that exits just after being spawned was still ready (SPEC.md)
-      if (this.readyAtExec && this.core.state === 'starting' && this.core.pid === pid) this.dispatch({ type: 'ready', at: Date.now() });
+      if (readyOnSpawn(this.def) && this.core.state === 'starting' && this.core.pid === pid) this.dispatch({ type: 'ready', at: Date.now() });
       this.dispatch({
         type: 'exited',
         code: signal ? null : code,
@@ -418,11 +417,6 @@ export class Supervisor {
     });
     this.dispatch({ type: 'spawned', pid, pidStart: procStartTime(pid), at });
     this.watchReadiness(child, pid, at);
-  }
-
-  /** A longrun with neither notification-fd nor check is ready as soon as it is spawned. */
-  private get readyAtExec(): boolean {
-    return this.def.type === 'longrun' && this.def.notificationFd === null && this.def.check === null;
   }
 
   /** The readiness watchers of one run: they stop as soon as it is not the run starting. */
@@ -441,7 +435,7 @@ export class Supervisor {
     if (this.def.check) {
       pollCheck({ spawnCheck: () => this.spawnCheck(), startedAt, timeoutReadyMs: this.def.timeoutReadyMs, onError: (t) => this.noteError(t) }, w);
     }
-    if (this.readyAtExec) awaitExec(this.containment, pid, w);
+    if (readyOnSpawn(this.def)) awaitExec(this.containment, pid, w);
   }
 
   /** One run of `check`, contained like the service (its cgroup, its user), killed if svrun dies. */
@@ -512,7 +506,7 @@ export class Supervisor {
     }
     this.pipeOutput(child);
     const timer = setTimeout(() => {
-      this.log.line('svrun', `error: ${what}: killed after ${this.def.timeoutFinishMs} ms`);
+      this.log.line('svrun', eventText({ kind: 'error', text: `${what}: killed after ${this.def.timeoutFinishMs} ms` }));
       killGroup(UNGROUPED, pid);
     }, this.def.timeoutFinishMs);
     child.on('error', () => {});

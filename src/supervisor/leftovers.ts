@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_TIMEOUT_KILL_MS, GROUP_POLL_MS, LEFTOVERS_KILL_WAIT_MS } from '../defaults.js';
+import { eventText } from '../log/format.js';
 import { cgroupKill, cgroupPids, cgroupPopulated, isCgroup2 } from '../os/cgroup.js';
 import { groupExists, groupMembers, procStat } from '../os/proc.js';
 import { trySignal } from '../os/procgroup.js';
@@ -90,6 +91,7 @@ export interface LeftoverOptions {
   service: Service;
   downSignal: NodeJS.Signals;
   timeoutKillMs: number;
+  /** One of svrun's events (eventText), for its log. */
   log: (text: string) => void;
   /** A second SIGINT: kill now, do not wait for timeout-kill. */
   urgent?: () => boolean;
@@ -121,7 +123,7 @@ export const stopLeftovers = async (old: Status | null, o: LeftoverOptions): Pro
   };
   if (!alive()) return true;
   const t0 = Date.now();
-  o.log(`stopping: ${o.downSignal}`);
+  o.log(eventText({ kind: 'stopping', signal: o.downSignal }));
   signal(o.downSignal);
   signal('SIGCONT');
   let killedAt: number | null = null;
@@ -129,21 +131,21 @@ export const stopLeftovers = async (old: Status | null, o: LeftoverOptions): Pro
   while (alive()) {
     const now = Date.now();
     if (killedAt === null && ((o.timeoutKillMs > 0 && now - t0 >= o.timeoutKillMs) || o.urgent?.())) {
-      o.log(`killed after ${now - t0} ms`);
+      o.log(eventText({ kind: 'killed-after', ms: now - t0 }));
       signal('SIGKILL');
       const cg = cgroup();
       if (cg) cgroupKill(cg);
       killedAt = now;
     } else if (killedAt !== null && now - killedAt >= LEFTOVERS_KILL_WAIT_MS) {
-      o.log(`error: leftovers: still there ${now - killedAt} ms after SIGKILL (stuck in the kernel): going on`);
+      o.log(eventText({ kind: 'error', text: `leftovers: still there ${now - killedAt} ms after SIGKILL (stuck in the kernel): going on` }));
       return false;
     } else if (killedAt === null && o.timeoutKillMs === 0) {
       if (o.stopRequested?.()) {
-        o.log('error: leftovers: still running (timeout-kill 0: never killed); left as they are');
+        o.log(eventText({ kind: 'error', text: 'leftovers: still running (timeout-kill 0: never killed); left as they are' }));
         return false;
       }
       if (!warned && now - t0 >= DEFAULT_TIMEOUT_KILL_MS) {
-        o.log(`error: leftovers: still running ${now - t0} ms after ${o.downSignal} (timeout-kill 0: never killed); waiting`);
+        o.log(eventText({ kind: 'error', text: `leftovers: still running ${now - t0} ms after ${o.downSignal} (timeout-kill 0: never killed); waiting` }));
         warned = true;
       }
     } else if (killedAt !== null) {

@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import { CHECK_INTERVAL_MS, EXEC_LOOK_MS, EXEC_WAIT_MS } from '../defaults.js';
 import { errorText } from '../errors.js';
 import { type Containment, killGroup, pastWrappers } from '../os/procgroup.js';
+import type { ServiceDef } from '../servicedir.js';
 
 /** How many looks for run's exec before calling it spawned anyway. */
 const EXEC_WAIT_TRIES = EXEC_WAIT_MS / EXEC_LOOK_MS;
@@ -21,6 +22,13 @@ export interface Watch {
   current(): boolean;
   ready(): void;
 }
+
+/**
+ * A longrun with neither notification-fd nor check is ready as soon as it is
+ * spawned (SPEC.md), which awaitExec tells: when run itself runs.
+ */
+export const readyOnSpawn = (def: Pick<ServiceDef, 'type' | 'notificationFd' | 'check'>): boolean =>
+  def.type === 'longrun' && def.notificationFd === null && def.check === null;
 
 /**
  * s6's protocol: ready once a line arrives on the notification pipe (closing

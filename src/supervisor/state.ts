@@ -3,16 +3,15 @@
 // out. No I/O and no clock here: events carry their time. Current state and
 // wanted state are kept apart (runit's state/want, s6's flagwantup).
 import { nextShortRuns, restartDelay } from './backoff.js';
+import type { SvrunEvent } from '../log/format.js';
 import type { RestartPolicy } from '../servicedir.js';
-import type { ExitReason, LastExit, State, Want } from '../statusfile.js';
+import { type ExitReason, exitText, type LastExit, type State, type Want } from '../statusfile.js';
 
 export interface Config {
   restart: RestartPolicy;
   downSignal: NodeJS.Signals;
   timeoutKillMs: number;
   hasFinish: boolean;
-  /** Ready as soon as spawned (no notification-fd, no check). */
-  readyOnSpawn: boolean;
   /** A oneshot: run once, `up` when it exits 0, never restarted; svrun exits once it is settled. */
   oneshot?: boolean;
   /** The oneshot has a `stop` script to undo `run`. */
@@ -118,7 +117,7 @@ export type Effect =
   | { type: 'run-health-check' }
   /** Kill a health check still running (the service is leaving up). */
   | { type: 'cancel-health-check' }
-  | { type: 'log'; text: string }
+  | { type: 'log'; event: SvrunEvent }
   | { type: 'exit'; code: number };
 
 export const initialCore = (want: Want, at: number): Core => ({
@@ -158,7 +157,7 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
       s.since = at;
     }
   };
-  const log = (text: string) => fx.push({ type: 'log', text });
+  const log = (event: SvrunEvent) => fx.push({ type: 'log', event });
 
   const spawn = () => {
     s.nextStartAt = null;
@@ -170,7 +169,7 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
 
   const settle = (state: 'down' | 'failed') => {
     enter(state);
-    log(state);
+    log({ kind: 'settled', state });
     // a oneshot's svrun reports the outcome in its exit code too
     if (s.exiting) fx.push({ type: 'exit', code: cfg.oneshot && state === 'failed' ? 1 : 0 });
   };
@@ -188,7 +187,7 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
   const becomeReady = () => {
     s.readyAt = at;
     enter('up');
-    log('ready');
+    log({ kind: 'ready' });
     if (healthOn) {
       s.health = { ok: true, failures: 0, lastCheckAt: null };
       fx.push({ type: 'timer', name: 'health', ms: cfg.healthIntervalMs! });
@@ -205,7 +204,7 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
   };
 
   /** svrun itself ends the run (unhealthy, watchdog): stopped like a `d`, then the restart policy decides as after a failure. */
-  const endRun = (reason: ExitReason, why: string) => {
+  const endRun = (reason: ExitReason, why: SvrunEvent) => {
     log(why);
     s.endReason = reason;
     sendDownSignal();
@@ -215,14 +214,14 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
     const h = s.health ?? { ok: true, failures: 0, lastCheckAt: null };
     const retries = cfg.healthRetries ?? 1;
     if (ok) {
-      if (h.failures > 0) log(`health: recovered after ${h.failures} failed check${h.failures === 1 ? '' : 's'}`);
+      if (h.failures > 0) log({ kind: 'health-recovered', failures: h.failures });
       s.health = { ok: true, failures: 0, lastCheckAt: at };
     } else {
       const failures = h.failures + 1;
       s.health = { ok: failures < retries, failures, lastCheckAt: at };
       // healthy -> failing -> unhealthy: the first failure says how it failed, the last what svrun does about it
-      if (failures === 1) log(`health: failing: check ${detail}`);
-      if (failures >= retries) return endRun('unhealthy', `unhealthy: check failed ${failures} time${failures === 1 ? '' : 's'}`);
+      if (failures === 1) log({ kind: 'health-failing', detail });
+      if (failures >= retries) return endRun('unhealthy', { kind: 'unhealthy', failures });
     }
     fx.push({ type: 'timer', name: 'health', ms: cfg.healthIntervalMs! });
   };
@@ -232,7 +231,7 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
     enter('stopping');
     if (s.stopSentAt !== null) return;
     s.stopSentAt = at;
-    log(`stopping: ${cfg.downSignal}`);
+    log({ kind: 'stopping', signal: cfg.downSignal });
     fx.push({ type: 'signal-group', signal: cfg.downSignal }, { type: 'signal-group', signal: 'SIGCONT' });
     if (cfg.timeoutKillMs > 0) fx.push({ type: 'timer', name: 'kill', ms: cfg.timeoutKillMs });
     fx.push({ type: 'watch-group' });
@@ -273,7 +272,7 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
     if (s.want === 'down') return settle('down');
     if (cfg.oneshot) {
       if (clean) return oneshotUp();
-      s.lastError = `run ${exit?.signal ? `killed by ${exit.signal}` : `exited ${exit?.code}`}`;
+      s.lastError = `run ${exitText(exit)}`;
       return settle('failed');
     }
     if (s.stopRequested) {
@@ -291,7 +290,7 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
     const delay = restartDelay(s.shortRuns);
     s.shortRuns += 1;
     s.restarts += 1;
-    log(`restarting in ${delay} ms`);
+    log({ kind: 'restarting', ms: delay });
     if (delay === 0) return spawn();
     enter('backoff');
     s.nextStartAt = at + delay;
@@ -365,7 +364,7 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
       break;
     case 'kill-now':
       if (s.state === 'stopping') {
-        log(`killed after ${at - (s.stopSentAt ?? at)} ms`);
+        log({ kind: 'killed-after', ms: at - (s.stopSentAt ?? at) });
         fx.push({ type: 'cancel-timer', name: 'kill' }, { type: 'kill-group' });
       }
       break;
@@ -383,13 +382,13 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
       s.endReason = null;
       s.lastBeatAt = null;
       enter('starting');
-      log(`started pid ${event.pid}`);
-      if (cfg.readyOnSpawn) becomeReady();
+      log({ kind: 'started', pid: event.pid });
+      // ready comes as an event of its own, also for a service that is ready on spawn (src/supervisor/readiness.ts)
       if (s.want === 'down') stop();
       break;
     case 'spawn-failed':
       s.lastError = event.error;
-      log(`error: ${event.error}`);
+      log({ kind: 'error', text: event.error });
       if (s.want === 'down') {
         settle('down');
         break;
@@ -407,7 +406,7 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
     case 'exited': {
       if (s.state === 'up') disarmMonitors();
       s.lastExit = { code: event.code, signal: event.signal, at: new Date(at).toISOString(), reason: s.endReason };
-      log(event.signal ? `killed by ${event.signal}` : `exited ${event.code}`);
+      log({ kind: 'exited', code: event.code, signal: event.signal });
       s.shortRuns = nextShortRuns(s.shortRuns, s.startedAt === null ? null : at - s.startedAt);
       s.mainAlive = false;
       if (!event.groupEmpty) {
@@ -424,7 +423,7 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
       break;
     case 'kill-timeout':
       if (s.state === 'stopping') {
-        log(`killed after ${cfg.timeoutKillMs} ms`);
+        log({ kind: 'killed-after', ms: cfg.timeoutKillMs });
         fx.push({ type: 'kill-group' });
       }
       break;
@@ -437,7 +436,7 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
       if (s.state !== 'stopping' || !cfg.oneshot) break;
       if (event.code === 0) settle('down');
       else {
-        s.lastError = `stop ${event.code === null ? 'did not finish' : `exited ${event.code}`}`;
+        s.lastError = `stop ${event.code === null ? 'did not finish' : exitText({ code: event.code, signal: null })}`;
         settle('failed');
       }
       break;
@@ -449,7 +448,7 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
       break;
     case 'error':
       s.lastError = event.error;
-      log(`error: ${event.error}`);
+      log({ kind: 'error', text: event.error });
       break;
     // --- health and watchdog: acted on only while up; late timers and results of a run that is ending are ignored ---
     case 'health-due':
@@ -465,7 +464,7 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
       }
       break;
     case 'watchdog-timeout':
-      if (s.state === 'up' && watchdogOn) endRun('watchdog', `watchdog: no heartbeat for ${at - (s.lastBeatAt ?? at)} ms`);
+      if (s.state === 'up' && watchdogOn) endRun('watchdog', { kind: 'watchdog', ms: at - (s.lastBeatAt ?? at) });
       break;
     default:
       assertNever(event);

@@ -4,7 +4,7 @@
 // a documented exit code) that cmd/svrun.ts prints. Read svrun() top down:
 // it is the whole path from `svctl up` spawning us to the service's `run`.
 import { cgroupPath, prepareCgroup, removeCgroup } from '../os/cgroup.js';
-import { type ControlReader, openControl } from '../control.js';
+import { type ControlReader, letterEvent, openControl } from '../control.js';
 import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, REAPER_MARGIN_MS } from '../defaults.js';
 import { errorText, SvError } from '../errors.js';
 import { liveLeftovers, stopLeftovers } from './leftovers.js';
@@ -24,11 +24,6 @@ import type { Containment } from '../os/procgroup.js';
 import { awaitReaper, TaskReaper } from './taskreaper.js';
 
 export const USAGE = 'usage: svrun [--log file|stdout] [--log-width N] [--want up|once|down] DIR';
-
-const LETTER_SIGNALS: Record<string, NodeJS.Signals> = {
-  t: 'SIGTERM', h: 'SIGHUP', i: 'SIGINT', q: 'SIGQUIT', '1': 'SIGUSR1', '2': 'SIGUSR2',
-  a: 'SIGALRM', w: 'SIGWINCH', p: 'SIGSTOP', c: 'SIGCONT', k: 'SIGKILL',
-};
 
 export interface SvrunArgs {
   dir: string;
@@ -308,12 +303,7 @@ const supervise = async (svc: Service, run: Run, io: Io, startCore: Core): Promi
   process.on('uncaughtException', (err) => supervisor.noteError(`internal: ${errorText(err)}`));
   let control: ControlReader | null = null;
   try {
-    control = openControl(paths.control, (letter) => {
-      const at = Date.now();
-      const signal = LETTER_SIGNALS[letter];
-      if (signal) supervisor.dispatch({ type: 'send', signal, at });
-      else supervisor.dispatch({ type: 'command', cmd: letter as 'u' | 'd' | 'o' | 'x', at });
-    });
+    control = openControl(paths.control, (letter) => supervisor.dispatch(letterEvent(letter, Date.now())));
   } catch (err) {
     supervisor.noteError(`control: ${errorText(err)}`);
   }

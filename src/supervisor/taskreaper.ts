@@ -25,6 +25,7 @@ import { errorText } from '../errors.js';
 import { isAlive, procStartTime } from '../os/proc.js';
 import { replaceFile } from '../os/safefile.js';
 import { readSettingsFile } from '../settingsfile.js';
+import { exitText } from '../statusfile.js';
 
 /** argv[0] of the script ($0), so `ps` shows what it is. */
 export const REAPER_NAME = 'svkit-reaper';
@@ -232,7 +233,7 @@ export class TaskReaper {
     child.stdin?.on('error', () => {}); // a dead reaper: its exit is reported below
     child.once('exit', (code, signal) => {
       if (this.child === child) this.child = null;
-      if (!this.dismissed) this.failed(`reaper: exited ${signal ?? code}`);
+      if (!this.dismissed) this.failed(`reaper: ${exitText({ code, signal })}`);
     });
     if (child.pid === undefined) return;
     child.unref();

@@ -17,7 +17,7 @@ import type { Ctx, Sink } from './context.js';
 import type { LaunchOptions } from './launch.js';
 import { createPlanned, prepareWithInstances } from './instances.js';
 import { lockScanDir } from './scanlock.js';
-import { signalNumber } from '../signals.js';
+import { exitStatus } from '../signals.js';
 import { defaultLockWaitMs } from './change.js';
 import { bringDown } from './down.js';
 import { stopPlan, stopWarnings } from './stopplan.js';
@@ -51,9 +51,6 @@ const within = async (p: Promise<unknown>, ms: number): Promise<void> => {
   await Promise.race([p, new Promise((r) => (timer = setTimeout(r, Math.max(0, ms))))]);
   clearTimeout(timer);
 };
-
-/** CMD's exit as boot's own exit code: its code, or 128+N when a signal ended it. */
-export const cmdExitCode = (code: number | null, signal: NodeJS.Signals | null): number => code ?? 128 + (signal ? signalNumber(signal) : 0);
 
 /** boot's exit code: CMD's when it ran and ended, else why boot shut down (0 on a signal, 1 when a service failed to come up). */
 export const bootExitCode = (cmdCode: number | null, shutdownCode: number): number => cmdCode ?? shutdownCode;
@@ -148,7 +145,7 @@ class Init {
       this.shutdown(127);
     });
     cmd.once('exit', (code, signal) => {
-      this.cmdCode = cmdExitCode(code, signal);
+      this.cmdCode = exitStatus(code, signal);
       this.shutdown(this.cmdCode);
     });
   }

@@ -9,6 +9,7 @@ import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync } fr
 import { join } from 'node:path';
 import { EXIT_USAGE } from '../defaults.js';
 import { collectErrors, errorText, type Result, SvError } from '../errors.js';
+import { CURRENT, isRotatedName } from '../log/format.js';
 import { closure, dependents, type Graph } from '../graph.js';
 import { INSTANCE_RE, isDirectory, lookup, readScan, type Scan, splitInstance } from '../scan.js';
 import { type Ctx, defaultEntries, loadScan } from './context.js';
@@ -35,7 +36,7 @@ export const templateOf = (name: string, templates: ReadonlySet<string>): string
 };
 
 /** What svrun and the built-in logger keep in log/: the instance's own, never linked. */
-const isLogState = (file: string): boolean => file === 'supervise' || file === 'current' || (file.startsWith('@') && file.endsWith('.s'));
+const isLogState = (file: string): boolean => file === 'supervise' || file === CURRENT || isRotatedName(file);
 
 /**
  * Creates the instance folder `name` from its template, complete or not at

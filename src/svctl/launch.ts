@@ -5,9 +5,10 @@
 // svctl lets go of it and nothing ties the two together any more.
 import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readSync, rmdirSync, unlinkSync } from 'node:fs';
-import { constants, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { exitStatus } from '../signals.js';
 import type { Want } from '../statusfile.js';
 
 /** dist/src/svctl/launch.js -> dist/cmd/svrun.js */
@@ -77,7 +78,7 @@ export const launchSvrun = (dir: string, want: Want, onExit: () => void, opts: L
     onExit();
   });
   child.on('exit', (code, signal) => {
-    launched.exit = { code: code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0), lines: readLines() };
+    launched.exit = { code: exitStatus(code, signal), lines: readLines() };
     launched.release();
     if (child.pid !== undefined) opts.onExit?.(child.pid, dir, code, signal);
     onExit();

@@ -7,6 +7,7 @@
 import { closeSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT_FAILED, EXIT_OK, FOLLOW_POLL_MS } from '../defaults.js';
+import { CURRENT, labelFor, lineTime } from '../log/format.js';
 import { servicePaths } from '../paths.js';
 import { openRegular } from '../settingsfile.js';
 import { type Ctx, loadScan, namedEntries } from './context.js';
@@ -28,20 +29,7 @@ export const tailLines = (file: string, n: number, upTo?: number): string[] => {
   }
 };
 
-/** `2026-...Z svrun exited 3` -> `svrun exited 3`. */
-export const withoutTime = (line: string): string => line.replace(/^\d{4}-\d\d-\d\dT[\d:.]+Z /, '');
-
-export const logFile = (dir: string, name: string): string => join(servicePaths(dir, name).logDir, 'current');
-
-const TIME = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z) /;
-
-/** The time (ms since the epoch) a log line begins with, or null (a line written to the file by hand). */
-export const lineTime = (line: string): number | null => {
-  const m = TIME.exec(line);
-  if (!m) return null;
-  const t = Date.parse(m[1]!);
-  return Number.isNaN(t) ? null : t;
-};
+export const logFile = (dir: string, name: string): string => join(servicePaths(dir, name).logDir, CURRENT);
 
 export interface Tagged {
   /** Index of the source (service) the line comes from. */
@@ -76,7 +64,7 @@ export const mergeByTime = (sources: readonly (readonly string[])[]): Tagged[] =
 /** `web | LINE`, the name padded to the longest of `names` (as `svctl boot` prints). */
 export const prefixer = (names: readonly string[]): ((t: Tagged) => string) => {
   const width = Math.max(0, ...names.map((n) => n.length));
-  const labels = names.map((n) => `${n.padEnd(width)} | `);
+  const labels = names.map((n) => labelFor(n, width));
   return (t) => `${labels[t.source]}${t.line}`;
 };
 
@@ -119,7 +107,7 @@ export const cmdLogs = async (ctx: Ctx, names: readonly string[], o: LogsOptions
     if (!o.follow) {
       const missing = shown.filter((s) => !s.tail.found);
       for (const s of shown) if (s.tail.problem !== null) ctx.err(`${s.name}/log/current: ${s.tail.problem}`);
-      for (const s of missing) if (s.tail.problem === null) ctx.err(`${s.name}: no log yet (${join(s.tail.dir, 'current')})`);
+      for (const s of missing) if (s.tail.problem === null) ctx.err(`${s.name}: no log yet (${join(s.tail.dir, CURRENT)})`);
       return missing.length === shown.length ? EXIT_FAILED : EXIT_OK;
     }
     process.on('SIGINT', halt);

@@ -18,6 +18,7 @@
 import { closeSync, fstatSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MAX_LINE_BYTES } from '../log/builtin.js';
+import { CURRENT, isRotatedName } from '../log/format.js';
 import { openRegular } from '../settingsfile.js';
 
 const CHUNK = 64 * 1024;
@@ -37,8 +38,6 @@ export interface Rotated {
   name: string;
   ino: number;
 }
-
-export const isRotatedName = (f: string): boolean => f.startsWith('@') && f.endsWith('.s');
 
 /** The rotated files of a log folder with their inodes, in name (time) order; [] when the folder is missing. */
 export const listRotated = (dir: string): Rotated[] => {
@@ -162,7 +161,7 @@ export class LogTail {
   constructor(readonly dir: string) {}
 
   private get current(): string {
-    return join(this.dir, 'current');
+    return join(this.dir, CURRENT);
   }
 
   /**

@@ -4,45 +4,41 @@
 import { dirname } from 'node:path';
 import { LOG_SETTLE_MS } from '../defaults.js';
 import type { ServiceDef } from '../servicedir.js';
-import type { ExitReason, LastExit, Status } from '../statusfile.js';
-import { logFile, tailLines, withoutTime } from './logs.js';
+import { parseEvent, parseLine } from '../log/format.js';
+import type { State, Status } from '../statusfile.js';
+import { logFile, tailLines } from './logs.js';
 import { ChangeWaiter } from './changewait.js';
 
 const OUTPUT_LINES = 3;
 /** How far back to look for the service's own lines among svrun's events. */
 const SCAN_LINES = 50;
 
-/** The reasons svrun records in lastExit.reason; anything else in a (hand-edited) status.json is not shown. */
-const EXIT_REASONS: readonly string[] = ['oom', 'unhealthy', 'watchdog'] satisfies ExitReason[];
-
-/** `killed by SIGTERM`, `exited 1`; with the reason svrun ended the run, if it did: `killed by SIGTERM (unhealthy)`. */
-export const exitText = (e: LastExit | null): string => {
-  if (e === null) return 'no exit yet';
-  const how = e.signal ? `killed by ${e.signal}` : `exited ${e.code}`;
-  return typeof e.reason === 'string' && EXIT_REASONS.includes(e.reason) ? `${how} (${e.reason})` : how;
-};
-
 /** `: <last error>` when recorded, then `; last output: a | b | c` when the service wrote any. */
 export const detail = (def: ServiceDef, s: Status | null): string => {
   const output = tailLines(logFile(def.dir, def.name), SCAN_LINES)
-    .map(withoutTime)
-    .filter((l) => l.startsWith('out ') || l.startsWith('err '))
+    .map(parseLine)
+    .flatMap((l) => (l && l.stream !== 'svrun' ? [`${l.stream} ${l.text}`] : []))
     .slice(-OUTPUT_LINES);
   return `${s?.lastError ? `: ${s.lastError}` : ''}${output.length > 0 ? `; last output: ${output.join(' | ')}` : ''}`;
 };
 
 /**
- * Waits (briefly) until svrun's `EVENT` line, logged at or after `since`, is
- * in log/current: the status file is written at once, the log a moment
- * later, and the lines before that event are what the report should show.
+ * Waits (briefly) until svrun's line saying the service came to rest in
+ * `state` (`down`, `failed`), logged at or after `since`, is in log/current:
+ * the status file is written at once, the log a moment later, and the lines
+ * before that event are what the report should show.
  */
-export const logSettled = async (def: ServiceDef, event: string, since: number): Promise<void> => {
+export const logSettled = async (def: ServiceDef, state: State, since: number): Promise<void> => {
   const file = logFile(def.dir, def.name);
   const until = Date.now() + LOG_SETTLE_MS;
   const changes = new ChangeWaiter([dirname(file)]);
   try {
     for (;;) {
-      const seen = tailLines(file, 20).some((l) => l.endsWith(` svrun ${event}`) && Date.parse(l.slice(0, l.indexOf(' '))) >= since);
+      const seen = tailLines(file, 20).some((text) => {
+        const l = parseLine(text);
+        const e = l?.stream === 'svrun' ? parseEvent(l.text) : null;
+        return e?.kind === 'settled' && e.state === state && Date.parse(l!.at) >= since;
+      });
       if (seen || Date.now() >= until) return;
       await changes.next(until);
     }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { RESPAWN_SWEEP_MS } from '../defaults.js';
 import { nextShortRuns, restartDelay } from '../supervisor/backoff.js';
 import { NAME_RE } from '../servicedir.js';
-import type { Status, Want } from '../statusfile.js';
+import { exitText, type Status, type Want } from '../statusfile.js';
 import { type Launched, type LaunchOptions, launchSvrun } from './launch.js';
 import { observe } from './observe.js';
 
@@ -23,8 +23,6 @@ export const respawnWant = (s: Status | null, supervised: boolean): Want | null 
   return s.want === 'up' || s.want === 'once' ? s.want : null;
 };
 
-/** `exited 1`, `killed by SIGKILL`. */
-const howItEnded = (code: number | null, signal: NodeJS.Signals | null): string => (signal ? `killed by ${signal}` : `exited ${code}`);
 
 export interface Respawner {
   /** Look now (SIGCHLD, a child's exit). */
@@ -77,7 +75,7 @@ export const startRespawner = (o: RespawnOptions): { respawner: Respawner; launc
     },
     onExit: (pid, dir, code, signal) => {
       children.delete(pid);
-      ended.set(pid, howItEnded(code, signal));
+      ended.set(pid, exitText({ code, signal }));
       if (ended.size > MAX_ENDED) ended.delete(ended.keys().next().value!);
       o.launch.onExit?.(pid, dir, code, signal);
       poke();

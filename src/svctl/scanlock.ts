@@ -13,7 +13,6 @@ import { readSettingsFile } from '../settingsfile.js';
 import type { Status } from '../statusfile.js';
 import { EXIT_FAILED } from '../defaults.js';
 import { signalled, SvError } from '../errors.js';
-import { signalNumber } from '../signals.js';
 
 type Owner = NonNullable<Status['supervisor']>;
 
@@ -98,7 +97,7 @@ export const lockScanDir = async (scanDir: string, deadline: number, onSignal = 
         unlisten();
         rmSync(ownerPath, { force: true });
         rmSync(lockPath, { recursive: true, force: true });
-        interrupt(signalled(signalNumber(sig)));
+        interrupt(signalled(sig));
       };
       const unlisten = () => {
         for (const sig of STOP_SIGNALS) process.off(sig, stop);

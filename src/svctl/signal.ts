@@ -2,24 +2,18 @@
 // process group; svctl only writes the letter runit assigns to it. The
 // supervisor holds the settings it started with, so an invalid folder is
 // only a warning here.
-import { sendControl } from '../control.js';
+import { type ControlLetter, letterForSignal, RELAYED_SIGNALS, sendControl } from '../control.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../defaults.js';
 import { SvError } from '../errors.js';
 import { servicePaths } from '../paths.js';
 import { normalizeSignal } from '../signals.js';
 import { type Ctx, loadScan, namedEntries } from './context.js';
 
-/** The signals a supervisor relays, by control letter (SPEC.md, supervise/control). */
-export const SIGNAL_LETTERS: Readonly<Record<string, string>> = {
-  SIGTERM: 't', SIGHUP: 'h', SIGINT: 'i', SIGQUIT: 'q', SIGUSR1: '1', SIGUSR2: '2',
-  SIGALRM: 'a', SIGWINCH: 'w', SIGSTOP: 'p', SIGCONT: 'c', SIGKILL: 'k',
-};
-
 export const cmdSignal = (ctx: Ctx, sig: string, names: readonly string[]): number => {
   const name = normalizeSignal(sig);
-  const letter = name ? SIGNAL_LETTERS[name] : undefined;
+  const letter = name ? letterForSignal(name) : null;
   if (!letter) {
-    const known = Object.keys(SIGNAL_LETTERS).map((s) => s.slice(3)).join(' ');
+    const known = RELAYED_SIGNALS.map((s) => s.slice(3)).join(' ');
     throw new SvError('svkit.usage', EXIT_USAGE, `signal: cannot send "${sig}" (supervisors relay ${known})`);
   }
   const scan = loadScan(ctx, false);
@@ -44,7 +38,7 @@ export const cmdSignal = (ctx: Ctx, sig: string, names: readonly string[]): numb
 };
 
 /** sendControl, with a permission error as `denied` (any other error is thrown). */
-const send = (fifo: string, letter: string): 'sent' | 'not-supervised' | 'denied' => {
+const send = (fifo: string, letter: ControlLetter): 'sent' | 'not-supervised' | 'denied' => {
   try {
     return sendControl(fifo, letter);
   } catch (err) {

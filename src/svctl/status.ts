@@ -5,10 +5,10 @@ import { EXIT_FAILED, EXIT_OK } from '../defaults.js';
 import { collectErrors, printable } from '../errors.js';
 import { lookup, type Scan, type ScanEntry } from '../scan.js';
 import { readService, type ServiceType } from '../servicedir.js';
+import { exitText } from '../statusfile.js';
 import { type Ctx, defaultEntries, loadScan, namedEntries } from './context.js';
 import { templateOf, templatesOf } from './instances.js';
 import { observe, type ShownStatus, shownStatus } from './observe.js';
-import { exitText } from './report.js';
 
 const typeOf = (e: ScanEntry, scan: Scan): ServiceType => {
   const known = scan.services.get(e.name);

@@ -13,7 +13,8 @@ import type { ServiceDef } from '../servicedir.js';
 import type { Status } from '../statusfile.js';
 import { type Launched, type LaunchOptions, launchSvrun } from './launch.js';
 import { isUp, observe } from './observe.js';
-import { detail, exitText, logSettled } from './report.js';
+import { exitText } from '../statusfile.js';
+import { detail, logSettled } from './report.js';
 import { runGraph } from './schedule.js';
 import { ChangeWaiter } from './changewait.js';
 

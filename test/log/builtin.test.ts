@@ -5,7 +5,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fileSink, LineSplitter, MAX_LINE_BYTES, type Stream } from '../../src/log/builtin.js';
+import { fileSink, LineSplitter, MAX_LINE_BYTES } from '../../src/log/builtin.js';
+import type { Stream } from '../../src/log/format.js';
 
 /** The lines a splitter emits for `chunks` (then end() unless `end` is false). */
 const split = (chunks: (string | Buffer | number[])[], end = true): string[] => {

@@ -3,12 +3,13 @@
 // (SPEC.md "The supervise/ folder" states and "svrun" restarts, stops, events),
 // plus a seeded random sweep of invariants.
 import { describe, expect, it } from 'vitest';
+import { eventText } from '../../src/log/format.js';
 import type { RestartPolicy } from '../../src/servicedir.js';
 import { signalNumber } from '../../src/signals.js';
 import { type Command, type Config, type Core, type Effect, type Event, initialCore, step, type TimerName } from '../../src/supervisor/state.js';
 import { type State, STATES, type Want } from '../../src/statusfile.js';
 
-const CFG: Config = { restart: 'always', downSignal: 'SIGTERM', timeoutKillMs: 7000, hasFinish: false, readyOnSpawn: true };
+const CFG: Config = { restart: 'always', downSignal: 'SIGTERM', timeoutKillMs: 7000, hasFinish: false };
 const cfgWith = (o: Partial<Config> = {}): Config => ({ ...CFG, ...o });
 
 const boot = (at = 0): Event => ({ type: 'boot', at });
@@ -19,6 +20,8 @@ const killNow = (at: number): Event => ({ type: 'kill-now', at });
 const spawned = (pid: number, at: number): Event => ({ type: 'spawned', pid, pidStart: 5000 + pid, at });
 const spawnFailed = (error: string, at: number): Event => ({ type: 'spawn-failed', error, at });
 const ready = (at: number): Event => ({ type: 'ready', at });
+/** A service ready on spawn, as the interpreter reports it: spawned, then ready. */
+const spawnedReady = (pid: number, at: number): Event[] => [spawned(pid, at), ready(at)];
 const exited = (code: number | null, signal: NodeJS.Signals | null, at: number, groupEmpty = true): Event => ({
   type: 'exited',
   code,
@@ -32,7 +35,7 @@ const finishDone = (code: number | null, at: number): Event => ({ type: 'finish-
 const backoffDone = (at: number): Event => ({ type: 'backoff-done', at });
 const errorEv = (error: string, at: number): Event => ({ type: 'error', error, at });
 
-const logsOf = (fx: Effect[]): string[] => fx.flatMap((e) => (e.type === 'log' ? [e.text] : []));
+const logsOf = (fx: Effect[]): string[] => fx.flatMap((e) => (e.type === 'log' ? [eventText(e.event)] : []));
 const actionsOf = (fx: Effect[]): Effect[] => fx.filter((e) => e.type !== 'log');
 const count = (fx: Effect[], type: Effect['type']) => fx.filter((e) => e.type === type).length;
 const signalsOf = (fx: Effect[]): string[] => fx.flatMap((e) => (e.type === 'signal-group' ? [e.signal] : []));
@@ -72,9 +75,9 @@ const reach = (state: State, o: Partial<Config> = {}): Machine => {
     case 'down':
       return new Machine(cfgWith(o), 'down').feed(boot(0));
     case 'starting':
-      return new Machine(cfgWith({ ...o, readyOnSpawn: false })).feed(boot(0), spawned(100, 0));
-    case 'up':
       return new Machine(cfgWith(o)).feed(boot(0), spawned(100, 0));
+    case 'up':
+      return new Machine(cfgWith(o)).feed(boot(0), spawned(100, 0), ready(0));
     case 'stopping':
       return reach('up', o).feed(cmd('d', 1000));
     case 'finishing':
@@ -110,13 +113,10 @@ describe('state: boot', () => {
 });
 
 describe('state: spawned', () => {
-  it.each<[boolean, State, string[], number | null, number]>([
-    [true, 'up', ['started pid 42', 'ready'], 250, 250],
-    [false, 'starting', ['started pid 42'], null, 0],
-  ])('readyOnSpawn %s -> %s, logs %j', (readyOnSpawn, state, logs, readyAt, since) => {
-    const m = new Machine(cfgWith({ readyOnSpawn })).feed(boot(0), spawned(42, 250));
-    expect(m.core).toMatchObject({ state, since, pid: 42, pgid: 42, pidStart: 5042, startedAt: 250, readyAt, lastError: null });
-    expect(m.logs).toEqual(logs);
+  it('-> starting, logs "started pid 42"; ready is an event of its own (readiness.ts, also for ready on spawn)', () => {
+    const m = new Machine(CFG).feed(boot(0), spawned(42, 250));
+    expect(m.core).toMatchObject({ state: 'starting', since: 0, pid: 42, pgid: 42, pidStart: 5042, startedAt: 250, readyAt: null, lastError: null });
+    expect(m.logs).toEqual(['started pid 42']);
     expect(actionsOf(m.last)).toEqual([]);
   });
 
@@ -228,7 +228,7 @@ describe('state: restart policies and end states (SPEC: down after a clean exit 
       expect(m.last).toContainEqual({ type: 'spawn' });
       expect(m.core.restarts).toBe(1);
       expect(m.core.nextStartAt).toBeNull();
-      m.feed(spawned(101, 510));
+      m.feed(...spawnedReady(101, 510));
       expect(m.core).toMatchObject({ state: 'up', pid: 101, since: 510 });
     } else {
       expect(m.logs).toEqual([exitLog, outcome]);
@@ -534,7 +534,7 @@ describe('state: d then u during a stop restarts fresh', () => {
     expect(m.last).toContainEqual({ type: 'spawn' });
     expect(m.logs.filter((l) => l.startsWith('restarting'))).toEqual([]);
     expect(m.core.restarts).toBe(restarts);
-    m.feed(spawned(50, 1300));
+    m.feed(...spawnedReady(50, 1300));
     expect(m.core).toMatchObject({ state: 'up', stopRequested: false, stopSentAt: null, pid: 50 });
     // fresh: the next short run restarts at once
     m.feed(exited(1, null, 1400), ...(o.hasFinish ? [finishDone(0, 1450)] : []));
@@ -619,7 +619,7 @@ describe('state: spawn-failed (retried with backoff whatever the policy)', () =>
       expect(m.last).toEqual([{ type: 'spawn' }]);
     }
     expect(m.core.restarts).toBe(3);
-    m.feed(spawned(9, t));
+    m.feed(...spawnedReady(9, t));
     expect(m.core).toMatchObject({ state: 'up', lastError: null });
   });
 
@@ -667,7 +667,7 @@ describe('state: send and error', () => {
 
 describe('state: oneshots (SPEC: run once per up, "up" while its effect holds; `stop` undoes it; svrun exits when done)', () => {
   /** Config as the interpreter builds it for a oneshot: readiness is run's exit 0, never "at spawn". */
-  const ONESHOT: Partial<Config> = { oneshot: true, readyOnSpawn: false };
+  const ONESHOT: Partial<Config> = { oneshot: true };
   /**
    * A oneshot's svrun as svrun.ts starts it (oneshotCore): always exiting once
    * settled, `up` when the state on disk says its effect holds since this boot.
@@ -844,7 +844,6 @@ describe('state: invariants over random event sequences', () => {
         downSignal: pick(['SIGTERM', 'SIGINT', 'SIGHUP'] as const),
         timeoutKillMs: pick([0, 7000]),
         hasFinish: rnd() < 0.5,
-        readyOnSpawn: oneshot ? false : rnd() < 0.5,
         oneshot,
         hasStop: oneshot && rnd() < 0.5,
       };
@@ -994,7 +993,7 @@ describe('state: invariants over random event sequences', () => {
 
 // --- health checks and watchdog (SPEC.md "Resources and health") ---
 describe('state: health checks while up', () => {
-  const HEALTH: Partial<Config> = { readyOnSpawn: false, healthIntervalMs: 100, healthRetries: 3 };
+  const HEALTH: Partial<Config> = { healthIntervalMs: 100, healthRetries: 3 };
   const healthDue = (at: number): Event => ({ type: 'health-due', at });
   const pass = (at: number): Event => ({ type: 'health-result', ok: true, detail: 'exited 0', at });
   const fail = (at: number, detail = 'exited 1'): Event => ({ type: 'health-result', ok: false, detail, at });
@@ -1097,7 +1096,7 @@ describe('state: health checks while up', () => {
 });
 
 describe('state: watchdog', () => {
-  const WD: Partial<Config> = { readyOnSpawn: false, watchdogMs: 300 };
+  const WD: Partial<Config> = { watchdogMs: 300 };
   const beat = (at: number): Event => ({ type: 'heartbeat', at });
   const silence = (at: number): Event => ({ type: 'watchdog-timeout', at });
 
@@ -1151,7 +1150,7 @@ describe('state: health and watchdog over random event sequences', () => {
   const sweep = (seed: number): void => {
     const rnd = prng(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
-    const cfg: Config = { ...CFG, readyOnSpawn: rnd() < 0.3, restart: pick(['always', 'on-failure', 'never'] as const), healthIntervalMs: 100, healthRetries: pick([1, 2, 3]), watchdogMs: 300 };
+    const cfg: Config = { ...CFG, restart: pick(['always', 'on-failure', 'never'] as const), healthIntervalMs: 100, healthRetries: pick([1, 2, 3]), watchdogMs: 300 };
     let core = initialCore('up', 0);
     const armed = new Set<TimerName>();
     let checking = false;
@@ -1177,8 +1176,8 @@ describe('state: health and watchdog over random event sequences', () => {
       };
       if (core.state !== 'up') check(!armed.has('health') && !armed.has('watchdog') && !checking, 'nothing armed outside up');
       else check((armed.has('health') || checking) && armed.has('watchdog'), 'health timer or check, and the watchdog, armed while up');
-      if (r.effects.some((e) => e.type === 'log' && e.text.startsWith('unhealthy:'))) ends.unhealthy += 1;
-      if (r.effects.some((e) => e.type === 'log' && e.text.startsWith('watchdog:'))) ends.watchdog += 1;
+      if (r.effects.some((e) => e.type === 'log' && e.event.kind === 'unhealthy')) ends.unhealthy += 1;
+      if (r.effects.some((e) => e.type === 'log' && e.event.kind === 'watchdog')) ends.watchdog += 1;
       if (prev.lastExit !== core.lastExit && core.lastExit?.reason) check(prev.endReason === core.lastExit.reason, 'reason = why svrun ended the run');
       // what the interpreter could report next
       at += Math.floor(rnd() * 400);

@@ -7,7 +7,8 @@ import { appendFileSync, closeSync, mkdtempSync, openSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { formatBatch, lineTime, mergeByTime, prefixer } from '../../src/svctl/logs.js';
+import { lineTime } from '../../src/log/format.js';
+import { formatBatch, mergeByTime, prefixer } from '../../src/svctl/logs.js';
 import { linesBefore, LogTail } from '../../src/svctl/logtail.js';
 import { Sandbox, startSvctl, waitFor } from '../helpers.js';
 
@@ -18,12 +19,6 @@ const t = (ms: number) => new Date(Date.UTC(2026, 10, 23, 10, 0, 0, ms)).toISOSt
 const outLines = (text: string) => text.split('\n').filter(Boolean);
 
 describe('merging and prefixing (pure)', () => {
-  it('lineTime reads the leading ISO time, null without one', () => {
-    expect(lineTime(`${t(120)} out hello`)).toBe(Date.parse(t(120)));
-    expect(lineTime('appended by hand')).toBeNull();
-    expect(lineTime('2026-11-23 out no')).toBeNull();
-  });
-
   it('merges by time, stable for equal times (earlier source first), each source kept in its order', () => {
     const a = [`${t(1)} out a1`, `${t(3)} out a3`, `${t(3)} out a3b`, `${t(9)} out a9`];
     const b = [`${t(2)} out b2`, `${t(3)} out b3`, `${t(4)} out b4`];

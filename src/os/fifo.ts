@@ -1,0 +1,69 @@
+// Named pipes (FIFOs) in folders that are not ours to trust: created with
+// coreutils' mkfifo (Node has none), opened without following a symlink,
+// written without ever blocking. The protocols spoken over them live with
+// their users: src/control.ts (supervise/control), src/log/pipe.ts (the held
+// log pipe).
+import { spawnSync } from 'node:child_process';
+import { closeSync, constants, fstatSync, lstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
+
+const isFifo = (path: string): boolean => {
+  try {
+    return lstatSync(path).isFIFO();
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Creates the FIFO if needed (Node has no mkfifo: coreutils' does it, once per
+ * service folder). Anything else at `path` (a regular file, a planted symlink)
+ * is unlinked first (unlink does not follow); a folder there is an error.
+ */
+export const ensureFifo = (path: string): void => {
+  if (isFifo(path)) return;
+  try {
+    unlinkSync(path);
+  } catch {
+    /* nothing there */
+  }
+  const res = spawnSync('mkfifo', ['-m', '0600', path], { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (res.status !== 0 || !isFifo(path)) {
+    throw new Error(`${path}: cannot create FIFO: ${res.error?.message ?? res.stderr?.toString().trim()}`);
+  }
+};
+
+/**
+ * Opens the FIFO at `path` (read-only, non-blocking) without following a
+ * symlink, and checks it is one; more descriptors of the same pipe are opened
+ * through /proc/self/fd, so a swap of `path` meanwhile cannot redirect them.
+ */
+export const openFifo = (path: string): { fd: number; again: (flags: number) => number } => {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  if (!fstatSync(fd).isFIFO()) {
+    closeSync(fd);
+    throw new Error(`${path}: not a FIFO`);
+  }
+  return { fd, again: (flags) => openSync(`/proc/self/fd/${fd}`, flags) };
+};
+
+/**
+ * Writes `data` to the FIFO at `path` without blocking, or returns
+ * 'no-reader': opening a FIFO for writing fails with ENXIO when nobody reads
+ * it, and a missing FIFO means the same. Any other error is thrown.
+ */
+export const writeFifo = (path: string, data: string): 'written' | 'no-reader' => {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENXIO' || code === 'ENOENT') return 'no-reader';
+    throw err;
+  }
+  try {
+    writeSync(fd, data);
+  } finally {
+    closeSync(fd);
+  }
+  return 'written';
+};

@@ -55,7 +55,7 @@ export const driveDown = async (def: StopTarget, deadline: number | null): Promi
         const reaper = o.supervised ? null : beingReaped(o);
         const what = o.supervised ? `still ${s?.state ?? 'supervised'}` : reaper ? `still being reaped (task reaper pid ${reaper.reaper})` : 'leftover processes still running';
         const pid = s?.supervisor?.pid;
-        return `${def.name}: ${what} after ${until - t0} ms${o.supervised && pid ? ` (supervisor pid ${pid})` : ''}`;
+        return `${def.name}: ${what} after ${Math.max(0, until - t0)} ms${o.supervised && pid ? ` (supervisor pid ${pid})` : ''}`;
       }
       await changes.next(until);
     }

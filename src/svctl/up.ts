@@ -97,7 +97,7 @@ export const driveUp = async (def: ServiceDef, want: UpWant, deadline: number | 
       }
       if (Date.now() >= until) {
         const state = o.supervised || ours ? (s?.state ?? 'unknown') : 'not supervised';
-        return `${def.name}: not ready after ${until - t0} ms (state ${state})${detail(def, s)}`;
+        return `${def.name}: not ready after ${Math.max(0, until - t0)} ms (state ${state})${detail(def, s)}`;
       }
       await changes.next(until);
     }

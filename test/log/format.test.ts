@@ -129,6 +129,13 @@ describe('format: svrun events', () => {
     ['failed', { kind: 'settled', state: 'failed' }],
     ['error: run: spawn EACCES', { kind: 'error', text: 'run: spawn EACCES' }],
     ['error: ', { kind: 'error', text: '' }],
+    ['health: failing: check exited 1', { kind: 'health-failing', detail: 'exited 1' }],
+    ['health: failing: check timed out after 200 ms', { kind: 'health-failing', detail: 'timed out after 200 ms' }],
+    ['unhealthy: check failed 1 time', { kind: 'unhealthy', failures: 1 }],
+    ['unhealthy: check failed 3 times', { kind: 'unhealthy', failures: 3 }],
+    ['health: recovered after 1 failed check', { kind: 'health-recovered', failures: 1 }],
+    ['health: recovered after 2 failed checks', { kind: 'health-recovered', failures: 2 }],
+    ['watchdog: no heartbeat for 405 ms', { kind: 'watchdog', ms: 405 }],
   ])('%s', (text, event) => {
     expect(eventText(event)).toBe(text);
     expect(parseEvent(text)).toEqual(event);
@@ -154,6 +161,10 @@ describe('format: svrun events', () => {
       fc.record({ kind: fc.constant('restarting' as const), ms }),
       fc.record({ kind: fc.constant('settled' as const), state: fc.constantFrom('down' as const, 'failed' as const) }),
       fc.record({ kind: fc.constant('error' as const), text: fc.string({ unit: 'grapheme' }).filter((s) => !s.includes('\n')) }),
+      fc.record({ kind: fc.constant('health-failing' as const), detail: fc.string({ unit: 'grapheme' }).filter((s) => !s.includes('\n')) }),
+      fc.record({ kind: fc.constant('unhealthy' as const), failures: fc.integer({ min: 1, max: 1000 }) }),
+      fc.record({ kind: fc.constant('health-recovered' as const), failures: fc.integer({ min: 1, max: 1000 }) }),
+      fc.record({ kind: fc.constant('watchdog' as const), ms }),
     );
     fc.assert(
       fc.property(event, (e) => {
@@ -179,7 +190,11 @@ describe('format: docs/logging.md lists exactly these events', () => {
       expect(eventText(e!)).toBe(text);
       return e!.kind;
     });
-    const ALL: SvrunEvent['kind'][] = ['started', 'ready', 'stopping', 'exited', 'killed-after', 'restarting', 'settled', 'error'];
-    expect(new Set(kinds)).toEqual(new Set(ALL));
+    // every kind, checked by the compiler: a new kind of event fails to build here until it is named
+    const ALL: Record<SvrunEvent['kind'], true> = {
+      started: true, ready: true, stopping: true, exited: true, 'killed-after': true, restarting: true, settled: true, error: true,
+      'health-failing': true, unhealthy: true, 'health-recovered': true, watchdog: true,
+    };
+    expect(new Set(kinds)).toEqual(new Set(Object.keys(ALL)));
   });
 });

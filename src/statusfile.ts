@@ -13,6 +13,12 @@ export interface LastExit {
   code: number | null;
   signal: string | null;
   at: string;
+  /**
+   * svkit addition: why, where svrun knows more than the code says: "oom"
+   * when the cgroup counted an OOM kill during the run, "unhealthy" or
+   * "watchdog" when svrun stopped it; else null (absent in older files).
+   */
+  reason: null | 'oom' | 'unhealthy' | 'watchdog';
 }
 
 export interface LogStatus {
@@ -64,6 +70,17 @@ export interface Status {
   cgroup: string | null;
   /** The settings the supervisor holds (absent in files written before svkit recorded them). */
   settings?: HeldSettings | null;
+  /** svkit addition: the resource limits the supervisor holds and whether the cgroups took them; null without limit files. */
+  limits?: LimitsStatus | null;
+}
+
+/** memory-max (bytes), cpu-max (percent of one CPU), pids-max, nofile as read; `applied`: every one set is in force. */
+export interface LimitsStatus {
+  applied: boolean;
+  memoryMax: number | null;
+  cpuMax: number | null;
+  pidsMax: number | null;
+  nofile: number | null;
 }
 
 export type ReadStatus = { kind: 'missing' } | { kind: 'corrupt'; reason: string } | { kind: 'ok'; status: Status };

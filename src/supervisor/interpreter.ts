@@ -58,6 +58,10 @@ export interface UnitIO {
   onChange?: () => void;
   /** What a task reaper must stop should svrun die now; called whenever it changes (src/supervisor/taskreaper.ts). */
   onTarget?: (target: ReapTarget) => void;
+  /** status.json's `limits` (src/os/limits.ts). */
+  limits?: Status['limits'];
+  /** The OOM kills counted in the service's memory cgroup, or null (src/os/usage.ts): read around each run. */
+  oomKills?: () => number | null;
 }
 
 export class Supervisor {
@@ -83,6 +87,8 @@ export class Supervisor {
   /** Recorded in status.json: svctl stops us with these, whatever the folder says later. */
   private readonly settings: HeldSettings;
   private target: ReapTarget | null = null;
+  /** The memory cgroup's OOM kill count when the current run started. */
+  private oomKillsAtStart: number | null = null;
 
   constructor(
     private readonly def: ServiceDef,
@@ -191,6 +197,7 @@ export class Supervisor {
       lastError: c.lastError,
       cgroup: this.containment.cgroup,
       settings: this.settings,
+      limits: this.io.limits ?? null,
     };
   }
 
@@ -367,6 +374,7 @@ export class Supervisor {
     } catch (err) {
       return this.dispatch({ type: 'spawn-failed', error: `run: ${errorText(err)}`, at });
     }
+    this.oomKillsAtStart = this.io.oomKills?.() ?? null;
     let child: ChildProcess;
     try {
       child = spawnContained(this.containment, {
@@ -397,10 +405,17 @@ export class Supervisor {
         signal,
         groupEmpty: !groupAlive(this.containment, pid),
         at: Date.now(),
+        reason: this.oomGrew() ? 'oom' : null,
       });
     });
     this.dispatch({ type: 'spawned', pid, pidStart: procStartTime(pid), at });
     this.watchReadiness(child, pid, at);
+  }
+
+  /** Did the kernel's OOM killer act in the service's cgroup since this run started? (counted when it kills, before the exit is seen) */
+  private oomGrew(): boolean {
+    const now = this.io.oomKills?.() ?? null;
+    return now !== null && this.oomKillsAtStart !== null && now > this.oomKillsAtStart;
   }
 
   /** A longrun with neither notification-fd nor check is ready as soon as it is spawned. */

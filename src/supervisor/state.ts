@@ -58,7 +58,7 @@ export type Event =
   | { type: 'spawned'; pid: number; pidStart: number | null; at: number }
   | { type: 'spawn-failed'; error: string; at: number }
   | { type: 'ready'; at: number }
-  | { type: 'exited'; code: number | null; signal: NodeJS.Signals | null; groupEmpty: boolean; at: number }
+  | { type: 'exited'; code: number | null; signal: NodeJS.Signals | null; groupEmpty: boolean; at: number; reason?: LastExit['reason'] }
   | { type: 'group-empty'; at: number }
   | { type: 'kill-timeout'; at: number }
   | { type: 'finish-done'; code: number | null; at: number }
@@ -321,8 +321,8 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
       }
       break;
     case 'exited': {
-      s.lastExit = { code: event.code, signal: event.signal, at: new Date(at).toISOString() };
-      log(event.signal ? `killed by ${event.signal}` : `exited ${event.code}`);
+      s.lastExit = { code: event.code, signal: event.signal, at: new Date(at).toISOString(), reason: event.reason ?? null };
+      log(`${event.signal ? `killed by ${event.signal}` : `exited ${event.code}`}${event.reason === 'oom' ? ' (out of memory)' : ''}`);
       s.shortRuns = nextShortRuns(s.shortRuns, s.startedAt === null ? null : at - s.startedAt);
       s.mainAlive = false;
       if (!event.groupEmpty) {

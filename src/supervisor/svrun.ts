@@ -1,7 +1,7 @@
 // svrun DIR: validate, lock, clean up after a killed predecessor, then
 // supervise until asked to stop. Everything that can fail for good fails
 // here, before supervision starts, with one line and a documented exit code.
-import { cgroupPath, prepareCgroup, removeCgroup } from '../os/cgroup.js';
+import { cgroupPath, removeCgroupDirs } from '../os/cgroup.js';
 import { type ControlReader, openControl } from '../control.js';
 import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, REAPER_MARGIN_MS } from '../defaults.js';
 import { errorText, oneLine } from '../errors.js';
@@ -19,6 +19,7 @@ import { type Core, initialCore } from './state.js';
 import { heldSettings, type ReadStatus, readStatus, type Status, type Want, writeStatus } from '../statusfile.js';
 import { Supervisor } from './interpreter.js';
 import { awaitReaper, TaskReaper } from './taskreaper.js';
+import { applyServiceLimits, prepareServiceCgroups } from './resources.js';
 
 export const USAGE = 'usage: svrun [--log file|stdout] [--log-width N] [--want up|once|down] DIR';
 
@@ -210,7 +211,8 @@ export const svrun = async (argv: string[]): Promise<number> => {
   if (oldRead.kind === 'corrupt') log.line('svrun', `error: status: unreadable status.json replaced (${oldRead.reason})`);
   if (def.user !== null && !isRoot) log.line('svrun', `error: user: svrun is not root; ${def.user} ignored, the service runs as uid ${process.getuid?.()}`);
 
-  const containment = { cgroup: prepareCgroup(def.name, paths.supervise), setpriv };
+  const cgroups = prepareServiceCgroups(def, paths.supervise);
+  const containment = { ...cgroups.containment, setpriv };
   if (!containment.setpriv) log.line('svrun', 'error: setpriv not found: no parent-death signal for the service');
 
   const leftoversGone = await stopLeftovers(old, {
@@ -235,14 +237,20 @@ export const svrun = async (argv: string[]): Promise<number> => {
     return EXIT_OK;
   }
 
+  // limits once the old run is gone: a lower memory limit is refused while its memory is in use
+  const limits = applyServiceLimits(def, cgroups, (t) => log.line('svrun', t));
+  const serviceContainment = { ...containment, nofile: limits.nofile };
+
   // from here on processes of ours run: a SIGKILL of svrun leaves them to the reaper
   reaper = new TaskReaper(paths.supervise, (t) => log.line('svrun', `error: ${t}`));
   // the logger first, so that nothing the service writes waits long
   await logger?.start();
   const core = terminated ? { ...startCore, want: startCore.state === 'up' ? startCore.want : 'down' } : startCore;
-  supervisor = new Supervisor(def, paths, containment, log, me, core, identity, {
+  supervisor = new Supervisor(def, paths, serviceContainment, log, me, core, identity, {
     ...(logger && { output: logger.pipe.serviceOut, logStatus: logger.summary }),
     onTarget: (t) => reaper?.tell('run', t),
+    limits: limits.status,
+    oomKills: cgroups.oomKills,
   });
   process.on('uncaughtException', (err) => noteError(`internal: ${errorText(err)}`));
   let control: ControlReader | null = null;
@@ -269,7 +277,7 @@ export const svrun = async (argv: string[]): Promise<number> => {
   // everything is stopped: dismiss the reaper (it leaves without touching anything)
   await reaper.dismiss();
   // the cgroup goes before the lock: a successor must not find it half removed
-  if (containment.cgroup) removeCgroup(containment.cgroup);
+  removeCgroupDirs(cgroups.dirs);
   await release().catch(() => {});
   return yielded ? EXIT_LOCKED : code;
 };

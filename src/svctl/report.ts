@@ -12,7 +12,10 @@ const OUTPUT_LINES = 3;
 const SCAN_LINES = 50;
 
 export const exitText = (e: LastExit | null): string =>
-  e === null ? 'no exit yet' : e.signal ? `killed by ${e.signal}` : `exited ${e.code}`;
+  e === null ? 'no exit yet' : `${e.signal ? `killed by ${e.signal}` : `exited ${e.code}`}${KNOWN_REASONS.includes(e.reason) ? ` (${e.reason})` : ''}`;
+
+/** lastExit.reason as svrun writes it; anything else in a status.json (anyone may write it) is not shown. */
+const KNOWN_REASONS: readonly unknown[] = ['oom', 'unhealthy', 'watchdog'];
 
 /** `: <last error>` when recorded, then `; last output: a | b | c` when the service wrote any. */
 export const detail = (def: ServiceDef, s: Status | null): string => {

@@ -9,7 +9,7 @@ import { constants, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach } from 'vitest';
-import { cgroupPath, removeCgroup } from '../src/os/cgroup.js';
+import { cgroupDirs, removeCgroupDirs } from '../src/os/cgroup.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const SVRUN = join(ROOT, 'dist/cmd/svrun.js');
@@ -282,8 +282,7 @@ export class Sandbox {
         [name, join(this.scan, name, 'supervise')],
         [`${name}.log`, join(this.scan, name, 'log', 'supervise')],
       ] as const) {
-        const path = cgroupPath(cg, sup);
-        if (path && existsSync(path)) removeCgroup(path);
+        removeCgroupDirs(cgroupDirs(cg, sup)); // v2, and v1 ones on a hybrid host
       }
     }
   }

@@ -55,12 +55,16 @@ export const limitTarget = (dirs: CgroupDirs, c: LimitController): LimitTarget |
   return dirs.v2 ? { version: 2, dir: dirs.v2 } : null;
 };
 
-/** Enables `c` for the children of the v2 cgroup's parent (our own cgroup); false when it cannot be. */
-const enableV2 = (dir: string, c: LimitController): boolean => {
-  const parent = dirname(dir);
+/**
+ * Enables the controllers for the children of the v2 cgroup's parent (our
+ * own cgroup), those not enabled yet, in one write; false when refused.
+ */
+const enableV2 = (dir: string, controllers: readonly LimitController[]): boolean => {
+  const file = join(dirname(dir), 'cgroup.subtree_control');
   try {
-    const enabled = readFileSync(join(parent, 'cgroup.subtree_control'), 'utf8').split(/\s+/);
-    if (!enabled.includes(c)) writeFileSync(join(parent, 'cgroup.subtree_control'), `+${c}`);
+    const enabled = readFileSync(file, 'utf8').split(/\s+/);
+    const missing = controllers.filter((c) => !enabled.includes(c));
+    if (missing.length > 0) writeFileSync(file, missing.map((c) => `+${c}`).join(' '));
     return true;
   } catch {
     // EBUSY: our own cgroup has processes of its own (cgroup v2's no-internal-processes rule); ENOENT, EACCES
@@ -75,16 +79,16 @@ const enableV2 = (dir: string, c: LimitController): boolean => {
  */
 export const applyLimits = (dirs: CgroupDirs, l: Limits): LimitController[] => {
   const failed = new Set<LimitController>();
-  for (const c of ['memory', 'cpu', 'pids'] as const) {
-    const wanted = l[LIMIT_FILES[c]] !== null;
+  const controllers = ['memory', 'cpu', 'pids'] as const;
+  const wantedIn = (c: LimitController) => l[LIMIT_FILES[c]] !== null;
+  // v2: a controller's files appear once it is enabled; "no limit" needs no controller
+  const toEnable = controllers.filter((c) => wantedIn(c) && limitTarget(dirs, c)?.version === 2);
+  const v2Enabled = toEnable.length === 0 || enableV2(dirs.v2!, toEnable);
+  for (const c of controllers) {
+    const wanted = wantedIn(c);
     const t = limitTarget(dirs, c);
-    if (!t) {
+    if (!t || (t.version === 2 && wanted && !v2Enabled)) {
       if (wanted) failed.add(c);
-      continue;
-    }
-    // v2: the controller's files appear once it is enabled; "no limit" needs no controller
-    if (t.version === 2 && wanted && !enableV2(t.dir, c)) {
-      failed.add(c);
       continue;
     }
     for (const w of (t.version === 1 ? v1Writes : v2Writes)(l)) {

@@ -123,16 +123,7 @@ export const prepareCgroupDirs = (name: string, superviseDir: string): CgroupDir
   const v2 = prepareCgroup(name, superviseDir);
   if (!v2) return none;
   const dirs = cgroupDirs(name, superviseDir);
-  const made = (dir: string | null): string | null => {
-    if (!dir) return null;
-    try {
-      mkdirSync(dir, { recursive: true });
-      readFileSync(join(dir, 'cgroup.procs'));
-      return dir;
-    } catch {
-      return null;
-    }
-  };
+  const made = (dir: string | null): string | null => (dir ? makeCgroup(dir, 'cgroup.procs') : null);
   return { v2, memory: made(dirs.memory), cpu: made(dirs.cpu), cpuacct: made(dirs.cpuacct), pids: made(dirs.pids) };
 };
 
@@ -154,10 +145,14 @@ export const removeCgroupDirs = (dirs: CgroupDirs): boolean => {
 export const prepareCgroup = (name: string, superviseDir: string): string | null => {
   if (process.env.SVKIT_NO_CGROUP) return null;
   const dir = cgroupPath(name, superviseDir);
-  if (!dir) return null;
+  return dir ? makeCgroup(dir, 'cgroup.events') : null;
+};
+
+/** Creates (or reuses) a cgroup folder; `dir` when it is one (its `probe` file is there), else null. */
+const makeCgroup = (dir: string, probe: string): string | null => {
   try {
     mkdirSync(dir, { recursive: true });
-    readFileSync(join(dir, 'cgroup.events'));
+    readFileSync(join(dir, probe));
     return dir;
   } catch {
     return null;

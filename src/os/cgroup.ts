@@ -56,7 +56,7 @@ export type V1Controller = (typeof V1_CONTROLLERS)[number];
  * where v2 gives it, or where no such v1 hierarchy is mounted). Paths only:
  * nothing is created (prepareCgroupDirs does that).
  */
-export type CgroupDirs = { v2: string | null } & Record<V1Controller, string | null>;
+export type CgroupDirs = { v2: string | null; memory: string | null; cpu: string | null; cpuacct: string | null; pids: string | null };
 
 /** Mountinfo's octal escapes (`\040` for a space) undone. */
 const unescapeMount = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));

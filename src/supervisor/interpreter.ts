@@ -149,7 +149,7 @@ export class Supervisor {
     const start = pgid === null ? null : pgid === pid ? pidStart : pgid === this.target?.pgid ? this.target.pidStart : null;
     if (this.target && this.target.pgid === pgid && this.target.pidStart === start) return;
     const { downSignal: signal, timeoutKillMs } = this.def;
-    this.target = { pgid, pidStart: start, signal, timeoutKillMs, cgroup: this.containment.cgroup };
+    this.target = { pgid, pidStart: start, signal, timeoutKillMs, cgroup: this.containment.cgroup, v1Cgroups: this.containment.v1Cgroups };
     this.io.onTarget(this.target);
   }
 

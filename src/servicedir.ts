@@ -61,6 +61,17 @@ export interface ServiceDef {
   healthTimeoutMs: number;
   /** watchdog: ms of silence on notification-fd after readiness before the service is stopped (needs notification-fd); null: none. */
   watchdogMs: number | null;
+  // --- resources (SPEC.md "Resources and health") ---
+  /** Resources: memory-max, cpu-max, pids-max, nofile (null: absent, no limit). */
+  limits: Limits;
+}
+
+/** The resource files, parsed: bytes, percent of one CPU, tasks, open files. */
+export interface Limits {
+  memoryMax: number | null;
+  cpuMax: number | null;
+  pidsMax: number | null;
+  nofile: number | null;
 }
 
 export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]*$/;
@@ -221,6 +232,7 @@ export const readService = (dir: string): ReadResult => {
 
   const check = executable('check', false);
   const health = readHealth({ value, millis, fail }, type, check !== null, notificationFd !== null);
+  const limits = readLimits(value, fail);
 
   const def: ServiceDef = {
     name,
@@ -245,6 +257,7 @@ export const readService = (dir: string): ReadResult => {
     template: name.endsWith('@'),
     instance: /@./.test(name) ? name.slice(name.indexOf('@') + 1) : null,
     ...health,
+    limits,
   };
   return errors.length > 0 ? { ok: false, problems: errors } : { ok: true, def };
 };
@@ -295,6 +308,49 @@ const readHealth = (r: SettingReaders, type: ServiceType, hasCheck: boolean, has
   longrunOnly('watchdog');
 
   return { healthIntervalMs, healthRetries, healthTimeoutMs, watchdogMs };
+};
+
+// Resource limits: each file one value; a bad one is reported and the limit left unset.
+/** The kernel's largest pids.max (PID_MAX_LIMIT). */
+export const PIDS_MAX = 4_194_304;
+/** Linux's default fs.nr_open: RLIMIT_NOFILE cannot be raised past it. */
+export const NOFILE_MAX = 1_048_576;
+/** A cfs quota below 1 ms per 100 ms period is refused by the kernel: 1% is the least. */
+export const CPU_MAX_PERCENT = 100_000;
+const UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
+
+/** memory-max: bytes, or a number with K, M or G (powers of 1024); at least one page. Null when invalid. */
+export const parseMemoryMax = (v: string): number | null => {
+  const m = /^(\d{1,16})([KMG]?)$/.exec(v);
+  if (!m) return null;
+  const bytes = Number(m[1]) * UNITS[m[2]!]!;
+  return bytes >= 4096 && bytes <= Number.MAX_SAFE_INTEGER ? bytes : null;
+};
+
+/** cpu-max: a whole percentage of one CPU with its `%` (`50%`, `250%`). Null when invalid. */
+export const parseCpuMax = (v: string): number | null => {
+  const m = /^(\d{1,6})%$/.exec(v);
+  const n = Number(m?.[1]);
+  return m && n >= 1 && n <= CPU_MAX_PERCENT ? n : null;
+};
+
+/** A whole number from 1 to `max`, or null. */
+export const parseCount = (v: string, max: number): number | null => (/^\d{1,10}$/.test(v) && Number(v) >= 1 && Number(v) <= max ? Number(v) : null);
+
+const readLimits = (value: (file: string) => string | null, fail: (file: string, msg: string) => void): Limits => {
+  const one = (file: string, parse: (v: string) => number | null, expected: string): number | null => {
+    const v = value(file);
+    if (v === null) return null;
+    const n = parse(v);
+    if (n === null) fail(file, `expected ${expected}, got ${quote(v)}`);
+    return n;
+  };
+  return {
+    memoryMax: one('memory-max', parseMemoryMax, 'bytes (at least 4096) or a number with K, M or G (powers of 1024)'),
+    cpuMax: one('cpu-max', parseCpuMax, `a percentage of one CPU from 1% to ${CPU_MAX_PERCENT}% (e.g. 50%)`),
+    pidsMax: one('pids-max', (v) => parseCount(v, PIDS_MAX), `a number of processes and threads from 1 to ${PIDS_MAX}`),
+    nofile: one('nofile', (v) => parseCount(v, NOFILE_MAX), `a number of open files from 1 to ${NOFILE_MAX}`),
+  };
 };
 
 /**

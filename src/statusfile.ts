@@ -99,6 +99,17 @@ export interface Status {
   health?: HealthStatus | null;
   /** The settings the supervisor holds (absent in files written before svkit recorded them). */
   settings?: HeldSettings | null;
+  /** svkit addition: the resource limits the supervisor holds and whether the cgroups took them; null without limit files. */
+  limits?: LimitsStatus | null;
+}
+
+/** memory-max (bytes), cpu-max (percent of one CPU), pids-max, nofile as read; `applied`: every one set is in force. */
+export interface LimitsStatus {
+  applied: boolean;
+  memoryMax: number | null;
+  cpuMax: number | null;
+  pidsMax: number | null;
+  nofile: number | null;
 }
 
 /**

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach } from 'vitest';
 import { writeFifo } from '../src/os/fifo.js';
-import { cgroupPath, removeCgroup } from '../src/os/cgroup.js';
+import { cgroupDirs, removeCgroupDirs } from '../src/os/cgroup.js';
 import { isAlive as procIsAlive, procStat } from '../src/os/proc.js';
 import { readStatus, type Status } from '../src/statusfile.js';
 import { findReaper } from '../src/supervisor/taskreaper.js';
@@ -261,8 +261,7 @@ export class Sandbox {
         [name, join(this.scan, name, 'supervise')],
         [`${name}.log`, join(this.scan, name, 'log', 'supervise')],
       ] as const) {
-        const path = cgroupPath(cg, sup);
-        if (path && existsSync(path)) removeCgroup(path);
+        removeCgroupDirs(cgroupDirs(cg, sup)); // v2, and v1 ones on a hybrid host
       }
     }
   }

@@ -86,6 +86,7 @@ describe('servicedir: defaults', () => {
       healthRetries: 3,
       healthTimeoutMs: 5000,
       watchdogMs: null,
+      limits: { memoryMax: null, cpuMax: null, pidsMax: null, nofile: null },
     } satisfies ServiceDef);
   });
 
@@ -261,6 +262,56 @@ describe('servicedir: health-interval, health-retries, health-timeout, watchdog'
     const lines = errs(svc('web', { ...CHECK, 'health-interval': { dir: true } }));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^web\/health-interval: /);
+  });
+});
+
+describe('servicedir: resource limits', () => {
+  it.each<[string, string, keyof ServiceDef['limits'], number]>([
+    ['memory-max', '4096', 'memoryMax', 4096],
+    ['memory-max', '1048576\n', 'memoryMax', 1048576],
+    ['memory-max', '64K', 'memoryMax', 64 * 1024],
+    ['memory-max', ' 32M ', 'memoryMax', 32 * 1024 ** 2],
+    ['memory-max', '2G', 'memoryMax', 2 * 1024 ** 3],
+    ['cpu-max', '50%', 'cpuMax', 50],
+    ['cpu-max', '250%\n', 'cpuMax', 250],
+    ['cpu-max', '1%', 'cpuMax', 1],
+    ['pids-max', '5', 'pidsMax', 5],
+    ['pids-max', '4194304', 'pidsMax', 4194304],
+    ['nofile', '64', 'nofile', 64],
+    ['nofile', '1048576', 'nofile', 1048576],
+  ])('%s = %j -> limits.%s %d', (file, body, field, expected) => {
+    expect(ok(svc('web', { [file]: body })).limits[field]).toBe(expected);
+  });
+
+  it.each<[string, string, string]>([
+    ['memory-max', 'lots', 'bytes (at least 4096) or a number with K, M or G (powers of 1024)'],
+    ['memory-max', '-5', 'bytes (at least 4096) or a number with K, M or G (powers of 1024)'],
+    ['memory-max', '12Q', 'bytes (at least 4096) or a number with K, M or G (powers of 1024)'],
+    ['memory-max', '12m', 'bytes (at least 4096) or a number with K, M or G (powers of 1024)'],
+    ['memory-max', '1.5G', 'bytes (at least 4096) or a number with K, M or G (powers of 1024)'],
+    ['memory-max', '100', 'bytes (at least 4096) or a number with K, M or G (powers of 1024)'],
+    ['memory-max', '0', 'bytes (at least 4096) or a number with K, M or G (powers of 1024)'],
+    ['memory-max', 'max', 'bytes (at least 4096) or a number with K, M or G (powers of 1024)'],
+    ['memory-max', '9999999999999999G', 'bytes (at least 4096) or a number with K, M or G (powers of 1024)'],
+    ['cpu-max', 'fast', 'a percentage of one CPU from 1% to 100000% (e.g. 50%)'],
+    ['cpu-max', '50', 'a percentage of one CPU from 1% to 100000% (e.g. 50%)'],
+    ['cpu-max', '0%', 'a percentage of one CPU from 1% to 100000% (e.g. 50%)'],
+    ['cpu-max', '12.5%', 'a percentage of one CPU from 1% to 100000% (e.g. 50%)'],
+    ['cpu-max', '100001%', 'a percentage of one CPU from 1% to 100000% (e.g. 50%)'],
+    ['pids-max', '0', 'a number of processes and threads from 1 to 4194304'],
+    ['pids-max', 'max', 'a number of processes and threads from 1 to 4194304'],
+    ['pids-max', '4194305', 'a number of processes and threads from 1 to 4194304'],
+    ['nofile', '0', 'a number of open files from 1 to 1048576'],
+    ['nofile', '64:128', 'a number of open files from 1 to 1048576'],
+    ['nofile', 'unlimited', 'a number of open files from 1 to 1048576'],
+    ['nofile', '1048577', 'a number of open files from 1 to 1048576'],
+  ])('%s = %j -> one line: expected %s', (file, body, expected) => {
+    expect(errs(svc('web', { [file]: body }))).toEqual([`web/${file}: expected ${expected}, got "${body}"`]);
+  });
+
+  it('every bad limit is reported at once, one line each', () => {
+    const lines = errs(svc('web', { 'memory-max': 'x', 'cpu-max': 'y', 'pids-max': 'z', nofile: 'w' }));
+    expect(lines.map((l) => l.split(':')[0])).toEqual(['web/memory-max', 'web/cpu-max', 'web/pids-max', 'web/nofile']);
   });
 });
 

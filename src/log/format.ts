@@ -75,7 +75,8 @@ export type SvrunEvent =
   | { kind: 'started'; pid: number }
   | { kind: 'ready' }
   | { kind: 'stopping'; signal: NodeJS.Signals }
-  | { kind: 'exited'; code: number | null; signal: NodeJS.Signals | null }
+  /** `outOfMemory`: the kernel's OOM killer ended it (the memory cgroup counted a kill during the run). */
+  | { kind: 'exited'; code: number | null; signal: NodeJS.Signals | null; outOfMemory?: true }
   | { kind: 'killed-after'; ms: number }
   | { kind: 'restarting'; ms: number }
   /** Came to rest: `down` (stopped, or exited 0 and not restarted) or `failed`. */
@@ -99,7 +100,7 @@ export const eventText = (e: SvrunEvent): string => {
     case 'stopping':
       return `stopping: ${e.signal}`;
     case 'exited':
-      return exitText(e);
+      return `${exitText(e)}${e.outOfMemory ? ' (out of memory)' : ''}`;
     case 'killed-after':
       return `killed after ${e.ms} ms`;
     case 'restarting':
@@ -119,12 +120,14 @@ export const eventText = (e: SvrunEvent): string => {
   }
 };
 
+const oom = (suffix: string | undefined) => (suffix ? { outOfMemory: true as const } : {});
+
 const EVENTS: readonly [RegExp, (m: RegExpExecArray) => SvrunEvent][] = [
   [/^started pid (\d+)$/, (m) => ({ kind: 'started', pid: Number(m[1]) })],
   [/^ready$/, () => ({ kind: 'ready' })],
   [/^stopping: (SIG[A-Z0-9]+)$/, (m) => ({ kind: 'stopping', signal: m[1] as NodeJS.Signals })],
-  [/^exited (-?\d+|null)$/, (m) => ({ kind: 'exited', code: m[1] === 'null' ? null : Number(m[1]), signal: null })],
-  [/^killed by (SIG[A-Z0-9]+)$/, (m) => ({ kind: 'exited', code: null, signal: m[1] as NodeJS.Signals })],
+  [/^exited (-?\d+|null)( \(out of memory\))?$/, (m) => ({ kind: 'exited', code: m[1] === 'null' ? null : Number(m[1]), signal: null, ...oom(m[2]) })],
+  [/^killed by (SIG[A-Z0-9]+)( \(out of memory\))?$/, (m) => ({ kind: 'exited', code: null, signal: m[1] as NodeJS.Signals, ...oom(m[2]) })],
   [/^killed after (\d+) ms$/, (m) => ({ kind: 'killed-after', ms: Number(m[1]) })],
   [/^restarting in (\d+) ms$/, (m) => ({ kind: 'restarting', ms: Number(m[1]) })],
   [/^(down|failed)$/, (m) => ({ kind: 'settled', state: m[1] as 'down' | 'failed' })],

@@ -45,9 +45,10 @@ const loggerDef = (def: ServiceDef): ServiceDef => ({
   downSignal: 'SIGTERM',
   restart: 'always',
   logRun: null,
-  // the service's health checks and watchdog are the service's: the logger has neither
+  // the service's health checks, watchdog and limits are the service's: the logger has none of them
   healthIntervalMs: null,
   watchdogMs: null,
+  limits: { memoryMax: null, cpuMax: null, pidsMax: null, nofile: null },
 });
 
 export const prepareLogger = (

@@ -3,7 +3,7 @@
 // means "cgroup empty" and cgroup.kill is the final, complete kill.
 import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, readFileSync, realpathSync, rmdirSync, statfsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 
 /** The cgroup2 mount point and our own cgroup in it, or null (cgroup v1 only, no /proc...). */
 const ownCgroup = (): string | null => {
@@ -31,13 +31,110 @@ const realPath = (dir: string): string => {
   }
 };
 
+/** The service's cgroup name, the same in every hierarchy: svkit-NAME-HASH. */
+const cgroupName = (name: string, superviseDir: string): string => {
+  // by the folder's real path: svrun resolves a symlinked supervise/ once, svctl reads it through the link
+  const hash = createHash('sha1').update(realPath(superviseDir)).digest('hex').slice(0, 10);
+  return `svkit-${name.replace(/[^A-Za-z0-9._-]/g, '_')}-${hash}`;
+};
+
 /** Where the service's cgroup is (or would be), below our own; null without cgroup v2. */
 export const cgroupPath = (name: string, superviseDir: string): string | null => {
   const parent = ownCgroup();
   if (!parent) return null;
-  // by the folder's real path: svrun resolves a symlinked supervise/ once, svctl reads it through the link
-  const hash = createHash('sha1').update(realPath(superviseDir)).digest('hex').slice(0, 10);
-  return join(parent, `svkit-${name.replace(/[^A-Za-z0-9._-]/g, '_')}-${hash}`);
+  return join(parent, cgroupName(name, superviseDir));
+};
+
+// On a hybrid host the cgroup v2 has no controllers: limits and usage then
+// live in a cgroup of the same name in each v1 hierarchy that has them.
+export const V1_CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'pids'] as const;
+export type V1Controller = (typeof V1_CONTROLLERS)[number];
+
+/**
+ * The service's cgroups: the v2 one (membership, kill, and the controllers
+ * it has), and a v1 one per controller the v2 hierarchy cannot give (null
+ * where v2 gives it, or where no such v1 hierarchy is mounted). Paths only:
+ * nothing is created (prepareCgroupDirs does that).
+ */
+export type CgroupDirs = { v2: string | null; memory: string | null; cpu: string | null; cpuacct: string | null; pids: string | null };
+
+/** Mountinfo's octal escapes (`\040` for a space) undone. */
+const unescapeMount = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+
+/** Our own cgroup folder in each mounted v1 hierarchy, by controller. */
+const ownV1Cgroups = (): Partial<Record<V1Controller, string>> => {
+  const found: Partial<Record<V1Controller, string>> = {};
+  try {
+    const paths = new Map<string, string>();
+    for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
+      const m = /^\d+:([^:]+):(.*)$/.exec(line);
+      if (m) for (const c of m[1]!.split(',')) paths.set(c, m[2]!);
+    }
+    for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+      const f = line.split(' ');
+      const sep = f.indexOf('-');
+      if (sep < 0 || f[sep + 1] !== 'cgroup') continue;
+      const options = (f[sep + 3] ?? '').split(',');
+      for (const c of V1_CONTROLLERS) {
+        const own = paths.get(c);
+        if (!options.includes(c) || own === undefined || found[c] || f[3] === undefined || f[4] === undefined) continue;
+        // a bind mount of part of the hierarchy (containers): our path is relative to its root
+        const rel = relative(f[3], own);
+        if (!rel.startsWith('..')) found[c] = join(unescapeMount(f[4]), rel);
+      }
+    }
+  } catch {
+    /* no /proc: no v1 cgroups */
+  }
+  return found;
+};
+
+/** The controllers our own v2 cgroup can hand to its children (its cgroup.controllers). */
+export const v2Controllers = (v2: string): string[] => {
+  try {
+    return readFileSync(join(dirname(v2), 'cgroup.controllers'), 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    return [];
+  }
+};
+
+export const cgroupDirs = (name: string, superviseDir: string): CgroupDirs => {
+  const v2 = cgroupPath(name, superviseDir);
+  const inV2 = v2 ? v2Controllers(v2) : [];
+  const base = cgroupName(name, superviseDir);
+  const own = ownV1Cgroups();
+  const v1 = (c: V1Controller): string | null => {
+    // cpu.stat in v2 always counts CPU time; cpuacct is only wanted beside a v1 cpu
+    const v2Has = c === 'cpuacct' ? inV2.includes('cpu') : inV2.includes(c);
+    const parent = own[c];
+    return v2Has || parent === undefined ? null : join(parent, base);
+  };
+  return { v2, memory: v1('memory'), cpu: v1('cpu'), cpuacct: v1('cpuacct'), pids: v1('pids') };
+};
+
+/**
+ * Creates the service's cgroups: the v2 one (prepareCgroup), and with it the
+ * v1 ones of cgroupDirs; a v1 hierarchy that refuses is left out (null).
+ * Without a v2 cgroup there are no v1 ones either: the v2 one is what
+ * contains and kills the service, the v1 ones only limit and count it.
+ */
+export const prepareCgroupDirs = (name: string, superviseDir: string): CgroupDirs => {
+  const none: CgroupDirs = { v2: null, memory: null, cpu: null, cpuacct: null, pids: null };
+  const v2 = prepareCgroup(name, superviseDir);
+  if (!v2) return none;
+  const dirs = cgroupDirs(name, superviseDir);
+  const made = (dir: string | null): string | null => (dir ? makeCgroup(dir, 'cgroup.procs') : null);
+  return { v2, memory: made(dirs.memory), cpu: made(dirs.cpu), cpuacct: made(dirs.cpuacct), pids: made(dirs.pids) };
+};
+
+/** The v1 cgroups of `dirs` that exist, in a fixed order (processes join each). */
+export const v1CgroupList = (dirs: CgroupDirs): string[] =>
+  V1_CONTROLLERS.map((c) => dirs[c]).filter((d): d is string => d !== null);
+
+/** Removes the service's cgroups, v1 ones first; false when the v2 one stays (populated). */
+export const removeCgroupDirs = (dirs: CgroupDirs): boolean => {
+  for (const d of v1CgroupList(dirs)) removeCgroup(d);
+  return dirs.v2 === null || removeCgroup(dirs.v2);
 };
 
 /**
@@ -48,10 +145,14 @@ export const cgroupPath = (name: string, superviseDir: string): string | null =>
 export const prepareCgroup = (name: string, superviseDir: string): string | null => {
   if (process.env.SVKIT_NO_CGROUP) return null;
   const dir = cgroupPath(name, superviseDir);
-  if (!dir) return null;
+  return dir ? makeCgroup(dir, 'cgroup.events') : null;
+};
+
+/** Creates (or reuses) a cgroup folder; `dir` when it is one (its `probe` file is there), else null. */
+const makeCgroup = (dir: string, probe: string): string | null => {
   try {
     mkdirSync(dir, { recursive: true });
-    readFileSync(join(dir, 'cgroup.events'));
+    readFileSync(join(dir, probe));
     return dir;
   } catch {
     return null;

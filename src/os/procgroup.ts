@@ -14,6 +14,10 @@ export interface Containment {
   cgroup: string | null;
   /** setpriv's path, or null where it is missing (no parent-death signal then). */
   setpriv: string | null;
+  /** The service's v1 cgroups (hybrid hosts: memory, cpu, cpuacct, pids), joined with the v2 one. */
+  v1Cgroups?: readonly string[];
+  /** RLIMIT_NOFILE (soft and hard) set by prlimit before anything else runs; null: inherited. */
+  nofile?: { prlimit: string; limit: number } | null;
 }
 
 export const findExecutable = (name: string): string | null => {
@@ -30,6 +34,8 @@ export const findExecutable = (name: string): string | null => {
 };
 
 const CGROUP_WRAPPER = 'echo $$ > "$0" || exit 111; exec "$@"';
+/** The same for several cgroups (v2 and v1 ones): $0 says how many cgroup.procs files follow. */
+const CGROUPS_WRAPPER = 'n=$0; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 111; shift; n=$((n-1)); done; exec "$@"';
 
 /**
  * Has `pid` got past our wrappers (sh joining the cgroup, setpriv) and
@@ -42,8 +48,8 @@ export const pastWrappers = (c: Containment, pid: number): boolean => {
   } catch {
     return true;
   }
-  if (argv[0] === '/bin/sh' && argv[1] === '-c' && argv[2] === CGROUP_WRAPPER) return false;
-  return argv[0] !== c.setpriv;
+  if (argv[0] === '/bin/sh' && argv[1] === '-c' && (argv[2] === CGROUP_WRAPPER || argv[2] === CGROUPS_WRAPPER)) return false;
+  return argv[0] !== c.setpriv && argv[0] !== c.nofile?.prlimit;
 };
 
 export interface SpawnOptions {
@@ -67,9 +73,15 @@ export const spawnContained = (c: Containment, o: SpawnOptions): ChildProcess =>
     const ids = o.identity ? setprivIdentityArgs(o.identity) : [];
     argv = [c.setpriv, ...ids, '--pdeathsig', o.deathSignal, '--', ...argv];
   }
-  if (c.cgroup) {
+  // before setpriv drops root: only root may raise a hard limit
+  if (c.nofile) argv = [c.nofile.prlimit, `--nofile=${c.nofile.limit}:${c.nofile.limit}`, '--', ...argv];
+  const v1 = c.cgroup ? (c.v1Cgroups ?? []) : [];
+  if (c.cgroup && v1.length === 0) {
     // join the cgroup first: everything run forks is born inside it
     argv = ['/bin/sh', '-c', CGROUP_WRAPPER, join(c.cgroup, 'cgroup.procs'), ...argv];
+  } else if (c.cgroup) {
+    const procs = [c.cgroup, ...v1].map((d) => join(d, 'cgroup.procs'));
+    argv = ['/bin/sh', '-c', CGROUPS_WRAPPER, String(procs.length), ...procs, ...argv];
   }
   return spawn(argv[0]!, argv.slice(1), { cwd: o.cwd, env: o.env, stdio: o.stdio, detached: true });
 };

@@ -62,6 +62,10 @@ export interface UnitIO {
   onChange?: () => void;
   /** What a task reaper must stop should svrun die now; called whenever it changes (src/supervisor/taskreaper.ts). */
   onTarget?: (target: ReapTarget) => void;
+  /** status.json's `limits` (src/os/limits.ts). */
+  limits?: Status['limits'];
+  /** The OOM kills counted in the service's memory cgroup, or null (src/os/usage.ts): read around each run. */
+  oomKills?: () => number | null;
 }
 
 export class Supervisor {
@@ -89,6 +93,8 @@ export class Supervisor {
   private target: ReapTarget | null = null;
   /** The health check running now, if any (one at a time: the next is timed from the end of this one). */
   private healthCheck: RunningCheck | null = null;
+  /** The memory cgroup's OOM kill count when the current run started. */
+  private oomKillsAtStart: number | null = null;
 
   constructor(
     private readonly def: ServiceDef,
@@ -150,7 +156,7 @@ export class Supervisor {
     const start = pgid === null ? null : pgid === pid ? pidStart : pgid === this.target?.pgid ? this.target.pidStart : null;
     if (this.target && this.target.pgid === pgid && this.target.pidStart === start) return;
     const { downSignal: signal, timeoutKillMs } = this.def;
-    this.target = { pgid, pidStart: start, signal, timeoutKillMs, cgroup: this.containment.cgroup };
+    this.target = { pgid, pidStart: start, signal, timeoutKillMs, cgroup: this.containment.cgroup, v1Cgroups: this.containment.v1Cgroups };
     this.io.onTarget(this.target);
   }
 
@@ -199,6 +205,7 @@ export class Supervisor {
       health: c.health && { ok: c.health.ok, failures: c.health.failures, lastCheckAt: iso(c.health.lastCheckAt) },
       cgroup: this.containment.cgroup,
       settings: this.settings,
+      limits: this.io.limits ?? null,
     };
   }
 
@@ -383,6 +390,7 @@ export class Supervisor {
     } catch (err) {
       return this.dispatch({ type: 'spawn-failed', error: `run: ${errorText(err)}`, at });
     }
+    this.oomKillsAtStart = this.io.oomKills?.() ?? null;
     let child: ChildProcess;
     try {
       child = spawnContained(this.containment, {
@@ -413,10 +421,17 @@ export class Supervisor {
         signal,
         groupEmpty: !groupAlive(this.containment, pid),
         at: Date.now(),
+        reason: this.oomGrew() ? 'oom' : null,
       });
     });
     this.dispatch({ type: 'spawned', pid, pidStart: procStartTime(pid), at });
     this.watchReadiness(child, pid, at);
+  }
+
+  /** Did the kernel's OOM killer act in the service's cgroup since this run started? (counted when it kills, before the exit is seen) */
+  private oomGrew(): boolean {
+    const now = this.io.oomKills?.() ?? null;
+    return now !== null && this.oomKillsAtStart !== null && now > this.oomKillsAtStart;
   }
 
   /** The readiness watchers of one run: they stop as soon as it is not the run starting. */

@@ -78,7 +78,7 @@ export type Event =
   | { type: 'spawned'; pid: number; pidStart: number | null; at: number }
   | { type: 'spawn-failed'; error: string; at: number }
   | { type: 'ready'; at: number }
-  | { type: 'exited'; code: number | null; signal: NodeJS.Signals | null; groupEmpty: boolean; at: number }
+  | { type: 'exited'; code: number | null; signal: NodeJS.Signals | null; groupEmpty: boolean; at: number; reason?: LastExit['reason'] }
   | { type: 'group-empty'; at: number }
   | { type: 'kill-timeout'; at: number }
   | { type: 'finish-done'; code: number | null; at: number }
@@ -405,8 +405,9 @@ export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Si
       break;
     case 'exited': {
       if (s.state === 'up') disarmMonitors();
-      s.lastExit = { code: event.code, signal: event.signal, at: new Date(at).toISOString(), reason: s.endReason };
-      log({ kind: 'exited', code: event.code, signal: event.signal });
+      // the kernel's OOM kill is the cause, whatever svrun was doing about the service
+      s.lastExit = { code: event.code, signal: event.signal, at: new Date(at).toISOString(), reason: event.reason ?? s.endReason };
+      log({ kind: 'exited', code: event.code, signal: event.signal, ...(event.reason === 'oom' && { outOfMemory: true as const }) });
       s.shortRuns = nextShortRuns(s.shortRuns, s.startedAt === null ? null : at - s.startedAt);
       s.mainAlive = false;
       if (!event.groupEmpty) {

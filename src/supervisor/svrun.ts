@@ -3,7 +3,7 @@
 // here, before supervision starts, with an SvError (one line per problem and
 // a documented exit code) that cmd/svrun.ts prints. Read svrun() top down:
 // it is the whole path from `svctl up` spawning us to the service's `run`.
-import { cgroupPath, prepareCgroup, removeCgroup } from '../os/cgroup.js';
+import { cgroupPath, removeCgroupDirs } from '../os/cgroup.js';
 import { type ControlReader, letterEvent, openControl } from '../control.js';
 import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, REAPER_MARGIN_MS } from '../defaults.js';
 import { errorText, SvError } from '../errors.js';
@@ -22,6 +22,7 @@ import { blankStatus, heldSettings, type ReadStatus, readStatus, type Status, ty
 import { Supervisor } from './interpreter.js';
 import type { Containment } from '../os/procgroup.js';
 import { awaitReaper, TaskReaper } from './taskreaper.js';
+import { applyServiceLimits, prepareServiceCgroups, type ServiceCgroups } from './resources.js';
 
 export const USAGE = 'usage: svrun [--log file|stdout] [--log-width N] [--want up|once|down] DIR';
 
@@ -126,11 +127,12 @@ interface Run {
   release: Release;
 }
 
-/** What svrun writes to: the service's log, its logger if it has one, the containment of its processes. */
+/** What svrun writes to: the service's log, its logger if it has one, the containment of its processes and its cgroups. */
 interface Io {
   logger: Logger | null;
   log: Sink;
   containment: Containment;
+  cgroups: ServiceCgroups;
 }
 
 const noteError = (run: Run) => (text: string) => run.supervisor?.noteError(text);
@@ -258,9 +260,10 @@ const prepareIo = async (svc: Service, run: Run, prev: ReadStatus): Promise<Io> 
   if (prev.kind === 'corrupt') log.line('svrun', `error: status: unreadable status.json replaced (${prev.reason})`);
   if (def.user !== null && !svc.isRoot) log.line('svrun', `error: user: svrun is not root; ${def.user} ignored, the service runs as uid ${process.getuid?.()}`);
 
-  const containment = { cgroup: prepareCgroup(def.name, paths.supervise), setpriv };
+  const cgroups = prepareServiceCgroups(def, paths.supervise);
+  const containment = { ...cgroups.containment, setpriv };
   if (!containment.setpriv) log.line('svrun', 'error: setpriv not found: no parent-death signal for the service');
-  return { logger, log, containment };
+  return { logger, log, containment, cgroups };
 };
 
 /**
@@ -290,14 +293,18 @@ const clearLeftovers = async (svc: Service, run: Run, io: Io, old: Status | null
 /** Runs the state machine's interpreter, told by the control FIFO and signals, until asked to stop; its exit code. */
 const supervise = async (svc: Service, run: Run, io: Io, startCore: Core): Promise<number> => {
   const { def, paths, me } = svc;
+  // limits once the old run is gone: a lower memory limit is refused while its memory is in use
+  const limits = applyServiceLimits(def, io.cgroups, (t) => io.log.line('svrun', t));
   // from here on processes of ours run: a SIGKILL of svrun leaves them to the reaper
   run.reaper = new TaskReaper(paths.supervise, (t) => io.log.line('svrun', `error: ${t}`));
   // the logger first, so that nothing the service writes waits long
   await io.logger?.start();
   const core = run.terminated ? { ...startCore, want: startCore.state === 'up' ? startCore.want : 'down' } : startCore;
-  const supervisor = new Supervisor(def, paths, io.containment, io.log, me, core, svc.identity, {
+  const supervisor = new Supervisor(def, paths, { ...io.containment, nofile: limits.nofile }, io.log, me, core, svc.identity, {
     ...(io.logger && { output: io.logger.pipe.serviceOut, logStatus: io.logger.summary }),
     onTarget: (t) => run.reaper?.tell('run', t),
+    limits: limits.status,
+    oomKills: io.cgroups.oomKills,
   });
   run.supervisor = supervisor;
   process.on('uncaughtException', (err) => supervisor.noteError(`internal: ${errorText(err)}`));
@@ -324,7 +331,7 @@ const tearDown = async (run: Run, io: Io): Promise<void> => {
   // everything is stopped: dismiss the reaper (it leaves without touching anything)
   await run.reaper?.dismiss();
   // the cgroup goes before the lock: a successor must not find it half removed
-  if (run.supervisor && io.containment.cgroup) removeCgroup(io.containment.cgroup);
+  if (run.supervisor) removeCgroupDirs(io.cgroups.dirs);
   await run.release().catch(() => {});
 };
 

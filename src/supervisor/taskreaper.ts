@@ -78,16 +78,18 @@ reap() {
   fi
   [ "$cg" = - ] || rmdir "$cg" 2>/dev/null
 }
-r="- - TERM 0" l="- - TERM 0" rc=- lc=-
+r="- - TERM 0" l="- - TERM 0" rc=- lc=- v1=
 while read -r unit a b c d e; do
   case $unit in
-    run) r="$a $b $c $d" rc=$e ;;
+    run) r="$a $b $c $d" rc=$e v1= ;;
+    v1) v1="$v1 $a" ;;
     log) l="$a $b $c $d" lc=$e ;;
     done) exit 0 ;;
   esac
 done
 cd /
 reap $r "$rc"
+for d in $v1; do rmdir "$d" 2>/dev/null; done
 reap $l "$lc"
 exit 0
 `;
@@ -103,13 +105,17 @@ export interface ReapTarget {
   signal: NodeJS.Signals;
   timeoutKillMs: number;
   cgroup: string | null;
+  /** The unit's v1 cgroups (hybrid hosts), removed after the v2 one; each on a line of its own after the unit's. */
+  v1Cgroups?: readonly string[];
 }
 
 /** One input line for the script; a cgroup path it could not read back whole is left out. */
 export const targetLine = (unit: ReapUnit, t: ReapTarget): string => {
   const cg = t.cgroup !== null && !/[\n\\]/.test(t.cgroup) && t.cgroup.trim() === t.cgroup && t.cgroup !== '' ? t.cgroup : '-';
   const num = (n: number | null) => (n === null ? '-' : String(n));
-  return `${unit} ${num(t.pgid)} ${num(t.pgid === null ? null : t.pidStart)} ${t.signal.replace(/^SIG/, '')} ${t.timeoutKillMs} ${cg}\n`;
+  // a v1 path the script would split (blanks) is left out: an empty cgroup left over, never a wrong rmdir
+  const v1 = (t.v1Cgroups ?? []).filter((d) => /^\/[^\s\\]*$/.test(d)).map((d) => `v1 ${d}\n`);
+  return `${unit} ${num(t.pgid)} ${num(t.pgid === null ? null : t.pidStart)} ${t.signal.replace(/^SIG/, '')} ${t.timeoutKillMs} ${cg}\n${v1.join('')}`;
 };
 
 const recordFile = (superviseDir: string) => join(superviseDir, 'reaper');

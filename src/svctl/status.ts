@@ -3,12 +3,14 @@
 // system can still be looked at.
 import { EXIT_FAILED, EXIT_OK } from '../defaults.js';
 import { collectErrors, printable } from '../errors.js';
+import { servicePaths } from '../paths.js';
 import { lookup, type Scan, type ScanEntry } from '../scan.js';
 import { readService, type ServiceType } from '../servicedir.js';
 import { exitText } from '../statusfile.js';
 import { type Ctx, defaultEntries, loadScan, namedEntries } from './context.js';
 import { templateOf, templatesOf } from './instances.js';
 import { observe, type ShownStatus, shownStatus } from './observe.js';
+import { cpuText, memoryText, type ShownUsage, usageOf } from './usage.js';
 
 const typeOf = (e: ScanEntry, scan: Scan): ServiceType => {
   const known = scan.services.get(e.name);
@@ -43,8 +45,8 @@ const readiness = (s: ShownStatus): string => {
 /** The STATE column: processes running without a supervisor are `unsupervised`, whatever was last recorded. */
 export const stateWord = (s: ShownStatus): string => (s.reaper !== undefined ? 'reaping' : s.leftovers ? 'unsupervised' : s.state);
 
-/** An instance's status names its template (`--json` too). */
-export type StatusRow = ShownStatus & { template?: string };
+/** An instance's status names its template (`--json` too); `usage` from its cgroups. */
+export type StatusRow = ShownStatus & { template?: string; usage?: ShownUsage };
 
 /** A template's line in the table; its instances follow it, indented. */
 export interface TemplateLine {
@@ -53,12 +55,12 @@ export interface TemplateLine {
 }
 
 /**
- * One row per service: NAME STATE PID UPTIME RESTARTS LAST-EXIT READY; a
+ * One row per service: NAME STATE PID UPTIME RESTARTS LAST-EXIT READY MEM CPU; a
  * template as `worker@  template, 3 instances`, its instances' names
  * indented under it.
  */
 export const statusTable = (items: readonly (StatusRow | TemplateLine)[], now = Date.now()): string[] => {
-  const head = ['NAME', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'LAST EXIT', 'READY'];
+  const head = ['NAME', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'LAST EXIT', 'READY', 'MEM', 'CPU'];
   const rows = items.filter((x): x is StatusRow => !('instances' in x));
   const body = rows.map((s) => [
     s.template ? `  ${s.name}` : s.name,
@@ -68,6 +70,8 @@ export const statusTable = (items: readonly (StatusRow | TemplateLine)[], now = 
     String(s.restarts),
     s.lastExit === null ? '-' : exitText(s.lastExit),
     readiness(s),
+    memoryText(s.usage?.memoryBytes),
+    cpuText(s.usage?.cpuSeconds),
   ]);
   const templates = items.filter((x): x is TemplateLine => 'instances' in x);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length), ...(i === 0 ? templates.map((t) => t.template.length) : [])));
@@ -100,7 +104,9 @@ export const cmdStatus = (ctx: Ctx, names: readonly string[]): number => {
   for (const e of shown.values()) {
     if (e.template) continue;
     const t = templateOf(e.name, templates);
-    rows.set(e.name, t ? { ...showStatus(e, scan), template: t } : showStatus(e, scan));
+    const s = showStatus(e, scan);
+    const usage = usageOf(s, servicePaths(e.dir, e.name).supervise);
+    rows.set(e.name, t ? { ...s, template: t, usage } : { ...s, usage });
   }
   if (ctx.json) {
     ctx.out(JSON.stringify([...rows.values()], null, 2));

@@ -155,7 +155,17 @@ describe('state: exited', () => {
   ])('%s is logged and recorded (group empty)', (_d, code, signal, text) => {
     const m = reach('up').feed(exited(code, signal, 1500));
     expect(m.logs[0]).toBe(text);
-    expect(m.core).toMatchObject({ pid: null, pidStart: null, lastExit: { code, signal, at: new Date(1500).toISOString() } });
+    expect(m.core).toMatchObject({ pid: null, pidStart: null, lastExit: { code, signal, at: new Date(1500).toISOString(), reason: null } });
+  });
+
+  it('an OOM kill is named in the log and in lastExit.reason, then the restart policy applies as to any exit', () => {
+    const m = reach('up').feed({ type: 'exited', code: null, signal: 'SIGKILL', groupEmpty: true, at: 1500, reason: 'oom' });
+    expect(m.logs).toEqual(['killed by SIGKILL (out of memory)', 'restarting in 0 ms']);
+    expect(m.core.lastExit).toEqual({ code: null, signal: 'SIGKILL', at: new Date(1500).toISOString(), reason: 'oom' });
+    expect(count(m.last, 'spawn')).toBe(1);
+    // the next run's exit is its own: no reason carried over
+    m.feed(spawned(8, 1600), exited(1, null, 1700));
+    expect(m.core.lastExit?.reason).toBeNull();
   });
 
   it.each<[string, Partial<Config>, string[]]>([

@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { cgroupDirs, v1CgroupList } from '../../src/os/cgroup.js';
 import { REAPER_NAME, REAPER_SCRIPT, targetLine } from '../../src/supervisor/taskreaper.js';
 import { control, exitOf, isAlive, pidsByArgv0, pressCtrlCUntilExit, procStat, Sandbox, SVRUN, taskReaperPid, waitFor, withSandbox } from '../helpers.js';
 
@@ -54,6 +55,9 @@ describe('task reaper: a SIGKILLed svrun leaves nothing behind', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(200);
     await waitFor(() => !isAlive(reaper), 'the reaper to exit', MARGIN);
     if (st.cgroup) await waitFor(() => !existsSync(st.cgroup!), 'the empty cgroup removed', MARGIN);
+    // and on a hybrid host the v1 ones made with it
+    const v1 = st.cgroup ? v1CgroupList(cgroupDirs('web', join(dir, 'supervise'))) : [];
+    await waitFor(() => v1.every((d) => !existsSync(d)), () => `the v1 cgroups removed: ${v1.filter(existsSync).join(' ')}`, MARGIN);
   });
 
   it('a service that stops on TERM is gone at once, its grandchild included', async () => {
@@ -206,5 +210,12 @@ describe('targetLine', () => {
     expect(targetLine('run', t)).toBe('run 42 7 HUP 300 /sys/fs/cgroup/a b\n');
     expect(targetLine('log', { ...t, pgid: null, cgroup: '/x\ny' })).toBe('log - - HUP 300 -\n');
     expect(targetLine('run', { ...t, pidStart: null, cgroup: null })).toBe('run 42 - HUP 300 -\n');
+  });
+
+  it('v1 cgroups follow on lines of their own; one the script would split is left out', () => {
+    const t = { pgid: 42, pidStart: 7, signal: 'SIGTERM' as const, timeoutKillMs: 300, cgroup: '/sys/fs/cgroup/unified/x' };
+    expect(targetLine('run', { ...t, v1Cgroups: ['/sys/fs/cgroup/pids/x', '/a b/x', '/sys/fs/cgroup/cpu/x'] })).toBe(
+      'run 42 7 TERM 300 /sys/fs/cgroup/unified/x\nv1 /sys/fs/cgroup/pids/x\nv1 /sys/fs/cgroup/cpu/x\n',
+    );
   });
 });

@@ -56,16 +56,16 @@ describe('status (in process, prepared status files)', () => {
     expect(await runCommand(ctx, (c) => cmdStatus(c, []))).toBe(EXIT_OK);
     expect(err()).toBe('');
     const rows = lines(out());
-    expect(rows[0]).toMatch(/^NAME +STATE +PID +UPTIME +RESTARTS +LAST EXIT +READY$/);
+    expect(rows[0]).toMatch(/^NAME +STATE +PID +UPTIME +RESTARTS +LAST EXIT +READY +MEM +CPU$/);
     expect(rows.slice(1)).toEqual([
-      expect.stringMatching(/^crashed +failed +- +- +0 +killed by SIGKILL +-$/),
-      expect.stringMatching(/^db +down +- +- +0 +- +-$/),
-      expect.stringMatching(/^extra +down +- +- +0 +- +-$/),
-      expect.stringMatching(/^setup +up +- +- +0 +- +ready$/),
-      expect.stringMatching(/^stale +down +- +- +0 +- +-$/),
-      expect.stringMatching(new RegExp(`^web +up +${process.pid} +3h0\\dm +2 +exited 1 +ready$`)),
+      expect.stringMatching(/^crashed +failed +- +- +0 +killed by SIGKILL +- +- +-$/),
+      expect.stringMatching(/^db +down +- +- +0 +- +- +- +-$/),
+      expect.stringMatching(/^extra +down +- +- +0 +- +- +- +-$/),
+      expect.stringMatching(/^setup +up +- +- +0 +- +ready +- +-$/),
+      expect.stringMatching(/^stale +down +- +- +0 +- +- +- +-$/),
+      expect.stringMatching(new RegExp(`^web +up +${process.pid} +3h0\\dm +2 +exited 1 +ready +- +-$`)),
       expect.stringMatching(/^worker@ +template, 1 instance$/),
-      expect.stringMatching(new RegExp(`^  worker@1 +up +${process.pid} +3h0\\dm +0 +- +ready$`)),
+      expect.stringMatching(new RegExp(`^  worker@1 +up +${process.pid} +3h0\\dm +0 +- +ready +- +-$`)),
     ]);
   });
 

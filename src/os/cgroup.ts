@@ -115,3 +115,15 @@ export const removeCgroup = (dir: string): boolean => {
     return (err as NodeJS.ErrnoException).code === 'ENOENT';
   }
 };
+
+/** Where a service's cgroups are: the v2 one and, on a hybrid host, each v1 hierarchy's (null: none there). */
+export type CgroupDirs = { v2: string | null; memory: string | null; cpu: string | null; cpuacct: string | null; pids: string | null };
+
+/** The service's cgroup directories (v2 only in this stand-in: the v1 ones come with the limits work). */
+export const cgroupDirs = (name: string, superviseDir: string): CgroupDirs => ({
+  v2: cgroupPath(name, superviseDir),
+  memory: null,
+  cpu: null,
+  cpuacct: null,
+  pids: null,
+});

@@ -115,6 +115,18 @@ export const buildProgram = (done: (code: number) => void): Command => {
     .action((names: string[], _o, cmd: Command) => done(cmdCheck(ctx(cmd), names)));
 
   program
+    .command('metrics')
+    .description('print every service\'s state and usage in the Prometheus text format (--listen: serve it at /metrics)')
+    .argument('[NAME...]')
+    .option('--listen <HOST:PORT>', 'serve GET /metrics over HTTP instead, until SIGTERM or SIGINT')
+    .addHelpText('after', example('$ svctl metrics web', '$ svctl metrics --listen 127.0.0.1:9464'))
+    .action(async (names: string[], o: { listen?: string }, cmd: Command) => {
+      // loaded only here: node:http and the rest are for this command alone
+      if (o.listen === undefined) done((await import('./metricscmd.js')).cmdMetrics(ctx(cmd), names));
+      else done(await (await import('./metricsserver.js')).serveMetrics(ctx(cmd), names, o.listen));
+    });
+
+  program
     .command('signal')
     .description('send SIG to each service\'s process group through its supervisor')
     .argument('<SIG>', 'TERM HUP INT QUIT USR1 USR2 ALRM WINCH STOP CONT KILL (with or without SIG)')

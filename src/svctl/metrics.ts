@@ -38,14 +38,17 @@ interface Family {
 const known = (labels: Labels, value: number | null): Sample[] => (value === null ? [] : [{ labels, value }]);
 const bit = (b: boolean): number => (b ? 1 : 0);
 
+/** A family of one sample per service, where its value is known. */
+const perService = (name: string, type: Family['type'], help: string, value: (r: MetricsRow) => number | null): Family => ({
+  name,
+  type,
+  help,
+  samples: (r, l) => known(l, value(r)),
+});
+
 /** Every family in the order printed; each labelled `service`. */
 export const FAMILIES: readonly Family[] = [
-  {
-    name: 'svkit_up',
-    type: 'gauge',
-    help: 'Whether the service is up: 1 when ready (a oneshot: its run succeeded and its effect holds), else 0.',
-    samples: (r, l) => [{ labels: l, value: bit(r.state === 'up') }],
-  },
+  perService('svkit_up', 'gauge', 'Whether the service is up: 1 when ready (a oneshot: its run succeeded and its effect holds), else 0.', (r) => bit(r.state === 'up')),
   {
     // the enum pattern: one series per state, 1 for the current one, so each
     // state can be counted (sum by (state)) and a change shows in every panel
@@ -54,42 +57,12 @@ export const FAMILIES: readonly Family[] = [
     help: 'The service\'s state: 1 for the series whose state label is the current state, 0 for the others.',
     samples: (r, l) => (r.state === null ? [] : STATES.map((s) => ({ labels: [...l, ['state', s]], value: bit(r.state === s) }))),
   },
-  {
-    name: 'svkit_restarts_total',
-    type: 'counter',
-    help: 'Restarts of the service since its supervisor started.',
-    samples: (r, l) => known(l, r.restarts),
-  },
-  {
-    name: 'svkit_start_time_seconds',
-    type: 'gauge',
-    help: 'When the service\'s running process started, in seconds since the Unix epoch (absent while none runs).',
-    samples: (r, l) => known(l, r.startTimeSeconds),
-  },
-  {
-    name: 'svkit_memory_bytes',
-    type: 'gauge',
-    help: 'Memory the service\'s cgroup uses now, in bytes (absent without a memory cgroup).',
-    samples: (r, l) => known(l, r.memoryBytes),
-  },
-  {
-    name: 'svkit_cpu_seconds_total',
-    type: 'counter',
-    help: 'CPU time the service\'s cgroup has used, in seconds (absent without a cgroup that counts it).',
-    samples: (r, l) => known(l, r.cpuSeconds),
-  },
-  {
-    name: 'svkit_oom_kills_total',
-    type: 'counter',
-    help: 'Processes of the service\'s cgroup killed by the kernel\'s OOM killer (absent without a memory cgroup).',
-    samples: (r, l) => known(l, r.oomKills),
-  },
-  {
-    name: 'svkit_healthy',
-    type: 'gauge',
-    help: 'Whether the service\'s health check passes: 1 or 0 (absent without health-interval).',
-    samples: (r, l) => known(l, r.healthy === null ? null : bit(r.healthy)),
-  },
+  perService('svkit_restarts_total', 'counter', 'Restarts of the service since its supervisor started.', (r) => r.restarts),
+  perService('svkit_start_time_seconds', 'gauge', 'When the service\'s running process started, in seconds since the Unix epoch (absent while none runs).', (r) => r.startTimeSeconds),
+  perService('svkit_memory_bytes', 'gauge', 'Memory the service\'s cgroup uses now, in bytes (absent without a memory cgroup).', (r) => r.memoryBytes),
+  perService('svkit_cpu_seconds_total', 'counter', 'CPU time the service\'s cgroup has used, in seconds (absent without a cgroup that counts it).', (r) => r.cpuSeconds),
+  perService('svkit_oom_kills_total', 'counter', 'Processes of the service\'s cgroup killed by the kernel\'s OOM killer (absent without a memory cgroup).', (r) => r.oomKills),
+  perService('svkit_healthy', 'gauge', 'Whether the service\'s health check passes: 1 or 0 (absent without health-interval).', (r) => (r.healthy === null ? null : bit(r.healthy))),
 ];
 
 /** A label value as the format quotes it: backslash, double quote and newline escaped. */

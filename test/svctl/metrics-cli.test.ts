@@ -156,7 +156,8 @@ describe('svctl metrics --listen', () => {
       'a b:9464',
       '',
     ];
-    const runs = await Promise.all(cases.map((listen) => sb.svctl(['metrics', '--listen', listen])));
+    const [missing, ...runs] = await Promise.all([sb.svctl(['metrics', '--listen']), ...cases.map((listen) => sb.svctl(['metrics', '--listen', listen]))]);
+    expect(missing).toMatchObject({ code: 2, stdout: '', stderr: "svctl: option '--listen <HOST:PORT>' argument missing\n" });
     runs.forEach((r, i) => {
       expect(r, cases[i]).toMatchObject({ code: 2, stdout: '' });
       expect(r.stderr, cases[i]).toMatch(/^svctl: --listen: [^\n]+\n$/);

@@ -159,7 +159,7 @@ describe('graph and the command line', () => {
   it('--help and CMD --help exit 0, each command with an example', async () => {
     const top = await sb.svctl(['--help']);
     expect(top.code).toBe(0);
-    for (const cmd of ['up', 'down', 'restart', 'once', 'remove', 'status', 'check', 'signal', 'wait', 'logs', 'graph', 'boot']) {
+    for (const cmd of ['up', 'down', 'restart', 'once', 'remove', 'status', 'check', 'metrics', 'signal', 'wait', 'logs', 'graph', 'boot']) {
       expect(top.stdout).toMatch(new RegExp(`^  ${cmd} `, 'm'));
       const r = await sb.svctl([cmd, '--help']);
       expect(r.code, cmd).toBe(0);

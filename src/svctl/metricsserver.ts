@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, METRICS_MAX_CONNECTIONS, METRICS_REQUEST_TIMEOUT_MS } from '../defaults.js';
-import { quote } from '../errors.js';
+import { errorText, quote } from '../errors.js';
 import type { Ctx } from './context.js';
 import { METRICS_CONTENT_TYPE } from './metrics.js';
 import { collectMetrics } from './metricscmd.js';
@@ -75,24 +75,39 @@ export const serveMetrics = async (ctx: Ctx, names: readonly string[], listen: s
   const first = collectMetrics({ ...ctx, out: () => {} }, names);
   if (typeof first === 'number') return first;
 
-  const server = createServer((req, res) => handle(ctx, names, req, res));
+  const server = createServer((req, res) => {
+    try {
+      handle(ctx, names, req, res);
+    } catch (err) {
+      // whatever one request meets, the endpoint keeps serving (a service: only a signal ends it)
+      ctx.err(`metrics: ${errorText(err)}`);
+      if (!res.headersSent) reply(req, res, 500, `svctl: ${errorText(err)}\n`);
+      else res.destroy();
+    }
+  });
   server.maxConnections = METRICS_MAX_CONNECTIONS;
   server.requestTimeout = METRICS_REQUEST_TIMEOUT_MS;
   server.headersTimeout = METRICS_REQUEST_TIMEOUT_MS;
   return new Promise<number>((resolve) => {
+    let listening = false;
     const stop = () => {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
       server.close(() => resolve(EXIT_OK));
       server.closeAllConnections();
     };
-    server.once('error', (err: NodeJS.ErrnoException) => {
+    server.on('error', (err: NodeJS.ErrnoException) => {
+      if (listening) {
+        ctx.err(`metrics: ${err.message}`); // a failed accept (EMFILE...): logged, the next connection may do
+        return;
+      }
       ctx.err(`metrics: cannot listen on ${listen}: ${err.code === 'EADDRINUSE' ? 'address already in use' : err.message}`);
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
       resolve(EXIT_FAILED);
     });
     server.listen(addr.port, addr.host, () => {
+      listening = true;
       const bound = server.address();
       const port = bound !== null && typeof bound === 'object' ? bound.port : addr.port;
       ctx.err(`metrics: listening on ${urlOf(addr.host, port)}`);

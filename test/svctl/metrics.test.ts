@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Usage } from '../../src/os/usage.js';
 import { STATES } from '../../src/statusfile.js';
 import { escapeLabelValue, FAMILIES, formatValue, type MetricsRow, metricsRow, metricsText } from '../../src/svctl/metrics.js';
+import { parseListen } from '../../src/svctl/metricsserver.js';
 import { blankStatus, type ShownStatus } from '../../src/svctl/observe.js';
 import { parsePromText } from './promtext.js';
 
@@ -193,5 +194,39 @@ describe('the output read back by a strict parser of the text format', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('parseListen: --listen HOST:PORT', () => {
+  it.each<[string, { host: string; port: number }]>([
+    ['127.0.0.1:9464', { host: '127.0.0.1', port: 9464 }],
+    ['0.0.0.0:0', { host: '0.0.0.0', port: 0 }],
+    ['localhost:65535', { host: 'localhost', port: 65535 }],
+    ['metrics.example-1.org:80', { host: 'metrics.example-1.org', port: 80 }],
+    ['[::1]:9464', { host: '::1', port: 9464 }],
+    ['[::]:9464', { host: '::', port: 9464 }],
+  ])('%s', (text, expected) => {
+    expect(parseListen(text)).toEqual(expected);
+  });
+
+  it.each([
+    ['127.0.0.1', 'expected HOST:PORT'], // no port
+    [':9464', 'expected a host before the port'],
+    ['127.0.0.1:65536', 'expected a port from 0 to 65535'],
+    ['127.0.0.1:099999', 'expected a port from 0 to 65535'],
+    ['127.0.0.1:http', 'expected HOST:PORT'],
+    ['127.0.0.1:-1', 'expected HOST:PORT'],
+    ['::1:9464', 'expected HOST:PORT'], // IPv6 needs brackets
+    ['[localhost]:9464', 'not an IP address or host name'],
+    ['[]:9464', 'expected a host before the port'],
+    ['a b:9464', 'not an IP address or host name'],
+    ['-x:9464', 'not an IP address or host name'],
+    ['host\n:9464', 'not an IP address or host name'],
+    ['', 'expected HOST:PORT'],
+  ])('%j: %s', (text, why) => {
+    const r = parseListen(text);
+    expect(typeof r).toBe('string');
+    expect(r).toMatch(new RegExp(`^--listen: ${why}.*, got ".*"$`));
+    expect(r).not.toContain('\n'); // one line whatever was given
   });
 });

@@ -2,6 +2,7 @@
 // rows to the Prometheus text format. Tables of cases, then the output read
 // back by a strict parser of the format (./promtext.ts): every line valid,
 // every value where it belongs, label values escaped and restored exactly.
+// And --listen's HOST:PORT (src/svctl/metricsserver.ts parseListen).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Usage } from '../../src/os/usage.js';

@@ -26,6 +26,9 @@ const forever = (name: string) => `exec ${sb.marker(name)} 1000`;
 const values = (families: Map<string, Family>, name: string, service: string, state?: string): number[] =>
   (families.get(name)?.samples ?? []).filter((s) => s.labels.service === service && (state === undefined || s.labels.state === state)).map((s) => s.value);
 
+/** Each test starts several node processes (svctl, svrun): seconds each on a loaded machine. */
+const E2E = { timeout: 60_000 };
+
 const get = (url: string, init: RequestInit = {}) => fetch(url, { ...init, signal: AbortSignal.timeout(SLOW) });
 
 /** svctl metrics --listen in the background, once it has said where it listens. */
@@ -35,7 +38,7 @@ const serve = async (args: string[] = []) => {
   return { ...bg, url };
 };
 
-describe('svctl metrics', () => {
+describe('svctl metrics', E2E, () => {
   it('prints every service in the text format: state, restarts, start time from status.json; usage where the cgroup has it', async () => {
     sb.service('a', forever('a'), { 'timeout-kill': '300' });
     sb.service('b', forever('b'), { down: '' });
@@ -99,7 +102,7 @@ describe('svctl metrics', () => {
   });
 });
 
-describe('svctl metrics --listen', () => {
+describe('svctl metrics --listen', E2E, () => {
   it('serves the same text at GET /metrics, read afresh per request; 404 elsewhere, 405 for other methods; SIGTERM: exit 0', async () => {
     sb.service('a', forever('a'), { 'timeout-kill': '300' });
     sb.service('b', forever('b'), { down: '', 'timeout-kill': '300' });

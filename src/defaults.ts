@@ -102,6 +102,10 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 export const MIN_FDS_SVRUN = 40;
 export const MIN_FDS_SVCTL = 40;
 
+/** svctl metrics --listen: how long one request may take (headers included), and how many connections at once. */
+export const METRICS_REQUEST_TIMEOUT_MS = 10_000;
+export const METRICS_MAX_CONNECTIONS = 64;
+
 /** Exit codes shared by svrun and svctl (SPEC.md). */
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;

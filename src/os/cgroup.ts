@@ -5,14 +5,21 @@ import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, readFileSync, realpathSync, rmdirSync, statfsSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 
-/** The cgroup2 mount point and our own cgroup in it, or null (cgroup v1 only, no /proc...). */
-const ownCgroup = (): string | null => {
+/**
+ * Whose cgroups the service's are made below: svrun's own (`self`), which is
+ * what svrun uses; svctl names the supervisor's pid, since svctl itself may
+ * run elsewhere (as a service, say).
+ */
+export type CgroupsOf = number | 'self';
+
+/** The cgroup2 mount point and `of`'s cgroup in it, or null (cgroup v1 only, no /proc...). */
+const ownCgroup = (of: CgroupsOf = 'self'): string | null => {
   try {
-    const mount = readFileSync('/proc/self/mountinfo', 'utf8')
+    const mount = readFileSync(`/proc/${of}/mountinfo`, 'utf8')
       .split('\n')
       .map((l) => l.split(' '))
       .find((f) => f[f.indexOf('-') + 1] === 'cgroup2');
-    const rel = readFileSync('/proc/self/cgroup', 'utf8')
+    const rel = readFileSync(`/proc/${of}/cgroup`, 'utf8')
       .split('\n')
       .find((l) => l.startsWith('0::'))
       ?.slice(3);
@@ -38,9 +45,9 @@ const cgroupName = (name: string, superviseDir: string): string => {
   return `svkit-${name.replace(/[^A-Za-z0-9._-]/g, '_')}-${hash}`;
 };
 
-/** Where the service's cgroup is (or would be), below our own; null without cgroup v2. */
-export const cgroupPath = (name: string, superviseDir: string): string | null => {
-  const parent = ownCgroup();
+/** Where the service's cgroup is (or would be), below `of`'s (ours); null without cgroup v2. */
+export const cgroupPath = (name: string, superviseDir: string, of: CgroupsOf = 'self'): string | null => {
+  const parent = ownCgroup(of);
   if (!parent) return null;
   return join(parent, cgroupName(name, superviseDir));
 };
@@ -61,16 +68,16 @@ export type CgroupDirs = { v2: string | null; memory: string | null; cpu: string
 /** Mountinfo's octal escapes (`\040` for a space) undone. */
 const unescapeMount = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 
-/** Our own cgroup folder in each mounted v1 hierarchy, by controller. */
-const ownV1Cgroups = (): Partial<Record<V1Controller, string>> => {
+/** `of`'s (our own) cgroup folder in each mounted v1 hierarchy, by controller. */
+const ownV1Cgroups = (of: CgroupsOf): Partial<Record<V1Controller, string>> => {
   const found: Partial<Record<V1Controller, string>> = {};
   try {
     const paths = new Map<string, string>();
-    for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
+    for (const line of readFileSync(`/proc/${of}/cgroup`, 'utf8').split('\n')) {
       const m = /^\d+:([^:]+):(.*)$/.exec(line);
       if (m) for (const c of m[1]!.split(',')) paths.set(c, m[2]!);
     }
-    for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    for (const line of readFileSync(`/proc/${of}/mountinfo`, 'utf8').split('\n')) {
       const f = line.split(' ');
       const sep = f.indexOf('-');
       if (sep < 0 || f[sep + 1] !== 'cgroup') continue;
@@ -98,11 +105,11 @@ export const v2Controllers = (v2: string): string[] => {
   }
 };
 
-export const cgroupDirs = (name: string, superviseDir: string): CgroupDirs => {
-  const v2 = cgroupPath(name, superviseDir);
+export const cgroupDirs = (name: string, superviseDir: string, of: CgroupsOf = 'self'): CgroupDirs => {
+  const v2 = cgroupPath(name, superviseDir, of);
   const inV2 = v2 ? v2Controllers(v2) : [];
   const base = cgroupName(name, superviseDir);
-  const own = ownV1Cgroups();
+  const own = ownV1Cgroups(of);
   const v1 = (c: V1Controller): string | null => {
     // cpu.stat in v2 always counts CPU time; cpuacct is only wanted beside a v1 cpu
     const v2Has = c === 'cpuacct' ? inV2.includes('cpu') : inV2.includes(c);

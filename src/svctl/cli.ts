@@ -134,6 +134,23 @@ export const buildProgram = (done: (code: number) => void, sink: Sink = processS
     .action((names: string[], _o, cmd: Command) => run(cmd, (ctx) => cmdCheck(ctx, names)));
 
   program
+    .command('metrics')
+    .description('print every service\'s state and usage in the Prometheus text format (--listen: serve it at /metrics)')
+    .argument('[NAME...]')
+    .option('--listen <HOST:PORT>', 'serve GET /metrics over HTTP instead, until SIGTERM or SIGINT')
+    .addHelpText('after', example('$ svctl metrics web', '$ svctl metrics --listen 127.0.0.1:9464'))
+    .action(async (names: string[], o: { listen?: string }, cmd: Command) => {
+      // loaded only here: node:http and the rest are for this command alone
+      if (o.listen === undefined) {
+        const { cmdMetrics } = await import('./metricscmd.js');
+        await run(cmd, (ctx) => cmdMetrics(ctx, names));
+      } else {
+        const { serveMetrics } = await import('./metricsserver.js');
+        await run(cmd, (ctx) => serveMetrics(ctx, names, o.listen!));
+      }
+    });
+
+  program
     .command('signal')
     .description('send SIG to each service\'s process group through its supervisor')
     .argument('<SIG>', 'TERM HUP INT QUIT USR1 USR2 ALRM WINCH STOP CONT KILL (with or without SIG)')

@@ -1,7 +1,7 @@
 // svctl's view of what a service costs: read from its cgroups when asked
 // (svrun polls nothing), shown as MEM and CPU in `svctl status` and as
 // `usage` in --json.
-import { cgroupDirs } from '../os/cgroup.js';
+import { cgroupDirs, type CgroupDirs } from '../os/cgroup.js';
 import { readUsage } from '../os/usage.js';
 import type { ShownStatus } from './observe.js';
 
@@ -9,12 +9,19 @@ import type { ShownStatus } from './observe.js';
 export type ShownUsage = { memoryBytes: number | null; cpuSeconds: number | null; pids: number | null } | null;
 
 /**
+ * The service's cgroups, found below its supervisor's own (svctl may run in
+ * another cgroup: as a service, say); below ours when no supervisor runs.
+ */
+export const cgroupsOf = (s: ShownStatus, superviseDir: string): CgroupDirs =>
+  cgroupDirs(s.name, superviseDir, s.supervised && s.supervisor ? s.supervisor.pid : 'self');
+
+/**
  * The service's usage while something of it runs (its pid, or leftovers);
  * a stopped service's cgroups are gone or empty, and show `-`.
  */
 export const usageOf = (s: ShownStatus, superviseDir: string): ShownUsage => {
   if (s.pid === null && !s.leftovers) return null;
-  const u = readUsage(cgroupDirs(s.name, superviseDir));
+  const u = readUsage(cgroupsOf(s, superviseDir));
   return u && { memoryBytes: u.memoryBytes, cpuSeconds: u.cpuSeconds, pids: u.pids };
 };
 

@@ -111,7 +111,7 @@ describe('the command line (in process)', () => {
   it('--help and CMD --help exit 0, each command with an example', async () => {
     const top = await svctlInProcess(['--help']);
     expect(top.code).toBe(EXIT_OK);
-    for (const cmd of ['up', 'down', 'restart', 'once', 'remove', 'status', 'check', 'signal', 'wait', 'logs', 'graph', 'boot']) {
+    for (const cmd of ['up', 'down', 'restart', 'once', 'remove', 'status', 'check', 'metrics', 'signal', 'wait', 'logs', 'graph', 'boot']) {
       expect(top.stdout).toMatch(new RegExp(`^  ${cmd} `, 'm'));
       const r = await svctlInProcess([cmd, '--help']);
       expect(r.code, cmd).toBe(EXIT_OK);

@@ -47,7 +47,8 @@ describe('svctl up: order and readiness', () => {
     gated('b', null, { requires: 'a' });
     const up = startSvctl(sb, ['up', 'b']);
     await waitFor(() => sb.lines('order').length > 0, 'a running', SLOW);
-    expect(sb.status('a')!.state).toBe('starting');
+    // status.json follows the spawn (svrun writes it once the child exists): wait for it, bounded
+    await waitFor(() => sb.status('a')?.state === 'starting', 'a starting in status.json');
     expect(sb.status('b')).toBeNull();
     expect(sb.lines('order')).toEqual(['a']);
     const released = Date.now();

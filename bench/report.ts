@@ -25,7 +25,7 @@ export interface Row {
   id: string;
   label: string;
   unit: string;
-  /** The goal of issue 11, and whether the svkit figure meets it (null: cannot tell in this run). */
+  /** A goal (issue 11's, or a bound the behaviour means), and whether the svkit figure meets it (null: cannot tell in this run). */
   goal?: { text: string; met: (svkit: Summary, floor: Summary | null, runit: Summary | null) => boolean | null };
   /** Instead of figures (svkit-only measures with more than one number). */
   text?: string;
@@ -39,7 +39,7 @@ const verdict = (row: Row, s: Samples): string => {
 };
 
 export const table = (rows: readonly Row[], s: Samples): string => {
-  const head = '| measure | unit | svkit | Node floor | svkit ÷ floor | runit | s6 | svkit ÷ best peer | goal (issue 11) |';
+  const head = '| measure | unit | svkit | Node floor | svkit ÷ floor | runit | s6 | svkit ÷ best peer | goal |';
   const lines = [head, `|${'---|'.repeat(9)}`];
   for (const row of rows) {
     if (row.text !== undefined) {

@@ -29,7 +29,7 @@ export const ratio = (a: Summary | null, b: Summary | null): number | null =>
 export const best = (peers: readonly (Summary | null)[]): Summary | null =>
   peers.reduce<Summary | null>((acc, s) => (s && (!acc || s.median < acc.median) ? s : acc), null);
 
-/** Three significant digits at most, no exponent: 0.13, 4.2, 118, 3420. */
+/** Three significant digits (at most three decimals), no exponent: 0.097, 4.22, 118, 3421. */
 export const num = (x: number): string => {
   if (x === 0) return '0';
   const digits = Math.max(0, 2 - Math.floor(Math.log10(Math.abs(x))));

@@ -1,212 +1,320 @@
-// npm run bench: what one svrun costs and how fast it reacts, on real
-// processes. Prints one line per measure (median and spread of N runs).
-// Timing goals live here, never in the tests.
+// npm run bench: svkit side by side with the Node floor and with runit and
+// s6 (where installed), on real processes, in one run. Prints one table and
+// writes it to docs/performance.md. Timing goals live here, never in tests.
+//
+// BENCH_RUNS      samples of the per-service measures (default 15; quick 5)
+// BENCH_BULK_RUNS samples of the 50-service bring-up and stop (default 5; quick 2)
+// BENCH_IDLE_S    seconds an idle supervisor is watched (default 60; quick 10)
+// BENCH_LINES     lines of the logging measures (default 1,000,000; quick 200,000)
+// BENCH_QUICK=1   all of the quick defaults; docs/performance.md is then left alone
+// BENCH_WRITE=0/1 write docs/performance.md or not (default: unless quick)
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cmdline, contextSwitches, cpuMs, Owned, pssKiB, ussKiB } from './proc.js';
+import { exec, PEERS, type Peer, removeSvkitCgroups, ROOT, RUN_ARGV, sleep, svkit, until, writeScan, writeService } from './peers.js';
+import { type Contender, type Row, Samples, table, writeDoc } from './report.js';
+import { num } from './stats.js';
+import { bootShutdown, floodStop, logThroughput, svrunKilled, upFailed, upGivesUp, upSvrunExits, waitUp } from './svkit-only.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const SVRUN = join(ROOT, 'dist/cmd/svrun.js');
-const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+const QUICK = process.env.BENCH_QUICK === '1';
+const envNum = (name: string, full: number, quick: number) => Number(process.env[name] ?? (QUICK ? quick : full));
+const RUNS = envNum('BENCH_RUNS', 15, 5);
+const BULK_RUNS = envNum('BENCH_BULK_RUNS', 5, 2);
+const IDLE_S = envNum('BENCH_IDLE_S', 60, 10);
+const LINES = envNum('BENCH_LINES', 1_000_000, 200_000);
+/** Samples of the slower svkit-only measures. */
+const FEW_RUNS = Math.max(3, Math.ceil(RUNS / 3));
+const WRITE = process.env.BENCH_WRITE ? process.env.BENCH_WRITE === '1' : !QUICK;
+/** Supervisors just started still load and allocate: memory and idleness are read after this. */
+const SETTLE_MS = 2_000;
 
-const readJson = (file: string): { state?: string; pid?: number | null } | null => {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch {
-    return null;
-  }
-};
-const until = async <T>(fn: () => T | null | undefined | false, ms = 10_000): Promise<T> => {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('bench: timed out');
-    await sleep(1);
-  }
-};
-const stats = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
-  return `median ${q(0.5).toFixed(1)}  p10 ${q(0.1).toFixed(1)}  p90 ${q(0.9).toFixed(1)}  (n=${s.length})`;
-};
-const pssKiB = (pid: number): number => {
-  const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-  return m ? Number(m[1]) : NaN;
-};
-
+const peers = PEERS.filter((p) => p.available);
+const samples = new Samples();
+const owned = new Owned();
 const base = mkdtempSync(join(tmpdir(), 'svkit-bench-'));
-const service = (name: string, body: string): string => {
-  const dir = join(base, name);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'run'), `#!/bin/sh\n${body}\n`);
-  chmodSync(join(dir, 'run'), 0o755);
-  return dir;
-};
-const children: ChildProcess[] = [];
-const startSvrun = (dir: string) => {
-  const c = spawn(process.execPath, [SVRUN, dir], { stdio: 'ignore' });
-  children.push(c);
+let dirs = 0;
+const freshDir = (what: string) => join(base, `${what}-${dirs++}`);
+
+/** An idle bare node, the floor of a supervisor's memory and idleness; started once it wrote its ready file. */
+const idleNode = async (): Promise<ChildProcess> => {
+  const ready = freshDir('node-ready');
+  const c = spawn(process.execPath, ['-e', "setInterval(()=>{},1e9);require('fs').writeFileSync(process.argv[1],'')", ready], { stdio: 'ignore' });
+  owned.add(c.pid);
+  await until(() => existsSync(ready), 'an idle node', 60_000);
   return c;
 };
-const stopSvrun = (c: ChildProcess) => new Promise<void>((r) => (c.exitCode !== null ? r() : (c.once('exit', () => r()), c.kill('SIGTERM'))));
+const exited = (c: ChildProcess) => c.exitCode !== null || c.signalCode !== null;
+const timed = async (fn: () => Promise<unknown>): Promise<number> => {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+};
+const stopped = async (c: ChildProcess) => {
+  if (!exited(c)) c.kill('SIGTERM');
+  await until(() => exited(c), 'a supervisor to exit', 20_000);
+};
+const step = (text: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${text}`);
 
-const main = async () => {
-  console.log(`svkit bench (node ${process.version}, ${RUNS} runs each)`);
-
-  // 1. startup: spawn of svrun to status.json "up", and to svrun's exit after SIGTERM
-  const toUp: number[] = [];
-  const toDown: number[] = [];
+/** Supervisor started (svrun DIR, runsv DIR, s6-supervise DIR) to the service up; SIGTERM to the supervisor to it and its service gone. */
+const startAndStop = async () => {
   for (let i = 0; i < RUNS; i++) {
-    const dir = service(`start${i}`, 'exec sleep 1000');
-    const t0 = performance.now();
-    const c = startSvrun(dir);
-    await until(() => readJson(join(dir, 'supervise/status.json'))?.state === 'up');
-    toUp.push(performance.now() - t0);
-    const t1 = performance.now();
-    await stopSvrun(c);
-    toDown.push(performance.now() - t1);
-  }
-  console.log(`svrun start to "up" (ms):         ${stats(toUp)}`);
-  console.log(`svrun SIGTERM to exit (ms):       ${stats(toDown)}`);
-
-  // 2. restart reaction: SIGKILL of the service to the new pid in status.json
-  // (the first restart after an exit, which SPEC.md wants immediate; one svrun each)
-  const react: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const dir = service(`restart${i}`, 'exec sleep 1000');
-    const c = startSvrun(dir);
-    const pid = await until(() => readJson(join(dir, 'supervise/status.json'))?.pid);
-    await sleep(30); // let the run get past exec
-    const t0 = performance.now();
-    process.kill(pid, 'SIGKILL');
-    await until(() => {
-      const s = readJson(join(dir, 'supervise/status.json'));
-      return s?.state === 'up' && s.pid !== pid;
-    });
-    react.push(performance.now() - t0);
-    await stopSvrun(c);
-  }
-  console.log(`restart after SIGKILL (ms):       ${stats(react)}`);
-
-  // 3. memory: PSS of an idle svrun supervising one service (several at once, as on a real machine)
-  const many = Array.from({ length: 10 }, (_, i) => service(`mem${i}`, 'exec sleep 1000'));
-  const sups = many.map(startSvrun);
-  for (const d of many) await until(() => readJson(join(d, 'supervise/status.json'))?.state === 'up');
-  await sleep(500);
-  const pss = sups.map((s) => pssKiB(s.pid!) / 1024);
-  console.log(`idle svrun PSS (MiB, 10 running): ${stats(pss)}`);
-  const rss = sups.map((s) => Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${s.pid}/status`, 'utf8'))![1]) / 1024);
-  console.log(`idle svrun RSS (MiB):             ${stats(rss)}`);
-  // each svrun's task reaper (a sleeping /bin/sh), recorded in supervise/reaper
-  const reapers = many.map((d) => Number(readFileSync(join(d, 'supervise/reaper'), 'utf8').split(' ')[0]));
-  console.log(`idle task reaper PSS (KiB):       ${stats(reapers.map(pssKiB))}`);
-  const reaperRss = reapers.map((p) => Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))![1]));
-  console.log(`idle task reaper RSS (KiB):       ${stats(reaperRss)}`);
-  await Promise.all(sups.map(stopSvrun));
-
-  // 4. SIGKILL of svrun: how long until nothing of its service runs (the task reaper's work, nothing else started)
-  const liveMembers = (pgid: number) =>
-    readdirSync('/proc').some((e) => {
-      try {
-        const f = readFileSync(`/proc/${e}/stat`, 'latin1');
-        const r = f.slice(f.lastIndexOf(')') + 2).split(' ');
-        return /^\d+$/.test(e) && Number(r[2]) === pgid && r[0] !== 'Z';
-      } catch {
-        return false;
-      }
-    });
-  const killRuns = Math.max(3, Math.ceil(RUNS / 3));
-  for (const [what, body, tk] of [
-    ['stops on TERM', 'sleep 1000 & exec sleep 1000', 7000],
-    ['ignores TERM, timeout-kill 300', "trap '' TERM; sleep 1000 & exec sleep 1000", 300],
-  ] as const) {
-    for (const cgroup of [true, false]) {
-      const gone: number[] = [];
-      for (let i = 0; i < killRuns; i++) {
-        const d = service(`reap-${tk}-${cgroup}-${i}`, body);
-        writeFileSync(join(d, 'timeout-kill'), `${tk}\n`);
-        const c = spawn(process.execPath, [SVRUN, d], { stdio: 'ignore', env: { ...process.env, ...(cgroup ? {} : { SVKIT_NO_CGROUP: '1' }) } });
-        children.push(c);
-        const st = await until(() => {
-          const s = readJson(join(d, 'supervise/status.json')) as { state?: string; pid?: number; cgroup?: string | null } | null;
-          return s?.state === 'up' && s.pid ? s : null;
-        });
-        await until(() => existsSync(join(d, 'supervise/reaper')));
-        await sleep(50); // past the wrappers: the grandchild runs
-        const t0 = performance.now();
-        c.kill('SIGKILL');
-        const events = st.cgroup ? join(st.cgroup, 'cgroup.events') : null;
-        await until(() => (events ? !/^populated 1$/m.test(readFileSync(events, 'utf8')) : !liveMembers(st.pid!)), 30_000);
-        gone.push(performance.now() - t0);
-      }
-      console.log(`svrun SIGKILL to service gone (ms), ${what}, ${cgroup ? 'cgroup' : 'process group'}: ${stats(gone)}`);
+    for (const p of peers) {
+      const dir = writeService(freshDir(`one-${p.name}`));
+      const t0 = performance.now();
+      const sup = p.superviseOne(dir);
+      owned.add(sup.pid);
+      const run = await until(() => p.runPid(sup.pid!, dir), `${p.name} up`);
+      samples.add('start', p.name, performance.now() - t0);
+      owned.addTree(sup.pid);
+      samples.add('stop', p.name, await timed(async () => {
+        sup.kill('SIGTERM');
+        await until(() => exited(sup) && cmdline(run) === '', `${p.name} stopped`);
+      }));
     }
-  }
-
-  // 5. logging throughput: a service prints LINES short lines as fast as it can
-  const LINES = Number(process.env.BENCH_LINES ?? 1_000_000);
-  const cpuMs = (pid: number) => {
-    const f = readFileSync(`/proc/${pid}/stat`, 'latin1').slice(readFileSync(`/proc/${pid}/stat`, 'latin1').lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, in ms (USER_HZ 100)
-  };
-  const countLines = (file: string, re: RegExp) => {
-    try {
-      return readFileSync(file, 'latin1').split('\n').filter((l) => re.test(l)).length;
-    } catch {
-      return 0;
-    }
-  };
-  for (const mode of ['built-in logger', 'log/ subservice (cat > file)'] as const) {
-    const d = service(`flood-${mode.length}`, `seq 1 ${LINES}; exec sleep 1000`);
-    let file: string;
-    let re: RegExp;
-    if (mode === 'built-in logger') {
-      mkdirSync(join(d, 'log'));
-      writeFileSync(join(d, 'log/config'), 'size 1099511627776\nkeep 1\n'); // no rotation: count every line in one file
-      file = join(d, 'log/current');
-      re = / out \d+$/;
-    } else {
-      mkdirSync(join(d, 'log'));
-      writeFileSync(join(d, 'log/run'), '#!/bin/sh\nexec cat > lines.txt\n');
-      chmodSync(join(d, 'log/run'), 0o755);
-      file = join(d, 'log/lines.txt');
-      re = /^\d+$/;
-    }
-    const t0 = performance.now();
-    const sv = startSvrun(d);
-    await until(() => readJson(join(d, 'supervise/status.json'))?.state === 'up');
-    // the last line written means all are (one writer, in order)
-    const tail = Buffer.alloc(32);
-    await until(() => {
-      try {
-        const fd = openSync(file, 'r');
-        const n = readSync(fd, tail, 0, 32, Math.max(0, fstatSync(fd).size - 32));
-        closeSync(fd);
-        return tail.subarray(0, n).toString('latin1').endsWith(`${LINES}\n`);
-      } catch {
-        return false;
-      }
-    }, 120_000);
-    const ms = performance.now() - t0;
-    const cpu = cpuMs(sv.pid!); // start-up included
-    const got = countLines(file, re);
-    console.log(
-      `${mode}: ${Math.round((LINES / ms) * 1000).toLocaleString('en')} lines/s, ${LINES - got} lost of ${LINES.toLocaleString('en')}, svrun CPU ${Math.round((cpu * 1_000_000) / LINES)} ms per million lines`,
-    );
-    await stopSvrun(sv);
   }
 };
 
+/** SIGKILL of a long-running service with no crash history, each sample a different one, until the new run is exec'd. */
+const restart = async () => {
+  const running = peers.map((p) => {
+    const services = Array.from({ length: RUNS }, () => {
+      const dir = writeService(freshDir(`restart-${p.name}`));
+      const sup = p.superviseOne(dir);
+      owned.add(sup.pid);
+      return { dir, sup };
+    });
+    return { p, services };
+  });
+  for (const { p, services } of running) for (const s of services) await until(() => p.runPid(s.sup.pid!, s.dir), `${p.name} up`, 60_000);
+  await sleep(1_500); // long-running: past runsv's one-second minimum between two starts
+  for (let i = 0; i < RUNS; i++) {
+    for (const { p, services } of running) {
+      const { dir, sup } = services[i]!;
+      owned.addTree(sup.pid);
+      const old = p.runPid(sup.pid!, dir)!;
+      const t0 = performance.now();
+      process.kill(old, 'SIGKILL');
+      await until(() => {
+        const now = p.runPid(sup.pid!, dir);
+        return now !== null && now !== old;
+      }, `${p.name} restarted`);
+      samples.add('restart', p.name, performance.now() - t0);
+    }
+  }
+  for (const { services } of running) await Promise.all(services.map((s) => stopped(s.sup)));
+  owned.killAll();
+};
+
+/** 20 services running: PSS of each supervisor (each group alone: node's shared pages would be split with the other group's). */
+const twenty = async () => {
+  const floor = await Promise.all(Array.from({ length: 20 }, idleNode));
+  await sleep(SETTLE_MS);
+  samples.add('pss', 'floor', ...floor.map((c) => pssKiB(c.pid!) / 1024));
+  samples.add('uss', 'floor', ...floor.map((c) => ussKiB(c.pid!) / 1024));
+  await Promise.all(floor.map(stopped));
+
+  const scans = new Map<Peer, string>();
+  for (const p of peers) {
+    const scan = freshDir(`twenty-${p.name}`);
+    const names = writeScan(scan, 20);
+    scans.set(p, scan);
+    const sups = await p.upAll(scan, names, owned);
+    await sleep(SETTLE_MS);
+    samples.add('pss', p.name, ...sups.map((s) => pssKiB(s) / 1024));
+    samples.add('uss', p.name, ...sups.map((s) => ussKiB(s) / 1024));
+    if (p === svkit) {
+      const reapers = names.map((n) => Number(readFileSync(join(scan, n, 'supervise/reaper'), 'utf8').split(' ')[0]));
+      samples.add('reaper-pss', 'svkit', ...reapers.map(pssKiB));
+    }
+  }
+  // one call each, interleaved so that the load of the moment hits all alike
+  const every = Array.from({ length: 20 }, (_, i) => `s${i}`);
+  for (let i = 0; i < RUNS; i++) {
+    const t = await timed(() => exec([process.execPath, '-e', '0'], owned));
+    samples.add('status', 'floor', t);
+    samples.add('check', 'floor', t);
+    for (const [p, scan] of scans) {
+      samples.add('status', p.name, await timed(() => exec(p.statusArgv(scan, 's0'), owned)));
+      samples.add('check', p.name, await timed(() => exec(p.checkArgv(scan, every), owned)));
+    }
+  }
+  for (const [p, scan] of scans) await p.teardown(scan);
+  owned.killAll();
+};
+
+/** 50 independent services: up until all are up, then down until none of their processes is left. */
+const fifty = async () => {
+  const scans = new Map(peers.map((p) => [p, freshDir(`fifty-${p.name}`)] as const));
+  const names = [...scans.values()].map((scan) => writeScan(scan, 50))[0]!;
+  for (let i = 0; i < BULK_RUNS; i++) {
+    samples.add('up50', 'floor', await timed(() => Promise.all(names.map(() => exec([process.execPath, '-e', '0'], owned)))));
+    for (const [p, scan] of scans) {
+      let sups: number[] = [];
+      samples.add('up50', p.name, await timed(async () => (sups = await p.upAll(scan, names, owned))));
+      // what a stop must end: the services (and svkit's supervisors and task reapers)
+      const ends = new Owned();
+      sups.forEach((s, k) => (p.downEndsSupervisors ? ends.addTree(s) : ends.add(p.runPid(s, join(scan, names[k]!)))));
+      samples.add('down50', p.name, await timed(async () => {
+        await p.downAll(scan, names, owned);
+        await until(() => ends.allGone(), `${p.name} down`, 60_000);
+      }));
+      await p.teardown(scan);
+      owned.killAll();
+    }
+  }
+};
+
+/** Wake-ups and CPU of idle supervisors (a few of each kind, all at once), per minute. */
+const idle = async () => {
+  const watched: { who: Contender; pid: number }[] = [];
+  for (const c of await Promise.all(Array.from({ length: 5 }, idleNode))) watched.push({ who: 'floor', pid: c.pid! });
+  const sups: ChildProcess[] = [];
+  for (const p of peers) {
+    for (let i = 0; i < 5; i++) {
+      const dir = writeService(freshDir(`idle-${p.name}`));
+      const sup = p.superviseOne(dir);
+      owned.add(sup.pid);
+      sups.push(sup);
+      await until(() => p.runPid(sup.pid!, dir), `${p.name} up`, 60_000);
+      owned.addTree(sup.pid);
+      watched.push({ who: p.name, pid: sup.pid! });
+    }
+  }
+  await sleep(SETTLE_MS);
+  const before = watched.map((w) => ({ ...contextSwitches(w.pid), cpu: cpuMs(w.pid) }));
+  const t0 = performance.now();
+  await sleep(IDLE_S * 1000);
+  const minutes = (performance.now() - t0) / 60_000;
+  watched.forEach((w, i) => {
+    const after = contextSwitches(w.pid);
+    samples.add('wakeups', w.who, (after.voluntary - before[i]!.voluntary) / minutes);
+    samples.add('idle-cpu', w.who, (cpuMs(w.pid) - before[i]!.cpu) / minutes);
+  });
+  await Promise.all(sups.map(stopped));
+  owned.killAll();
+};
+
+const svkitOnly = async (): Promise<Row[]> => {
+  const rows: Row[] = [];
+  for (const mode of ['builtin', 'subservice'] as const) {
+    const f = await logThroughput(base, mode, LINES, owned);
+    rows.push({
+      id: `log-${mode}`,
+      label: mode === 'builtin' ? 'logging, built-in logger (`log/current`)' : 'logging, `log/` subservice (`exec cat > file`)',
+      unit: `${LINES.toLocaleString('en')} lines`,
+      text: `${Math.round(f.linesPerSecond).toLocaleString('en')} lines/s, ${f.lost} lost, svrun CPU ${num(f.svrunCpuMsPerMillion / 1000)} s per million lines`,
+    });
+  }
+  for (let i = 0; i < FEW_RUNS; i++) {
+    for (const cgroup of [true, false]) samples.add(cgroup ? 'killed-cg' : 'killed-pg', 'svkit', await svrunKilled(freshDir('killed'), cgroup, owned));
+    samples.add('flood-stop', 'svkit', await floodStop(freshDir('flood'), owned));
+    samples.add('wait-up', 'svkit', await waitUp(freshDir('wait'), owned));
+    samples.add('up-failed', 'svkit', await upFailed(freshDir('failed'), owned));
+    samples.add('up-t500', 'svkit', await upGivesUp(freshDir('t500'), owned));
+    samples.add('up-svrun-exits', 'svkit', await upSvrunExits(freshDir('exits'), owned));
+    samples.add('boot-shutdown', 'svkit', await bootShutdown(freshDir('boot'), owned));
+  }
+  owned.killAll();
+  return rows;
+};
+
+/** A goal of issue 11: at most `bound` times the floor's or runit's median, or at most `bound` in the row's unit. */
+const atMost = (bound: number, of: 'floor' | 'runit' | string) => ({
+  text: of === 'floor' || of === 'runit' ? `≤ ${bound}x ${of}` : `≤ ${bound} ${of}`,
+  met: (s: { median: number }, floor: { median: number } | null, runit: { median: number } | null) => {
+    const ref = of === 'floor' ? floor?.median : of === 'runit' ? runit?.median : 1;
+    return ref === undefined ? null : s.median <= bound * ref;
+  },
+});
+
+const ROWS: Row[] = [
+  { id: 'restart', label: 'restart after SIGKILL of a long-running service (new `run` exec\'d)', unit: 'ms', goal: atMost(2, 'runit') },
+  { id: 'pss', label: 'supervisor PSS per service, 20 running', unit: 'MiB', goal: atMost(1.15, 'floor') },
+  { id: 'uss', label: 'same, private memory only (USS: what the others running do not change)', unit: 'MiB' },
+  { id: 'reaper-pss', label: '+ svkit\'s task reaper (`sh`) per service', unit: 'KiB' },
+  { id: 'up50', label: 'bring-up of 50 services, until all up', unit: 'ms', goal: atMost(1.25, 'floor') },
+  { id: 'down50', label: 'stop-all of 50, until none of their processes is left', unit: 'ms', goal: atMost(250, 'ms') },
+  { id: 'status', label: '`svctl status NAME`, one call', unit: 'ms', goal: atMost(1.3, 'floor') },
+  { id: 'check', label: '`svctl check` of 20, one call', unit: 'ms', goal: atMost(1.3, 'floor') },
+  { id: 'wakeups', label: 'idle supervisor: wake-ups', unit: 'per min', goal: atMost(5, 'a minute') },
+  { id: 'idle-cpu', label: 'idle supervisor: CPU time', unit: 'ms per min', goal: atMost(10, 'ms a minute') },
+  { id: 'start', label: 'supervisor started to service up', unit: 'ms' },
+  { id: 'stop', label: 'SIGTERM to the supervisor until it and its service are gone', unit: 'ms' },
+  { id: 'killed-cg', label: 'SIGKILL of svrun until its service is gone (task reaper), cgroup', unit: 'ms' },
+  { id: 'killed-pg', label: 'same, process group only (`SVKIT_NO_CGROUP=1`)', unit: 'ms' },
+  { id: 'flood-stop', label: 'SIGTERM to svrun while its service floods the log (`yes`), until svrun exited', unit: 'ms' },
+  { id: 'wait-up', label: '`svctl wait up` (already watching): from `status.json` saying up to its exit', unit: 'ms' },
+  { id: 'up-failed', label: '`svctl up` of a service that fails for good (exit 3, `restart never`), until it reported it', unit: 'ms' },
+  { id: 'up-t500', label: '`svctl up -t 500` of a service never ready (`timeout-ready` 20 s), until it gave up', unit: 'ms', goal: { text: '≥ 500 ms (the -t)', met: (s) => s.median >= 500 } },
+  { id: 'up-svrun-exits', label: '`svctl up` where svrun exits at once (`supervise` is a file), until it showed the error', unit: 'ms' },
+  { id: 'boot-shutdown', label: '`svctl boot --shutdown-timeout 1500`, one TERM-ignoring service: SIGTERM until boot exited', unit: 'ms', goal: { text: '≥ 1500 ms (the timeout)', met: (s) => s.median >= 1500 } },
+];
+
+const machine = () => {
+  const cpu = cpus();
+  return `${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown'}), Node ${process.version}, Linux ${release()}`;
+};
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+
+const NOTES = `- Each cell: median (p10–p90) of the samples; ratios are of medians. "Node floor": bare \`node\` measured the same way in the same run: \`node -e 0\` for one call, 50 concurrent \`node -e 0\` until all exited for the bring-up, 20 idle \`node -e 'setInterval(()=>{},1e9)'\` for PSS and idleness. The best peer is the lower of runit and s6.
+- Restart: ${'`'}run${'`'} execs \`${RUN_ARGV}\`; each sample SIGKILLs a different service that has run for over 1.5 s (no crash history; past runsv's one-second minimum between two starts; s6-supervise 2.11 waited about a second before every restart all the same) and waits until the new run is exec'd: svkit's \`status.json\` names a new pid whose argv is the run's; runit's and s6's supervisor has a new child with that argv. Polled every millisecond.
+- PSS from /proc/PID/smaps_rollup, each group running alone (so \`node\`'s shared pages are split among the same number of Node processes; other Node processes on the machine share them too, so compare within one run; USS, Private_Clean + Private_Dirty, does not depend on them): svrun, runsv, s6-supervise (their scanner, runsvdir or s6-svscan, runs once per machine and is not counted; svkit has none).
+- Bring-up: svkit \`svctl up\` until it returned (all up); runit \`runsvdir\` and s6 \`s6-svscan\` started until every run is exec'd. Stop-all: \`svctl down\` until every svrun, task reaper and service is gone; \`sv down\` of all / \`s6-svc -d\` of each (a shell loop: it takes one directory) until every service is gone (their supervisors stay, as they are meant to).
+- Status: \`svctl status s0\`, \`sv status DIR\`, \`s6-svstat DIR\`; check of all 20: \`svctl check\`, \`sv check\` of the 20, \`s6-svwait -u -a\` of the 20 (s6 has no check).
+- Idle: 5 supervisors of each kind, each with one sleeping service, watched for ${IDLE_S} s after ${SETTLE_MS / 1000} s of settling; wake-ups are voluntary context switches of all the process's threads (/proc/PID/task/*/status), CPU is utime + stime; both per minute.
+- Start: \`svrun DIR\` / \`runsv DIR\` / \`s6-supervise DIR\` spawned until the service's run is exec'd (svkit: \`status.json\` says up).
+- Goals: the "≤" ones are issue 11's (idle: "a few wake-ups a minute, near-zero CPU" read as ≤ 5 and ≤ 10 ms); the "≥" ones are what the behaviour means (the tests assert those; how little above them is the figure). The rows from "SIGTERM to svrun while its service floods" on are the wall-time bounds the tests used to assert (each "at once, not the timeout it must not wait out").`;
+
+const main = async () => {
+  const started = new Date();
+  const loadBefore = load();
+  step(`svkit bench: ${machine()}; load average ${loadBefore}; ${RUNS} samples (${BULK_RUNS} for 50 services), idle ${IDLE_S} s, ${LINES} log lines${QUICK ? ', quick' : ''}`);
+  const absent = PEERS.filter((p) => !p.available).map((p) => `${p.name}: not installed (\`apt-get install ${p.name === 'runit' ? 'runit' : 's6'}\`), skipped`);
+  for (const a of absent) step(a);
+
+  step('supervisor start and SIGTERM stop');
+  await startAndStop();
+  step('restart after SIGKILL');
+  await restart();
+  step('20 services: memory, status, check');
+  await twenty();
+  step('50 services: bring-up and stop-all');
+  await fifty();
+  step(`idle supervisors for ${IDLE_S} s`);
+  await idle();
+  step('svkit only: logging, SIGKILL of svrun');
+  const extra = await svkitOnly();
+
+  const seconds = Math.round((Date.now() - started.getTime()) / 1000);
+  const header = [
+    `Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine()}.`,
+    `Load average at the start ${loadBefore}, at the end ${load()}${QUICK ? '; a quick run' : ''}. ${RUNS} samples per measure (${BULK_RUNS} for 50 services; ${FEW_RUNS} for the rows from SIGKILL of svrun on); the whole run took ${seconds} s.`,
+    ...absent.map((a) => `${a}.`),
+  ].join('\n');
+  const out = `${header}\n\n${table([...ROWS, ...extra], samples)}\n\n${NOTES}\n`;
+  console.log(`\n${out}`);
+  if (WRITE) {
+    writeDoc(join(ROOT, 'docs/performance.md'), out);
+    step('written to docs/performance.md');
+  }
+};
+
+const cleanup = () => {
+  owned.killAll();
+  removeSvkitCgroups();
+  rmSync(base, { recursive: true, force: true });
+};
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    cleanup();
+    process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
+  });
+}
 main()
-  .catch((err) => {
-    console.error(err);
+  .catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
     process.exitCode = 1;
   })
-  .finally(() => {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-    rmSync(base, { recursive: true, force: true });
-  });
+  .finally(cleanup);

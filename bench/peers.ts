@@ -6,6 +6,7 @@ import { chmodSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'no
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { children, cmdline, type Owned } from './proc.js';
+import { setTimeout as delay } from 'node:timers/promises';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const SVRUN = join(ROOT, 'dist/cmd/svrun.js');
@@ -28,7 +29,7 @@ export const writeScan = (scan: string, n: number): string[] => {
   return names;
 };
 
-export { setTimeout as sleep } from 'node:timers/promises';
+export const sleep = (ms: number): Promise<void> => delay(ms);
 
 /** Polls fn every millisecond (the timer's resolution) until it is truthy. */
 export const until = async <T>(fn: () => T | null | undefined | false, what: string, ms = 15_000): Promise<T> => {

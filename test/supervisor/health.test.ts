@@ -70,7 +70,8 @@ describe('health checks', () => {
     const hang = sb.marker('hang');
     // the check hangs for the run whose pid is in `hang`: the next run's checks pass
     const dir = sb.service('web', `exec ${m} 1000`, {
-      check: `#!/bin/bash\n[ "$(cat hang 2>/dev/null)" = "$(cat supervise/pid)" ] && exec ${hang} 30\nexit 0\n`,
+      // (an empty `hang` never matches: before supervise/pid exists, both would read empty)
+      check: `#!/bin/bash\nh=$(cat hang 2>/dev/null)\n[ -n "$h" ] && [ "$h" = "$(cat supervise/pid 2>/dev/null)" ] && exec ${hang} 30\nexit 0\n`,
       'health-interval': '100',
       'health-timeout': '200',
       'health-retries': '2',

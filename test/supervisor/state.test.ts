@@ -92,6 +92,15 @@ const reach = (state: State, o: Partial<Config> = {}): Machine => {
   }
 };
 
+/** mulberry32: a small seeded PRNG, so a failure of a random sweep replays from its seed. */
+const prng = (seed: number) => () => {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = seed;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
+
 describe('state: reach() builds each state', () => {
   it.each(STATES.map((s) => [s]))('%s', (s) => {
     expect(reach(s).core.state).toBe(s);
@@ -834,14 +843,6 @@ describe('state: oneshots (SPEC: run once per up, "up" while its effect holds; `
 });
 
 describe('state: invariants over random event sequences', () => {
-  /** mulberry32: a small seeded PRNG, so a failure replays. */
-  const prng = (seed: number) => () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 
   const sweep = (seed: number, steps: number) => {
     const rnd = prng(seed);
@@ -1147,14 +1148,6 @@ describe('state: watchdog', () => {
 });
 
 describe('state: health and watchdog over random event sequences', () => {
-  /** mulberry32, as above: a failure replays from its seed. */
-  const prng = (seed: number) => () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 
   const ends = { unhealthy: 0, watchdog: 0 };
   const sweep = (seed: number): void => {

@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { procStartTime } from '../../src/os/proc.js';
-import { type Status, writeStatus } from '../../src/statusfile.js';
+import { blankStatus, type Status, writeStatus } from '../../src/statusfile.js';
 import { svctl } from '../../src/svctl/cli.js';
 import { type Ctx, type GlobalOptions, makeCtx, type Sink } from '../../src/svctl/context.js';
 
@@ -49,26 +49,7 @@ export const thisProcessAsSupervisor = (): NonNullable<Status['supervisor']> => 
 /** Writes DIR/supervise/status.json as svrun would (src/statusfile.ts writeStatus): a down longrun, changed by `over`. */
 export const prepareStatus = (dir: string, over: Partial<Status> = {}): Status => {
   const name = dir.split('/').at(-1)!;
-  const status: Status = {
-    version: 1,
-    name,
-    type: 'longrun',
-    supervisor: null,
-    want: 'up',
-    state: 'down',
-    since: new Date().toISOString(),
-    pid: null,
-    pidStart: null,
-    startedAt: null,
-    readyAt: null,
-    restarts: 0,
-    lastExit: null,
-    log: null,
-    nextStartAt: null,
-    lastError: null,
-    cgroup: null,
-    ...over,
-  };
+  const status: Status = { ...blankStatus(name, 'longrun'), want: 'up', since: new Date().toISOString(), ...over };
   mkdirSync(join(dir, 'supervise'), { recursive: true });
   writeStatus(join(dir, 'supervise', 'status.json'), status);
   return status;

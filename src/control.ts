@@ -1,4 +1,4 @@
-// The control protocol of supervise/control (SPEC.md "The supervise/ folder"):
+// The control protocol of supervise/control (docs/status.md):
 // runit's one-letter commands, each either a command to the supervisor's
 // state machine or a signal it relays to the service's process group. This
 // table is the protocol's one home: svrun parses letters with it, svctl sends

@@ -1,4 +1,4 @@
-// Every default of SPEC.md's service table and svrun's timing, with its unit,
+// Every default of docs/services.md's table and svrun's timing, with its unit,
 // in one place so the docs table can be checked against it.
 
 export const DEFAULT_TIMEOUT_READY_MS = 10_000;
@@ -19,7 +19,7 @@ export const BACKOFF_CAP_MS = 30_000;
 export const GROUP_POLL_MS = 20;
 /** While polling a stopping group, look past unreaped zombies this often: /proc scans cost more than a kill(0). */
 export const ZOMBIE_LOOK_MS = 500;
-/** SPEC.md: `check` runs every 100 ms until it exits 0. */
+/** docs/services.md: `check` runs every 100 ms until it exits 0. */
 export const CHECK_INTERVAL_MS = 100;
 /** How often svrun looks whether run itself was exec'd past its sh/setpriv wrappers (they take a few ms)... */
 export const EXEC_LOOK_MS = 1;
@@ -106,14 +106,14 @@ export const MIN_FDS_SVCTL = 40;
 export const METRICS_REQUEST_TIMEOUT_MS = 10_000;
 export const METRICS_MAX_CONNECTIONS = 64;
 
-/** Exit codes shared by svrun and svctl (SPEC.md). */
+/** Exit codes shared by svrun and svctl (docs/status.md). */
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_LOCKED = 100;
 export const EXIT_INVALID = 111;
 
-// --- health and watchdog (SPEC.md "Resources and health") ---
+// --- health and watchdog (docs/services.md) ---
 /** health-retries: failed health checks in a row before the service is unhealthy. */
 export const DEFAULT_HEALTH_RETRIES = 3;
 /** health-timeout: ms one health check may run before it is killed and counted as failed. */

@@ -42,7 +42,7 @@ export interface Scan {
   /**
    * The requires of every service folder, valid or not, as far as its
    * `requires` file could be read (resolved like `graph`, edges to invalid
-   * folders kept): stopping orders by this, never refusing (SPEC.md
+   * folders kept): stopping orders by this, never refusing (docs/services.md
    * "Stopping never waits on valid folders"). May hold cycles.
    */
   anyRequires: Graph;

@@ -52,7 +52,7 @@ export interface ServiceDef {
   /** `worker@` is a template; `worker@3` an instance named `3`. */
   template: boolean;
   instance: string | null;
-  // --- health and watchdog (SPEC.md "Resources and health") ---
+  // --- health and watchdog (docs/services.md) ---
   /** health-interval: ms between health checks once up (needs `check`); null: check only gates readiness. */
   healthIntervalMs: number | null;
   /** health-retries: failed checks in a row that make the service unhealthy. */
@@ -61,7 +61,7 @@ export interface ServiceDef {
   healthTimeoutMs: number;
   /** watchdog: ms of silence on notification-fd after readiness before the service is stopped (needs notification-fd); null: none. */
   watchdogMs: number | null;
-  // --- resources (SPEC.md "Resources and health") ---
+  // --- resources (docs/services.md) ---
   /** Resources: memory-max, cpu-max, pids-max, nofile (null: absent, no limit). */
   limits: Limits;
 }
@@ -262,7 +262,7 @@ export const readService = (dir: string): ReadResult => {
   return errors.length > 0 ? { ok: false, problems: errors } : { ok: true, def };
 };
 
-// --- health and watchdog (SPEC.md "Resources and health") ---
+// --- health and watchdog (docs/services.md) ---
 
 /** The readers readService() gives readHealth(): each reports a bad value with fail() and falls back. */
 interface SettingReaders {

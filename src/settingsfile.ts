@@ -1,6 +1,6 @@
 // The one home for reading a file svkit does not own (a setting, env/,
 // status.json, a log): everything in a service folder is untrusted input
-// (SPEC.md "The service directory"). A read never blocks and never grows
+// (docs/services.md). A read never blocks and never grows
 // without bound: the file is opened non-blocking (a FIFO opens at once, with
 // no writer, instead of waiting for one), only a regular file is accepted
 // (a symlink to one is fine: instances are made of them), and at most
@@ -8,7 +8,7 @@
 // in one error line.
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs';
 
-/** SPEC.md: a settings file is at most 64 KiB; a larger one is an invalid setting. */
+/** docs/services.md: a settings file is at most 64 KiB; a larger one is an invalid setting. */
 export const SETTINGS_MAX_BYTES = 64 * 1024;
 
 export type FileRead = { kind: 'missing' } | { kind: 'ok'; text: string } | { kind: 'invalid'; reason: string };

@@ -4,7 +4,7 @@ import { constants } from 'node:os';
 
 const NUMBERS = constants.signals as Record<string, number>;
 
-/** The down-signals SPEC.md allows. */
+/** The down-signals docs/services.md allows. */
 export const DOWN_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const;
 export type DownSignal = (typeof DOWN_SIGNALS)[number];
 

@@ -13,7 +13,7 @@ const DEFAULT_DEADLINE_MS = 5_000;
 const KILL_MARGIN_MS = 500;
 /** setTimeout's largest delay; longer sleeps are chained. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-/** The signals svrun may name in `$SVKIT_DOWN_SIGNAL` (SPEC.md's down-signals). */
+/** The signals svrun may name in `$SVKIT_DOWN_SIGNAL` (the down-signals of docs/services.md). */
 const DOWN_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'];
 
 /** The Error a session rejects with once shutdown has begun; `code` is `'svkit.shutdown'`. */

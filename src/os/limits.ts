@@ -13,7 +13,7 @@ import type { CgroupDirs } from './cgroup.js';
 
 export type LimitController = 'memory' | 'cpu' | 'pids';
 
-/** The cfs period svkit uses (SPEC: cpu-max is written with a 100 ms period). */
+/** The cfs period svkit uses (docs/services.md: cpu-max is written with a 100 ms period). */
 export const CPU_PERIOD_US = 100_000;
 
 /** One file to write in one controller's cgroup. */

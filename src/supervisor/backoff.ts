@@ -1,4 +1,4 @@
-// Restart delays (SPEC.md "Restarts"): the first restart after an exit is
+// Restart delays (docs/svrun.md, the state machine): the first restart after an exit is
 // immediate; each further short run doubles the wait from 100 ms up to 30 s;
 // a run of 10 s or more starts the sequence again.
 import { BACKOFF_CAP_MS, BACKOFF_FIRST_MS, BACKOFF_RESET_RUN_MS } from '../defaults.js';

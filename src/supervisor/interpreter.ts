@@ -413,7 +413,7 @@ export class Supervisor {
     child.on('error', (err) => this.noteError(`run: ${errorText(err)}`));
     child.once('exit', (code, signal) => {
       if (this.child === child) this.child = null;
-      // a longrun that exits just after being spawned was still ready (SPEC.md)
+      // a longrun that exits just after being spawned was still ready (docs/services.md)
       if (readyOnSpawn(this.def) && this.core.state === 'starting' && this.core.pid === pid) this.dispatch({ type: 'ready', at: Date.now() });
       this.dispatch({
         type: 'exited',

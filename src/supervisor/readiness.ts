@@ -1,4 +1,4 @@
-// When a starting service is ready (SPEC.md "readiness"): a line on its
+// When a starting service is ready (docs/services.md, "Readiness"): a line on its
 // notification fd (s6's protocol), a `check` that exits 0 (run every 100 ms),
 // or, with neither, as soon as `run` itself runs. Each watcher calls
 // `ready()` once at most, and gives up as soon as the run is no longer the
@@ -25,7 +25,7 @@ export interface Watch {
 
 /**
  * A longrun with neither notification-fd nor check is ready as soon as it is
- * spawned (SPEC.md), which awaitExec tells: when run itself runs.
+ * spawned (docs/services.md), which awaitExec tells: when run itself runs.
  */
 export const readyOnSpawn = (def: Pick<ServiceDef, 'type' | 'notificationFd' | 'check'>): boolean =>
   def.type === 'longrun' && def.notificationFd === null && def.check === null;

@@ -1,4 +1,4 @@
-// svctl boot: the container init (SPEC.md "svctl boot"). It validates the
+// svctl boot: the container init (docs/boot.md). It validates the
 // scan directory, becomes the reaper of every orphan (PID 1, or a child
 // subreaper), brings services up in dependency order with their output on
 // its stdout, runs CMD, and on a stop signal or CMD's exit shuts down in
@@ -104,7 +104,7 @@ class Init {
     if (!becomeSubreaper()) say('boot: cannot become a child subreaper: orphans of services will not be reaped by svctl');
     this.reaper = startReaper();
     const width = Math.max(0, ...[...scan.services.keys()].map((n) => n.length));
-    // supervisors that die without being asked are started again (SPEC.md "svctl boot", 7)
+    // supervisors that die without being asked are started again (docs/boot.md)
     ({ respawner: this.respawner, launch: this.launch } = startRespawner({
       scanDir: scan.dir,
       launch: {

@@ -1,7 +1,7 @@
 // The commands that change services: up, once, down, restart. Those that
 // start something (up, once, restart) read and validate the whole scan
 // directory first (exit 2, nothing changed); down only warns about invalid
-// folders and stops what runs all the same (SPEC.md "Stopping never waits on
+// folders and stops what runs all the same (docs/services.md "Stopping never waits on
 // valid folders"). Each holds the scan directory's lock for the whole
 // operation so concurrent svctl calls never interleave.
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, SCAN_LOCK_WAIT_MIN_MS } from '../defaults.js';

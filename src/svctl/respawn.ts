@@ -1,4 +1,4 @@
-// svctl boot supervises the supervisors (SPEC.md "svctl boot", 7): an svrun
+// svctl boot supervises the supervisors (docs/boot.md): an svrun
 // that dies without being asked (SIGKILL, a crash) is started again at once
 // (it stops what the dead one left before it starts anything), and logged;
 // one that keeps dying at once is restarted with the services' own backoff.
@@ -120,7 +120,7 @@ export const startRespawner = (o: RespawnOptions): { respawner: Respawner; launc
       const dead = obs.recorded!.supervisor!;
       // our own child: its exit event (with how it ended) is on its way
       if (children.has(dead.pid)) continue;
-      // the backoff of services (SPEC.md "Restarts"): a supervisor that lived 10 s starts the sequence again
+      // the backoff of services (docs/svrun.md, the state machine): a supervisor that lived 10 s starts the sequence again
       st.shortRuns = st.lastStartAt === null ? 0 : nextShortRuns(st.shortRuns + 1, Date.now() - st.lastStartAt);
       const delay = restartDelay(st.shortRuns);
       const how = ended.get(dead.pid);

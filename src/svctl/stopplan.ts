@@ -1,4 +1,4 @@
-// What stopping needs to know, without ever refusing (SPEC.md "Stopping
+// What stopping needs to know, without ever refusing (docs/services.md "Stopping
 // never waits on valid folders"): which services there are, in which order
 // they must stop, and how long to wait for each. A running supervisor holds
 // the settings it started with and records them in status.json (`settings`),
@@ -30,7 +30,7 @@ export type StopTimeouts = Pick<StopTarget, 'timeoutKillMs' | 'timeoutFinishMs'>
 const DEFAULT_TIMEOUTS: StopTimeouts = { timeoutKillMs: DEFAULT_TIMEOUT_KILL_MS, timeoutFinishMs: DEFAULT_TIMEOUT_FINISH_MS };
 
 /**
- * The one stop-timeout rule (SPEC.md): a stop may take timeout-kill, then
+ * The one stop-timeout rule (docs/services.md): a stop may take timeout-kill, then
  * timeout-finish, plus STOP_SLACK_MS; without settings to go by, the
  * defaults'. `down` waits this long for each service, `wait down` too.
  */

@@ -5,7 +5,7 @@ import { cgroupDirs, type CgroupDirs } from '../os/cgroup.js';
 import { readUsage } from '../os/usage.js';
 import type { ShownStatus } from './observe.js';
 
-/** status --json's `usage` (SPEC.md): null where no cgroup holds a process of the service. */
+/** status --json's `usage` (docs/svctl.md): null where no cgroup holds a process of the service. */
 export type ShownUsage = { memoryBytes: number | null; cpuSeconds: number | null; pids: number | null } | null;
 
 /**

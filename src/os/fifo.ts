@@ -47,19 +47,30 @@ export const openFifo = (path: string): { fd: number; again: (flags: number) => 
 };
 
 /**
- * Writes `data` to the FIFO at `path` without blocking, or returns
- * 'no-reader': opening a FIFO for writing fails with ENXIO when nobody reads
- * it, and a missing FIFO means the same. Any other error is thrown.
+ * Opens the FIFO at `path` for writing without blocking, or null: nobody
+ * reads it (ENXIO), nothing is there, or it is not a FIFO at all (a planted
+ * symlink is not followed, and a regular file in its place is closed
+ * untouched: what is there is not a supervisor's FIFO). Any other error is
+ * thrown.
  */
-export const writeFifo = (path: string, data: string): 'written' | 'no-reader' => {
+export const openWriter = (path: string): number | null => {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+    fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW | constants.O_NOCTTY);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENXIO' || code === 'ENOENT') return 'no-reader';
+    if (code === 'ENXIO' || code === 'ENOENT' || code === 'ELOOP') return null;
     throw err;
   }
+  if (fstatSync(fd).isFIFO()) return fd;
+  closeSync(fd);
+  return null;
+};
+
+/** Writes `data` to the FIFO at `path` without blocking (see openWriter), or returns 'no-reader'. */
+export const writeFifo = (path: string, data: string): 'written' | 'no-reader' => {
+  const fd = openWriter(path);
+  if (fd === null) return 'no-reader';
   try {
     writeSync(fd, data);
   } finally {

@@ -2,7 +2,8 @@
 // status.json says what the supervisor last recorded, and the supervisor pid
 // (with its start time) or a reader on the control FIFO says whether a
 // supervisor runs at all. Without one, the service counts as down.
-import { closeSync, constants, openSync } from 'node:fs';
+import { closeSync } from 'node:fs';
+import { openWriter } from '../os/fifo.js';
 import { servicePaths, type ServicePaths } from '../paths.js';
 import { cgroupPath } from '../os/cgroup.js';
 import { liveLeftovers } from '../supervisor/leftovers.js';
@@ -30,7 +31,9 @@ export type ShownStatus = Status & { supervised: boolean; leftovers: Leftovers |
 /** Opening for writing succeeds only while someone reads: a probe with no side effect on svrun. */
 export const fifoHasReader = (path: string): boolean => {
   try {
-    closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK));
+    const fd = openWriter(path);
+    if (fd === null) return false;
+    closeSync(fd);
     return true;
   } catch {
     return false;

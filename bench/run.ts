@@ -8,6 +8,7 @@
 // BENCH_LINES     lines of the logging measures (default 1,000,000; quick 200,000)
 // BENCH_QUICK=1   all of the quick defaults; docs/performance.md is then left alone
 // BENCH_WRITE=0/1 write docs/performance.md or not (default: unless quick)
+// BENCH_ONLY      comma-separated steps to run (start,restart,twenty,fifty,idle,extra); default all
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
@@ -26,7 +27,10 @@ const IDLE_S = envNum('BENCH_IDLE_S', 60, 10);
 const LINES = envNum('BENCH_LINES', 1_000_000, 200_000);
 /** Samples of the slower svkit-only measures. */
 const FEW_RUNS = Math.max(3, Math.ceil(RUNS / 3));
-const WRITE = process.env.BENCH_WRITE ? process.env.BENCH_WRITE === '1' : !QUICK;
+const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
+const WRITE = process.env.BENCH_WRITE ? process.env.BENCH_WRITE === '1' : !QUICK && !ONLY;
+/** Runs one step of the bench unless BENCH_ONLY leaves it out. */
+const wanted = (id: string) => !ONLY || ONLY.includes(id);
 /** Supervisors just started still load and allocate: memory and idleness are read after this. */
 const SETTLE_MS = 2_000;
 
@@ -274,18 +278,31 @@ const main = async () => {
   const absent = PEERS.filter((p) => !p.available).map((p) => `${p.name}: not installed (\`apt-get install ${p.name === 'runit' ? 'runit' : 's6'}\`), skipped`);
   for (const a of absent) step(a);
 
-  step('supervisor start and SIGTERM stop');
-  await startAndStop();
-  step('restart after SIGKILL');
-  await restart();
-  step('20 services: memory, status, check');
-  await twenty();
-  step('50 services: bring-up and stop-all');
-  await fifty();
-  step(`idle supervisors for ${IDLE_S} s`);
-  await idle();
-  step('svkit only: logging, SIGKILL of svrun');
-  const extra = await svkitOnly();
+  if (wanted('start')) {
+    step('supervisor start and SIGTERM stop');
+    await startAndStop();
+  }
+  if (wanted('restart')) {
+    step('restart after SIGKILL');
+    await restart();
+  }
+  if (wanted('twenty')) {
+    step('20 services: memory, status, check');
+    await twenty();
+  }
+  if (wanted('fifty')) {
+    step('50 services: bring-up and stop-all');
+    await fifty();
+  }
+  if (wanted('idle')) {
+    step(`idle supervisors for ${IDLE_S} s`);
+    await idle();
+  }
+  let extra: Row[] = [];
+  if (wanted('extra')) {
+    step('svkit only: logging, SIGKILL of svrun');
+    extra = await svkitOnly();
+  }
 
   const seconds = Math.round((Date.now() - started.getTime()) / 1000);
   const header = [

@@ -189,18 +189,22 @@ export const holdLock = async (opts: HoldOptions): Promise<LockResult> => {
       if (!stillOurs(opts.lockPath, me)) compromised(gen, `${opts.lockPath} was removed or replaced: taking it back`);
     };
     const name = opts.lockPath.slice(opts.dir.length + 1);
+    // no inotify watch to be had (or it broke): look now and then, as proper-lockfile's refresh did
+    const poll = () => {
+      unwatch();
+      fallback = setInterval(look, LOCK_UPDATE_MS);
+      fallback.unref();
+    };
     try {
       watcher = watch(opts.dir, { persistent: false }, (_event, file) => {
         if (file === null || file === name) look();
       });
       watcher.on('error', () => {
-        unwatch();
+        poll();
         look();
       });
     } catch {
-      // no inotify watch to be had: look now and then, as proper-lockfile's refresh did
-      fallback = setInterval(look, LOCK_UPDATE_MS);
-      fallback.unref();
+      poll();
     }
     // a change between taking the lock and the watch is seen by no watch: look once now
     look();

@@ -179,8 +179,8 @@ export const holdLock = async (opts: HoldOptions): Promise<LockResult> => {
     if (gen !== generation || done) return;
     generation += 1;
     unwatch();
-    opts.onError(`lock: ${text}`);
-    void relock();
+    // said (status.json written) only after LOCK_RETAKE_MS: a folder being removed is gone by then
+    void relock(`lock: ${text}`);
   };
   /** Any change of supervise/lock (or of supervise/ itself) is looked at once: still ours? */
   const watchLock = (gen: number) => {
@@ -213,10 +213,11 @@ export const holdLock = async (opts: HoldOptions): Promise<LockResult> => {
     ...opts,
     onCompromised: (err) => compromised(gen, errorText(err)),
   });
-  const relock = async () => {
-    for (;;) {
+  const relock = async (why: string) => {
+    for (let first = true; ; first = false) {
       await sleep(LOCK_RETAKE_MS);
       if (done) return;
+      if (first) opts.onError(why);
       const gen = generation;
       const again = await acquireLock({ ...lockOptions(gen), claim: opts.reclaim }).catch(() => null);
       if (done) return void (again?.ok && (await again.release().catch(() => {})));

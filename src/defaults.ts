@@ -33,7 +33,7 @@ export const EXEC_WAIT_MS = 200;
 export const LEFTOVERS_KILL_WAIT_MS = 5_000;
 /** A new svrun waits this long beyond the two timeout-kills for a killed predecessor's task reaper. */
 export const REAPER_MARGIN_MS = 2_000;
-/** proper-lockfile staleness: only the fallback, the owner check comes first. */
+/** proper-lockfile staleness: only for a lock with no owner on record (neither in status.json nor in the lock's owner file). */
 export const LOCK_STALE_MS = 10_000;
 /** A takeover guard older than this was left by a killed supervisor. */
 export const LOCK_GUARD_STALE_MS = 2_000;
@@ -41,7 +41,7 @@ export const LOCK_GUARD_STALE_MS = 2_000;
 export const LOCK_GUARD_RETRY_MS = 10;
 /** ...and the jitter keeps racing supervisors from retrying in lockstep. */
 export const LOCK_GUARD_JITTER_MS = 20;
-/** proper-lockfile touches a held lock this often: well inside LOCK_STALE_MS, rare enough to cost nothing. */
+/** Where inotify fails, a held lock is looked at this often (removed or replaced behind our back?); else never on a timer. */
 export const LOCK_UPDATE_MS = 5_000;
 /** A supervisor whose lock was taken from it tries to take it back this often (never fatal, never busy). */
 export const LOCK_RETAKE_MS = 1_000;

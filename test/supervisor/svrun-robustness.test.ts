@@ -2,7 +2,7 @@
 // supervisor could run a service twice, leave something behind, lose lines,
 // or hang; each runs the real thing.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exitOf, isAlive, pidsByArgv0, pressCtrlCUntilExit, Sandbox, SVRUN, taskReaperPid, waitFor, withSandbox } from '../helpers.js';
@@ -27,6 +27,47 @@ describe('svrun robustness', () => {
       a.kill('SIGCONT');
     }
     expect(pidsByArgv0(m)).toHaveLength(1);
+  });
+
+  it('a stopped supervisor whose status.json is lost still owns its service: the lock names it, a second svrun exits 100', async () => {
+    const m = sb.marker('web');
+    const dir = sb.service('web', `exec ${m} 1000`);
+    const a = sb.svrun([dir]);
+    await sb.waitRunning('web', m);
+    a.kill('SIGSTOP');
+    try {
+      // no owner in status.json and an old lock: only the lock's own owner file says who holds it
+      rmSync(join(dir, 'supervise', 'status.json'));
+      const old = new Date(Date.now() - 60_000);
+      utimesSync(join(dir, 'supervise', 'lock'), old, old);
+      const r = await sb.svrunSync([dir]);
+      expect(r.code).toBe(100);
+      expect(r.stderr).toBe(`svrun: web is already supervised by pid ${a.pid}\n`);
+    } finally {
+      a.kill('SIGCONT');
+    }
+    expect(pidsByArgv0(m)).toHaveLength(1);
+  });
+
+  it.each([
+    ['removed', (lock: string) => rmSync(lock, { recursive: true })],
+    ['replaced by a lock that names no one', (lock: string) => (rmSync(lock, { recursive: true }), mkdirSync(lock))],
+  ])('a lock %s behind svrun\'s back is taken back, the service untouched', async (_what, spoil) => {
+    const m = sb.marker('web');
+    const dir = sb.service('web', `exec ${m} 1000`);
+    const a = sb.svrun([dir]);
+    await sb.waitRunning('web', m);
+    const lock = join(dir, 'supervise', 'lock');
+    const owner = join(lock, 'owner');
+    await waitFor(() => existsSync(owner), 'the lock to name its owner');
+    const pid = sb.status('web')!.pid;
+    spoil(lock);
+    await waitFor(() => existsSync(owner) && readFileSync(owner, 'utf8').startsWith(`${a.pid} `), 'the lock taken back', 10_000);
+    expect(sb.status('web')!.lastError).toMatch(/^lock: /);
+    const r = await sb.svrunSync([dir]);
+    expect(r.code).toBe(100);
+    expect(isAlive(a.pid!)).toBe(true);
+    expect(pidsByArgv0(m)).toEqual([pid]);
   });
 
   it('with a log/ logger, a failing oneshot still exits 1 and svrun cleans up after itself', async () => {

@@ -261,8 +261,8 @@ describe('svrun: one supervisor, one service', () => {
     const t0 = Date.now();
     const sv2 = sb.svrun([dir]);
     await sb.waitStatus('web', (s) => s.supervisor?.pid === sv2.pid, 'the new supervisor');
-    // not proper-lockfile's staleness: its lock is refreshed every 5 s and stale after 10 s, so a
-    // takeover by staleness comes 5 s after the kill at the earliest
+    // not proper-lockfile's staleness: a lock is stale 10 s after its last touch, so a takeover by
+    // staleness would come 5 s after the kill at the earliest (the lock names its dead owner: at once)
     expect(Date.now() - t0).toBeLessThan(5000);
     const st2 = await sb.waitRunning('web', m);
     expect(pidsByArgv0(m)).toEqual([st2.pid]);

@@ -8,6 +8,7 @@
 // BENCH_LINES     lines of the logging measures (default 1,000,000; quick 200,000)
 // BENCH_QUICK=1   all of the quick defaults; docs/performance.md is then left alone
 // BENCH_WRITE=0/1 write docs/performance.md or not (default: unless quick)
+// BENCH_ONLY=fifty only the 50-service bring-up and stop-all (docs/performance.md left alone)
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
@@ -26,7 +27,8 @@ const IDLE_S = envNum('BENCH_IDLE_S', 60, 10);
 const LINES = envNum('BENCH_LINES', 1_000_000, 200_000);
 /** Samples of the slower svkit-only measures. */
 const FEW_RUNS = Math.max(3, Math.ceil(RUNS / 3));
-const WRITE = process.env.BENCH_WRITE ? process.env.BENCH_WRITE === '1' : !QUICK;
+const ONLY_FIFTY = process.env.BENCH_ONLY === 'fifty';
+const WRITE = !ONLY_FIFTY && (process.env.BENCH_WRITE ? process.env.BENCH_WRITE === '1' : !QUICK);
 /** Supervisors just started still load and allocate: memory and idleness are read after this. */
 const SETTLE_MS = 2_000;
 
@@ -274,18 +276,21 @@ const main = async () => {
   const absent = PEERS.filter((p) => !p.available).map((p) => `${p.name}: not installed (\`apt-get install ${p.name === 'runit' ? 'runit' : 's6'}\`), skipped`);
   for (const a of absent) step(a);
 
-  step('supervisor start and SIGTERM stop');
-  await startAndStop();
-  step('restart after SIGKILL');
-  await restart();
-  step('20 services: memory, status, check');
-  await twenty();
+  if (!ONLY_FIFTY) {
+    step('supervisor start and SIGTERM stop');
+    await startAndStop();
+    step('restart after SIGKILL');
+    await restart();
+    step('20 services: memory, status, check');
+    await twenty();
+  }
   step('50 services: bring-up and stop-all');
   await fifty();
-  step(`idle supervisors for ${IDLE_S} s`);
-  await idle();
-  step('svkit only: logging, SIGKILL of svrun');
-  const extra = await svkitOnly();
+  if (!ONLY_FIFTY) {
+    step(`idle supervisors for ${IDLE_S} s`);
+    await idle();
+  }
+  const extra = ONLY_FIFTY ? [] : (step('svkit only: logging, SIGKILL of svrun'), await svkitOnly());
 
   const seconds = Math.round((Date.now() - started.getTime()) / 1000);
   const header = [

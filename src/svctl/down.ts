@@ -24,10 +24,12 @@ export const driveDown = async (def: StopTarget, deadline: number | null): Promi
   const until = deadline ?? t0 + stopTimeoutMs(def);
   const o0 = observe(def.name, def.dir);
   if (!o0.supervised && !beingReaped(o0) && !hasLeftovers(o0.recorded, o0) && !needsTransaction(def, o0.recorded)) return null;
+  // `x` before anything else: the supervisors of a level then stop together, while svctl sets up its waits
+  // (sent before the watch is armed is not lost: the loop looks at the status before it waits)
+  let sent = o0.supervised && sendControl(o0.paths.control, 'x') === 'sent';
   const changes = new ChangeWaiter([o0.paths.supervise]);
   let launched: Launched | null = null;
   let launchedAt = 0;
-  let sent = false;
   try {
     for (;;) {
       const o = observe(def.name, def.dir);

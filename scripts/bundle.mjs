@@ -17,5 +17,9 @@ await build({
   external: ['koffi'],
   // the CommonJS dependencies (commander, proper-lockfile) require node: built-ins
   banner: { js: "import { createRequire as __svkitRequire } from 'node:module'; const require = __svkitRequire(import.meta.url);" },
+  // a smaller text to parse and keep for lazy compilation: about 0.7 MiB less
+  // per svrun; identifiers stay, so a stack trace still names the functions
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: 'warning',
 });

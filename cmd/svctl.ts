@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // svctl: bring the services of a scan directory up and down (see docs/svctl.md).
 // One static import only: at a low descriptor limit, modules loaded side by
-// side fail with EMFILE before any check could run.
+// side fail with EMFILE before any check could run. (The build bundles this
+// file with all it imports into one, scripts/bundle.mjs; the order holds there too.)
 import { descriptorShortage, keepDescriptorsToOurselves, tooFewDescriptors } from '../src/os/fds.js';
 
 /** Only the entry points end the process (see src/errors.ts): one line, then the exit code. */

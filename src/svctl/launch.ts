@@ -6,13 +6,11 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readSync, rmdirSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { SVRUN_JS } from '../install.js';
 import { exitStatus } from '../signals.js';
 import type { Want } from '../statusfile.js';
 
-/** dist/src/svctl/launch.js -> dist/cmd/svrun.js */
-export const SVRUN_JS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'cmd', 'svrun.js');
 
 export interface Launched {
   pid: number;

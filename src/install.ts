@@ -1,0 +1,11 @@
+// Where svkit's own files are, found from the running code. This module sits
+// one folder below dist/ both as tsc emits it (dist/src/install.js) and bundled
+// into an entry point (dist/cmd/svctl.js, see scripts/bundle.mjs), so the same
+// relative paths hold in either layout.
+import { fileURLToPath } from 'node:url';
+
+/** The supervisor svctl starts: dist/cmd/svrun.js. */
+export const SVRUN_JS = fileURLToPath(new URL('../cmd/svrun.js', import.meta.url));
+
+/** svkit's package.json (for `svctl --version`). */
+export const PACKAGE_JSON = fileURLToPath(new URL('../../package.json', import.meta.url));

@@ -3,18 +3,19 @@
 // holds, the service folders are valid, the Dockerfile copies what exists,
 // the JSON arrays parse, and the grace periods leave boot its shutdown time.
 // (Each svctl command they use is checked in docs-commands.test.ts.)
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KILL_WAIT_MS } from '../src/defaults.js';
 import { fencedBlock } from './docs-commands.js';
-import { ROOT, SVCTL } from './helpers.js';
+import { exitOf, freePort, ROOT, Sandbox, SVCTL, waitFor, withSandbox } from './helpers.js';
 
 const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
 const doc = read('docs/container.md');
 const dockerfile = read('examples/Dockerfile');
 const pod = read('examples/k8s/pod.yaml');
+
 
 /** Docker's grace period when `docker stop` is given no -t. */
 const DOCKER_STOP_DEFAULT_MS = 10_000;
@@ -110,4 +111,55 @@ describe('docs/container.md and examples/', () => {
     // the image's name is the one the Dockerfile's comment builds
     expect(dockerfile).toContain(`-t ${/^ +image: (\S+):latest$/m.exec(pod)?.[1]} .`);
   });
+});
+
+describe('the example stack, run without Docker', () => {
+  let sb!: Sandbox;
+  withSandbox((s) => (sb = s));
+
+  it('boots as the image would: migrate, then the worker (ready through the client library), then CMD; docker stop stops it in order', async () => {
+    // the image's /app and /etc/services, moved into this test's folder; svkit as the image has it (node_modules/svkit, svctl on the PATH)
+    const app = sb.path('app');
+    const services = sb.path('etc-services');
+    cpSync(join(ROOT, 'examples/app'), app, { recursive: true });
+    cpSync(join(ROOT, 'examples/services'), services, { recursive: true });
+    mkdirSync(join(app, 'node_modules'));
+    symlinkSync(ROOT, join(app, 'node_modules', 'svkit'));
+    writeFileSync(join(sb.dir, 'bin', 'svctl'), `#!/bin/sh\nexec ${process.execPath} ${SVCTL} "$@"\n`, { mode: 0o755 });
+    const port = await freePort();
+    const metricsPort = await freePort();
+    for (const name of readdirSync(services)) {
+      const run = join(services, name, 'run');
+      writeFileSync(run, readFileSync(run, 'utf8').replaceAll('/app/', `${app}/`).replaceAll(':9464', `:${metricsPort}`));
+    }
+    rmSync(join(services, 'worker', 'user')); // the image's user `node` is not on this machine
+    const env = { ...sb.env, SVDIR: services, PORT: String(port), PATH: `${join(sb.dir, 'bin')}:${process.env.PATH}` };
+    const cmd = execForm('CMD').map((w) => w.replace('/app/', `${app}/`));
+    const boot = spawn(process.execPath, [SVCTL, 'boot', '--shutdown-timeout', String(shutdownTimeout(execForm('ENTRYPOINT'))), '--', ...cmd], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    boot.stdout.on('data', (d) => (out += d));
+    boot.stderr.on('data', (d) => (out += d));
+    await waitFor(() => out.includes(`app: listening on port ${port}`), () => `CMD listening: ${out}`, 20_000);
+    // boot ran CMD after the services: the migration done, the worker ready
+    expect(out.indexOf('migrate | out migrate: schema is up to date')).toBeGreaterThanOrEqual(0);
+    expect(out.indexOf('migrate | out migrate')).toBeLessThan(out.indexOf('worker  | svrun started'));
+    expect(out.indexOf('worker  | svrun ready')).toBeLessThan(out.indexOf('app: listening'));
+    const res = await fetch(`http://127.0.0.1:${port}/`);
+    expect(await res.text()).toBe('hello from the svkit example\n');
+    // the health check and the probes
+    const check = spawnSync('svctl', ['check'], { env, encoding: 'utf8' });
+    expect(check.stdout).toBe('');
+    expect(check.status).toBe(0);
+    // metrics has no readiness: it is up once spawned, and listens a moment later
+    const scrape = () => fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text());
+    expect(await waitFor(scrape, () => `metrics served: ${out}`, 10_000)).toContain('svkit_up{service="worker"} 1');
+    // docker stop: SIGTERM to boot; CMD stops first (exit 0 through onShutdown), then the worker finishes its job
+    boot.kill('SIGTERM');
+    expect(await exitOf(boot)).toBe(0);
+    expect(out).toMatch(/^worker {2}\| out worker: stopping after \d+ jobs$/m);
+    expect(sb.tokenPids()).toEqual([]);
+  }, 60_000);
 });

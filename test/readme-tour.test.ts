@@ -4,11 +4,10 @@
 // ./services and no $SVDIR of its own; then Ctrl-C in the first terminal.
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, cpSync, existsSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readStatus } from '../src/statusfile.js';
-import { exitOf, ROOT, Sandbox, waitFor, withSandbox } from './helpers.js';
+import { exitOf, freePort, ROOT, Sandbox, waitFor, withSandbox } from './helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -27,16 +26,6 @@ const tourCommands = (readme: string): string[] => {
   return block;
 };
 
-/** A TCP port nobody listens on now. */
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 
 const SERVICES = ['api', 'clock', 'db', 'metrics', 'web'];
 

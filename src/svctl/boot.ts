@@ -52,6 +52,9 @@ const within = async (p: Promise<unknown>, ms: number): Promise<void> => {
   clearTimeout(timer);
 };
 
+/** Signals boot passes on to CMD (docs/boot.md); the stop signals are its own. */
+export const FORWARDED_SIGNALS = ['SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const;
+
 /** boot's exit code: CMD's when it ran and ended, else why boot shut down (0 on a signal, 1 when a service failed to come up). */
 export const bootExitCode = (cmdCode: number | null, shutdownCode: number): number => cmdCode ?? shutdownCode;
 
@@ -116,6 +119,17 @@ class Init {
       paused: () => this.shuttingDown || this.bringingUp > 0,
     }));
     for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => this.shutdown(EXIT_OK));
+    // a handler of our own also keeps Node's defaults away: SIGUSR1 would open its inspector, SIGUSR2 would end boot
+    for (const sig of FORWARDED_SIGNALS) process.on(sig, () => this.forward(sig));
+  }
+
+  /** A signal meant for the main program goes to CMD while it runs (as tini does); without one, boot has no use for it. */
+  private forward(sig: NodeJS.Signals): void {
+    const cmd = this.cmd;
+    // until Node has seen it exit, CMD's pid is its own (at worst an unreaped zombie): the signal cannot hit another process
+    if (cmd && cmd.exitCode === null && cmd.signalCode === null) cmd.kill(sig);
+    // a resize of boot's terminal is nothing to report
+    else if (sig !== 'SIGWINCH') say(`boot: ${sig} ignored: no CMD running (\`svctl signal ${sig.slice(3)} NAME\` sends it to a service)`);
   }
 
   /** Brings `names` and what they require up, under the scan lock; missing instances are created first. */

@@ -13,7 +13,8 @@
 // pid namespaces (a pid in the record would name another process outside the
 // container), and a writer that finds no reader (ENXIO: boot is gone, the
 // record stale) starts the supervisor as usual, logging to log/current.
-import { closeSync, constants, readSync, unlinkSync, write } from 'node:fs';
+import { closeSync, constants, mkdirSync, readSync, unlinkSync, write } from 'node:fs';
+import { dirname } from 'node:path';
 import { Socket } from 'node:net';
 import { PIPE_RETRY_MS } from '../defaults.js';
 import { errorText } from '../errors.js';
@@ -98,6 +99,7 @@ export const startBootStdout = (scanDir: string, logWidth: number, say: (line: s
   let rfd: number;
   let wfd: number;
   try {
+    mkdirSync(dirname(fifo), { recursive: true }); // $SVKIT_STATE_DIR may not exist yet
     unlinkQuietly(fifo);
     ensureFifo(fifo);
     const opened = openFifo(fifo);
@@ -125,7 +127,8 @@ export const startBootStdout = (scanDir: string, logWidth: number, say: (line: s
       unlinkQuietly(record);
       unlinkQuietly(fifo);
       socket.pause();
-      // what the last supervisors wrote and the socket has not read yet
+      // what the socket read but did not hand on yet, then what the last supervisors wrote since, in order
+      for (let c = socket.read() as Buffer | null; c !== null; c = socket.read() as Buffer | null) copy.push(c);
       const buf = Buffer.alloc(65536);
       for (;;) {
         let n = 0;

@@ -41,12 +41,12 @@ export interface LaunchOptions {
 }
 
 export const launchSvrun = (dir: string, want: Want, onExit: () => void, opts: LaunchOptions = {}): Launched => {
-  // boot says how for its own; any other command follows what boot recorded for the scan directory
-  const recorded = opts.args === undefined ? recordedOutput(dirname(dir)) : null;
-  const args = recorded?.args ?? opts.args ?? [];
   const tmp = mkdtempSync(join(tmpdir(), 'svctl-'));
   const file = join(tmp, 'svrun.stderr');
   let fd: number | null = openSync(file, 'w+', 0o600);
+  // boot says how for its own; any other command follows what boot recorded for the scan directory
+  const recorded = opts.args === undefined ? recordedOutput(dirname(dir)) : null;
+  const args = recorded?.args ?? opts.args ?? [];
   let child;
   try {
     child = spawn(process.execPath, [SVRUN_JS, '--want', want, ...args, dir], {

@@ -89,8 +89,8 @@ class Init {
   private readonly reaper: Reaper;
   private readonly respawner: Respawner;
   private readonly launch: LaunchOptions;
-  /** Where supervisors that svctl starts meanwhile write (the recorded setting and its FIFO), or null. */
-  private readonly stdout: BootStdout | null;
+  /** Where supervisors that svctl starts meanwhile write (the recorded setting and its FIFO), or null; made while services come up. */
+  private readonly stdout: Promise<BootStdout | null>;
   private cmd: ChildProcess | null = null;
   private cmdCode: number | null = null;
   private watcher: Promise<{ close(): Promise<void> }> | null = null;
@@ -131,7 +131,9 @@ class Init {
         const made = createPlanned(scan, closure(scan.graph, names));
         if (!made.ok) return made.problems;
         this.scan = made.scan;
-        return bringUp(made.scan, upTargets(names, made.scan), null, this.launch);
+        const problems = await bringUp(made.scan, upTargets(names, made.scan), null, this.launch);
+        await this.stdout; // in place before the lock is released: the next svctl under it logs to our stdout
+        return problems;
       }),
     );
     this.upDone = up;
@@ -208,7 +210,7 @@ class Init {
       await this.upDone; // a bring-up under way finishes (bounded by timeout-ready) before the way down starts
       for (const p of await this.bringDownAll(deadline)) say(p);
       await killEverything();
-      await this.stdout?.close();
+      await (await this.stdout)?.close();
       this.reaper.stop();
       this.finished(bootExitCode(this.cmdCode, code));
     })();

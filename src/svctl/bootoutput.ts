@@ -13,12 +13,13 @@
 // pid namespaces (a pid in the record would name another process outside the
 // container), and a writer that finds no reader (ENXIO: boot is gone, the
 // record stale) starts the supervisor as usual, logging to log/current.
+import { execFile } from 'node:child_process';
 import { closeSync, constants, mkdirSync, readSync, unlinkSync, write } from 'node:fs';
 import { dirname } from 'node:path';
 import { Socket } from 'node:net';
 import { PIPE_RETRY_MS } from '../defaults.js';
 import { errorText } from '../errors.js';
-import { ensureFifo, openFifo, openWriter } from '../os/fifo.js';
+import { openFifo, openWriter } from '../os/fifo.js';
 import { replaceFile } from '../os/safefile.js';
 import { scanStatePath } from '../paths.js';
 import { readSettingsFile } from '../settingsfile.js';
@@ -87,13 +88,19 @@ export interface BootStdout {
   close(ms?: number): Promise<void>;
 }
 
+/** coreutils' mkfifo, without blocking boot's event loop (boot is bringing services up meanwhile). */
+const mkfifo = (path: string): Promise<void> =>
+  new Promise((resolve, reject) =>
+    execFile('mkfifo', ['-m', '0600', path], (err, _out, stderr) => (err ? reject(new Error(`cannot create FIFO: ${String(stderr).trim() || err.message}`)) : resolve())),
+  );
+
 /**
  * svctl boot: creates the FIFO (anew: no stale reader or writer shares it),
  * copies what arrives to fd 1, then writes the record. Null, after saying
  * why through `say`, when the state folder does not take them (read-only,
  * without $SVKIT_STATE_DIR): supervisors started by svctl then log as usual.
  */
-export const startBootStdout = (scanDir: string, logWidth: number, say: (line: string) => void): BootStdout | null => {
+export const startBootStdout = async (scanDir: string, logWidth: number, say: (line: string) => void): Promise<BootStdout | null> => {
   const fifo = scanStatePath(scanDir, BOOT_STDOUT);
   const record = scanStatePath(scanDir, BOOT_RECORD);
   let rfd: number;
@@ -101,8 +108,8 @@ export const startBootStdout = (scanDir: string, logWidth: number, say: (line: s
   try {
     mkdirSync(dirname(fifo), { recursive: true }); // $SVKIT_STATE_DIR may not exist yet
     unlinkQuietly(fifo);
-    ensureFifo(fifo);
-    const opened = openFifo(fifo);
+    await mkfifo(fifo);
+    const opened = openFifo(fifo); // not following a symlink, and only a FIFO
     rfd = opened.fd;
     // held open for writing too: the last supervisor's exit is no end of file
     wfd = opened.again(constants.O_WRONLY | constants.O_NONBLOCK);

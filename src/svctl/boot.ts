@@ -22,6 +22,7 @@ import { defaultLockWaitMs } from './change.js';
 import { bringDown } from './down.js';
 import { stopPlan, stopWarnings } from './stopplan.js';
 import { type Respawner, startRespawner } from './respawn.js';
+import { type BootStdout, startBootStdout } from './bootoutput.js';
 import { bringUp, type UpWant } from './up.js';
 
 export interface BootOptions {
@@ -91,6 +92,8 @@ class Init {
   private readonly reaper: Reaper;
   private readonly respawner: Respawner;
   private readonly launch: LaunchOptions;
+  /** Where supervisors that svctl starts meanwhile write (the recorded setting and its FIFO), or null; made while services come up. */
+  private readonly stdout: Promise<BootStdout | null>;
   private cmd: ChildProcess | null = null;
   private cmdCode: number | null = null;
   private watcher: Promise<{ close(): Promise<void> }> | null = null;
@@ -107,6 +110,8 @@ class Init {
     if (!becomeSubreaper()) say('boot: cannot become a child subreaper: orphans of services will not be reaped by svctl');
     this.reaper = startReaper();
     const width = Math.max(0, ...[...scan.services.keys()].map((n) => n.length));
+    // `svctl restart` and `up` inside the container log to our stdout too (src/svctl/bootoutput.ts)
+    this.stdout = startBootStdout(scan.dir, width, say);
     // supervisors that die without being asked are started again (docs/boot.md)
     ({ respawner: this.respawner, launch: this.launch } = startRespawner({
       scanDir: scan.dir,
@@ -140,7 +145,9 @@ class Init {
         const made = createPlanned(scan, closure(scan.graph, names));
         if (!made.ok) return made.problems;
         this.scan = made.scan;
-        return bringUp(made.scan, upTargets(names, made.scan), null, this.launch);
+        const problems = await bringUp(made.scan, upTargets(names, made.scan), null, this.launch);
+        await this.stdout; // in place before the lock is released: the next svctl under it logs to our stdout
+        return problems;
       }),
     );
     this.upDone = up;
@@ -217,6 +224,7 @@ class Init {
       await this.upDone; // a bring-up under way finishes (bounded by timeout-ready) before the way down starts
       for (const p of await this.bringDownAll(deadline)) say(p);
       await killEverything();
+      await (await this.stdout)?.close();
       this.reaper.stop();
       this.finished(bootExitCode(this.cmdCode, code));
     })();

@@ -109,15 +109,27 @@ export const cmdDown = async (ctx: Ctx, names: readonly string[]): Promise<numbe
   );
 };
 
-/** restart NAME...: down then up of the named services and of the running services that require them. */
-export const cmdRestart = async (ctx: Ctx, names: readonly string[]): Promise<number> => {
+export interface RestartOptions {
+  /** false (--no-deps): only the named services; what requires them keeps running. */
+  deps: boolean;
+}
+
+/**
+ * restart NAME...: down then up of the named services and of the running
+ * services that require them (systemd's way); with --no-deps, of the named
+ * services only: a dependent is never stopped, and meets its requirement
+ * gone for the moment of the restart, as after a crash of it.
+ */
+export const cmdRestart = async (ctx: Ctx, names: readonly string[], o: RestartOptions = { deps: true }): Promise<number> => {
   if (names.length === 0) throw new SvError('svkit.usage', EXIT_USAGE, 'restart: name at least one service');
-  // what will come back: the named services and the running ones that require them
+  // what will come back: the named services and (unless --no-deps) the running ones that require them
   const comingBack = (scan: Scan, named: string[], g: Graph = scan.graph) =>
-    [...dependents(g, named)].filter((n) => {
-      const def = scan.services.get(n);
-      return def !== undefined && (named.includes(n) || isRunning(observe(n, def.dir), def.type));
-    });
+    !o.deps
+      ? named
+      : [...dependents(g, named)].filter((n) => {
+          const def = scan.services.get(n);
+          return def !== undefined && (named.includes(n) || isRunning(observe(n, def.dir), def.type));
+        });
   const p = prepareWithInstances(ctx, names, comingBack);
   return withScanLock(ctx, p.scan, async () => {
     const made = createPlanned(p.scan, closure(p.scan.graph, p.names));
@@ -128,7 +140,7 @@ export const cmdRestart = async (ctx: Ctx, names: readonly string[]): Promise<nu
     // decided under the lock: what runs now is what comes back
     const again = comingBack(scan, p.names, plan.graph);
     const deadline = globalDeadline(ctx);
-    const stopped = await bringDown(plan, dependents(plan.graph, p.names), deadline);
+    const stopped = await bringDown(plan, o.deps ? dependents(plan.graph, p.names) : p.names, deadline);
     if (stopped.length > 0) return stopped;
     const targets = new Map<string, UpWant>();
     for (const n of closure(scan.graph, again)) targets.set(n, 'up');

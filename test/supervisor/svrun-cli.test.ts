@@ -2,9 +2,10 @@
 // log shown on the terminal svrun runs in (a pseudo-terminal from script(1)),
 // never on output that is not a terminal (svctl, boot, pipes).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT_OK, EXIT_USAGE } from '../../src/defaults.js';
-import { exitOf, isAlive, Sandbox, SVRUN, waitFor, withSandbox } from '../helpers.js';
+import { exitOf, isAlive, ROOT, Sandbox, SVRUN, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -30,6 +31,19 @@ describe('svrun --help', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/^svrun: unknown option "--bogus" \(usage: svrun .* DIR\)\n$/);
     expect(sb.status('web')).toBeNull();
+  });
+});
+
+describe('svrun stays lean', () => {
+  it('loading svrun pulls in neither commander nor koffi (koffi comes with the first pipe2, at the first start)', () => {
+    const probe = `await import(${JSON.stringify(join(ROOT, 'dist/src/supervisor/svrun.js'))});
+      const { createRequire } = await import('node:module');
+      console.log(JSON.stringify(Object.keys(createRequire(process.cwd() + '/').cache)));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const loaded = JSON.parse(r.stdout) as string[];
+    expect(loaded.some((f) => f.includes('/node_modules/proper-lockfile/'))).toBe(true); // the probe sees CommonJS packages
+    expect(loaded.filter((f) => /\/node_modules\/(commander\/|(@koromix\/)?koffi)/.test(f))).toEqual([]); // koffi's native module included
   });
 });
 

@@ -75,7 +75,7 @@ export const makeCtx = (opts: GlobalOptions, sink: Sink = processSink): Ctx => {
     out: (line) => sink.stdout(`${line}\n`),
     err: (line) => sink.stderr(`svctl: ${oneLine(line)}\n`),
     stdoutColor: colorWanted(env, sink.stdoutIsTTY ?? false),
-    progress: makeProgressWriter(sink, progressMode(opts.quiet ?? false, stderrIsTTY), {
+    progress: makeProgressWriter(sink, progressMode(opts.quiet ?? false, stderrIsTTY, opts.json ?? false), {
       columns: sink.columns || 80, // a pseudo-terminal with no size set says 0
       paint: tonePaint(colors(colorWanted(env, stderrIsTTY))),
       startedAt,

@@ -11,8 +11,12 @@ import { applyEvent, frameLines, interruptedLine, noPaint, type Paint, plainLine
 
 export type ProgressMode = 'terminal' | 'plain' | 'quiet';
 
-/** --quiet wins; then a terminal on stderr gets the live frame; anything else the plain lines. */
-export const progressMode = (quiet: boolean, stderrIsTTY: boolean): ProgressMode => (quiet ? 'quiet' : stderrIsTTY ? 'terminal' : 'plain');
+/**
+ * --quiet wins; then a terminal on stderr gets the live frame; anything else
+ * the plain lines on stdout, except with --json, whose stdout is for JSON only.
+ */
+export const progressMode = (quiet: boolean, stderrIsTTY: boolean, json = false): ProgressMode =>
+  quiet ? 'quiet' : stderrIsTTY ? 'terminal' : json ? 'quiet' : 'plain';
 
 export interface ProgressWriter {
   /** Where the commands send their events. */

@@ -156,8 +156,10 @@ describe('the writer', () => {
   };
 
   it.each([
-    [false, false, 'plain'], [false, true, 'terminal'], [true, true, 'quiet'], [true, false, 'quiet'],
-  ])('quiet %s, stderr a TTY %s: %s', (quiet, tty, mode) => expect(progressMode(quiet, tty)).toBe(mode));
+    [false, false, false, 'plain'], [false, true, false, 'terminal'], [true, true, false, 'quiet'], [true, false, false, 'quiet'],
+    [false, false, true, 'quiet'], // --json: stdout is for JSON only
+    [false, true, true, 'terminal'], // the frame is on stderr
+  ])('quiet %s, stderr a TTY %s, --json %s: %s', (quiet, tty, json, mode) => expect(progressMode(quiet, tty, json)).toBe(mode));
 
   it('terminal: redraws the frame in place on stderr (cursor up over what it drew), then the summary; nothing on stdout', () => {
     const { out, err } = run('terminal');

@@ -73,6 +73,7 @@ export const buildProgram = (done: (code: number) => void, sink: Sink = processS
     .option('-d, --dir <DIR>', 'scan directory (default: $SVDIR, else ./services)')
     .option('--json', 'machine-readable output')
     .option('-t, --timeout <MS>', 'how long to wait, the scan lock included (default: each service\'s timeouts)', wholeNumber('milliseconds'))
+    .option('-q, --quiet', 'print errors only (no progress lines)')
     .exitOverride()
     .configureOutput({
       writeOut: (str) => sink.stdout(str),

@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readSync, rmdirSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { SVRUN_JS } from '../install.js';
 import { exitStatus } from '../signals.js';
 import { recordedOutput } from './bootoutput.js';

@@ -9,7 +9,7 @@ import { children, cmdline, type Owned } from './proc.js';
 import { setTimeout as delay } from 'node:timers/promises';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const SVRUN = join(ROOT, 'dist/cmd/svrun.js');
+export const SVRUN = join(ROOT, 'dist/cmd/svrun.cjs');
 export const SVCTL = join(ROOT, 'dist/cmd/svctl.js');
 
 /** What every measured service runs (exec'd, so the run process ends up with exactly this argv): a year of sleep. */

@@ -17,21 +17,25 @@ keepDescriptorsToOurselves();
 const short = descriptorShortage('svrun');
 if (short) die(short);
 
-// loaded only now; descriptors the caller left open count against the limit too
-const load = (err: NodeJS.ErrnoException) => (err.code === 'EMFILE' ? die(tooFewDescriptors('svrun', true)) : Promise.reject(err));
-const { svrun } = await import('../src/supervisor/svrun.js').catch(load);
-const { EXIT_INVALID } = await import('../src/defaults.js');
-const { failure } = await import('../src/errors.js');
+// loaded only now; descriptors the caller left open count against the limit too.
+// (No top-level await: the build bundles svrun as CommonJS, scripts/bundle.mjs.)
+const main = async (): Promise<void> => {
+  const load = (err: NodeJS.ErrnoException) => (err.code === 'EMFILE' ? die(tooFewDescriptors('svrun', true)) : Promise.reject(err));
+  const { svrun } = await import('../src/supervisor/svrun.js').catch(load);
+  const { EXIT_INVALID } = await import('../src/defaults.js');
+  const { failure } = await import('../src/errors.js');
 
-// should the event loop ever run dry before svrun returns, that is not a success
-process.exitCode = EXIT_INVALID;
+  // should the event loop ever run dry before svrun returns, that is not a success
+  process.exitCode = EXIT_INVALID;
 
-// svrun() throws an SvError for what it refuses before supervising (one line per problem, its exit code)
-svrun(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    const { lines, exitCode } = failure('svrun', err, EXIT_INVALID);
-    for (const l of lines) process.stderr.write(`${l}\n`);
-    process.exit(exitCode);
-  },
-);
+  // svrun() throws an SvError for what it refuses before supervising (one line per problem, its exit code)
+  svrun(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      const { lines, exitCode } = failure('svrun', err, EXIT_INVALID);
+      for (const l of lines) process.stderr.write(`${l}\n`);
+      process.exit(exitCode);
+    },
+  );
+};
+void main();

@@ -5,21 +5,49 @@
 // service (see docs/performance.md). tsc still type-checks and emits the rest
 // of dist/ (the client library stays as tsc emits it). Run after `tsc -p .`.
 import { build } from 'esbuild';
+import { rmSync } from 'node:fs';
 
-await build({
-  entryPoints: ['cmd/svrun.ts', 'cmd/svctl.ts'],
-  outdir: 'dist/cmd',
+/** What both bundles share. */
+const common = {
   bundle: true,
   platform: 'node',
-  format: 'esm',
   target: 'node20',
   // koffi is a native addon loaded on demand through createRequire: it stays in node_modules
   external: ['koffi'],
-  // the CommonJS dependencies (commander, proper-lockfile) require node: built-ins
-  banner: { js: "import { createRequire as __svkitRequire } from 'node:module'; const require = __svkitRequire(import.meta.url);" },
   // a smaller text to parse and keep for lazy compilation: about 0.7 MiB less
   // per svrun; identifiers stay, so a stack trace still names the functions
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',
+};
+
+// svctl: an ES module, dist/cmd/svctl.js
+await build({
+  ...common,
+  entryPoints: ['cmd/svctl.ts'],
+  outdir: 'dist/cmd',
+  format: 'esm',
+  // the CommonJS dependencies (commander, proper-lockfile) require node: built-ins
+  banner: { js: "import { createRequire as __svkitRequire } from 'node:module'; const require = __svkitRequire(import.meta.url);" },
 });
+
+// svrun, which runs once per service: measured per svrun in docs/notes-perf-mem.md
+await build({
+  ...common,
+  entryPoints: ['cmd/svrun.ts'],
+  // CommonJS, hence .cjs in this "type": "module" package: Node then loads one
+  // script without its ES module loader (about 0.3 MiB of live heap less per svrun)
+  outfile: 'dist/cmd/svrun.cjs',
+  format: 'cjs',
+  // strict as the ES modules were (the banner comes before esbuild's own 'use strict');
+  // import.meta.url (koffi's createRequire, src/install.ts) from the file's own path
+  banner: { js: "'use strict'; const __svkitImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  define: { 'import.meta.url': '__svkitImportMetaUrl' },
+  // proper-lockfile (svrun's lock) uses graceful-fs only as its `fs`; graceful-fs
+  // patches the process's fs and loads fs/promises, streams and readline at
+  // start-up to queue opens on EMFILE, which svrun (a handful of descriptors,
+  // its own descriptor check, src/os/fds.ts) does not need: plain node:fs
+  alias: { 'graceful-fs': 'node:fs' },
+});
+// tsc's unbundled svrun is not left beside the bundle to be started by mistake
+rmSync('dist/cmd/svrun.js', { force: true });

@@ -4,8 +4,8 @@
 // relative paths hold in either layout.
 import { fileURLToPath } from 'node:url';
 
-/** The supervisor svctl starts: dist/cmd/svrun.js. */
-export const SVRUN_JS = fileURLToPath(new URL('../cmd/svrun.js', import.meta.url));
+/** The supervisor svctl starts: dist/cmd/svrun.cjs (a CommonJS bundle, see scripts/bundle.mjs). */
+export const SVRUN_JS = fileURLToPath(new URL('../cmd/svrun.cjs', import.meta.url));
 
 /** svkit's package.json (for `svctl --version`). */
 export const PACKAGE_JSON = fileURLToPath(new URL('../../package.json', import.meta.url));

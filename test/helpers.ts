@@ -19,7 +19,7 @@ import { findReaper } from '../src/supervisor/taskreaper.js';
 import { exitStatus } from '../src/signals.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const SVRUN = join(ROOT, 'dist/cmd/svrun.js');
+export const SVRUN = join(ROOT, 'dist/cmd/svrun.cjs');
 export const SVCTL = join(ROOT, 'dist/cmd/svctl.js');
 
 /** A status.json as src/statusfile.ts reads it, with the fields svkit added since (health, limits...) open to tests. */
@@ -333,7 +333,7 @@ export const startSvctl = (
   return { child, stdout: () => read(out), stderr: () => read(err), done };
 };
 
-/** Live svrun processes supervising the folder `dir` (argv: node svrun.js [options] DIR). */
+/** Live svrun processes supervising the folder `dir` (argv: node svrun.cjs [options] DIR). */
 export const svrunPids = (dir: string): number[] =>
   allPids().filter((pid) => {
     try {

@@ -1,9 +1,9 @@
 // A cgroup v2 of the service's own, where the hierarchy is writable: unlike a
 // process group, nothing can leave it (setsid, double fork), so "stopped"
 // means "cgroup empty" and cgroup.kill is the final, complete kill.
-import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, readFileSync, realpathSync, rmdirSync, statfsSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { sha1Hex } from './sha1.js';
 
 /**
  * Whose cgroups the service's are made below: svrun's own (`self`), which is
@@ -41,7 +41,7 @@ const realPath = (dir: string): string => {
 /** The service's cgroup name, the same in every hierarchy: svkit-NAME-HASH. */
 const cgroupName = (name: string, superviseDir: string): string => {
   // by the folder's real path: svrun resolves a symlinked supervise/ once, svctl reads it through the link
-  const hash = createHash('sha1').update(realPath(superviseDir)).digest('hex').slice(0, 10);
+  const hash = sha1Hex(realPath(superviseDir)).slice(0, 10);
   return `svkit-${name.replace(/[^A-Za-z0-9._-]/g, '_')}-${hash}`;
 };
 

@@ -1,17 +1,17 @@
 // Every `svctl` command and option the docs and examples/ tell users to type
 // exists: each invocation in their code is checked against svctl's own help
 // pages (the built dist/cmd/svctl.js, as users run it).
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { commandAndOptions, helpListing, markdownCode, svctlInvocations } from './docs-commands.js';
 import { ROOT, SVCTL } from './helpers.js';
 
-const help = (args: string[]): string => {
-  const r = spawnSync(process.execPath, [SVCTL, ...args, '--help'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  return r.stdout;
-};
+/** svctl's help page (`svctl --help`, `svctl CMD --help`). */
+const help = async (args: string[]): Promise<string> =>
+  (await promisify(execFile)(process.execPath, [SVCTL, ...args, '--help'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } })).stdout;
 
 /** Every file below `dir`. */
 const filesBelow = (dir: string): string[] =>
@@ -30,32 +30,29 @@ const sources = (): { file: string; code: string[] }[] => [
 ];
 
 describe('svctl as the docs and examples/ use it', () => {
-  it('names only commands and options that svctl has', () => {
-    const top = helpListing(help([]));
-    expect(top.commands.has('boot')).toBe(true); // the help page was read
-    const perCommand = new Map<string, Set<string>>();
-    const wrong: string[] = [];
-    let seen = 0;
-    for (const { file, code } of sources()) {
-      for (const snippet of code) {
-        for (const args of svctlInvocations(snippet)) {
+  it('names only commands and options that svctl has', async () => {
+    const uses = sources().flatMap(({ file, code }) =>
+      code.flatMap((snippet) =>
+        svctlInvocations(snippet).flatMap((args) => {
           const used = commandAndOptions(args);
-          if (!used) continue;
-          seen += 1;
-          const where = `${relative(ROOT, file)}: svctl ${args.join(' ')}`;
-          if (!top.commands.has(used.command)) {
-            wrong.push(`${where}: no command "${used.command}"`);
-            continue;
-          }
-          if (!perCommand.has(used.command)) perCommand.set(used.command, helpListing(help([used.command])).options);
-          const known = perCommand.get(used.command)!;
-          for (const o of used.options) if (!known.has(o) && !top.options.has(o)) wrong.push(`${where}: no option "${o}"`);
-        }
-      }
+          return used ? [{ ...used, where: `${relative(ROOT, file)}: svctl ${args.join(' ')}` }] : [];
+        }),
+      ),
+    );
+    expect(uses.length).toBeGreaterThan(20);
+    // the help pages, read side by side (each is a node start)
+    const top = helpListing(await help([]));
+    expect(top.commands.has('boot')).toBe(true); // the help page was read
+    const named = [...new Set(uses.map((u) => u.command))].filter((c) => top.commands.has(c));
+    const perCommand = new Map(await Promise.all(named.map(async (c) => [c, helpListing(await help([c])).options] as const)));
+    const wrong: string[] = [];
+    for (const { command, options, where } of uses) {
+      const known = perCommand.get(command);
+      if (!known) wrong.push(`${where}: no command "${command}"`);
+      else for (const o of options) if (!known.has(o) && !top.options.has(o)) wrong.push(`${where}: no option "${o}"`);
     }
     expect(wrong).toEqual([]);
-    expect(seen).toBeGreaterThan(20);
-  });
+  }, 120_000);
 
   it('reads invocations out of shell lines, JSON arrays and YAML the way a shell or Docker would', () => {
     expect(svctlInvocations('ENTRYPOINT ["svctl", "boot", "--shutdown-timeout", "8000", "--"]')).toEqual([['boot', '--shutdown-timeout', '8000']]);

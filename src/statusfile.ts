@@ -1,5 +1,5 @@
 // supervise/status.json, schema version 1: written atomically (temporary
-// file in the same folder, fsync, rename) so no reader ever sees half of it.
+// file in the same folder, then rename) so no reader ever sees half of it.
 import type { Stats } from 'node:fs';
 import { replaceFile } from './os/safefile.js';
 import type { ServiceType } from './servicedir.js';
@@ -174,6 +174,9 @@ export const statusText = (status: Status): string => `${JSON.stringify(status, 
 /**
  * Atomic replace, never through a planted symlink (src/os/safefile.ts); 0644:
  * svctl reads it as any user. Returns the new file's fstat; throws on failure
- * (the caller records and retries).
+ * (the caller records and retries). Not fsync'd: it describes processes,
+ * which a machine crash ends anyway, and readers take a missing or broken
+ * file for "no status" (docs/decisions.md); an fsync cost a few ms on every
+ * change, twice on each restart's path.
  */
-export const writeStatus = (file: string, status: Status): Stats => replaceFile(file, statusText(status), 0o644, true);
+export const writeStatus = (file: string, status: Status): Stats => replaceFile(file, statusText(status), 0o644);

@@ -7,7 +7,6 @@ import {
   constants,
   fchmodSync,
   fstatSync,
-  fsyncSync,
   lstatSync,
   mkdirSync,
   openSync,
@@ -58,7 +57,7 @@ const writeAll = (fd: number, data: Buffer): void => {
  * Returns the new file's fstat, taken before the rename (nobody else can
  * have written it yet): what it looks like as svrun left it.
  */
-export const replaceFile = (file: string, data: string, mode: number, sync = false): Stats => {
+export const replaceFile = (file: string, data: string, mode: number): Stats => {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     unlinkSync(tmp);
@@ -69,7 +68,6 @@ export const replaceFile = (file: string, data: string, mode: number, sync = fal
   try {
     fchmodSync(fd, mode); // exactly `mode`, whatever the umask
     writeAll(fd, Buffer.from(data));
-    if (sync) fsyncSync(fd);
     const written = fstatSync(fd);
     closeSync(fd);
     renameSync(tmp, file);

@@ -114,6 +114,8 @@ export class Supervisor {
   private oomKillsAtStart: number | null = null;
   /** The drains of outputs still open (see readOutput). */
   private readonly drains = new Set<() => void>();
+  /** The run whose exec awaitExec is looking for (status.json is not written meanwhile: holdingStarting). */
+  private execAwaited: ChildProcess | null = null;
 
   constructor(
     private readonly def: ServiceDef,
@@ -162,7 +164,18 @@ export class Supervisor {
       this.dispatching = false;
     }
     this.reportTarget();
-    this.persist();
+    if (!this.holdingStarting()) this.persist();
+  }
+
+  /**
+   * A run that is ready once exec'd is not written as `starting` while its
+   * exec is awaited (a few ms, EXEC_WAIT_MS at most): the next write says
+   * `up`, so a start or restart costs one status write, not two, and
+   * svrun looks for the exec instead of writing. The task reaper is told
+   * the new group at once all the same (reportTarget).
+   */
+  private holdingStarting(): boolean {
+    return this.core.state === 'starting' && this.execAwaited !== null && this.execAwaited === this.child;
   }
 
   /** Tells the task reaper the current process group (and its leader's start time) when it changed. */
@@ -547,7 +560,16 @@ export class Supervisor {
     if (this.def.check) {
       pollCheck({ spawnCheck: () => this.spawnCheck(), startedAt, timeoutReadyMs: this.def.timeoutReadyMs, onError: (t) => this.noteError(t) }, w);
     }
-    if (readyOnSpawn(this.def)) awaitExec(this.containment, pid, w);
+    if (readyOnSpawn(this.def)) {
+      this.execAwaited = child;
+      awaitExec(this.containment, pid, {
+        current: w.current,
+        ready: () => {
+          if (this.execAwaited === child) this.execAwaited = null;
+          w.ready();
+        },
+      });
+    }
   }
 
   /** One run of `check`, contained like the service (its cgroup, its user), killed if svrun dies. */

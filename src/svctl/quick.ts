@@ -26,7 +26,12 @@ export interface GlobalOption {
   description: string;
 }
 
-/** Options of svctl itself, before or after the command (commander reads them anywhere by default). */
+/**
+ * Options of svctl itself, before or after the command (commander reads them
+ * anywhere by default). Declare a new one here, not on commander's program
+ * alone: a command line with an option this table lacks goes to commander
+ * (right, only slower), and a default must live in makeCtx, which both paths use.
+ */
 export const GLOBAL_OPTIONS: readonly GlobalOption[] = [
   { key: 'dir', short: '-d', long: '--dir', value: 'DIR', description: 'scan directory (default: $SVDIR, else ./services)' },
   { key: 'json', long: '--json', description: 'machine-readable output' },

@@ -75,6 +75,8 @@ export const STATUS_CHECK_FALLBACK_MS = 15_000;
 export const CHANGE_POLL_MS = 50;
 /** `logs -f`'s fallback poll: a person reads it, a quarter second is prompt and costs little. */
 export const FOLLOW_POLL_MS = 250;
+/** How often svctl redraws its progress lines on a terminal while something is under way (the clocks of `starting 1.2 s`). */
+export const TERMINAL_TICK_MS = 100;
 /** How long a failure report waits for svrun's event line to reach log/current (written a moment after status.json). */
 export const LOG_SETTLE_MS = 1_000;
 

@@ -67,13 +67,31 @@ export interface HeldSettings {
   downSignal: string;
   timeoutKillMs: number;
   timeoutFinishMs: number;
+  /**
+   * How this supervisor tells the service is ready: the service's line on
+   * `notification-fd`, a `check` that exits 0, either (both set: whichever
+   * comes first), or nothing (`none`: a longrun is up as soon as `run`
+   * runs). `svctl status` shows `ready (checked)` or `running (unchecked)`
+   * from it. Absent in files of an older svrun.
+   */
+  readiness?: Readiness;
 }
 
-export const heldSettings = (def: { requires: readonly string[]; downSignal: string; timeoutKillMs: number; timeoutFinishMs: number }): HeldSettings => ({
+export type Readiness = 'notification-fd' | 'check' | 'notification-fd+check' | 'none';
+
+export const heldSettings = (def: {
+  requires: readonly string[];
+  downSignal: string;
+  timeoutKillMs: number;
+  timeoutFinishMs: number;
+  notificationFd: number | null;
+  check: string | null;
+}): HeldSettings => ({
   requires: [...def.requires],
   downSignal: def.downSignal,
   timeoutKillMs: def.timeoutKillMs,
   timeoutFinishMs: def.timeoutFinishMs,
+  readiness: def.notificationFd !== null ? (def.check !== null ? 'notification-fd+check' : 'notification-fd') : def.check !== null ? 'check' : 'none',
 });
 
 export interface Status {

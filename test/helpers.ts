@@ -8,6 +8,7 @@ import { appendFileSync, chmodSync, closeSync, copyFileSync, existsSync, mkdirSy
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach } from 'vitest';
 import { writeFifo } from '../src/os/fifo.js';
@@ -405,3 +406,14 @@ export const every = (ms: number, fn: () => void): { stop: () => void } => {
   const t = setInterval(fn, ms);
   return { stop: () => clearInterval(t) };
 };
+
+/** A TCP port on 127.0.0.1 that nobody listened on a moment ago (for a test's own servers). */
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });

@@ -2,7 +2,8 @@
 // ready once listening (notification-fd 3), tracks every request as a
 // session, and on a stop lets running requests finish, then closes the server.
 // `import ... from 'svkit'` resolves through the package's self-reference;
-// in your own project, `npm install svkit` does the same.
+// svkit is not on the npm registry: your own project installs it from a git
+// URL or a checkout (docs/client.md, "Installing").
 import { createServer } from 'node:http';
 import { onShutdown, ready, session } from 'svkit';
 

@@ -106,10 +106,22 @@ export interface Sink extends LogSink {
   onDrain(fn: () => void): void;
 }
 
-const sinkOf = (writer: QueuedWriter, format: (stream: Stream, text: string) => string): Sink => ({
+/**
+ * A Sink writing through `writer`; `echo`, when given, gets a copy of each
+ * line, but only `writer` sets the pace (`backlogged`): a copy that is not
+ * read (a terminal scrolled back, stopped with Ctrl-S) never holds the
+ * service back; it queues on its own and drops its oldest lines.
+ */
+const sinkOf = (writer: QueuedWriter, format: (stream: Stream, text: string) => string, echo: QueuedWriter | null = null): Sink => ({
   // svrun's own lines quote untrusted values (a setting, an error from a file): one line always
-  line: (stream, text) => writer.push(format(stream, stream === 'svrun' ? printable(text) : text)),
-  close: (ms = LOG_FLUSH_MS) => writer.close(ms),
+  line: (stream, text) => {
+    const line = format(stream, stream === 'svrun' ? printable(text) : text);
+    writer.push(line);
+    echo?.push(line);
+  },
+  close: async (ms = LOG_FLUSH_MS) => {
+    await Promise.all([writer.close(ms), echo?.close(ms)]);
+  },
   get backlogged() {
     return writer.backlogged;
   },
@@ -128,9 +140,25 @@ const isoNow = (): string => {
   return lastIso;
 };
 
-/** log/current in `logDir`, created when missing, rotated by `rotation`; `onRecover` once writes succeed again after failing. */
-export const fileSink = (logDir: string, onError: (text: string) => void, rotation: Rotation = DEFAULT_ROTATION, onRecover?: () => void): Sink =>
-  sinkOf(new QueuedWriter(rotatingFile(logDir, rotation), onError, onRecover), (stream, text) => formatLine(isoNow(), stream, text));
+/**
+ * log/current in `logDir`, created when missing, rotated by `rotation`;
+ * `onRecover` once writes succeed again after failing. `echoFd`: a terminal
+ * (see terminalFd) that is shown every line too, as written to the file.
+ */
+export const fileSink = (
+  logDir: string,
+  onError: (text: string) => void,
+  rotation: Rotation = DEFAULT_ROTATION,
+  onRecover?: () => void,
+  echoFd: number | null = null,
+): Sink => {
+  // the terminal is a courtesy, log/current is the log: the terminal's errors (hung up) are not the log's
+  const echo = echoFd === null ? null : new QueuedWriter({ ownsFd: false, open: () => ({ fd: echoFd, size: 0 }) }, () => {});
+  return sinkOf(new QueuedWriter(rotatingFile(logDir, rotation), onError, onRecover), (stream, text) => formatLine(isoNow(), stream, text), echo);
+};
+
+/** svrun's stdout if it is a terminal, else its stderr if that is one, else null (svctl, boot, tests: no terminal, no echo). */
+export const terminalFd = (): number | null => (isatty(1) ? 1 : isatty(2) ? 2 : null);
 
 /** `NAME | <stream> <text>` on svrun's stdout; the name padded to `width` (svctl boot passes the longest). */
 export const stdoutSink = (name: string, width = 0, onError: (text: string) => void = () => {}): Sink => {

@@ -4,14 +4,15 @@
 // Events are queued, so effects never re-enter step().
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { accessSync, constants, type FSWatcher, lstatSync, type Stats, statSync, watch } from 'node:fs';
+import { accessSync, constants, type FSWatcher, lstatSync, readSync, type Stats, statSync, watch } from 'node:fs';
 import { GROUP_POLL_MS, IO_RETRY_MS, PARTIAL_LINE_IDLE_MS, STATUS_CHECK_DEBOUNCE_MS, STATUS_CHECK_FALLBACK_MS, ZOMBIE_LOOK_MS } from '../defaults.js';
 import { errorText } from '../errors.js';
 import type { Identity } from '../os/identity.js';
 import { cleanLine, LineSplitter, PARTIAL_MARKER, type Sink } from '../log/builtin.js';
-import { eventText } from '../log/format.js';
+import { eventText, type Stream } from '../log/format.js';
 import type { ServicePaths } from '../paths.js';
 import { procStartTime } from '../os/proc.js';
+import { closeFds, openPipe, type Pipe, pipeUnavailable, readEnd } from '../os/pipes.js';
 import { type Containment, groupAlive, killGroup, signalGroup, spawnContained } from '../os/procgroup.js';
 import { awaitExec, pollCheck, readyOnSpawn, runCheck, type RunningCheck, watchNotification } from './readiness.js';
 import { replaceFile } from '../os/safefile.js';
@@ -54,7 +55,7 @@ export const serviceEnv = (def: ServiceDef, identity: Identity | null): NodeJS.P
 export interface UnitIO {
   /** stdin of run (else /dev/null). */
   stdin?: number;
-  /** stdout and stderr of run: an fd (the held log pipe), or svrun's own. Else piped to the Sink. */
+  /** stdout and stderr of run, finish and stop: an fd (the held log pipe), or svrun's own. Else a pipe each, read into the Sink. */
   output?: number | 'inherit';
   /** The logger's status subset for status.json's `log`. */
   logStatus?: () => Status['log'];
@@ -67,6 +68,22 @@ export interface UnitIO {
   /** The OOM kills counted in the service's memory cgroup, or null (src/os/usage.ts): read around each run. */
   oomKills?: () => number | null;
 }
+
+/** fds 1 and 2 of a process about to be spawned; `spawned` is told the child (null: spawn threw) and lets go of svrun's copies. */
+interface Output {
+  stdio: [number | 'pipe' | 'inherit', number | 'pipe' | 'inherit'];
+  /** Returns what logs at once what the child wrote so far (see readOutput). */
+  spawned(child: ChildProcess | null): () => void;
+}
+
+const noDrain = () => {};
+/** One buffer for every drain: they run synchronously, one at a time. */
+const drainBuffer = Buffer.allocUnsafe(64 * 1024);
+/** A drain reads at most this much: a full pipe (64 KiB, up to 1 MiB if a service enlarged it). */
+const DRAIN_MAX_BYTES = 1024 * 1024;
+
+/** The socketpair fallback is logged once per svrun, not once per spawn. */
+let socketsNoted = false;
 
 export class Supervisor {
   private core: Core;
@@ -95,6 +112,8 @@ export class Supervisor {
   private healthCheck: RunningCheck | null = null;
   /** The memory cgroup's OOM kill count when the current run started. */
   private oomKillsAtStart: number | null = null;
+  /** The drains of outputs still open (see readOutput). */
+  private readonly drains = new Set<() => void>();
 
   constructor(
     private readonly def: ServiceDef,
@@ -318,6 +337,8 @@ export class Supervisor {
       case 'log':
         return this.log.line('svrun', eventText(fx.event));
       case 'exit':
+        // everything is stopped: what the pipes still hold is the last output there will be
+        for (const drain of [...this.drains]) drain();
         this.healthCheck?.cancel();
         this.healthCheck = null;
         this.stopWatching();
@@ -347,9 +368,9 @@ export class Supervisor {
     return { cwd: this.def.dir, env: this.env, identity: this.identity };
   }
 
-  private stdio(): StdioOptions {
-    const out = this.io.output ?? 'pipe';
-    const stdio: StdioOptions = [this.io.stdin ?? 'ignore', out, out];
+  /** run's descriptors: stdin, `output`'s two, and the notification-fd's pipe (read by svrun; not fd 1 or 2, a socketpair will do). */
+  private stdio(output: Output): StdioOptions {
+    const stdio: StdioOptions = [this.io.stdin ?? 'ignore', ...output.stdio];
     const nfd = this.def.notificationFd;
     if (nfd !== null) {
       while (stdio.length < nfd) stdio.push('ignore');
@@ -358,12 +379,54 @@ export class Supervisor {
     return stdio;
   }
 
-  private pipeOutput(child: ChildProcess): void {
-    for (const [stream, source] of [
-      ['out', child.stdout],
-      ['err', child.stderr],
-    ] as const) {
-      if (!source) continue;
+  /**
+   * fds 1 and 2 for one process svrun starts: the descriptor the unit was
+   * given (the held log pipe), or a fresh pipe each (src/os/pipes.ts), read
+   * into the log once spawned. Throws (EMFILE) like a failed spawn.
+   */
+  private openOutput(): Output {
+    const given = this.io.output;
+    if (given !== undefined) return { stdio: [given, given], spawned: () => noDrain };
+    const out = openPipe();
+    if (!out) return this.socketOutput();
+    let err: Pipe;
+    try {
+      err = openPipe()!;
+    } catch (e) {
+      closeFds(out.read, out.write);
+      throw e;
+    }
+    return {
+      stdio: [out.write, err.write],
+      spawned: (child) => {
+        // the child holds its own copies now: ours would keep the read ends from ever seeing EOF
+        closeFds(out.write, err.write);
+        if (child) return this.readOutput([['out', readEnd(out.read), out.read], ['err', readEnd(err.read), err.read]]);
+        closeFds(out.read, err.read);
+        return noDrain;
+      },
+    };
+  }
+
+  /** Without pipe2 (koffi missing): Node's socketpairs, as before, said once in the log. */
+  private socketOutput(): Output {
+    if (!socketsNoted) {
+      socketsNoted = true;
+      this.log.line('svrun', eventText({ kind: 'error', text: `pipes: ${pipeUnavailable()}; stdout and stderr are sockets (/dev/stdout cannot be opened)` }));
+    }
+    return { stdio: ['pipe', 'pipe'], spawned: (child) => (child ? this.readOutput([['out', child.stdout, null], ['err', child.stderr, null]]) : noDrain) };
+  }
+
+  /**
+   * Lines of a process's stdout and stderr into the log, until both end. The
+   * drain it returns logs at once what the pipes hold (svrun reads its
+   * pipe ends itself, never blocking: libuv made them non-blocking), so that
+   * a process's last lines come before the `exited` line and none is left
+   * unread when svrun exits; it is run at each exit, and for all at svrun's.
+   */
+  private readOutput(outputs: readonly [Stream, Readable | null, number | null][]): () => void {
+    const drains = outputs.map(([stream, source, fd]) => {
+      if (!source) return () => {};
       const split = new LineSplitter(
         (text, partial) => this.log.line(stream, cleanLine(text) + (partial ? PARTIAL_MARKER : '')),
         PARTIAL_LINE_IDLE_MS,
@@ -376,9 +439,39 @@ export class Supervisor {
           this.log.onDrain(() => source.resume());
         }
       });
-      source.on('end', () => split.end());
-      source.on('error', () => split.end());
-    }
+      const ended = () => {
+        split.end();
+        this.drains.delete(drain);
+      };
+      source.on('end', ended);
+      source.on('error', ended);
+      source.on('close', ended);
+      const drain = () => {
+        // a destroyed stream's fd may be someone else's by now: never read it
+        if (source.destroyed || source.readableEnded) return;
+        while (source.read() !== null); // what the stream holds first ('data' logs it), then the pipe
+        if (fd === null) return;
+        // what the pipe holds now, not what a writer still running adds meanwhile (a flood would hold svrun here)
+        for (let left = DRAIN_MAX_BYTES; left > 0; ) {
+          let n: number;
+          try {
+            n = readSync(fd, drainBuffer);
+          } catch {
+            return; // EAGAIN: empty, a writer is still there
+          }
+          if (n === 0) {
+            ended(); // every writer is gone: a last line without newline is written now, marked partial
+            source.destroy();
+            return;
+          }
+          split.push(Buffer.from(drainBuffer.subarray(0, n)));
+          left -= n;
+        }
+      };
+      this.drains.add(drain);
+      return drain;
+    });
+    return () => drains.forEach((d) => d());
   }
 
   private spawnRun(): void {
@@ -392,26 +485,30 @@ export class Supervisor {
     }
     this.oomKillsAtStart = this.io.oomKills?.() ?? null;
     let child: ChildProcess;
+    let output: Output | null = null;
     try {
+      output = this.openOutput();
       child = spawnContained(this.containment, {
         ...this.spawnBase(),
         file: this.def.run,
         args: this.args,
-        stdio: this.stdio(),
+        stdio: this.stdio(output),
         deathSignal: this.def.downSignal,
       });
     } catch (err) {
+      output?.spawned(null);
       return this.dispatch({ type: 'spawn-failed', error: `run: ${errorText(err)}`, at });
     }
+    const drain = output.spawned(child);
     const pid = child.pid;
     if (pid === undefined) {
       child.once('error', (err) => this.dispatch({ type: 'spawn-failed', error: `run: ${errorText(err)}`, at: Date.now() }));
       return;
     }
     this.child = child;
-    this.pipeOutput(child);
     child.on('error', (err) => this.noteError(`run: ${errorText(err)}`));
     child.once('exit', (code, signal) => {
+      drain(); // its last lines before `exited`
       if (this.child === child) this.child = null;
       // a longrun that exits just after being spawned was still ready (docs/services.md)
       if (readyOnSpawn(this.def) && this.core.state === 'starting' && this.core.pid === pid) this.dispatch({ type: 'ready', at: Date.now() });
@@ -509,23 +606,27 @@ export class Supervisor {
       done(null);
     };
     let child: ChildProcess;
+    let output: Output | null = null;
     try {
-      child = spawnContained(this.containment, { ...this.spawnBase(), file, args, stdio: ['ignore', 'pipe', 'pipe'], deathSignal: 'SIGTERM' });
+      output = this.openOutput();
+      child = spawnContained(this.containment, { ...this.spawnBase(), file, args, stdio: ['ignore', ...output.stdio], deathSignal: 'SIGTERM' });
     } catch (err) {
+      output?.spawned(null);
       return fail(err);
     }
+    const drain = output.spawned(child);
     const pid = child.pid;
     if (pid === undefined) {
       child.once('error', fail);
       return;
     }
-    this.pipeOutput(child);
     const timer = setTimeout(() => {
       this.log.line('svrun', eventText({ kind: 'error', text: `${what}: killed after ${this.def.timeoutFinishMs} ms` }));
       killGroup(UNGROUPED, pid);
     }, this.def.timeoutFinishMs);
     child.on('error', () => {});
     child.once('exit', (code) => {
+      drain();
       clearTimeout(timer);
       killGroup(UNGROUPED, pid);
       done(code);

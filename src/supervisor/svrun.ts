@@ -9,7 +9,7 @@ import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, REAPER_MARGIN_MS } from
 import { errorText, SvError } from '../errors.js';
 import { liveLeftovers, stopLeftovers } from './leftovers.js';
 import { holdLock, type Release } from './lock.js';
-import { fileSink, type Sink, stdoutSink } from '../log/builtin.js';
+import { fileSink, type Sink, stdoutSink, terminalFd } from '../log/builtin.js';
 import { type Logger, prepareLogger } from '../log/logger.js';
 import { pathsIn, type ServicePaths, servicePaths } from '../paths.js';
 import { ensureStateDir } from '../os/safefile.js';
@@ -22,9 +22,9 @@ import { blankStatus, heldSettings, type ReadStatus, readStatus, type Status, ty
 import { Supervisor } from './interpreter.js';
 import type { Containment } from '../os/procgroup.js';
 import { awaitReaper, TaskReaper } from './taskreaper.js';
+import { HELP, USAGE } from './help.js';
 import { applyServiceLimits, prepareServiceCgroups, type ServiceCgroups } from './resources.js';
 
-export const USAGE = 'usage: svrun [--log file|stdout] [--log-width N] [--want up|once|down] DIR';
 
 export interface SvrunArgs {
   dir: string;
@@ -74,7 +74,7 @@ export const parseArgs = (argv: string[]): SvrunArgs => {
  */
 export const svrun = async (argv: string[]): Promise<number> => {
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(HELP);
     return EXIT_OK;
   }
   const svc = validate(parseArgs(argv));
@@ -256,7 +256,7 @@ const prepareIo = async (svc: Service, run: Run, prev: ReadStatus): Promise<Io> 
     ? logger.pipe.sink
     : args.logMode === 'stdout'
       ? stdoutSink(def.name, args.logWidth, noteError(run))
-      : fileSink(paths.logDir, noteError(run), def.logRotation, () => run.supervisor?.resolveError('log: '));
+      : fileSink(paths.logDir, noteError(run), def.logRotation, () => run.supervisor?.resolveError('log: '), terminalFd());
   if (prev.kind === 'corrupt') log.line('svrun', `error: status: unreadable status.json replaced (${prev.reason})`);
   if (def.user !== null && !svc.isRoot) log.line('svrun', `error: user: svrun is not root; ${def.user} ignored, the service runs as uid ${process.getuid?.()}`);
 

@@ -22,6 +22,7 @@ import { defaultLockWaitMs } from './change.js';
 import { bringDown } from './down.js';
 import { stopPlan, stopWarnings } from './stopplan.js';
 import { type Respawner, startRespawner } from './respawn.js';
+import { type BootStdout, startBootStdout } from './bootoutput.js';
 import { bringUp, type UpWant } from './up.js';
 
 export interface BootOptions {
@@ -51,6 +52,9 @@ const within = async (p: Promise<unknown>, ms: number): Promise<void> => {
   await Promise.race([p, new Promise((r) => (timer = setTimeout(r, Math.max(0, ms))))]);
   clearTimeout(timer);
 };
+
+/** Signals boot passes on to CMD (docs/boot.md); the stop signals are its own. */
+export const FORWARDED_SIGNALS = ['SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const;
 
 /** boot's exit code: CMD's when it ran and ended, else why boot shut down (0 on a signal, 1 when a service failed to come up). */
 export const bootExitCode = (cmdCode: number | null, shutdownCode: number): number => cmdCode ?? shutdownCode;
@@ -88,6 +92,8 @@ class Init {
   private readonly reaper: Reaper;
   private readonly respawner: Respawner;
   private readonly launch: LaunchOptions;
+  /** Where supervisors that svctl starts meanwhile write (the recorded setting and its FIFO), or null; made while services come up. */
+  private readonly stdout: Promise<BootStdout | null>;
   private cmd: ChildProcess | null = null;
   private cmdCode: number | null = null;
   private watcher: Promise<{ close(): Promise<void> }> | null = null;
@@ -104,6 +110,8 @@ class Init {
     if (!becomeSubreaper()) say('boot: cannot become a child subreaper: orphans of services will not be reaped by svctl');
     this.reaper = startReaper();
     const width = Math.max(0, ...[...scan.services.keys()].map((n) => n.length));
+    // `svctl restart` and `up` inside the container log to our stdout too (src/svctl/bootoutput.ts)
+    this.stdout = startBootStdout(scan.dir, width, say);
     // supervisors that die without being asked are started again (docs/boot.md)
     ({ respawner: this.respawner, launch: this.launch } = startRespawner({
       scanDir: scan.dir,
@@ -116,6 +124,17 @@ class Init {
       paused: () => this.shuttingDown || this.bringingUp > 0,
     }));
     for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => this.shutdown(EXIT_OK));
+    // a handler of our own also keeps Node's defaults away: SIGUSR1 would open its inspector, SIGUSR2 would end boot
+    for (const sig of FORWARDED_SIGNALS) process.on(sig, () => this.forward(sig));
+  }
+
+  /** A signal meant for the main program goes to CMD while it runs (as tini does); without one, boot has no use for it. */
+  private forward(sig: NodeJS.Signals): void {
+    const cmd = this.cmd;
+    // until Node has seen it exit, CMD's pid is its own (at worst an unreaped zombie): the signal cannot hit another process
+    if (cmd && cmd.exitCode === null && cmd.signalCode === null) cmd.kill(sig);
+    // a resize of boot's terminal is nothing to report
+    else if (sig !== 'SIGWINCH') say(`boot: ${sig} ignored: no CMD running (\`svctl signal ${sig.slice(3)} NAME\` sends it to a service)`);
   }
 
   /** Brings `names` and what they require up, under the scan lock; missing instances are created first. */
@@ -126,7 +145,9 @@ class Init {
         const made = createPlanned(scan, closure(scan.graph, names));
         if (!made.ok) return made.problems;
         this.scan = made.scan;
-        return bringUp(made.scan, upTargets(names, made.scan), null, this.launch);
+        const problems = await bringUp(made.scan, upTargets(names, made.scan), null, this.launch);
+        await this.stdout; // in place before the lock is released: the next svctl under it logs to our stdout
+        return problems;
       }),
     );
     this.upDone = up;
@@ -203,6 +224,7 @@ class Init {
       await this.upDone; // a bring-up under way finishes (bounded by timeout-ready) before the way down starts
       for (const p of await this.bringDownAll(deadline)) say(p);
       await killEverything();
+      await (await this.stdout)?.close();
       this.reaper.stop();
       this.finished(bootExitCode(this.cmdCode, code));
     })();

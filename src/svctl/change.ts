@@ -57,9 +57,16 @@ export const withScanLock = async (ctx: Ctx, scan: Scan, fn: () => Promise<strin
   let problems: string[];
   try {
     problems = await Promise.race([fn(), lock.interrupted]);
+  } catch (err) {
+    ctx.progress.finish(false);
+    // a stop signal: say what was left half-way, in which state (the exit code stays 128+N)
+    if (!(err instanceof SvError && err.code === 'svkit.signal')) throw err;
+    throw new SvError(err.code, err.exitCode, ctx.progress.interrupted());
   } finally {
     await lock.release();
   }
+  // the last frame and the summary, then the errors in full (a terminal's lines are cut to its width)
+  ctx.progress.finish();
   if (problems.length > 0) throw new SvError('svkit.failed', EXIT_FAILED, problems);
   return EXIT_OK;
 };
@@ -84,7 +91,7 @@ export const cmdUp = async (ctx: Ctx, names: readonly string[], want: UpWant = '
     const targets = new Map<string, UpWant>();
     for (const n of closure(scan.graph, p.names)) targets.set(n, 'up');
     for (const n of p.names) targets.set(n, want);
-    return bringUp(scan, targets, globalDeadline(ctx));
+    return bringUp(scan, targets, globalDeadline(ctx), {}, ctx.progress.emit);
   });
 };
 
@@ -103,21 +110,33 @@ export const cmdDown = async (ctx: Ctx, names: readonly string[]): Promise<numbe
       const plan = stopPlan(p.scan);
       const all = dependents(plan.graph, p.names);
       for (const w of stopWarnings(p.scan, plan, all)) ctx.err(w);
-      return bringDown(plan, all, globalDeadline(ctx));
+      return bringDown(plan, all, globalDeadline(ctx), ctx.progress.emit);
     },
     stopLockWaitMs,
   );
 };
 
-/** restart NAME...: down then up of the named services and of the running services that require them. */
-export const cmdRestart = async (ctx: Ctx, names: readonly string[]): Promise<number> => {
+export interface RestartOptions {
+  /** false (--no-deps): only the named services; what requires them keeps running. */
+  deps: boolean;
+}
+
+/**
+ * restart NAME...: down then up of the named services and of the running
+ * services that require them (systemd's way); with --no-deps, of the named
+ * services only: a dependent is never stopped, and meets its requirement
+ * gone for the moment of the restart, as after a crash of it.
+ */
+export const cmdRestart = async (ctx: Ctx, names: readonly string[], o: RestartOptions = { deps: true }): Promise<number> => {
   if (names.length === 0) throw new SvError('svkit.usage', EXIT_USAGE, 'restart: name at least one service');
-  // what will come back: the named services and the running ones that require them
+  // what will come back: the named services and (unless --no-deps) the running ones that require them
   const comingBack = (scan: Scan, named: string[], g: Graph = scan.graph) =>
-    [...dependents(g, named)].filter((n) => {
-      const def = scan.services.get(n);
-      return def !== undefined && (named.includes(n) || isRunning(observe(n, def.dir), def.type));
-    });
+    !o.deps
+      ? named
+      : [...dependents(g, named)].filter((n) => {
+          const def = scan.services.get(n);
+          return def !== undefined && (named.includes(n) || isRunning(observe(n, def.dir), def.type));
+        });
   const p = prepareWithInstances(ctx, names, comingBack);
   return withScanLock(ctx, p.scan, async () => {
     const made = createPlanned(p.scan, closure(p.scan.graph, p.names));
@@ -128,11 +147,11 @@ export const cmdRestart = async (ctx: Ctx, names: readonly string[]): Promise<nu
     // decided under the lock: what runs now is what comes back
     const again = comingBack(scan, p.names, plan.graph);
     const deadline = globalDeadline(ctx);
-    const stopped = await bringDown(plan, dependents(plan.graph, p.names), deadline);
+    const stopped = await bringDown(plan, o.deps ? dependents(plan.graph, p.names) : p.names, deadline, ctx.progress.emit);
     if (stopped.length > 0) return stopped;
     const targets = new Map<string, UpWant>();
     for (const n of closure(scan.graph, again)) targets.set(n, 'up');
-    return bringUp(scan, targets, deadline);
+    return bringUp(scan, targets, deadline, {}, ctx.progress.emit);
   });
 };
 
@@ -145,5 +164,5 @@ export const cmdRemove = async (ctx: Ctx, names: readonly string[]): Promise<num
   if (names.length === 0) throw new SvError('svkit.usage', EXIT_USAGE, 'remove: name at least one instance');
   const scan = loadScan(ctx, true);
   const found = removable(scan, names);
-  return withScanLock(ctx, scan, () => removeInstances(scan, found, globalDeadline(ctx)));
+  return withScanLock(ctx, scan, () => removeInstances(scan, found, globalDeadline(ctx), ctx.progress.emit));
 };

@@ -11,6 +11,7 @@ import { type Ctx, type GlobalOptions, loadScan, makeCtx, namedEntries, processS
 import { cmdLogs } from './logs.js';
 import { cmdSignal } from './signal.js';
 import { flagsOf, GLOBAL_OPTIONS, READING_COMMANDS, runCommand, wholeNumberOf } from './quick.js';
+import { unknownCommandText } from './suggest.js';
 import { cmdWait } from './wait.js';
 
 const wholeNumber = (what: string) => (value: string): number => {
@@ -59,6 +60,7 @@ export const buildProgram = (done: (code: number) => void, sink: Sink = processS
       writeErr: (str) => sink.stderr(str),
       outputError: (str, write) => write(`svctl: ${str.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')}\n`),
     })
+    // for options only: an unknown command gets svctl's stricter guess (the 'command:*' listener below)
     .showSuggestionAfterError(true)
     .addHelpText('after', '\nExit codes: 0 success, 1 a service failed or a wait timed out, 2 usage or invalid service definitions.\nSee docs/svctl.md.\n');
 
@@ -88,10 +90,11 @@ export const buildProgram = (done: (code: number) => void, sink: Sink = processS
 
   program
     .command('restart')
-    .description('down then up of the named services and of the running services that require them')
+    .description('down then up of the named services and of the running services that require them (--no-deps: the named ones only)')
     .argument('<NAME...>')
-    .addHelpText('after', example('$ svctl restart db    # web, which requires db, goes down and up with it'))
-    .action((names: string[], _o, cmd: Command) => run(cmd, (ctx) => cmdRestart(ctx, names)));
+    .option('--no-deps', 'restart only the named services; what requires them keeps running')
+    .addHelpText('after', example('$ svctl restart db            # web, which requires db, goes down and up with it', '$ svctl restart --no-deps db  # web keeps running'))
+    .action((names: string[], o: { deps: boolean }, cmd: Command) => run(cmd, (ctx) => cmdRestart(ctx, names, { deps: o.deps })));
 
   program
     .command('once')
@@ -156,11 +159,11 @@ export const buildProgram = (done: (code: number) => void, sink: Sink = processS
 
   program
     .command('logs')
-    .description('print the last lines of services\' built-in logs (rotated files included); several: merged by time, prefixed "NAME | "; -f follows them')
-    .argument('<NAME...>')
+    .description('print the last lines of services\' built-in logs (rotated files included; default: every service); several: merged by time, prefixed "NAME | "; -f follows them')
+    .argument('[NAME...]')
     .option('-n, --lines <N>', 'how many lines of each service', wholeNumber('a number of lines'), 50)
     .option('-f, --follow', 'then print what is appended, across rotations, until interrupted')
-    .addHelpText('after', example('$ svctl logs web -n 20 -f', '$ svctl logs web db -f    # interleaved by time: "web | 2026-...Z out hello"'))
+    .addHelpText('after', example('$ svctl logs web -n 20 -f', '$ svctl logs web db -f    # interleaved by time: "web | 2026-...Z out hello"', '$ svctl logs -n 5         # every service'))
     .action((names: string[], o: { lines: number; follow?: boolean }, cmd: Command) =>
       run(cmd, (ctx) => cmdLogs(ctx, names, { lines: o.lines, follow: o.follow ?? false })),
     );
@@ -183,6 +186,22 @@ export const buildProgram = (done: (code: number) => void, sink: Sink = processS
       const { boot, fd2Sink } = await import('./boot.js');
       await run(cmd, (ctx) => boot(ctx, { shutdownTimeoutMs: o.shutdownTimeout, cmd: cmdArgs }), fd2Sink);
     });
+
+  program
+    .command('completion')
+    .description('print a completion script for bash or zsh (commands, options, the scan directory\'s service names)')
+    .argument('<SHELL>', 'bash or zsh')
+    .addHelpText('after', example('$ source <(svctl completion bash)    # in ~/.bashrc', '$ source <(svctl completion zsh)     # in ~/.zshrc, after compinit'))
+    .action(async (shell: string, _o, cmd: Command) => {
+      const { cmdCompletion } = await import('./completion.js');
+      await run(cmd, (ctx) => cmdCompletion(ctx, shell, program));
+    });
+
+  // an unknown command: commander would guess loosely (`bogus`: "did you mean logs?"); see suggest.ts
+  program.on('command:*', (operands: string[]) => {
+    const names = program.commands.map((c) => c.name());
+    program.error(`error: ${unknownCommandText(operands[0] ?? '', names)}`, { exitCode: EXIT_USAGE, code: 'commander.unknownCommand' });
+  });
 
   return program;
 };

@@ -6,11 +6,15 @@
 import { EXIT_USAGE } from '../defaults.js';
 import { collectErrors, errorText, oneLine, SvError } from '../errors.js';
 import { lookup, readEntries, readScan, type Scan, type ScanEntries, type ScanEntry, scanDirFrom } from '../scan.js';
+import { colors, colorWanted, tonePaint } from './colors.js';
+import { makeProgressWriter, progressMode, type ProgressWriter } from './progresswriter.js';
 
 export interface GlobalOptions {
   dir?: string;
   json?: boolean;
   timeout?: number;
+  /** -q/--quiet: print errors only (no progress). */
+  quiet?: boolean;
 }
 
 export interface Ctx {
@@ -23,27 +27,61 @@ export interface Ctx {
   out(line: string): void;
   /** One error line, prefixed `svctl: ` (control characters escaped: one line whatever it quotes). */
   err(line: string): void;
+  /** Whether stdout may be coloured (a terminal, NO_COLOR unset; see colors.ts). */
+  stdoutColor: boolean;
+  /** Where up, down, restart, once and remove report what they do (src/svctl/progress.ts). */
+  progress: ProgressWriter;
 }
 
 /** Where svctl's text goes: the process's stdout and stderr, or a test's buffers. */
 export interface Sink {
   stdout(text: string): void;
   stderr(text: string): void;
+  /** What the streams are: terminals get live progress and colours (absent: neither is one). */
+  stdoutIsTTY?: boolean;
+  stderrIsTTY?: boolean;
+  /** The terminal's width (absent: 80). */
+  columns?: number;
+  /** The environment that decides colours (NO_COLOR, FORCE_COLOR, TERM; absent: none set). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export const processSink: Sink = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
+  get stdoutIsTTY() {
+    return process.stdout.isTTY === true;
+  },
+  get stderrIsTTY() {
+    return process.stderr.isTTY === true;
+  },
+  get columns() {
+    return process.stderr.columns;
+  },
+  get env() {
+    return process.env;
+  },
 };
 
-export const makeCtx = (opts: GlobalOptions, sink: Sink = processSink): Ctx => ({
-  scanDir: scanDirFrom(opts.dir),
-  json: opts.json ?? false,
-  timeoutMs: opts.timeout ?? null,
-  startedAt: Date.now(),
-  out: (line) => sink.stdout(`${line}\n`),
-  err: (line) => sink.stderr(`svctl: ${oneLine(line)}\n`),
-});
+export const makeCtx = (opts: GlobalOptions, sink: Sink = processSink): Ctx => {
+  const startedAt = Date.now();
+  const env = sink.env ?? {};
+  const stderrIsTTY = sink.stderrIsTTY ?? false;
+  return {
+    scanDir: scanDirFrom(opts.dir),
+    json: opts.json ?? false,
+    timeoutMs: opts.timeout ?? null,
+    startedAt,
+    out: (line) => sink.stdout(`${line}\n`),
+    err: (line) => sink.stderr(`svctl: ${oneLine(line)}\n`),
+    stdoutColor: colorWanted(env, sink.stdoutIsTTY ?? false),
+    progress: makeProgressWriter(sink, progressMode(opts.quiet ?? false, stderrIsTTY, opts.json ?? false), {
+      columns: sink.columns || 80, // a pseudo-terminal with no size set says 0
+      paint: tonePaint(colors(colorWanted(env, stderrIsTTY))),
+      startedAt,
+    }),
+  };
+};
 
 /** The global deadline set by -t, or null. */
 export const globalDeadline = (ctx: Ctx): number | null => (ctx.timeoutMs === null ? null : ctx.startedAt + ctx.timeoutMs);

@@ -14,6 +14,7 @@ import { closure, dependents, type Graph } from '../graph.js';
 import { INSTANCE_RE, isDirectory, lookup, readScan, type Scan, type ScanEntries, splitInstance } from '../scan.js';
 import { type Ctx, defaultEntries, loadScan } from './context.js';
 import { notDown } from './down.js';
+import { noProgress, type ProgressSink } from './progress.js';
 import { hasLeftovers, observe } from './observe.js';
 import { stopPlan } from './stopplan.js';
 
@@ -205,11 +206,11 @@ export const removable = (scan: Scan, names: readonly string[]): string[] => {
  * them explicitly, as down does; users through `worker@*` stay up) and
  * deletes the folders of those that stopped. One line per problem.
  */
-export const removeInstances = async (scan: Scan, names: readonly string[], deadline: number | null): Promise<string[]> => {
+export const removeInstances = async (scan: Scan, names: readonly string[], deadline: number | null, progress: ProgressSink = noProgress): Promise<string[]> => {
   // another svctl may have removed some while we waited for the lock
   const leaving = new Set(names.filter((n) => exists(join(scan.dir, n))));
   const stop = [...dependents(withoutPoolEdges(scan, leaving), leaving)].filter((n) => scan.services.has(n));
-  const failed = await notDown(stopPlan(scan), stop, deadline);
+  const failed = await notDown(stopPlan(scan), stop, deadline, progress);
   const problems = [...failed.values()];
   for (const name of [...leaving].sort()) {
     const o = observe(name, join(scan.dir, name));

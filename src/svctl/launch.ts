@@ -2,13 +2,17 @@
 // on /dev/null (it logs to log/current), stderr in an unlinked temp file that
 // only svctl still reads. If svrun fails fast (100 already supervised, 111
 // invalid definition) its one-line message is there; once it supervises,
-// svctl lets go of it and nothing ties the two together any more.
+// svctl lets go of it and nothing ties the two together any more. While
+// svctl boot runs the scan directory, a supervisor logs to boot's stdout
+// instead, as boot's own do (src/svctl/bootoutput.ts), whichever svctl
+// command starts it.
 import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readSync, rmdirSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { SVRUN_JS } from '../install.js';
 import { exitStatus } from '../signals.js';
+import { recordedOutput } from './bootoutput.js';
 import type { Want } from '../statusfile.js';
 
 
@@ -38,15 +42,19 @@ export const launchSvrun = (dir: string, want: Want, onExit: () => void, opts: L
   const tmp = mkdtempSync(join(tmpdir(), 'svctl-'));
   const file = join(tmp, 'svrun.stderr');
   let fd: number | null = openSync(file, 'w+', 0o600);
+  // boot says how for its own; any other command follows what boot recorded for the scan directory
+  const recorded = opts.args === undefined ? recordedOutput(dirname(dir)) : null;
+  const args = recorded?.args ?? opts.args ?? [];
   let child;
   try {
-    child = spawn(process.execPath, [SVRUN_JS, '--want', want, ...(opts.args ?? []), dir], {
+    child = spawn(process.execPath, [SVRUN_JS, '--want', want, ...args, dir], {
       detached: true,
-      stdio: ['ignore', opts.stdout ?? 'ignore', fd],
+      stdio: ['ignore', recorded?.stdout ?? opts.stdout ?? 'ignore', fd],
       cwd: '/',
     });
     if (child.pid !== undefined) opts.onSpawn?.(child.pid, dir);
   } finally {
+    if (recorded) closeSync(recorded.stdout); // the child's copy is the one that counts
     // the child has its own copy of the descriptor: nothing is left on disk, even if svctl is killed
     // (unlink and rmdir need no descriptor: at EMFILE, a throw here would leave the child's error unhandled)
     for (const remove of [() => unlinkSync(file), () => rmdirSync(tmp)]) {

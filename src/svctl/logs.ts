@@ -1,16 +1,19 @@
-// `svctl logs NAME... [-n N] [-f]`: the last N lines of each service's
+// `svctl logs [NAME...] [-n N] [-f]`: the last N lines of each service's
 // built-in log (log/current, then the rotated files, read backwards so a
 // large log costs only what is printed); -f then follows every log across
 // rotations (src/svctl/logtail.ts) until SIGINT or SIGTERM. With several
-// names, lines are merged by their timestamps and prefixed `NAME | `, padded
-// like `svctl boot`'s output; with one, they are printed as they are.
+// names, or none (every service that has a log), lines are merged by their
+// timestamps and prefixed `NAME | `, padded like `svctl boot`'s output; with
+// one, they are printed as they are. Under svctl boot the supervisors log to
+// its stdout: log/current holds only older lines, so none are shown.
 import { closeSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT_FAILED, EXIT_OK, FOLLOW_POLL_MS } from '../defaults.js';
 import { CURRENT, labelFor, lineTime } from '../log/format.js';
 import { servicePaths } from '../paths.js';
 import { openRegular } from '../settingsfile.js';
-import { type Ctx, loadScan, namedEntries } from './context.js';
+import { logsToBootStdout } from './bootoutput.js';
+import { type Ctx, defaultEntries, loadScan, namedEntries } from './context.js';
 import { linesBefore, LogTail } from './logtail.js';
 import { ChangeWaiter } from './changewait.js';
 
@@ -78,18 +81,26 @@ export interface LogsOptions {
   follow: boolean;
 }
 
+/** The line for a service whose supervisor writes to svctl boot's stdout. */
+export const bootStdoutText = (name: string): string => `${name}: logs to the supervisor's stdout (svctl boot); see docker logs`;
+
 export const cmdLogs = async (ctx: Ctx, names: readonly string[], o: LogsOptions): Promise<number> => {
   const scan = loadScan(ctx, false);
-  const entries = namedEntries(scan, names);
+  const every = names.length === 0;
+  // no name: every service (down ones included: their last lines tell why), each with its name
+  const entries = every ? defaultEntries(scan, true) : namedEntries(scan, names);
+  const toStdout = logsToBootStdout(scan.dir);
   const shown: { name: string; tail: LogTail }[] = [];
   for (const e of entries) {
     if (existsSync(join(e.dir, 'log', 'run'))) ctx.err(`${e.name}: logs through its own logger (log/run); svctl logs shows the built-in log only`);
+    else if (toStdout) ctx.err(bootStdoutText(e.name));
     else shown.push({ name: e.name, tail: new LogTail(servicePaths(e.dir, e.name).logDir) });
   }
+  if (every && entries.length === 0) ctx.err(`no services in ${scan.dir}`);
   if (shown.length === 0) return EXIT_FAILED;
   const labels = shown.map((s) => s.name);
   const print = (batch: string[][]) => {
-    const lines = formatBatch(labels, batch, entries.length > 1); // prefixed when several were named, even if one has no log
+    const lines = formatBatch(labels, batch, every || entries.length > 1); // prefixed when several were named, even if one has no log
     if (lines.length > 0) ctx.out(lines.join('\n'));
   };
 
@@ -107,7 +118,9 @@ export const cmdLogs = async (ctx: Ctx, names: readonly string[], o: LogsOptions
     if (!o.follow) {
       const missing = shown.filter((s) => !s.tail.found);
       for (const s of shown) if (s.tail.problem !== null) ctx.err(`${s.name}/log/current: ${s.tail.problem}`);
-      for (const s of missing) if (s.tail.problem === null) ctx.err(`${s.name}: no log yet (${join(s.tail.dir, CURRENT)})`);
+      // no name: a service never started has no log, and that is no news
+      if (!every) for (const s of missing) if (s.tail.problem === null) ctx.err(`${s.name}: no log yet (${join(s.tail.dir, CURRENT)})`);
+      if (every && missing.length === shown.length) ctx.err(`no service has a log yet in ${scan.dir}`);
       return missing.length === shown.length ? EXIT_FAILED : EXIT_OK;
     }
     process.on('SIGINT', halt);

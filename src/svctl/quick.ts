@@ -43,6 +43,7 @@ export const GLOBAL_OPTIONS: readonly GlobalOption[] = [
     wholeNumberOf: 'milliseconds',
     description: "how long to wait, the scan lock included (default: each service's timeouts)",
   },
+  { key: 'quiet', short: '-q', long: '--quiet', description: 'print errors only (no progress lines)' },
 ];
 
 /** `-d, --dir <DIR>`: the option as commander declares it. */

@@ -4,11 +4,12 @@
 // and start time to .svctl.lock.owner: waiters name it, and a lock whose
 // holder is gone (a SIGKILLed svctl) is taken over at once.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SCAN_LOCK_RETRY_MS } from '../defaults.js';
 import { acquireLock, type LockOptions, type LockResult } from '../supervisor/lock.js';
 import { procStartTime } from '../os/proc.js';
+import { scanStatePath } from '../paths.js';
 import { readSettingsFile } from '../settingsfile.js';
 import type { Status } from '../statusfile.js';
 import { EXIT_FAILED } from '../defaults.js';
@@ -16,8 +17,7 @@ import { signalled, SvError } from '../errors.js';
 
 type Owner = NonNullable<Status['supervisor']>;
 
-export const scanLockPath = (scanDir: string, stateDir = process.env.SVKIT_STATE_DIR): string =>
-  join(stateDir || scanDir, '.svctl.lock');
+export const scanLockPath = (scanDir: string, stateDir = process.env.SVKIT_STATE_DIR): string => scanStatePath(scanDir, '.svctl.lock', stateDir);
 
 const readOwner = (file: string): Owner | null => {
   // in the scan directory, where anyone who can write a service can plant a FIFO: never a blocking read

@@ -29,6 +29,10 @@ export interface NodeSteps {
   act(name: string): Promise<string | null>;
   /** For a node not acted on because a predecessor failed: already where `act` would bring it, so a success. */
   already(name: string): boolean;
+  /** Told, as the run begins, of every node in the order scheduled, with the predecessors it waits for (for progress reports). */
+  waiting?(name: string, on: string[]): void;
+  /** Told of every node once settled; `acted`: its action ran (else it was blocked, or already there). */
+  settled?(name: string, result: NodeResult, acted: boolean): void;
 }
 
 /**
@@ -40,19 +44,24 @@ export const runGraph = async (g: Graph, direction: Direction, steps: NodeSteps)
   const before = direction === 'requires-first' ? g : reverse(g);
   const order = direction === 'requires-first' ? startOrder(g) : startOrder(g).reverse();
   const results = new Map<string, Promise<NodeResult>>();
+  const settle = (name: string, result: NodeResult, acted: boolean): NodeResult => {
+    steps.settled?.(name, result, acted);
+    return result;
+  };
   for (const name of order) {
     const preds = before.get(name) ?? [];
+    steps.waiting?.(name, [...preds]);
     results.set(
       name,
       Promise.all(preds.map((p) => results.get(p)!)).then(async (settled): Promise<NodeResult> => {
         const by = preds.filter((_, i) => settled[i]!.kind !== 'done');
         if (by.length > 0) {
-          if (steps.already(name)) return { kind: 'done' };
+          if (steps.already(name)) return settle(name, { kind: 'done' }, false);
           const causes = settled.flatMap((r, i) => (r.kind === 'failed' ? [preds[i]!] : r.kind === 'blocked' ? r.causes : []));
-          return { kind: 'blocked', by, causes: [...new Set(causes)].sort() };
+          return settle(name, { kind: 'blocked', by, causes: [...new Set(causes)].sort() }, false);
         }
         const problem = await steps.act(name);
-        return problem === null ? { kind: 'done' } : { kind: 'failed', problem };
+        return settle(name, problem === null ? { kind: 'done' } : { kind: 'failed', problem }, true);
       }),
     );
   }

@@ -11,6 +11,7 @@ import { type Ctx, defaultEntries, loadEntries, namedEntries } from './context.j
 import { templateOf, templatesOf } from './instances.js';
 import { observe, type ShownStatus, shownStatus } from './observe.js';
 import { cpuText, memoryText, type ShownUsage, usageOf } from './usage.js';
+import { colors, paintState } from './colors.js';
 
 /** From the scan's definitions when it has them (wait, metrics), else read from the folder (status, check read none up front). */
 const typeOf = (e: ScanEntry, scan: Scan | ScanEntries): ServiceType => {
@@ -38,10 +39,20 @@ export const duration = (ms: number): string => {
   return `${Math.floor(s / 86400)}d${pad(Math.floor(s / 3600) % 24)}h`;
 };
 
-const readiness = (s: ShownStatus): string => {
-  if (s.state === 'up') return 'ready';
+/**
+ * The READY column: `ready (checked)` when a notification-fd line or a
+ * `check` confirmed it, `running (unchecked)` for a longrun with neither
+ * (up as soon as it runs: nothing says it serves), `ready` for a oneshot
+ * (its run succeeded) or a supervisor too old to say how, `not ready` while
+ * starting, else `-`.
+ */
+export const readiness = (s: Pick<ShownStatus, 'state' | 'type' | 'settings'>): string => {
   if (s.state === 'starting') return 'not ready';
-  return '-';
+  if (s.state !== 'up') return '-';
+  const how = s.type === 'oneshot' ? undefined : s.settings?.readiness;
+  if (how === 'none') return 'running (unchecked)';
+  if (how === 'notification-fd' || how === 'check' || how === 'notification-fd+check') return 'ready (checked)';
+  return 'ready';
 };
 
 /** The STATE column: processes running without a supervisor are `unsupervised`, whatever was last recorded. */
@@ -61,7 +72,7 @@ export interface TemplateLine {
  * template as `worker@  template, 3 instances`, its instances' names
  * indented under it.
  */
-export const statusTable = (items: readonly (StatusRow | TemplateLine)[], now = Date.now()): string[] => {
+export const statusTable = (items: readonly (StatusRow | TemplateLine)[], now = Date.now(), paint: (state: string) => string = (w) => w): string[] => {
   const head = ['NAME', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'LAST EXIT', 'READY', 'MEM', 'CPU'];
   const rows = items.filter((x): x is StatusRow => !('instances' in x));
   const body = rows.map((s) => [
@@ -77,14 +88,17 @@ export const statusTable = (items: readonly (StatusRow | TemplateLine)[], now = 
   ]);
   const templates = items.filter((x): x is TemplateLine => 'instances' in x);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length), ...(i === 0 ? templates.map((t) => t.template.length) : [])));
-  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  // the STATE cell is painted after padding by its plain width: colours take no columns
+  const cell = (c: string, i: number, last: boolean, painted: boolean) =>
+    (painted && i === 1 ? paint(c) : c) + (last ? '' : ' '.repeat(widths[i]! - c.length));
+  const line = (r: string[], painted: boolean) => r.map((c, i) => cell(c, i, i === r.length - 1, painted)).join('  ');
   let next = 0;
   return [
-    line(head),
+    line(head, false),
     ...items.map((x) =>
       'instances' in x
         ? `${x.template.padEnd(widths[0]!)}  template, ${x.instances} instance${x.instances === 1 ? '' : 's'}`
-        : line(body[next++]!),
+        : line(body[next++]!, true),
     ),
   ];
 };
@@ -126,7 +140,8 @@ export const cmdStatus = (ctx: Ctx, names: readonly string[]): number => {
       for (const r of rows.values()) if (r.template === t) items.push(r);
     }
   }
-  for (const line of statusTable(items)) ctx.out(line);
+  const c = colors(ctx.stdoutColor);
+  for (const line of statusTable(items, Date.now(), (word) => paintState(c, word))) ctx.out(line);
   return EXIT_OK;
 };
 

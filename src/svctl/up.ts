@@ -17,6 +17,7 @@ import { exitText } from '../statusfile.js';
 import { detail, logSettled } from './report.js';
 import { runGraph } from './schedule.js';
 import { ChangeWaiter } from './changewait.js';
+import { noProgress, type ProgressSink, withoutName } from './progress.js';
 
 export type UpWant = 'up' | 'once';
 
@@ -58,8 +59,31 @@ const svrunFailure = (def: ServiceDef, l: Launched, s: Status | null): string =>
  * is not ready by `deadline` (default: now + its timeout-ready). A oneshot's
  * svrun is a transaction that exits when done: its status is read after it.
  */
-export const driveUp = async (def: ServiceDef, want: UpWant, deadline: number | null, launch: LaunchOptions = {}): Promise<string | null> => {
+export const driveUp = async (
+  def: ServiceDef,
+  want: UpWant,
+  deadline: number | null,
+  launch: LaunchOptions = {},
+  progress: ProgressSink = noProgress,
+): Promise<string | null> => {
   const t0 = Date.now();
+  const name = def.name;
+  // what the service is doing, told once per change: starting, or a backoff until its next start
+  let told = '';
+  const tell = (s: Status | null) => {
+    const backoff = s?.state === 'backoff' && s.nextStartAt !== null ? Date.parse(s.nextStartAt) : null;
+    const key = backoff !== null ? `backoff ${backoff}` : 'starting';
+    if (key === told) return;
+    told = key;
+    const at = Date.now();
+    if (backoff === null) progress({ kind: 'starting', name, at });
+    else progress({ kind: 'backoff', name, restarts: s!.restarts, lastExit: s!.lastExit ? exitText(s!.lastExit) : null, nextStartAt: backoff, at });
+  };
+  const ready = (): null => {
+    const at = Date.now();
+    progress(told === '' ? { kind: 'unchanged', name, state: 'up', at } : { kind: 'ready', name, ms: at - t0, at });
+    return null;
+  };
   const until = deadline ?? t0 + def.timeoutReadyMs;
   const { supervise, control } = servicePaths(def.dir, def.name);
   try {
@@ -77,22 +101,27 @@ export const driveUp = async (def: ServiceDef, want: UpWant, deadline: number | 
       const ours = launched !== null && s?.supervisor?.pid === launched.pid;
       if (ours) launched!.release();
       if (s && (o.supervised || ours)) {
-        if (isReady(def, s, want, askedAt ?? t0)) return null;
+        if (isReady(def, s, want, askedAt ?? t0)) return ready();
+        if (askedAt !== null || s.state === 'starting' || s.state === 'backoff') tell(s);
         if (askedAt !== null) {
           if (endedBadly(s, askedAt)) return await failure(def, s, askedAt);
         } else if (o.supervised && needsAsking(s, want)) {
           const sentAt = Date.now();
           // the FIFO opens a moment after the supervisor starts: until then, try again at the next wake
-          if (sendControl(control, want === 'once' ? 'o' : 'u') === 'sent') askedAt = sentAt;
+          if (sendControl(control, want === 'once' ? 'o' : 'u') === 'sent') {
+            askedAt = sentAt;
+            tell(null);
+          }
         }
       } else if (!o.supervised && isUp(o, def.type, want)) {
-        return null; // a oneshot whose effect holds
+        return ready(); // a oneshot whose effect holds
       }
       if (!o.supervised) {
         if (launched?.exit) return svrunFailure(def, launched, ours ? s : null);
         if (!launched) {
           askedAt = Date.now();
           launched = launchSvrun(def.dir, want, () => changes.poke(), launch);
+          tell(null);
         }
       }
       if (Date.now() >= until) {
@@ -117,12 +146,20 @@ export const bringUp = async (
   targets: ReadonlyMap<string, UpWant>,
   deadline: number | null,
   launch: LaunchOptions = {},
+  progress: ProgressSink = noProgress,
 ): Promise<string[]> => {
   const want = (name: string): UpWant => targets.get(name) ?? 'up';
   const def = (name: string): ServiceDef => scan.services.get(name)!;
   const results = await runGraph(subgraph(scan.graph, targets.keys()), 'requires-first', {
-    act: (name) => driveUp(def(name), want(name), deadline, launch),
+    act: (name) => driveUp(def(name), want(name), deadline, launch, progress),
     already: (name) => isUp(observe(name, def(name).dir), def(name).type, want(name)),
+    waiting: (name, on) => progress({ kind: 'waiting', name, toward: 'up', on, at: Date.now() }),
+    settled: (name, r, acted) => {
+      const at = Date.now();
+      if (r.kind === 'failed') progress({ kind: 'failed', name, reason: withoutName(name, r.problem), at });
+      else if (r.kind === 'blocked') progress({ kind: 'blocked', name, toward: 'up', reason: `${r.causes.join(', ')} failed`, at });
+      else if (!acted) progress({ kind: 'unchanged', name, state: 'up', at });
+    },
   });
   return results.flatMap(([name, r]) =>
     r.kind === 'failed' ? [r.problem] : r.kind === 'blocked' ? [`${name}: not started because ${r.causes.join(', ')} failed`] : [],

@@ -1,11 +1,11 @@
 // svctl boot as a container init, run for real (as a child subreaper, since
 // the tests are not PID 1): order, output, CMD and its exit code, reverse
 // shutdown within --shutdown-timeout, reaping orphans, watching the folder.
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exitOf, isAlive, pidsByArgv0, procStat, Sandbox, startSvctl, SVCTL, waitFor, withSandbox } from '../helpers.js';
+import { exitOf, isAlive, pidsByArgv0, procStat, Sandbox, startSvctl, SVCTL, svrunPids, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -91,6 +91,49 @@ describe('svctl boot', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(5);
     expect(r.stdout).toMatch(/^pid1=\S*node \S*svctl\.js boot/m);
+  });
+
+  it.runIf(canUnshare)('svctl restart from outside its pid namespace: the new supervisor runs with --log stdout and its lines reach boot\'s stdout; logs says where they go', async () => {
+    const m = sb.marker('web');
+    const dir = sb.service('web', `echo "web-hello $$"\nexec ${m} 1000`, { 'timeout-kill': '300' });
+    const out = sb.path('boot.out');
+    const fo = openSync(out, 'w');
+    const fe = openSync(sb.path('boot.err'), 'w');
+    const ns = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, SVCTL, 'boot'], { env: sb.env, stdio: ['ignore', fo, fe], cwd: sb.dir });
+    closeSync(fo);
+    closeSync(fe);
+    const stdout = () => readFileSync(out, 'utf8');
+    // pids inside the namespace (status.json and $$ agree there)
+    const first = await sb.waitStatus('web', (x) => x.state === 'up', 'web up under boot', 10_000);
+    await waitFor(() => stdout().includes(`web | out web-hello ${first.pid}\n`), () => `boot's stdout: ${stdout()}`, 10_000);
+
+    // from outside the namespace, on the same scan directory
+    const r = await sb.svctl(['restart', 'web']);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    // started from outside: pids as we see them
+    const again = await sb.waitRunning('web', m, 10_000);
+    expect(again.supervisor!.pid).not.toBe(first.supervisor!.pid);
+    await waitFor(() => stdout().includes(`web | out web-hello ${again.pid}\n`), () => `the new run's line on boot's stdout: ${stdout()}`, 10_000);
+    const [svrun] = svrunPids(dir);
+    expect(svrun).toBe(again.supervisor!.pid);
+    const argv = readFileSync(`/proc/${svrun}/cmdline`, 'utf8').split('\0');
+    expect(argv.join(' ')).toContain(' --log stdout --log-width 3 ');
+
+    // its log/current holds only what was there before: svctl logs says where the lines are instead
+    const logs = await sb.svctl(['logs', 'web']);
+    expect(logs).toMatchObject({ code: 1, stdout: '', stderr: "svctl: web: logs to the supervisor's stdout (svctl boot); see docker logs\n" });
+
+    // boot (PID 1 inside, unshare's child outside) shuts the outside supervisor down too, its last lines on stdout
+    const boot = Number(readFileSync(`/proc/${ns.pid}/task/${ns.pid}/children`, 'utf8').trim().split(' ')[0]);
+    expect(procStat(boot)?.ppid).toBe(ns.pid);
+    process.kill(boot, 'SIGTERM');
+    expect(await exitOf(ns)).toBe(0);
+    expect(isAlive(svrun)).toBe(false);
+    expect(stdout()).toMatch(/^web \| svrun down$/m);
+    expect(sb.status('web')!.state).toBe('down');
+    // the record is gone with boot: a later svctl up logs to log/current again
+    expect(existsSync(join(sb.scan, '.svctl.boot'))).toBe(false);
+    expect(existsSync(join(sb.scan, '.svctl.stdout'))).toBe(false);
   });
 
   it('exit code 128+N when CMD is killed by signal N', async () => {

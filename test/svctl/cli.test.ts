@@ -83,10 +83,11 @@ describe('the command line (in process)', () => {
 
   // commander's own errors and the commands' checks of their arguments, each one line
   it.each<[string[], RegExp]>([
-    [['bogus'], /^svctl: unknown command 'bogus'/],
+    // no guess for an unrelated word (commander's own rule offered "logs"), one for a typo
+    [['bogus'], /^svctl: unknown command 'bogus'\n$/],
+    [['stauts'], /^svctl: unknown command 'stauts' \(did you mean status\?\)\n$/],
     [['status', '--bogus'], /^svctl: unknown option '--bogus'/],
     [['-t', 'soon', 'status'], /^svctl: .*expected milliseconds, got "soon"/],
-    [['logs'], /^svctl: missing required argument 'NAME'/],
     [['wait', 'up'], /^svctl: missing required argument 'NAME'/],
     [['wait', 'sideways', 'web'], /^svctl: wait: expected up, down or failed, got "sideways"\n/],
     [['signal', 'BOGUS', 'web'], /^svctl: signal: cannot send "BOGUS" /],
@@ -111,7 +112,7 @@ describe('the command line (in process)', () => {
   it('--help and CMD --help exit 0, each command with an example', async () => {
     const top = await svctlInProcess(['--help']);
     expect(top.code).toBe(EXIT_OK);
-    for (const cmd of ['up', 'down', 'restart', 'once', 'remove', 'status', 'check', 'metrics', 'signal', 'wait', 'logs', 'graph', 'boot']) {
+    for (const cmd of ['up', 'down', 'restart', 'once', 'remove', 'status', 'check', 'metrics', 'signal', 'wait', 'logs', 'graph', 'boot', 'completion']) {
       expect(top.stdout).toMatch(new RegExp(`^  ${cmd} `, 'm'));
       const r = await svctlInProcess([cmd, '--help']);
       expect(r.code, cmd).toBe(EXIT_OK);

@@ -249,6 +249,33 @@ describe('svctl restart', () => {
     expect(at(sb.status('api')!.startedAt)).toBeGreaterThanOrEqual(at(sb.status('db')!.readyAt));
   });
 
+  it('--no-deps restarts only the named services: a running dependent keeps its pid and supervisor (without it, both change)', async () => {
+    recorder('db');
+    recorder('api', { requires: 'db' });
+    expect((await sb.svctl(['up'])).code).toBe(0);
+    const api0 = sb.status('api')!;
+    const db0 = sb.status('db')!;
+    expect(isAlive(api0.pid)).toBe(true);
+    const r = await sb.svctl(['restart', '--no-deps', 'db']);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(sb.lines('stops')).toEqual(['db']);
+    const db1 = sb.status('db')!;
+    expect(db1.state).toBe('up');
+    expect(db1.pid).not.toBe(db0.pid);
+    expect(db1.supervisor!.pid).not.toBe(db0.supervisor!.pid);
+    const api1 = sb.status('api')!;
+    expect(api1.pid).toBe(api0.pid);
+    expect(api1.supervisor!.pid).toBe(api0.supervisor!.pid);
+    expect(isAlive(api0.pid)).toBe(true);
+    // the default takes api along: its pid changes
+    expect((await sb.svctl(['restart', 'db'])).code).toBe(0);
+    expect(sb.lines('stops')).toEqual(['db', 'api', 'db']);
+    const api2 = sb.status('api')!;
+    expect(api2.state).toBe('up');
+    expect(api2.pid).not.toBe(api0.pid);
+    expect(isAlive(api0.pid)).toBe(false);
+  });
+
   it('needs a name', async () => {
     const r = await sb.svctl(['restart']);
     expect(r.code).toBe(2);

@@ -270,6 +270,49 @@ describe('svctl logs', () => {
     expect(done.stderr).toBe('');
   });
 
+  it('no name: every service with a log, the last N of each, merged by time and prefixed (one service too); -f follows them all', async () => {
+    sb.service('web', `for i in 1 2 3; do echo "web $i"; done\ntouch ${sb.dir}/web-done\nwhile [ ! -e ${sb.dir}/go ]; do sleep 0.02; done\necho web-later\n${forever('web')}`);
+    sb.service('db', `while [ ! -e ${sb.dir}/web-done ]; do sleep 0.01; done\nfor i in 1 2 3; do echo "db $i"; done\n${forever('db')}`);
+    sb.service('idle', forever('idle'), { down: '' }); // never started: no log, and no complaint about it
+    expect((await sb.svctl(['up'])).code).toBe(0);
+    await waitFor(() => sb.log('db').includes('out db 3') && sb.log('web').includes('out web 3'), 'both logged', SLOW);
+
+    const r = await sb.svctl(['logs', '-n', '2']);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    const lines = outLines(r.stdout);
+    // names padded to the longest service's (idle's too: under -f its lines may come)
+    const tagged = [...outLines(sb.log('web')).slice(-2).map((l) => `web  | ${l}`), ...outLines(sb.log('db')).slice(-2).map((l) => `db   | ${l}`)];
+    expect(lines).toEqual(tagged.sort((a, b) => lineTime(a.slice(7))! - lineTime(b.slice(7))!));
+    expect(lines.map((l) => l.replace(/ \| \S+Z /, ' | '))).toContain('db   | out db 3');
+
+    // one service in the folder: still prefixed, so the form does not change with the count
+    const one = new Sandbox();
+    try {
+      one.service('solo', `echo solo-line\nexec ${one.marker('solo')} 1000`);
+      expect((await one.svctl(['up'])).code).toBe(0);
+      await waitFor(() => one.log('solo').includes('out solo-line'), 'solo logged', SLOW);
+      expect(outLines((await one.svctl(['logs', '-n', '1'])).stdout)).toEqual([expect.stringMatching(/^solo \| \S+Z out solo-line$/)]);
+    } finally {
+      await one.cleanup();
+    }
+
+    const follow = startSvctl(sb, ['logs', '-f', '-n', '1']);
+    await waitFor(() => outLines(follow.stdout()).length === 2, () => `logs -f to print the last line of each: ${follow.stdout()}`, SLOW);
+    writeFileSync(join(sb.dir, 'go'), '');
+    await waitFor(() => follow.stdout().includes('out web-later'), () => `web followed: ${follow.stdout()}`, SLOW);
+    expect(outLines(follow.stdout()).at(-1)).toMatch(/^web {2}\| \S+Z out web-later$/);
+    follow.child.kill('SIGTERM');
+    expect((await follow.done).code).toBe(0);
+  });
+
+  it('no name and no service has a log yet: one line, exit 1', async () => {
+    sb.service('idle', forever('idle'));
+    const r = await sb.svctl(['logs']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`svctl: no service has a log yet in ${sb.scan}\n`);
+  });
+
   it('a service with a log/ logger has no built-in log: one line naming it, exit 1 unless another name has a log', async () => {
     sb.service('own', forever('own'), { 'log/run': '#!/bin/sh\nexec cat > /dev/null' });
     sb.service('web', `echo hello\n${forever('web')}`);

@@ -40,7 +40,7 @@ describe('status', () => {
     const rows = outLines(table.stdout);
     expect(rows[0]).toMatch(/^NAME +STATE +PID +UPTIME +RESTARTS +LAST EXIT +READY +MEM +CPU$/);
     // MEM and CPU from a's cgroups where it has them, else `-`
-    expect(rows[1]).toMatch(new RegExp(`^a +up +${a.pid} +\\d+s +0 +- +ready +(\\d+(\\.\\d)?[BKMG]|-) +(\\d+\\.\\d\\ds|-)$`));
+    expect(rows[1]).toMatch(new RegExp(`^a +up +${a.pid} +\\d+s +0 +- +running \\(unchecked\\) +(\\d+(\\.\\d)?[BKMG]|-) +(\\d+\\.\\d\\ds|-)$`));
     expect(rows[2]).toMatch(/^b +down +- +- +0 +- +- +- +-$/);
     expect(rows[3]).toMatch(/^f +failed +- +- +0 +exited 3 +- +- +-$/);
   });

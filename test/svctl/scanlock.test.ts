@@ -99,7 +99,7 @@ describe('scan lock', () => {
 });
 
 describe('a stop signal while the lock is held', () => {
-  it('svctl up drops the lock and exits 128+N (an exit code, not death by the signal), printing nothing', async () => {
+  it('svctl up drops the lock and exits 128+N (an exit code, not death by the signal), saying only what it left', async () => {
     service('a', { gate: 'go' });
     const up = startSvctl(sb, ['up']);
     const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => up.child.once('exit', (code, signal) => res({ code, signal })));
@@ -109,7 +109,7 @@ describe('a stop signal while the lock is held', () => {
     expect(existsSync(`${lock}.owner`)).toBe(true);
     up.child.kill('SIGINT');
     expect(await ended).toEqual({ code: 130, signal: null });
-    expect((await up.done).stderr).toBe('');
+    expect((await up.done).stderr).toBe('svctl: interrupted: a starting (left running; svctl down to stop)\n');
     expect(existsSync(lock)).toBe(false);
     expect(existsSync(`${lock}.owner`)).toBe(false);
     writeFileSync(sb.path('go'), '');

@@ -19,12 +19,18 @@ if (short) die(short);
 
 // loaded only now; descriptors the caller left open count against the limit too
 const load = (err: NodeJS.ErrnoException) => (err.code === 'EMFILE' ? die(tooFewDescriptors('svctl', true)) : Promise.reject(err));
-const { svctl } = await import('../src/svctl/cli.js').catch(load);
-const { failure } = await import('../src/errors.js');
+const argv = process.argv.slice(2);
+// status and check are read without commander: the rest, commander and every
+// other command, is ./svctl-cli.js, loaded only when needed (src/svctl/quick.ts)
+const { quickCommand } = await import('../src/svctl/quick.js').catch(load);
+const quick = quickCommand(argv);
+const { run, failure } = quick
+  ? { run: quick, failure: (await import('../src/errors.js')).failure }
+  : await import('./svctl-cli.js').catch(load).then((cli) => ({ run: () => cli.svctl(argv), failure: cli.failure }));
 
 // svctl() prints what it expected to fail (an SvError) itself; anything else is one line, exit 1.
 // It exits at once, not when the event loop drains: a stop signal ends a command mid-way (exit 128+N).
-svctl(process.argv.slice(2)).then(
+run().then(
   (code) => process.exit(code),
   (err: unknown) => {
     const { lines, exitCode } = failure('svctl', err, 1);

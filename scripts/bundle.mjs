@@ -21,15 +21,30 @@ const common = {
   logLevel: 'warning',
 };
 
-// svctl: an ES module, dist/cmd/svctl.js
-await build({
+// svctl: two ES modules. svctl.js holds what `svctl status` and `check` run
+// (the quick path, src/svctl/quick.ts) and loads ./svctl-cli.js
+// (cmd/svctl-cli.ts: commander with every command) only for the rest. An ES
+// module's imports, Node built-ins included, all load before it runs: in one
+// file, status loaded commander, child_process, http, crypto's and stream's
+// modules... for nothing. esbuild's code splitting would not do: the modules
+// status shares with the other commands carry all their imports into the
+// shared part, where a bundle of its own drops what status does not use.
+// svctl-cli.js has its own copy of the modules both use.
+const svctlOptions = {
   ...common,
-  entryPoints: ['cmd/svctl.ts'],
   outdir: 'dist/cmd',
   format: 'esm',
   // the CommonJS dependencies (commander, proper-lockfile) require node: built-ins
   banner: { js: "import { createRequire as __svkitRequire } from 'node:module'; const require = __svkitRequire(import.meta.url);" },
-});
+};
+const cliApart = {
+  name: 'svctl-cli-apart',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/svctl-cli\.js$/ }, () => ({ path: './svctl-cli.js', external: true }));
+  },
+};
+await build({ ...svctlOptions, entryPoints: ['cmd/svctl.ts'], plugins: [cliApart] });
+await build({ ...svctlOptions, entryPoints: ['cmd/svctl-cli.ts'] });
 
 // svrun, which runs once per service: measured per svrun in docs/notes-perf-mem.md
 await build({

@@ -1,6 +1,6 @@
 // Where svkit's own files are, found from the running code. This module sits
 // one folder below dist/ both as tsc emits it (dist/src/install.js) and bundled
-// into an entry point (dist/cmd/svctl.js, see scripts/bundle.mjs), so the same
+// into an entry point (dist/cmd/svctl.js or svctl-cli.js, see scripts/bundle.mjs), so the same
 // relative paths hold in either layout.
 import { fileURLToPath } from 'node:url';
 

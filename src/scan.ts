@@ -109,6 +109,31 @@ const requiresOf = (svcDir: string): string[] => {
   return r.kind === 'ok' ? [...new Set(parseList(r.text))] : [];
 };
 
+/** The folder names of the scan directory `dir`; throws (one line) when it cannot be read. */
+const scanFolders = (dir: string): string[] => {
+  try {
+    return folderNames(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(code === 'ENOENT' ? `${printable(dir)}: no such scan directory` : `${printable(dir)}: ${(err as Error).message}`);
+  }
+};
+
+/** The entries of the folders with a valid name. */
+const entriesOf = (dir: string, names: readonly string[]): ScanEntry[] =>
+  names
+    .filter((name) => NAME_RE.test(name))
+    .map((name) => ({ name, dir: join(dir, name), down: existsSync(join(dir, name, 'down')), template: name.endsWith('@') }));
+
+/** A scan directory's folders, none of their definitions read: what status and check look at. */
+export type ScanEntries = Pick<Scan, 'dir' | 'entries'>;
+
+/** The entries of readScan, and nothing read inside the folders but `down`; throws like readScan. */
+export const readEntries = (dirOption: string): ScanEntries => {
+  const dir = resolve(dirOption);
+  return { dir, entries: entriesOf(dir, scanFolders(dir)) };
+};
+
 /**
  * Throws (with a one-line message) only when the scan directory itself
  * cannot be read. `plan` names instances that do not exist yet to be read as
@@ -118,24 +143,14 @@ const requiresOf = (svcDir: string): string[] => {
  */
 export const readScan = (dirOption: string, plan: Iterable<string> = []): Scan => {
   const dir = resolve(dirOption);
-  let names: string[];
-  try {
-    names = folderNames(dir);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `${printable(dir)}: no such scan directory` : `${printable(dir)}: ${(err as Error).message}`);
-  }
+  const names = scanFolders(dir);
   const errors: string[] = [];
   const problems = new Map<string, string[]>();
   const problem = (name: string, line: string) => {
     errors.push(line);
     problems.set(name, [...(problems.get(name) ?? []), line]);
   };
-  const entries: ScanEntry[] = [];
-  for (const name of names) {
-    const svcDir = join(dir, name);
-    if (NAME_RE.test(name)) entries.push({ name, dir: svcDir, down: existsSync(join(svcDir, 'down')), template: name.endsWith('@') });
-  }
+  const entries = entriesOf(dir, names);
   const templates = new Set(entries.filter((e) => e.template).map((e) => e.name));
   const known = new Set(entries.map((e) => e.name));
   const planned = new Set([...plan].filter((n) => !known.has(n) && creatable(n, templates)).sort());
@@ -203,7 +218,7 @@ export const readScan = (dirOption: string, plan: Iterable<string> = []): Scan =
 };
 
 /** The entry for `name`; throws (svctl's exit 2) when it is unknown, or a template. */
-export const lookup = (scan: Scan, name: string): ScanEntry => {
+export const lookup = (scan: ScanEntries, name: string): ScanEntry => {
   const e = scan.entries.find((x) => x.name === name);
   if (!e) throw new SvError('svkit.missing-service', EXIT_USAGE, `${printable(name)}: no such service in ${printable(scan.dir)}`);
   if (e.template) throw new SvError('svkit.usage', EXIT_USAGE, `${name}: a template is never started itself; name an instance (${name}NAME)`);

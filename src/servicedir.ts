@@ -93,13 +93,14 @@ export const parseList = (text: string): string[] =>
 
 /** Why `file` cannot be run: null when it is an executable regular file, 'missing', or the reason. Stat'ed, never opened. */
 const notExecutable = (file: string): string | null => {
-  let st: Stats;
+  let st: Stats | undefined;
   try {
-    st = statSync(file);
+    st = statSync(file, { throwIfNoEntry: false }); // missing is common: no exception for it (see openRegular)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     return code === 'ENOENT' ? 'missing' : `not an executable file (${code ?? 'unreadable'})`;
   }
+  if (st === undefined) return 'missing';
   if (!st.isFile()) return `not an executable file (${fileKind(st)})`;
   try {
     accessSync(file, constants.X_OK);
@@ -111,8 +112,7 @@ const notExecutable = (file: string): string | null => {
 
 const exists = (file: string): boolean => {
   try {
-    statSync(file);
-    return true;
+    return statSync(file, { throwIfNoEntry: false }) !== undefined;
   } catch {
     return false;
   }

@@ -45,7 +45,10 @@ const errnoReason = (err: unknown): string => {
  */
 export const openRegular = (path: string): FileOpen => {
   try {
-    const before = statSync(path);
+    // most settings files are missing: told without an exception (Node builds
+    // an Error with a stack for each, the larger part of reading a service folder)
+    const before = statSync(path, { throwIfNoEntry: false });
+    if (before === undefined) return { kind: 'missing' };
     if (!before.isFile()) return { kind: 'invalid', reason: `not a regular file (${fileKind(before)})` };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

@@ -4,23 +4,23 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, EXIT_OK, EXIT_USAGE } from '../defaults.js';
-import { SvError } from '../errors.js';
 import { PACKAGE_JSON } from '../install.js';
 import { closure, levels, subgraph, toDot } from '../graph.js';
 import { cmdDown, cmdRemove, cmdRestart, cmdUp } from './change.js';
 import { type Ctx, type GlobalOptions, loadScan, makeCtx, namedEntries, processSink, type Sink } from './context.js';
 import { cmdLogs } from './logs.js';
 import { cmdSignal } from './signal.js';
+import { flagsOf, GLOBAL_OPTIONS, READING_COMMANDS, runCommand, wholeNumberOf } from './quick.js';
 import { unknownCommandText } from './suggest.js';
-import { cmdCheck, cmdStatus } from './status.js';
 import { cmdWait } from './wait.js';
 
 const wholeNumber = (what: string) => (value: string): number => {
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
-    throw new InvalidArgumentError(`expected ${what}, got "${value}"`);
-  }
-  return Number(value);
+  const n = wholeNumberOf(value);
+  if (n === null) throw new InvalidArgumentError(`expected ${what}, got "${value}"`);
+  return n;
 };
+
+export { runCommand };
 
 /** graph [NAME...]: levels (or Graphviz) of the named services and what they require. */
 export const cmdGraph = (ctx: Ctx, names: readonly string[], dot: boolean): number => {
@@ -48,32 +48,12 @@ const version = (): string => {
 
 const example = (...lines: string[]) => `\nExample:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
 
-/**
- * The action wrapper, one of svctl's two places that turn errors into exit
- * codes (with cmd/svctl.ts): runs `command` with its context; an SvError it
- * throws is printed through the context, one line per problem, and its exit
- * code returned. Anything else is a bug, left to the entry point.
- */
-export const runCommand = async (ctx: Ctx, command: (ctx: Ctx) => number | Promise<number>): Promise<number> => {
-  try {
-    return await command(ctx);
-  } catch (err) {
-    if (!(err instanceof SvError)) throw err;
-    for (const line of err.lines) ctx.err(line);
-    return err.exitCode;
-  }
-};
-
 /** Builds the program; each action stores its exit code through `done`, and prints to `sink`. */
 export const buildProgram = (done: (code: number) => void, sink: Sink = processSink): Command => {
   const program = new Command('svctl');
   program
     .description('Bring services of a scan directory up and down in dependency order, through their svrun supervisors.')
     .version(version(), '-V, --version')
-    .option('-d, --dir <DIR>', 'scan directory (default: $SVDIR, else ./services)')
-    .option('--json', 'machine-readable output')
-    .option('-t, --timeout <MS>', 'how long to wait, the scan lock included (default: each service\'s timeouts)', wholeNumber('milliseconds'))
-    .option('-q, --quiet', 'print errors only (no progress lines)')
     .exitOverride()
     .configureOutput({
       writeOut: (str) => sink.stdout(str),
@@ -83,6 +63,12 @@ export const buildProgram = (done: (code: number) => void, sink: Sink = processS
     // for options only: an unknown command gets svctl's stricter guess (the 'command:*' listener below)
     .showSuggestionAfterError(true)
     .addHelpText('after', '\nExit codes: 0 success, 1 a service failed or a wait timed out, 2 usage or invalid service definitions.\nSee docs/svctl.md.\n');
+
+  // the global options, from the table the quick path reads too (quick.ts)
+  for (const o of GLOBAL_OPTIONS) {
+    if (o.wholeNumberOf) program.option(flagsOf(o), o.description, wholeNumber(o.wholeNumberOf));
+    else program.option(flagsOf(o), o.description);
+  }
 
   /** Runs `command` through runCommand with the context of commander's `cmd` (printing to `to`), and stores the exit code. */
   const run = async (cmd: Command, command: (ctx: Ctx) => number | Promise<number>, to: Sink = sink): Promise<void> =>
@@ -129,14 +115,14 @@ export const buildProgram = (done: (code: number) => void, sink: Sink = processS
     .description('one line per service: state, pid, uptime, restarts, last exit, readiness (--json: status objects)')
     .argument('[NAME...]')
     .addHelpText('after', example('$ svctl status', '$ svctl status --json web'))
-    .action((names: string[], _o, cmd: Command) => run(cmd, (ctx) => cmdStatus(ctx, names)));
+    .action((names: string[], _o, cmd: Command) => run(cmd, (ctx) => READING_COMMANDS.status(ctx, names)));
 
   program
     .command('check')
     .description('exit 0 when every service (default: all without a down file) is up and ready, else 1 naming the others')
     .argument('[NAME...]')
     .addHelpText('after', example('HEALTHCHECK CMD svctl check'))
-    .action((names: string[], _o, cmd: Command) => run(cmd, (ctx) => cmdCheck(ctx, names)));
+    .action((names: string[], _o, cmd: Command) => run(cmd, (ctx) => READING_COMMANDS.check(ctx, names)));
 
   program
     .command('metrics')

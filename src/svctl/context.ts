@@ -5,7 +5,7 @@
 // printed through the context by the action wrapper (runCommand, cli.ts).
 import { EXIT_USAGE } from '../defaults.js';
 import { collectErrors, errorText, oneLine, SvError } from '../errors.js';
-import { lookup, readScan, type Scan, type ScanEntry, scanDirFrom } from '../scan.js';
+import { lookup, readEntries, readScan, type Scan, type ScanEntries, type ScanEntry, scanDirFrom } from '../scan.js';
 import { colors, colorWanted, tonePaint } from './colors.js';
 import { makeProgressWriter, progressMode, type ProgressWriter } from './progresswriter.js';
 
@@ -98,9 +98,18 @@ export const loadScan = (ctx: Ctx, strict: boolean): Scan => {
   return scan;
 };
 
+/** The scan directory's folders only, no definition read (status, check); throws like loadScan. */
+export const loadEntries = (ctx: Ctx): ScanEntries => {
+  try {
+    return readEntries(ctx.scanDir);
+  } catch (err) {
+    throw new SvError('svkit.usage', EXIT_USAGE, errorText(err));
+  }
+};
+
 /** The named entries; throws naming every name that is not a service. */
-export const namedEntries = (scan: Scan, names: readonly string[]): ScanEntry[] => collectErrors(new Set(names), (name) => lookup(scan, name));
+export const namedEntries = (scan: ScanEntries, names: readonly string[]): ScanEntry[] => collectErrors(new Set(names), (name) => lookup(scan, name));
 
 /** Services (not templates) a command applies to when no name is given; `withDown` includes those with a down file. */
-export const defaultEntries = (scan: Scan, withDown: boolean): ScanEntry[] =>
+export const defaultEntries = (scan: ScanEntries, withDown: boolean): ScanEntry[] =>
   scan.entries.filter((e) => !e.template && (withDown || !e.down));

@@ -11,7 +11,7 @@ import { EXIT_USAGE } from '../defaults.js';
 import { collectErrors, errorText, type Result, SvError } from '../errors.js';
 import { CURRENT, isRotatedName } from '../log/format.js';
 import { closure, dependents, type Graph } from '../graph.js';
-import { INSTANCE_RE, isDirectory, lookup, readScan, type Scan, splitInstance } from '../scan.js';
+import { INSTANCE_RE, isDirectory, lookup, readScan, type Scan, type ScanEntries, splitInstance } from '../scan.js';
 import { type Ctx, defaultEntries, loadScan } from './context.js';
 import { notDown } from './down.js';
 import { noProgress, type ProgressSink } from './progress.js';
@@ -28,7 +28,7 @@ const exists = (path: string): boolean => {
 };
 
 
-export const templatesOf = (scan: Scan): Set<string> => new Set(scan.entries.filter((e) => e.template).map((e) => e.name));
+export const templatesOf = (scan: ScanEntries): Set<string> => new Set(scan.entries.filter((e) => e.template).map((e) => e.name));
 
 /** The template `name` is an instance of, when that template exists; else null (a plain service, or a template). */
 export const templateOf = (name: string, templates: ReadonlySet<string>): string | null => {

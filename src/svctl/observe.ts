@@ -71,11 +71,17 @@ export const unsupervisedState = (s: Status | null, type: ServiceType): State =>
 export const leftoversOf = (o: Observed): Leftovers | null =>
   !o.supervised && o.recorded?.pid && hasLeftovers(o.recorded, o) ? { pgid: o.recorded.pid } : null;
 
-/** The status to show: as recorded while supervised; else with the state above and no pid (no one watches it). */
-export const shownStatus = (o: Observed, type: ServiceType): ShownStatus => {
-  const base = o.recorded ?? blankStatus(o.name, type);
+/**
+ * The status to show: as recorded while supervised; else with the state
+ * above and no pid (no one watches it). The type is asked for (`typeOf`) only
+ * without a supervisor or status.json: status and check then read a service's
+ * definition only when it matters.
+ */
+export const shownStatus = (o: Observed, typeOf: ServiceType | (() => ServiceType)): ShownStatus => {
+  const type = () => (typeof typeOf === 'function' ? typeOf() : typeOf);
+  const base = o.recorded ?? blankStatus(o.name, type());
   if (o.supervised) return { ...base, supervised: true, leftovers: null };
-  const shown = { ...base, state: unsupervisedState(o.recorded, type), pid: null, pidStart: null, nextStartAt: null, supervised: false };
+  const shown = { ...base, state: unsupervisedState(o.recorded, type()), pid: null, pidStart: null, nextStartAt: null, supervised: false };
   return { ...shown, leftovers: leftoversOf(o), ...beingReaped(o) };
 };
 

@@ -4,28 +4,30 @@
 import { EXIT_FAILED, EXIT_OK } from '../defaults.js';
 import { collectErrors, printable } from '../errors.js';
 import { servicePaths } from '../paths.js';
-import { lookup, type Scan, type ScanEntry } from '../scan.js';
+import { lookup, type Scan, type ScanEntries, type ScanEntry } from '../scan.js';
 import { readService, type ServiceType } from '../servicedir.js';
 import { exitText } from '../statusfile.js';
-import { type Ctx, defaultEntries, loadScan, namedEntries } from './context.js';
+import { type Ctx, defaultEntries, loadEntries, namedEntries } from './context.js';
 import { templateOf, templatesOf } from './instances.js';
 import { observe, type ShownStatus, shownStatus } from './observe.js';
 import { cpuText, memoryText, type ShownUsage, usageOf } from './usage.js';
 import { colors, paintState } from './colors.js';
 
-const typeOf = (e: ScanEntry, scan: Scan): ServiceType => {
-  const known = scan.services.get(e.name);
+/** From the scan's definitions when it has them (wait, metrics), else read from the folder (status, check read none up front). */
+const typeOf = (e: ScanEntry, scan: Scan | ScanEntries): ServiceType => {
+  const known = 'services' in scan ? scan.services.get(e.name) : undefined;
   if (known) return known.type;
   const read = readService(e.dir);
   return read.ok ? read.def.type : 'longrun';
 };
 
-const entriesFor = (ctx: Ctx, names: readonly string[], withDown: boolean): { scan: Scan; entries: ScanEntry[] } => {
-  const scan = loadScan(ctx, false);
+const entriesFor = (ctx: Ctx, names: readonly string[], withDown: boolean): { scan: ScanEntries; entries: ScanEntry[] } => {
+  const scan = loadEntries(ctx);
   return { scan, entries: names.length > 0 ? namedEntries(scan, names) : defaultEntries(scan, withDown) };
 };
 
-export const showStatus = (e: ScanEntry, scan: Scan): ShownStatus => shownStatus(observe(e.name, e.dir), typeOf(e, scan));
+/** A service's type is read only when its status needs it (see shownStatus). */
+export const showStatus = (e: ScanEntry, scan: Scan | ScanEntries): ShownStatus => shownStatus(observe(e.name, e.dir), () => typeOf(e, scan));
 
 /** 45s, 3m07s, 2h05m, 3d04h */
 export const duration = (ms: number): string => {
@@ -107,7 +109,7 @@ export const statusTable = (items: readonly (StatusRow | TemplateLine)[], now = 
  * template; --json is a flat array, instances with `template`.
  */
 export const cmdStatus = (ctx: Ctx, names: readonly string[]): number => {
-  const scan = loadScan(ctx, false);
+  const scan = loadEntries(ctx);
   const templates = templatesOf(scan);
   const instancesOf = (t: string) => scan.entries.filter((e) => templateOf(e.name, templates) === t);
   const shown = new Map<string, ScanEntry>();

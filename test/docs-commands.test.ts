@@ -29,6 +29,9 @@ const sources = (): { file: string; code: string[] }[] => [
   ...filesBelow(join(ROOT, 'examples')).map((file) => ({ file, code: [readFileSync(file, 'utf8')] })),
 ];
 
+/** Mistyped commands docs/svctl.md shows on purpose, with what svctl answers them. */
+const MISTYPED = new Set(['stauts', 'bogus']);
+
 describe('svctl as the docs and examples/ use it', () => {
   it('names only commands and options that svctl has', async () => {
     const uses = sources().flatMap(({ file, code }) =>
@@ -48,6 +51,7 @@ describe('svctl as the docs and examples/ use it', () => {
     const wrong: string[] = [];
     for (const { command, options, where } of uses) {
       const known = perCommand.get(command);
+      if (MISTYPED.has(command)) continue;
       if (!known) wrong.push(`${where}: no command "${command}"`);
       else for (const o of options) if (!known.has(o) && !top.options.has(o)) wrong.push(`${where}: no option "${o}"`);
     }

@@ -224,7 +224,8 @@ describe('limits: real services', () => {
       const s = await sb.waitRunning('bare', m, 10_000);
       expect(s.cgroup).toBeNull();
       expect(s.limits).toEqual({ applied: false, memoryMax: 64 * 1024 ** 2, cpuMax: null, pidsMax: 10, nofile: 100 });
-      const log = sb.log('bare');
+      // the lines are written before run is spawned, but the log's writes may land after status.json says up
+      const log = await sb.waitLog('bare', /pids-max needs a pids cgroup; not applied\n/);
       expect(log.match(/error: limits: /g)).toHaveLength(2);
       expect(log).toContain('svrun error: limits: memory-max needs a memory cgroup; not applied\n');
       expect(log).toContain('svrun error: limits: pids-max needs a pids cgroup; not applied\n');

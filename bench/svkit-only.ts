@@ -85,8 +85,8 @@ export const svrunKilled = async (dir: string, cgroup: boolean, owned: Owned): P
   return performance.now() - t0;
 };
 
-// The wall-time bounds the tests no longer assert (docs/notes-tests.md of
-// the tests branch): each is "at once, not the timeout it must not wait out".
+// The wall-time bounds the tests no longer assert (docs/decisions.md, Tests):
+// each is "at once, not the timeout it must not wait out".
 
 const svctl = (scan: string, ...args: string[]) => [process.execPath, SVCTL, '-d', scan, ...args];
 const timedExec = async (argv: string[], owned: Owned): Promise<number> => {

@@ -46,7 +46,7 @@ const cliApart = {
 await build({ ...svctlOptions, entryPoints: ['cmd/svctl.ts'], plugins: [cliApart] });
 await build({ ...svctlOptions, entryPoints: ['cmd/svctl-cli.ts'] });
 
-// svrun, which runs once per service: measured per svrun in docs/notes-perf-mem.md
+// svrun, which runs once per service: measured per svrun in docs/performance.md
 await build({
   ...common,
   entryPoints: ['cmd/svrun.ts'],

@@ -98,7 +98,7 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * The fewest descriptors svrun and svctl start with (measured, with a margin:
- * docs/notes-hint.md); below, each says so in one line instead of failing
+ * docs/decisions.md, Descriptors); below, each says so in one line instead of failing
  * later with EMFILE somewhere.
  */
 export const MIN_FDS_SVRUN = 40;

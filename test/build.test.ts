@@ -1,7 +1,7 @@
 // The built entry points (scripts/bundle.mjs): each is one file (svctl: two)
 // that loads no other svkit module at start-up, and what it finds relative to itself
 // (package.json, svrun for svctl) is still found. svrun, once per service,
-// loads none of the Node modules it does not need (docs/notes-perf-mem.md).
+// loads none of the Node modules it does not need (docs/performance.md).
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';

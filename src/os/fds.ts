@@ -5,8 +5,8 @@
 // marks every inherited descriptor above stderr close-on-exec before it does
 // anything else; what it hands on itself (spawn's stdio) is unaffected.
 import { closeSync, readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { EXIT_FAILED, EXIT_INVALID, MIN_FDS_SVCTL, MIN_FDS_SVRUN } from '../defaults.js';
+import { libc } from './libc.js';
 
 const O_CLOEXEC = 0o2000000;
 const F_SETFD = 2;
@@ -36,14 +36,7 @@ export const inheritableFds = (): number[] => {
 type Fcntl = (fd: number, cmd: number, ...args: unknown[]) => number;
 
 /** fcntl through koffi, loaded only when needed (the common case has nothing to mark); null where unavailable. */
-const loadFcntl = (): Fcntl | null => {
-  try {
-    const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
-    return koffi.load('libc.so.6').func('int fcntl(int fd, int cmd, ...)') as Fcntl;
-  } catch {
-    return null;
-  }
-};
+const loadFcntl = (): Fcntl | null => (libc()?.lib.func('int fcntl(int fd, int cmd, ...)') as Fcntl | undefined) ?? null;
 
 /**
  * Marks every inherited descriptor above stderr close-on-exec. Without

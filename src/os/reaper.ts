@@ -5,39 +5,36 @@
 // taking one of those would lose its exit event, so only zombies seen twice,
 // at least REAP_AFTER_MS apart, are reaped here: libuv has long had its own.
 import { readdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { REAP_AFTER_MS, REAP_SWEEP_MS } from '../defaults.js';
+import { libc } from './libc.js';
 import { procStat } from './proc.js';
 
 const PR_SET_CHILD_SUBREAPER = 36;
 const WNOHANG = 1;
 
-interface Libc {
+interface ReaperCalls {
   prctl(option: number, a2: number, a3: number, a4: number, a5: number): number;
   waitpid(pid: number, status: number[], options: number): number;
 }
 
-let libc: Libc | null | undefined;
+let calls: ReaperCalls | null | undefined;
 /** libc through koffi, loaded on first use (only svctl boot needs it); null where unavailable. */
-const loadLibc = (): Libc | null => {
-  if (libc !== undefined) return libc;
-  try {
-    const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
-    const lib = koffi.load('libc.so.6');
-    libc = {
-      prctl: lib.func('int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)'),
-      waitpid: lib.func('int waitpid(int, _Out_ int *, int)'),
-    };
-  } catch {
-    libc = null;
-  }
-  return libc;
+const loadCalls = (): ReaperCalls | null => {
+  if (calls !== undefined) return calls;
+  const lib = libc()?.lib;
+  calls = lib
+    ? {
+        prctl: lib.func('int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)'),
+        waitpid: lib.func('int waitpid(int, _Out_ int *, int)'),
+      }
+    : null;
+  return calls;
 };
 
 /** Makes orphaned descendants ours to reap (not needed as PID 1). False when it cannot. */
 export const becomeSubreaper = (): boolean => {
   if (process.pid === 1) return true;
-  const c = loadLibc();
+  const c = loadCalls();
   return c !== null && c.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) === 0;
 };
 
@@ -61,7 +58,7 @@ export interface Reaper {
 
 /** Reaps orphans promptly (on SIGCHLD) and forever (a sweep every SWEEP_MS). */
 export const startReaper = (): Reaper => {
-  const c = loadLibc();
+  const c = loadCalls();
   const seen = new Map<number, number>();
   let reaped = 0;
   let pending: NodeJS.Timeout | null = null;

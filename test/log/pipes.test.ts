@@ -122,9 +122,10 @@ describe('the pipes over time', () => {
       control(dir, 'd');
       await sb.waitStatus('web', (s) => s.state === 'down', `down ${i}`);
       control(dir, 'u'); // an explicit up starts at once: no backoff to wait out
+      // up before the next k: a k while it is still starting would find nothing to kill
+      st = await sb.waitRunning('web', m, 10_000);
+      await sb.waitLog('web', new RegExp(` err warm ${st.pid}\n`));
     }
-    st = await sb.waitRunning('web', m, 10_000);
-    await sb.waitLog('web', new RegExp(` err warm ${st.pid}\n`));
     await waitFor(() => fds() === baseline, () => `svrun's ${baseline} descriptors at the end (now ${fds()})`);
     expect(sb.log('web').match(/ out finished\n/g)?.length).toBe(40);
     expect(fdCount(sv.pid!)).toBe(baseline);

@@ -21,8 +21,8 @@ if (short) die(short);
 const load = (err: NodeJS.ErrnoException) => (err.code === 'EMFILE' ? die(tooFewDescriptors('svctl', true)) : Promise.reject(err));
 const argv = process.argv.slice(2);
 // status and check are read without commander: the rest, commander and every
-// other command, is ./svctl-cli.js, loaded only when needed (src/svctl/quick.ts)
-const { quickCommand } = await import('../src/svctl/quick.js').catch(load);
+// other command, is ./svctl-cli.js, loaded only when needed (src/svctl/fastpath.ts)
+const { quickCommand } = await import('../src/svctl/fastpath.js').catch(load);
 const quick = quickCommand(argv);
 const { run, failure } = quick
   ? { run: quick, failure: (await import('../src/errors.js')).failure }

@@ -22,7 +22,7 @@ const common = {
 };
 
 // svctl: two ES modules. svctl.js holds what `svctl status` and `check` run
-// (the quick path, src/svctl/quick.ts) and loads ./svctl-cli.js
+// (the quick path, src/svctl/fastpath.ts) and loads ./svctl-cli.js
 // (cmd/svctl-cli.ts: commander with every command) only for the rest. An ES
 // module's imports, Node built-ins included, all load before it runs: in one
 // file, status loaded commander, child_process, http, crypto's and stream's
@@ -55,7 +55,7 @@ await build({
   outfile: 'dist/cmd/svrun.cjs',
   format: 'cjs',
   // strict as the ES modules were (the banner comes before esbuild's own 'use strict');
-  // import.meta.url (koffi's createRequire, src/install.ts) from the file's own path
+  // import.meta.url (koffi's createRequire, src/programs.ts) from the file's own path
   banner: { js: "'use strict'; const __svkitImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   define: { 'import.meta.url': '__svkitImportMetaUrl' },
   // proper-lockfile (svrun's lock) uses graceful-fs only as its `fs`; graceful-fs

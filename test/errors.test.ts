@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { EXIT_FAILED, EXIT_INVALID, EXIT_USAGE } from '../src/defaults.js';
 import { capProblems, collectErrors, failure, oneLine, printable, quote, signalled, SvError } from '../src/errors.js';
 import { resolveIdentity } from '../src/os/identity.js';
-import { bootExitCode } from '../src/svctl/boot.js';
+import { bootExitCode } from '../src/svctl/boot/init.js';
 import { idInRange } from '../src/os/identity.js';
 import { checkUser } from '../src/servicedir.js';
 

@@ -14,7 +14,7 @@ import { afterEach, beforeEach } from 'vitest';
 import { writeFifo } from '../src/os/fifo.js';
 import { cgroupDirs, removeCgroupDirs } from '../src/os/cgroup.js';
 import { isAlive as procIsAlive, procStat } from '../src/os/proc.js';
-import { readStatus, type Status } from '../src/statusfile.js';
+import { readStatus, type Status } from '../src/supervise/status.js';
 import { findReaper } from '../src/supervisor/taskreaper.js';
 import { exitStatus } from '../src/signals.js';
 
@@ -22,7 +22,7 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const SVRUN = join(ROOT, 'dist/cmd/svrun.cjs');
 export const SVCTL = join(ROOT, 'dist/cmd/svctl.js');
 
-/** A status.json as src/statusfile.ts reads it, with the fields svkit added since (health, limits...) open to tests. */
+/** A status.json as src/supervise/status.ts reads it, with the fields svkit added since (health, limits...) open to tests. */
 export type StatusJson = Status & { [key: string]: unknown };
 
 /** Polls `fn` until it returns a truthy value; throws with `what` after `ms`. */
@@ -171,7 +171,7 @@ export class Sandbox {
     return join(this.scan, name, 'supervise', 'status.json');
   }
 
-  /** `name`'s status.json read by src/statusfile.ts; null while it is missing or corrupt. */
+  /** `name`'s status.json read by src/supervise/status.ts; null while it is missing or corrupt. */
   status(name: string): StatusJson | null {
     const r = readStatus(this.statusPath(name));
     return r.kind === 'ok' ? (r.status as StatusJson) : null;

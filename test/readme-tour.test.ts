@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, cpSync, existsSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readStatus } from '../src/statusfile.js';
+import { readStatus } from '../src/supervise/status.js';
 import { exitOf, freePort, ROOT, Sandbox, waitFor, withSandbox } from './helpers.js';
 
 let sb!: Sandbox;

@@ -9,7 +9,7 @@
 //   (s6-log's naming, so names sort by time);
 // - svrun's events, the text after `svrun ` (`started pid 42`, `exited 1`...).
 // Pure: no I/O, no clock.
-import { exitText } from '../statusfile.js';
+import { exitText } from '../supervise/status.js';
 
 export type Stream = 'out' | 'err' | 'svrun';
 export const STREAMS: readonly Stream[] = ['out', 'err', 'svrun'];

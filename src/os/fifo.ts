@@ -1,7 +1,7 @@
 // Named pipes (FIFOs) in folders that are not ours to trust: created with
 // coreutils' mkfifo (Node has none), opened without following a symlink,
 // written without ever blocking. The protocols spoken over them live with
-// their users: src/control.ts (supervise/control), src/log/pipe.ts (the held
+// their users: src/supervise/control.ts (supervise/control), src/log/pipe.ts (the held
 // log pipe).
 import { spawnSync } from 'node:child_process';
 import { closeSync, constants, fstatSync, lstatSync, openSync, unlinkSync, writeSync } from 'node:fs';

@@ -7,7 +7,7 @@ import { applyLimits, hasLimits, notAppliedLines } from '../os/limits.js';
 import { type Containment, findExecutable } from '../os/procgroup.js';
 import { readOomKills } from '../os/usage.js';
 import type { ServiceDef } from '../servicedir.js';
-import type { LimitsStatus } from '../statusfile.js';
+import type { LimitsStatus } from '../supervise/status.js';
 
 export interface ServiceCgroups {
   dirs: CgroupDirs;

@@ -1,11 +1,11 @@
 // The supervisor as a pure transition function: step(core, event) returns the
-// next core and the effects for the interpreter (src/supervisor/interpreter.ts) to carry
+// next core and the effects for the interpreter (src/supervisor/supervisor.ts) to carry
 // out. No I/O and no clock here: events carry their time. Current state and
 // wanted state are kept apart (runit's state/want, s6's flagwantup).
-import { nextShortRuns, restartDelay } from './backoff.js';
+import { nextShortRuns, restartDelay } from '../backoff.js';
 import type { SvrunEvent } from '../log/format.js';
 import type { RestartPolicy } from '../servicedir.js';
-import { type ExitReason, exitText, type LastExit, type State, type Want } from '../statusfile.js';
+import { type ExitReason, exitText, type LastExit, type State, type Want } from '../supervise/status.js';
 
 export interface Config {
   restart: RestartPolicy;

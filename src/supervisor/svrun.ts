@@ -4,22 +4,22 @@
 // a documented exit code) that cmd/svrun.ts prints. Read svrun() top down:
 // it is the whole path from `svctl up` spawning us to the service's `run`.
 import { cgroupPath, removeCgroupDirs } from '../os/cgroup.js';
-import { type ControlReader, letterEvent, openControl } from '../control.js';
+import { type ControlReader, letterEvent, openControl } from '../supervise/control.js';
 import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, REAPER_MARGIN_MS } from '../defaults.js';
 import { errorText, SvError } from '../errors.js';
-import { liveLeftovers, stopLeftovers } from './leftovers.js';
-import { holdLock, type Release } from './lock.js';
+import { liveLeftovers, stopLeftovers } from '../supervise/leftovers.js';
+import { holdLock, type Release } from '../supervise/lock.js';
 import { fileSink, type Sink, stdoutSink, terminalFd } from '../log/builtin.js';
-import { type Logger, prepareLogger } from '../log/logger.js';
-import { pathsIn, type ServicePaths, servicePaths } from '../paths.js';
+import { type Logger, prepareLogger } from './logger.js';
+import { pathsIn, type ServicePaths, servicePaths } from '../supervise/paths.js';
 import { ensureStateDir } from '../os/safefile.js';
 import { bootTimeMs, procStartTime } from '../os/proc.js';
 import { type Identity, resolveIdentity } from '../os/identity.js';
 import { findExecutable } from '../os/procgroup.js';
 import { readService, type ServiceDef } from '../servicedir.js';
 import { type Core, initialCore } from './state.js';
-import { blankStatus, heldSettings, type ReadStatus, readStatus, type Status, type Want, writeStatus } from '../statusfile.js';
-import { Supervisor } from './interpreter.js';
+import { blankStatus, heldSettings, type ReadStatus, readStatus, type Status, type Want, writeStatus } from '../supervise/status.js';
+import { Supervisor } from './supervisor.js';
 import type { Containment } from '../os/procgroup.js';
 import { awaitReaper, TaskReaper } from './taskreaper.js';
 import { HELP, USAGE } from './help.js';
@@ -190,7 +190,7 @@ const handleSignals = (run: Run): void => {
 };
 
 /**
- * Takes supervise/lock for good (src/supervisor/lock.ts) and claims
+ * Takes supervise/lock for good (src/supervise/lock.ts) and claims
  * status.json. The old status is read under the lock: only then is it the
  * last word of the previous supervisor. Throws exit 100 when another
  * supervisor holds it, 111 when it cannot be taken.

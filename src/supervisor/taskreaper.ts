@@ -25,7 +25,7 @@ import { errorText } from '../errors.js';
 import { isAlive, procStartTime } from '../os/proc.js';
 import { replaceFile } from '../os/safefile.js';
 import { readSettingsFile } from '../settingsfile.js';
-import { exitText } from '../statusfile.js';
+import { exitText } from '../supervise/status.js';
 
 /** argv[0] of the script ($0), so `ps` shows what it is. */
 export const REAPER_NAME = 'svkit-reaper';

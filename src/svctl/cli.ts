@@ -4,15 +4,15 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, EXIT_OK, EXIT_USAGE } from '../defaults.js';
-import { PACKAGE_JSON } from '../install.js';
+import { PACKAGE_JSON } from '../programs.js';
 import { closure, levels, subgraph, toDot } from '../graph.js';
-import { cmdDown, cmdRemove, cmdRestart, cmdUp } from './change.js';
+import { cmdDown, cmdRemove, cmdRestart, cmdUp } from './commands/up.js';
 import { type Ctx, type GlobalOptions, loadScan, makeCtx, namedEntries, processSink, type Sink } from './context.js';
-import { cmdLogs } from './logs.js';
-import { cmdSignal } from './signal.js';
-import { flagsOf, GLOBAL_OPTIONS, READING_COMMANDS, runCommand, wholeNumberOf } from './quick.js';
+import { cmdLogs } from './commands/logs.js';
+import { cmdSignal } from './commands/signal.js';
+import { flagsOf, GLOBAL_OPTIONS, READING_COMMANDS, runCommand, wholeNumberOf } from './fastpath.js';
 import { unknownCommandText } from './suggest.js';
-import { cmdWait } from './wait.js';
+import { cmdWait } from './commands/wait.js';
 
 const wholeNumber = (what: string) => (value: string): number => {
   const n = wholeNumberOf(value);
@@ -133,10 +133,10 @@ export const buildProgram = (done: (code: number) => void, sink: Sink = processS
     .action(async (names: string[], o: { listen?: string }, cmd: Command) => {
       // loaded only here: node:http and the rest are for this command alone
       if (o.listen === undefined) {
-        const { cmdMetrics } = await import('./metricscmd.js');
+        const { cmdMetrics } = await import('./commands/metrics.js');
         await run(cmd, (ctx) => cmdMetrics(ctx, names));
       } else {
-        const { serveMetrics } = await import('./metricsserver.js');
+        const { serveMetrics } = await import('./metrics/server.js');
         await run(cmd, (ctx) => serveMetrics(ctx, names, o.listen!));
       }
     });
@@ -183,7 +183,7 @@ export const buildProgram = (done: (code: number) => void, sink: Sink = processS
     .option('--shutdown-timeout <MS>', 'bound on the whole shutdown, then SIGKILL', wholeNumber('milliseconds'), DEFAULT_SHUTDOWN_TIMEOUT_MS)
     .addHelpText('after', example('ENTRYPOINT ["svctl", "boot", "-d", "/etc/services", "--"]', 'CMD ["node", "server.js"]', '$ svctl boot -d services.example'))
     .action(async (cmdArgs: string[], o: { shutdownTimeout: number }, cmd: Command) => {
-      const { boot, fd2Sink } = await import('./boot.js');
+      const { boot, fd2Sink } = await import('./boot/init.js');
       await run(cmd, (ctx) => boot(ctx, { shutdownTimeoutMs: o.shutdownTimeout, cmd: cmdArgs }), fd2Sink);
     });
 
@@ -193,7 +193,7 @@ export const buildProgram = (done: (code: number) => void, sink: Sink = processS
     .argument('<SHELL>', 'bash or zsh')
     .addHelpText('after', example('$ source <(svctl completion bash)    # in ~/.bashrc', '$ source <(svctl completion zsh)     # in ~/.zshrc, after compinit'))
     .action(async (shell: string, _o, cmd: Command) => {
-      const { cmdCompletion } = await import('./completion.js');
+      const { cmdCompletion } = await import('./commands/completion.js');
       await run(cmd, (ctx) => cmdCompletion(ctx, shell, program));
     });
 

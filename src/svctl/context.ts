@@ -6,8 +6,8 @@
 import { EXIT_USAGE } from '../defaults.js';
 import { collectErrors, errorText, oneLine, SvError } from '../errors.js';
 import { lookup, readEntries, readScan, type Scan, type ScanEntries, type ScanEntry, scanDirFrom } from '../scan.js';
-import { colors, colorWanted, tonePaint } from './colors.js';
-import { makeProgressWriter, progressMode, type ProgressWriter } from './progresswriter.js';
+import { colors, colorWanted, tonePaint } from './output/colors.js';
+import { makeProgressWriter, progressMode, type ProgressWriter } from './output/progresswriter.js';
 
 export interface GlobalOptions {
   dir?: string;
@@ -29,7 +29,7 @@ export interface Ctx {
   err(line: string): void;
   /** Whether stdout may be coloured (a terminal, NO_COLOR unset; see colors.ts). */
   stdoutColor: boolean;
-  /** Where up, down, restart, once and remove report what they do (src/svctl/progress.ts). */
+  /** Where up, down, restart, once and remove report what they do (src/svctl/output/progress.ts). */
   progress: ProgressWriter;
 }
 

@@ -3,7 +3,7 @@
 // /proc), back off toward the cap exactly as SPEC.md's sequence says, and
 // keep status.json whole for a reader hammering it from another process.
 import { describe, expect, it } from 'vitest';
-import { restartDelay } from '../../src/supervisor/backoff.js';
+import { restartDelay } from '../../src/backoff.js';
 import { BACKOFF_CAP_MS } from '../../src/defaults.js';
 import { cpuMs, reportFigures, Sandbox, SOAK, waitFor, withSandbox } from '../helpers.js';
 

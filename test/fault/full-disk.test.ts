@@ -9,7 +9,7 @@ import { closeSync, constants, openSync, readdirSync, readFileSync, rmSync, stat
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cpuMs, every, isAlive, reportFigures, Sandbox, SOAK, waitFor, withSandbox } from '../helpers.js';
-import { readStatus } from '../../src/statusfile.js';
+import { readStatus } from '../../src/supervise/status.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openWriter, writeFifo } from '../../src/os/fifo.js';
-import { fifoHasReader } from '../../src/svctl/observe.js';
+import { fifoHasReader } from '../../src/svctl/engine/observe.js';
 
 let dir = '';
 beforeEach(() => {

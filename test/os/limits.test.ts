@@ -12,7 +12,7 @@ import { type CgroupDirs, cgroupDirs, prepareCgroupDirs, removeCgroupDirs } from
 import { applyLimits, notAppliedLines, v1Writes, v2Writes } from '../../src/os/limits.js';
 import { readUsage } from '../../src/os/usage.js';
 import type { Limits } from '../../src/servicedir.js';
-import { cpuText, memoryText } from '../../src/svctl/usage.js';
+import { cpuText, memoryText } from '../../src/svctl/engine/usage.js';
 import { exitOf, pidsByArgv0, reportFigures, Sandbox, SVRUN, waitFor, withSandbox } from '../helpers.js';
 
 const NONE: Limits = { memoryMax: null, cpuMax: null, pidsMax: null, nofile: null };

@@ -7,7 +7,7 @@ import { eventText } from '../../src/log/format.js';
 import type { RestartPolicy } from '../../src/servicedir.js';
 import { signalNumber } from '../../src/signals.js';
 import { type Command, type Config, type Core, type Effect, type Event, initialCore, step, type TimerName } from '../../src/supervisor/state.js';
-import { type State, STATES, type Want } from '../../src/statusfile.js';
+import { type State, STATES, type Want } from '../../src/supervise/status.js';
 
 const CFG: Config = { restart: 'always', downSignal: 'SIGTERM', timeoutKillMs: 7000, hasFinish: false };
 const cfgWith = (o: Partial<Config> = {}): Config => ({ ...CFG, ...o });

@@ -20,7 +20,7 @@ import {
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { control, exitOf, isAlive, Sandbox, waitFor, withSandbox } from '../helpers.js';
-import { readStatus } from '../../src/statusfile.js';
+import { readStatus } from '../../src/supervise/status.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

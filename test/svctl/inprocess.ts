@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { procStartTime } from '../../src/os/proc.js';
-import { blankStatus, type Status, writeStatus } from '../../src/statusfile.js';
+import { blankStatus, type Status, writeStatus } from '../../src/supervise/status.js';
 import { svctl } from '../../src/svctl/cli.js';
 import { type Ctx, type GlobalOptions, makeCtx, type Sink } from '../../src/svctl/context.js';
 
@@ -46,7 +46,7 @@ export const thisProcessAsSupervisor = (): NonNullable<Status['supervisor']> => 
   startedAt: new Date().toISOString(),
 });
 
-/** Writes DIR/supervise/status.json as svrun would (src/statusfile.ts writeStatus): a down longrun, changed by `over`. */
+/** Writes DIR/supervise/status.json as svrun would (src/supervise/status.ts writeStatus): a down longrun, changed by `over`. */
 export const prepareStatus = (dir: string, over: Partial<Status> = {}): Status => {
   const name = dir.split('/').at(-1)!;
   const status: Status = { ...blankStatus(name, 'longrun'), want: 'up', since: new Date().toISOString(), ...over };

@@ -9,7 +9,7 @@ import { EXIT_OK, EXIT_USAGE } from '../../src/defaults.js';
 import { SvError } from '../../src/errors.js';
 import { runCommand } from '../../src/svctl/cli.js';
 import { makeCtx } from '../../src/svctl/context.js';
-import { cmdStatus } from '../../src/svctl/status.js';
+import { cmdStatus } from '../../src/svctl/commands/status.js';
 
 const dirs: string[] = [];
 afterEach(() => {

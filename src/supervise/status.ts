@@ -1,0 +1,182 @@
+// supervise/status.json, schema version 1: written atomically (temporary
+// file in the same folder, then rename) so no reader ever sees half of it.
+import type { Stats } from 'node:fs';
+import { replaceFile } from '../os/safefile.js';
+import type { ServiceType } from '../servicedir.js';
+import { readSettingsFile } from '../settingsfile.js';
+
+export type Want = 'up' | 'down' | 'once';
+export type State = 'starting' | 'up' | 'stopping' | 'finishing' | 'backoff' | 'down' | 'failed';
+export const STATES: readonly State[] = ['starting', 'up', 'stopping', 'finishing', 'backoff', 'down', 'failed'];
+
+/**
+ * Why svrun ended a run, when it did so on its own: the kernel's OOM killer
+ * in the service's cgroup, failed health checks, or a silent watchdog.
+ * null: the service exited by itself or was stopped on request.
+ */
+export type ExitReason = 'oom' | 'unhealthy' | 'watchdog';
+
+export interface LastExit {
+  code: number | null;
+  signal: string | null;
+  at: string;
+  /** Absent in files written before svkit recorded it. */
+  reason?: ExitReason | null;
+}
+
+/** Where the health checks stand (a service with health-interval), as status.json shows it. */
+export interface HealthStatus {
+  /** False once the service was found unhealthy, until it is ready again. */
+  ok: boolean;
+  /** Failed checks in a row. */
+  failures: number;
+  /** When the last check ended (ISO 8601 UTC), null before the first. */
+  lastCheckAt: string | null;
+}
+
+/** The reasons svrun records in lastExit.reason; anything else in a (hand-edited) status.json is not shown. */
+const EXIT_REASONS: readonly string[] = ['oom', 'unhealthy', 'watchdog'] satisfies ExitReason[];
+
+/**
+ * How a process ended, in the one wording svkit uses everywhere (svrun's log,
+ * lastError, svctl's reports and status): `exited 1`, `killed by SIGKILL`;
+ * with the reason svrun recorded, if any: `killed by SIGTERM (unhealthy)`.
+ */
+export const exitText = (e: (Pick<LastExit, 'code' | 'signal'> & { reason?: unknown }) | null): string => {
+  if (e === null) return 'no exit yet';
+  const how = e.signal ? `killed by ${e.signal}` : `exited ${e.code}`;
+  return typeof e.reason === 'string' && EXIT_REASONS.includes(e.reason) ? `${how} (${e.reason})` : how;
+};
+
+export interface LogStatus {
+  state: State;
+  pid: number | null;
+  pidStart: number | null;
+  restarts: number;
+}
+
+/**
+ * svkit addition: what a supervisor read when it started and keeps using
+ * while it runs, whatever its folder says since. svctl stops services in the
+ * order these requires give and waits as long as these timeouts allow, so an
+ * invalid folder never stands in the way of a stop. A hint like the rest of
+ * this file: it orders and bounds waits, it never names a process to signal.
+ */
+export interface HeldSettings {
+  requires: string[];
+  downSignal: string;
+  timeoutKillMs: number;
+  timeoutFinishMs: number;
+  /**
+   * How this supervisor tells the service is ready: the service's line on
+   * `notification-fd`, a `check` that exits 0, either (both set: whichever
+   * comes first), or nothing (`none`: a longrun is up as soon as `run`
+   * runs). `svctl status` shows `ready (checked)` or `running (unchecked)`
+   * from it. Absent in files of an older svrun.
+   */
+  readiness?: Readiness;
+}
+
+export type Readiness = 'notification-fd' | 'check' | 'notification-fd+check' | 'none';
+
+export const heldSettings = (def: {
+  requires: readonly string[];
+  downSignal: string;
+  timeoutKillMs: number;
+  timeoutFinishMs: number;
+  notificationFd: number | null;
+  check: string | null;
+}): HeldSettings => ({
+  requires: [...def.requires],
+  downSignal: def.downSignal,
+  timeoutKillMs: def.timeoutKillMs,
+  timeoutFinishMs: def.timeoutFinishMs,
+  readiness: def.notificationFd !== null ? (def.check !== null ? 'notification-fd+check' : 'notification-fd') : def.check !== null ? 'check' : 'none',
+});
+
+export interface Status {
+  version: 1;
+  name: string;
+  type: ServiceType;
+  supervisor: { pid: number; pidStart: number | null; startedAt: string } | null;
+  want: Want;
+  state: State;
+  since: string;
+  pid: number | null;
+  pidStart: number | null;
+  startedAt: string | null;
+  readyAt: string | null;
+  restarts: number;
+  lastExit: LastExit | null;
+  log: LogStatus | null;
+  nextStartAt: string | null;
+  lastError: string | null;
+  /** svkit addition: the service's cgroup, or null where process groups alone contain it. */
+  cgroup: string | null;
+  /** Health checks (null without health-interval; absent in files written before svkit had them). */
+  health?: HealthStatus | null;
+  /** The settings the supervisor holds (absent in files written before svkit recorded them). */
+  settings?: HeldSettings | null;
+  /** svkit addition: the resource limits the supervisor holds and whether the cgroups took them; null without limit files. */
+  limits?: LimitsStatus | null;
+}
+
+/** memory-max (bytes), cpu-max (percent of one CPU), pids-max, nofile as read; `applied`: every one set is in force. */
+export interface LimitsStatus {
+  applied: boolean;
+  memoryMax: number | null;
+  cpuMax: number | null;
+  pidsMax: number | null;
+  nofile: number | null;
+}
+
+/**
+ * What a service never supervised looks like: down, wanted down, since the
+ * epoch (nothing ever happened to it). svctl shows it for a folder without a
+ * status.json; svrun starts from it (its own want and since over it) when it
+ * finds none.
+ */
+export const blankStatus = (name: string, type: ServiceType): Status => ({
+  version: 1, name, type, supervisor: null, want: 'down', state: 'down', since: new Date(0).toISOString(),
+  pid: null, pidStart: null, startedAt: null, readyAt: null, restarts: 0, lastExit: null, log: null,
+  nextStartAt: null, lastError: null, cgroup: null,
+});
+
+export type ReadStatus = { kind: 'missing' } | { kind: 'corrupt'; reason: string } | { kind: 'ok'; status: Status };
+
+/** A status.json is a few hundred bytes; anything past this is not one (and is never read whole). */
+export const STATUS_MAX_BYTES = 1024 * 1024;
+
+/**
+ * status.json as it is now. Like every file in a service folder it is
+ * untrusted: a FIFO, a device or a file over STATUS_MAX_BYTES is `corrupt`,
+ * never a hang (src/settingsfile.ts).
+ */
+export const readStatus = (file: string): ReadStatus => {
+  const r = readSettingsFile(file, STATUS_MAX_BYTES);
+  if (r.kind === 'missing') return { kind: 'missing' };
+  if (r.kind === 'invalid') return { kind: 'corrupt', reason: r.reason };
+  const text = r.text;
+  try {
+    const value = JSON.parse(text) as Partial<Status>;
+    if (value === null || typeof value !== 'object' || value.version !== 1 || typeof value.state !== 'string') {
+      return { kind: 'corrupt', reason: 'not a version 1 status object' };
+    }
+    return { kind: 'ok', status: value as Status };
+  } catch (err) {
+    return { kind: 'corrupt', reason: (err as Error).message };
+  }
+};
+
+/** The exact text writeStatus writes. */
+export const statusText = (status: Status): string => `${JSON.stringify(status, null, 2)}\n`;
+
+/**
+ * Atomic replace, never through a planted symlink (src/os/safefile.ts); 0644:
+ * svctl reads it as any user. Returns the new file's fstat; throws on failure
+ * (the caller records and retries). Not fsync'd: it describes processes,
+ * which a machine crash ends anyway, and readers take a missing or broken
+ * file for "no status" (docs/decisions.md); an fsync cost a few ms on every
+ * change, twice on each restart's path.
+ */
+export const writeStatus = (file: string, status: Status): Stats => replaceFile(file, statusText(status), 0o644);

@@ -1,0 +1,112 @@
+// Bringing services down in reverse dependency order: a service is stopped
+// only once every service that requires it is down. Stopping means `x`
+// through the control FIFO (stop the service, then exit the supervisor) and
+// waiting until the supervisor is gone. Leftovers of a killed supervisor are
+// stopped by a short-lived `svrun --want down`, which cleans up before it
+// starts anything. The order and the waits come from a StopPlan, which is
+// built whether the folders are valid or not.
+import { sendControl } from '../../supervise/control.js';
+import { subgraph } from '../../graph.js';
+import type { Status } from '../../supervise/status.js';
+import { type Launched, launchSvrun } from './launch.js';
+import { beingReaped, hasLeftovers, isRunning, observe } from './observe.js';
+import { runGraph } from './schedule.js';
+import { type StopPlan, type StopTarget, stopTimeoutMs } from './stopplan.js';
+import { ChangeWaiter } from './changewait.js';
+import { noProgress, type ProgressSink, withoutName } from '../output/progress.js';
+
+/** A oneshot that is up (or failed) is taken down by a `svrun --want down` transaction, which runs its `stop`. */
+const needsTransaction = (def: Pick<StopTarget, 'type'>, s: Status | null): boolean =>
+  def.type === 'oneshot' && s !== null && s.state !== 'down';
+
+/** Drives one service down (supervisor exited); resolves with null or the line saying why it is not down by the deadline. */
+export const driveDown = async (def: StopTarget, deadline: number | null, progress: ProgressSink = noProgress): Promise<string | null> => {
+  const t0 = Date.now();
+  const until = deadline ?? t0 + stopTimeoutMs(def);
+  const o0 = observe(def.name, def.dir);
+  if (!o0.supervised && !beingReaped(o0) && !hasLeftovers(o0.recorded, o0) && !needsTransaction(def, o0.recorded)) {
+    progress({ kind: 'unchanged', name: def.name, state: 'down', at: t0 });
+    return null;
+  }
+  // `x` before anything else: the supervisors of a level then stop together, while svctl sets up its waits
+  // (sent before the watch is armed is not lost: the loop looks at the status before it waits)
+  let sent = o0.supervised && sendControl(o0.paths.control, 'x') === 'sent';
+  progress({ kind: 'stopping', name: def.name, at: t0 });
+  const down = (): null => {
+    const at = Date.now();
+    progress({ kind: 'down', name: def.name, ms: at - t0, at });
+    return null;
+  };
+  const changes = new ChangeWaiter([o0.paths.supervise]);
+  let launched: Launched | null = null;
+  let launchedAt = 0;
+  try {
+    for (;;) {
+      const o = observe(def.name, def.dir);
+      const s = o.recorded;
+      if (o.supervised) {
+        // until the FIFO has a reader (a supervisor still starting), try again at the next wake
+        if (!sent) sent = sendControl(o.paths.control, 'x') === 'sent';
+      } else if (!launched && beingReaped(o)) {
+        // a killed supervisor's task reaper is stopping what it left, as that supervisor would: down once it is done
+      } else if (!launched && (hasLeftovers(s, o) || needsTransaction(def, s))) {
+        launchedAt = Date.now();
+        launched = launchSvrun(def.dir, 'down', () => changes.poke());
+      } else if (!launched || launched.exit) {
+        // a oneshot's stop that failed leaves it failed, saying why
+        if (launched && s?.state === 'failed' && Date.parse(s.since) >= launchedAt) return `${def.name}: ${s.lastError ?? 'stop failed'}`;
+        // svrun refused (an invalid folder: 111) and nothing was stopped
+        if (launched?.exit && launched.exit.code !== 0 && (hasLeftovers(s) || needsTransaction(def, s))) {
+          const why = launched.exit.lines.map((l) => l.replace(/^svrun: /, '')).join('; ') || `svrun exited ${launched.exit.code}`;
+          const what = hasLeftovers(s) ? 'processes a killed supervisor left are still running' : 'its stop did not run';
+          return `${def.name}: ${what}: svrun cannot run it (${why})`;
+        }
+        return down();
+      }
+      if (Date.now() >= until) {
+        const reaper = o.supervised ? null : beingReaped(o);
+        const what = o.supervised ? `still ${s?.state ?? 'supervised'}` : reaper ? `still being reaped (task reaper pid ${reaper.reaper})` : 'leftover processes still running';
+        const pid = s?.supervisor?.pid;
+        return `${def.name}: ${what} after ${Math.max(0, until - t0)} ms${o.supervised && pid ? ` (supervisor pid ${pid})` : ''}`;
+      }
+      await changes.next(until);
+    }
+  } finally {
+    changes.close();
+    launched?.release();
+  }
+};
+
+/**
+ * Stops `names` (which must include everything that requires them), each
+ * after all its dependents among them are down. Resolves with one line per
+ * service not down, in stop order; empty on success.
+ */
+export const bringDown = async (plan: StopPlan, names: Iterable<string>, deadline: number | null, progress: ProgressSink = noProgress): Promise<string[]> =>
+  [...(await notDown(plan, names, deadline, progress)).values()];
+
+/** bringDown's problems by service: the services that are not down, each with its line. */
+export const notDown = async (
+  plan: StopPlan,
+  names: Iterable<string>,
+  deadline: number | null,
+  progress: ProgressSink = noProgress,
+): Promise<Map<string, string>> => {
+  const target = (name: string): StopTarget => plan.targets.get(name)!;
+  const results = await runGraph(subgraph(plan.graph, [...names].filter((n) => plan.targets.has(n))), 'dependents-first', {
+    act: (name) => driveDown(target(name), deadline, progress),
+    already: (name) => !isRunning(observe(name, target(name).dir), target(name).type),
+    waiting: (name, on) => progress({ kind: 'waiting', name, toward: 'down', on, at: Date.now() }),
+    settled: (name, r, acted) => {
+      const at = Date.now();
+      if (r.kind === 'failed') progress({ kind: 'failed', name, reason: withoutName(name, r.problem), at });
+      else if (r.kind === 'blocked') progress({ kind: 'blocked', name, toward: 'down', reason: `${r.by.join(', ')} not down`, at });
+      else if (!acted) progress({ kind: 'unchanged', name, state: 'down', at });
+    },
+  });
+  return new Map(
+    results.flatMap(([name, r]): [string, string][] =>
+      r.kind === 'failed' ? [[name, r.problem]] : r.kind === 'blocked' ? [[name, `${name}: not stopped because ${r.by.join(', ')} ${r.by.length > 1 ? 'are' : 'is'} not down`]] : [],
+    ),
+  );
+};

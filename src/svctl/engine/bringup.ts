@@ -1,0 +1,167 @@
+// Bringing services up: each one is started (a new svrun, or `u`/`o` through
+// its control FIFO) as soon as everything it requires is ready, so
+// independent services start concurrently and nothing waits for a whole
+// level. Readiness is read from status.json; a service already up is left
+// alone. A failure is reported with its cause, and what required it is not
+// started.
+import { mkdirSync } from 'node:fs';
+import { sendControl } from '../../supervise/control.js';
+import { subgraph } from '../../graph.js';
+import { servicePaths } from '../../supervise/paths.js';
+import type { Scan } from '../../scan.js';
+import type { ServiceDef } from '../../servicedir.js';
+import type { Status } from '../../supervise/status.js';
+import { type Launched, type LaunchOptions, launchSvrun } from './launch.js';
+import { isUp, observe } from './observe.js';
+import { exitText } from '../../supervise/status.js';
+import { detail, logSettled } from './failure.js';
+import { runGraph } from './schedule.js';
+import { ChangeWaiter } from './changewait.js';
+import { noProgress, type ProgressSink, withoutName } from '../output/progress.js';
+
+export type UpWant = 'up' | 'once';
+
+const at = (iso: string | null): number => (iso === null ? Number.NaN : Date.parse(iso));
+
+/**
+ * Ready: up and wanted as asked (a oneshot: its effect holds), or became
+ * ready after `since` (a longrun that exited at once was still ready).
+ */
+const isReady = (def: ServiceDef, s: Status, want: UpWant, since: number): boolean =>
+  (s.state === 'up' && (def.type === 'oneshot' || s.want === want)) || at(s.readyAt) >= since;
+
+/** Whether to send the control letter: once, and never while a stop is under way (let it finish first). */
+const needsAsking = (s: Status, want: UpWant): boolean =>
+  s.state !== 'stopping' && s.state !== 'finishing' && (s.want !== want || s.state === 'down' || s.state === 'failed');
+
+/** What we asked for (at `askedAt`) ended without the service becoming ready, and will not be retried. */
+const endedBadly = (s: Status, askedAt: number): boolean => {
+  if (at(s.since) < askedAt) return false;
+  // a new supervisor records `down` before it starts anything: only a run started since counts
+  return s.state === 'failed' || (s.state === 'down' && at(s.startedAt) >= askedAt);
+};
+
+const failure = async (def: ServiceDef, s: Status, askedAt: number): Promise<string> => {
+  await logSettled(def, s.state, askedAt);
+  const what = s.state === 'failed' ? 'failed' : 'stopped before it was ready';
+  return `${def.name}: ${what}${s.lastError ? '' : ` (${exitText(s.lastExit)})`}${detail(def, s)}`;
+};
+
+/** svrun's own lines name the service already: they are shown as they are, with svctl's prefix. */
+const svrunFailure = (def: ServiceDef, l: Launched, s: Status | null): string => {
+  const lines = l.exit?.lines.map((x) => x.replace(/^svrun: /, '')) ?? [];
+  if (lines.length > 0) return lines.join('; ');
+  return `${def.name}: svrun exited ${l.exit?.code}${s ? ` (state ${s.state})` : ''}${detail(def, s)}`;
+};
+
+/**
+ * Drives one service to ready; resolves with null, or the line saying why it
+ * is not ready by `deadline` (default: now + its timeout-ready). A oneshot's
+ * svrun is a transaction that exits when done: its status is read after it.
+ */
+export const driveUp = async (
+  def: ServiceDef,
+  want: UpWant,
+  deadline: number | null,
+  launch: LaunchOptions = {},
+  progress: ProgressSink = noProgress,
+): Promise<string | null> => {
+  const t0 = Date.now();
+  const name = def.name;
+  // what the service is doing, told once per change: starting, or a backoff until its next start
+  let told = '';
+  const tell = (s: Status | null) => {
+    const backoff = s?.state === 'backoff' && s.nextStartAt !== null ? Date.parse(s.nextStartAt) : null;
+    const key = backoff !== null ? `backoff ${backoff}` : 'starting';
+    if (key === told) return;
+    told = key;
+    const at = Date.now();
+    if (backoff === null) progress({ kind: 'starting', name, at });
+    else progress({ kind: 'backoff', name, restarts: s!.restarts, lastExit: s!.lastExit ? exitText(s!.lastExit) : null, nextStartAt: backoff, at });
+  };
+  const ready = (): null => {
+    const at = Date.now();
+    progress(told === '' ? { kind: 'unchanged', name, state: 'up', at } : { kind: 'ready', name, ms: at - t0, at });
+    return null;
+  };
+  const until = deadline ?? t0 + def.timeoutReadyMs;
+  const { supervise, control } = servicePaths(def.dir, def.name);
+  try {
+    mkdirSync(supervise, { recursive: true }); // so it can be watched before svrun creates it
+  } catch {
+    /* svrun will report it */
+  }
+  const changes = new ChangeWaiter([supervise]);
+  let launched: Launched | null = null;
+  let askedAt: number | null = null;
+  try {
+    for (;;) {
+      const o = observe(def.name, def.dir);
+      const s = o.recorded;
+      const ours = launched !== null && s?.supervisor?.pid === launched.pid;
+      if (ours) launched!.release();
+      if (s && (o.supervised || ours)) {
+        if (isReady(def, s, want, askedAt ?? t0)) return ready();
+        if (askedAt !== null || s.state === 'starting' || s.state === 'backoff') tell(s);
+        if (askedAt !== null) {
+          if (endedBadly(s, askedAt)) return await failure(def, s, askedAt);
+        } else if (o.supervised && needsAsking(s, want)) {
+          const sentAt = Date.now();
+          // the FIFO opens a moment after the supervisor starts: until then, try again at the next wake
+          if (sendControl(control, want === 'once' ? 'o' : 'u') === 'sent') {
+            askedAt = sentAt;
+            tell(null);
+          }
+        }
+      } else if (!o.supervised && isUp(o, def.type, want)) {
+        return ready(); // a oneshot whose effect holds
+      }
+      if (!o.supervised) {
+        if (launched?.exit) return svrunFailure(def, launched, ours ? s : null);
+        if (!launched) {
+          askedAt = Date.now();
+          launched = launchSvrun(def.dir, want, () => changes.poke(), launch);
+          tell(null);
+        }
+      }
+      if (Date.now() >= until) {
+        const state = o.supervised || ours ? (s?.state ?? 'unknown') : 'not supervised';
+        return `${def.name}: not ready after ${Math.max(0, until - t0)} ms (state ${state})${detail(def, s)}`;
+      }
+      await changes.next(until);
+    }
+  } finally {
+    changes.close();
+    launched?.release();
+  }
+};
+
+/**
+ * Brings `targets` up in dependency order (each target's requires must be
+ * among the targets). Resolves with one line per service that failed or was
+ * not started, in start order; empty when all are ready.
+ */
+export const bringUp = async (
+  scan: Scan,
+  targets: ReadonlyMap<string, UpWant>,
+  deadline: number | null,
+  launch: LaunchOptions = {},
+  progress: ProgressSink = noProgress,
+): Promise<string[]> => {
+  const want = (name: string): UpWant => targets.get(name) ?? 'up';
+  const def = (name: string): ServiceDef => scan.services.get(name)!;
+  const results = await runGraph(subgraph(scan.graph, targets.keys()), 'requires-first', {
+    act: (name) => driveUp(def(name), want(name), deadline, launch, progress),
+    already: (name) => isUp(observe(name, def(name).dir), def(name).type, want(name)),
+    waiting: (name, on) => progress({ kind: 'waiting', name, toward: 'up', on, at: Date.now() }),
+    settled: (name, r, acted) => {
+      const at = Date.now();
+      if (r.kind === 'failed') progress({ kind: 'failed', name, reason: withoutName(name, r.problem), at });
+      else if (r.kind === 'blocked') progress({ kind: 'blocked', name, toward: 'up', reason: `${r.causes.join(', ')} failed`, at });
+      else if (!acted) progress({ kind: 'unchanged', name, state: 'up', at });
+    },
+  });
+  return results.flatMap(([name, r]) =>
+    r.kind === 'failed' ? [r.problem] : r.kind === 'blocked' ? [`${name}: not started because ${r.causes.join(', ')} failed`] : [],
+  );
+};

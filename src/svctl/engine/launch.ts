@@ -1,0 +1,94 @@
+// Starting a supervisor: svrun detached in its own session, stdin and stdout
+// on /dev/null (it logs to log/current), stderr in an unlinked temp file that
+// only svctl still reads. If svrun fails fast (100 already supervised, 111
+// invalid definition) its one-line message is there; once it supervises,
+// svctl lets go of it and nothing ties the two together any more. While
+// svctl boot runs the scan directory, a supervisor logs to boot's stdout
+// instead, as boot's own do (src/log/bootstdout.ts), whichever svctl
+// command starts it.
+import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readSync, rmdirSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { SVRUN_JS } from '../../programs.js';
+import { exitStatus } from '../../signals.js';
+import { recordedOutput } from '../../log/bootstdout.js';
+import type { Want } from '../../supervise/status.js';
+
+
+export interface Launched {
+  pid: number;
+  /** svrun's exit, once it has exited: its code (128+N for signal N) and stderr lines. */
+  exit: { code: number; lines: string[] } | null;
+  /** Stops reading stderr (the supervisor is running); idempotent. */
+  release(): void;
+}
+
+const MAX_STDERR_BYTES = 16 * 1024;
+
+/** How svctl boot wants its supervisors: output on its own stdout, prefixed by service name. */
+export interface LaunchOptions {
+  /** Extra svrun options, before DIR (`--log stdout --log-width N`). */
+  args?: string[];
+  /** svrun's stdout: /dev/null (it logs to log/current), or svctl's own. */
+  stdout?: 'ignore' | 'inherit';
+  /** Told the pid of every svrun started. */
+  onSpawn?: (pid: number, dir: string) => void;
+  /** Told how every svrun started here ended (svctl boot supervises its supervisors). */
+  onExit?: (pid: number, dir: string, code: number | null, signal: NodeJS.Signals | null) => void;
+}
+
+export const launchSvrun = (dir: string, want: Want, onExit: () => void, opts: LaunchOptions = {}): Launched => {
+  const tmp = mkdtempSync(join(tmpdir(), 'svctl-'));
+  const file = join(tmp, 'svrun.stderr');
+  let fd: number | null = openSync(file, 'w+', 0o600);
+  // boot says how for its own; any other command follows what boot recorded for the scan directory
+  const recorded = opts.args === undefined ? recordedOutput(dirname(dir)) : null;
+  const args = recorded?.args ?? opts.args ?? [];
+  let child;
+  try {
+    child = spawn(process.execPath, [SVRUN_JS, '--want', want, ...args, dir], {
+      detached: true,
+      stdio: ['ignore', recorded?.stdout ?? opts.stdout ?? 'ignore', fd],
+      cwd: '/',
+    });
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid, dir);
+  } finally {
+    if (recorded) closeSync(recorded.stdout); // the child's copy is the one that counts
+    // the child has its own copy of the descriptor: nothing is left on disk, even if svctl is killed
+    // (unlink and rmdir need no descriptor: at EMFILE, a throw here would leave the child's error unhandled)
+    for (const remove of [() => unlinkSync(file), () => rmdirSync(tmp)]) {
+      try {
+        remove();
+      } catch {
+        /* gone already */
+      }
+    }
+  }
+  const readLines = (): string[] => {
+    if (fd === null) return [];
+    const buf = Buffer.alloc(MAX_STDERR_BYTES);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return buf.subarray(0, n).toString('utf8').split('\n').filter((l) => l.trim() !== '');
+  };
+  const launched: Launched = {
+    pid: child.pid ?? -1,
+    exit: null,
+    release: () => {
+      if (fd !== null) closeSync(fd);
+      fd = null;
+    },
+  };
+  child.on('error', (err) => {
+    launched.exit = { code: 127, lines: [`svrun: ${err.message}`] };
+    onExit();
+  });
+  child.on('exit', (code, signal) => {
+    launched.exit = { code: exitStatus(code, signal), lines: readLines() };
+    launched.release();
+    if (child.pid !== undefined) opts.onExit?.(child.pid, dir, code, signal);
+    onExit();
+  });
+  child.unref();
+  return launched;
+};

@@ -1,0 +1,106 @@
+// What svctl knows about a service comes from its supervise/ folder only:
+// status.json says what the supervisor last recorded, and the supervisor pid
+// (with its start time) or a reader on the control FIFO says whether a
+// supervisor runs at all. Without one, the service counts as down.
+import { closeSync } from 'node:fs';
+import { openWriter } from '../../os/fifo.js';
+import { servicePaths, type ServicePaths } from '../../supervise/paths.js';
+import { cgroupPath } from '../../os/cgroup.js';
+import { liveLeftovers } from '../../supervise/leftovers.js';
+import { bootTimeMs, isAlive } from '../../os/proc.js';
+import type { ServiceType } from '../../servicedir.js';
+import { blankStatus, readStatus, type State, type Status } from '../../supervise/status.js';
+import { findReaper } from '../../supervisor/taskreaper.js';
+
+export interface Observed {
+  name: string;
+  paths: ServicePaths;
+  /** status.json as recorded, or null when missing or unreadable. */
+  recorded: Status | null;
+  supervised: boolean;
+}
+
+/** Processes a killed supervisor left behind, running with no one to watch them: their process group. */
+export interface Leftovers {
+  pgid: number;
+}
+
+/** `reaper`: with no supervisor, the pid of the task reaper still stopping what a killed one left (src/supervisor/taskreaper.ts). */
+export type ShownStatus = Status & { supervised: boolean; leftovers: Leftovers | null; reaper?: number };
+
+/** Opening for writing succeeds only while someone reads: a probe with no side effect on svrun. */
+export const fifoHasReader = (path: string): boolean => {
+  try {
+    const fd = openWriter(path);
+    if (fd === null) return false;
+    closeSync(fd);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+export const supervisorAlive = (s: Status | null): boolean =>
+  s?.supervisor != null && isAlive(s.supervisor.pid, s.supervisor.pidStart);
+
+export const observe = (name: string, dir: string): Observed => {
+  const paths = servicePaths(dir, name);
+  const read = readStatus(paths.status);
+  const recorded = read.kind === 'ok' ? read.status : null;
+  return { name, paths, recorded, supervised: supervisorAlive(recorded) || fifoHasReader(paths.control) };
+};
+
+/**
+ * The state without a supervisor: down for a longrun (no one runs it). A
+ * oneshot's svrun exits once its transaction is done, so its recorded up
+ * (since this boot: a reboot undoes its effect) or failed stands.
+ */
+export const unsupervisedState = (s: Status | null, type: ServiceType): State => {
+  if (s === null || type !== 'oneshot') return 'down';
+  if (s.state === 'up') return Date.parse(s.since) >= bootTimeMs() ? 'up' : 'down';
+  return s.state === 'failed' ? 'failed' : 'down';
+};
+
+/**
+ * What runs unsupervised: with no supervisor alive, the group of the pid it
+ * last recorded still has members (a SIGKILLed svrun; a main process that
+ * ignores its parent-death signal, or grandchildren). They run until the next
+ * svrun, `svctl up` or `svctl down`, stops them. The one place status, check
+ * and --json learn it from.
+ */
+export const leftoversOf = (o: Observed): Leftovers | null =>
+  !o.supervised && o.recorded?.pid && hasLeftovers(o.recorded, o) ? { pgid: o.recorded.pid } : null;
+
+/**
+ * The status to show: as recorded while supervised; else with the state
+ * above and no pid (no one watches it). The type is asked for (`typeOf`) only
+ * without a supervisor or status.json: status and check then read a service's
+ * definition only when it matters.
+ */
+export const shownStatus = (o: Observed, typeOf: ServiceType | (() => ServiceType)): ShownStatus => {
+  const type = () => (typeof typeOf === 'function' ? typeOf() : typeOf);
+  const base = o.recorded ?? blankStatus(o.name, type());
+  if (o.supervised) return { ...base, supervised: true, leftovers: null };
+  const shown = { ...base, state: unsupervisedState(o.recorded, type()), pid: null, pidStart: null, nextStartAt: null, supervised: false };
+  return { ...shown, leftovers: leftoversOf(o), ...beingReaped(o) };
+};
+
+/** Unsupervised, being reaped: a killed supervisor's task reaper is stopping what it left; not yet "down". */
+export const beingReaped = (o: Observed): { reaper: number } | null => {
+  const found = o.supervised ? null : findReaper(o.paths.supervise);
+  return found && { reaper: found.pid };
+};
+
+/** Up and wanted so: a longrun by a supervisor, a oneshot while its effect holds. */
+export const isUp = (o: Observed, type: ServiceType, want: 'up' | 'once' = 'up'): boolean => {
+  const s = o.recorded;
+  if (o.supervised) return s?.state === 'up' && (type === 'oneshot' || s.want === want);
+  return unsupervisedState(s, type) === 'up';
+};
+
+/** Running in the sense of `restart` and `down`: supervised and not wanted down, or a oneshot that is up. */
+export const isRunning = (o: Observed, type: ServiceType): boolean =>
+  o.supervised ? o.recorded?.want !== 'down' : unsupervisedState(o.recorded, type) === 'up';
+
+/** A dead supervisor's service still has processes (its next svrun stops them first); status.json alone proves nothing. */
+export const hasLeftovers = (s: Status | null, o?: Observed): boolean => liveLeftovers(s, o ? { name: o.name, cgroup: cgroupPath(o.name, o.paths.supervise) } : null);

@@ -17,12 +17,11 @@ import {
 } from './defaults.js';
 import { capProblems, printable, quote, type Result } from './errors.js';
 import { ID_MAX, idInRange } from './os/identity.js';
-import type { Rotation } from './log/files.js';
-import { fileKind, readSettingsFile } from './settingsfile.js';
+import { fileKind } from './os/safefile.js';
+import { readSettingsFile } from './settingsfile.js';
 import { type DownSignal, parseDownSignal } from './signals.js';
+import type { Limits, RestartPolicy, Rotation, ServiceType } from './vocabulary.js';
 
-export type ServiceType = 'longrun' | 'oneshot';
-export type RestartPolicy = 'always' | 'on-failure' | 'never';
 
 export interface ServiceDef {
   name: string;
@@ -64,14 +63,6 @@ export interface ServiceDef {
   // --- resources (docs/services.md) ---
   /** Resources: memory-max, cpu-max, pids-max, nofile (null: absent, no limit). */
   limits: Limits;
-}
-
-/** The resource files, parsed: bytes, percent of one CPU, tasks, open files. */
-export interface Limits {
-  memoryMax: number | null;
-  cpuMax: number | null;
-  pidsMax: number | null;
-  nofile: number | null;
 }
 
 export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]*$/;

@@ -7,28 +7,13 @@
 // `maxBytes` are read; anything else is `invalid` with a reason that fits
 // in one error line.
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs';
+import { fileKind } from './os/safefile.js';
 
 /** docs/services.md: a settings file is at most 64 KiB; a larger one is an invalid setting. */
 export const SETTINGS_MAX_BYTES = 64 * 1024;
 
 export type FileRead = { kind: 'missing' } | { kind: 'ok'; text: string } | { kind: 'invalid'; reason: string };
 export type FileOpen = { kind: 'missing' } | { kind: 'ok'; fd: number; stats: Stats } | { kind: 'invalid'; reason: string };
-
-/** What a file is, for `not a regular file (a FIFO)`. */
-export const fileKind = (st: Stats): string =>
-  st.isFIFO()
-    ? 'a FIFO'
-    : st.isDirectory()
-      ? 'a directory'
-      : st.isCharacterDevice()
-        ? 'a character device'
-        : st.isBlockDevice()
-          ? 'a block device'
-          : st.isSocket()
-            ? 'a socket'
-            : st.isSymbolicLink()
-              ? 'a symbolic link'
-              : 'not a file';
 
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
 

@@ -15,7 +15,7 @@ import { writeFifo } from '../src/os/fifo.js';
 import { cgroupDirs, removeCgroupDirs } from '../src/os/cgroup.js';
 import { isAlive as procIsAlive, procStat } from '../src/os/proc.js';
 import { readStatus, type Status } from '../src/supervise/status.js';
-import { findReaper } from '../src/supervisor/taskreaper.js';
+import { findReaper } from '../src/supervise/reaper.js';
 import { exitStatus } from '../src/signals.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');

@@ -6,7 +6,8 @@
 import { isatty } from 'node:tty';
 import { DEFAULT_ROTATION, LOG_FLUSH_MS } from '../defaults.js';
 import { printable } from '../errors.js';
-import { QueuedWriter, type Rotation, rotatingFile } from './files.js';
+import type { Rotation } from '../vocabulary.js';
+import { QueuedWriter, rotatingFile } from './files.js';
 import { formatLabelled, formatLine, labelFor, type Stream } from './format.js';
 
 export interface LogSink {

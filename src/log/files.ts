@@ -8,6 +8,7 @@ import { IO_RETRY_MS, PIPE_RETRY_MS } from '../defaults.js';
 import { errorText } from '../errors.js';
 import { ensureStateDir, NotRegularFile, openAppend } from '../os/safefile.js';
 import { CURRENT, eventText, formatLine, isRotatedName, rotatedName } from './format.js';
+import type { Rotation } from '../vocabulary.js';
 
 /** Log files may hold secrets: readable by svrun's user and group only (an existing file's mode is fixed on open). */
 export const LOG_FILE_MODE = 0o640;
@@ -20,13 +21,6 @@ const LOW_WATER_BYTES = 64 * 1024;
 const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 /** One write() at most this big. */
 const MAX_BATCH_BYTES = 256 * 1024;
-
-export interface Rotation {
-  /** Rotate log/current when the next line would take it past this size. */
-  maxBytes: number;
-  /** Rotated files kept. */
-  keep: number;
-}
 
 export interface Target {
   /** Opens the destination; returns the fd and its current size. */

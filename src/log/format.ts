@@ -1,3 +1,4 @@
+import { exitText } from '../vocabulary.js';
 // The built-in log's format, written by svrun (src/log/builtin.ts,
 // src/log/files.ts, the events of src/supervisor/state.ts) and read back by
 // svctl (logs, logtail, report, instances): one module that formats and
@@ -9,7 +10,6 @@
 //   (s6-log's naming, so names sort by time);
 // - svrun's events, the text after `svrun ` (`started pid 42`, `exited 1`...).
 // Pure: no I/O, no clock.
-import { exitText } from '../supervise/status.js';
 
 export type Stream = 'out' | 'err' | 'svrun';
 export const STREAMS: readonly Stream[] = ['out', 'err', 'svrun'];

@@ -17,6 +17,7 @@
 // printed is read.
 import { closeSync, fstatSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { servicePaths } from '../supervise/paths.js';
 import { MAX_LINE_BYTES } from './builtin.js';
 import { CURRENT, isRotatedName } from './format.js';
 import { openRegular } from '../settingsfile.js';
@@ -329,3 +330,19 @@ export class LogTail {
   }
 }
 
+/**
+ * The last `n` lines of `file`, up to byte `upTo`, read backwards ([] when
+ * it is missing or not a regular file: a FIFO there never blocks).
+ * log/current only: see LogTail for the rotated files.
+ */
+export const tailLines = (file: string, n: number, upTo?: number): string[] => {
+  const r = openRegular(file);
+  if (r.kind !== 'ok') return [];
+  try {
+    return linesBefore(r.fd, Math.min(upTo ?? r.stats.size, r.stats.size), n);
+  } finally {
+    closeSync(r.fd);
+  }
+};
+
+export const logFile = (dir: string, name: string): string => join(servicePaths(dir, name).logDir, CURRENT);

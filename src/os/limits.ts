@@ -8,7 +8,7 @@
 // earlier run with other settings never keeps an old limit.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Limits } from '../servicedir.js';
+import type { Limits } from '../vocabulary.js';
 import type { CgroupDirs } from './cgroup.js';
 
 export type LimitController = 'memory' | 'cpu' | 'pids';

@@ -24,15 +24,23 @@ const { O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } 
 
 const code = (err: unknown) => (err as NodeJS.ErrnoException).code;
 
-/** What a non-regular file is, for a one-line error. */
+/** What a file is, for a one-line error: `not a regular file (a FIFO)`. The one wording, for reads and writes alike. */
 export const fileKind = (st: Stats): string =>
-  st.isSymbolicLink() ? 'a symlink'
-  : st.isDirectory() ? 'a folder'
-  : st.isFIFO() ? 'a FIFO'
-  : st.isCharacterDevice() || st.isBlockDevice() ? 'a device'
-  : st.isSocket() ? 'a socket'
-  : st.isFile() ? 'a regular file'
-  : 'not a regular file';
+  st.isSymbolicLink()
+    ? 'a symlink'
+    : st.isDirectory()
+      ? 'a directory'
+      : st.isFIFO()
+        ? 'a FIFO'
+        : st.isCharacterDevice()
+          ? 'a character device'
+          : st.isBlockDevice()
+            ? 'a block device'
+            : st.isSocket()
+              ? 'a socket'
+              : st.isFile()
+                ? 'a regular file'
+                : 'not a regular file';
 
 /** Thrown when a path svrun writes holds something else than a regular file (a planted symlink, FIFO...). */
 export class NotRegularFile extends Error {
@@ -144,7 +152,7 @@ export const ensureStateDir = (dir: string): string => {
     link = lstatSync(dir);
   }
   if (link.isDirectory()) return dir;
-  if (!link.isSymbolicLink()) throw new Error(`${fileKind(link)}, not a folder`);
+  if (!link.isSymbolicLink()) throw new Error(`${fileKind(link)}, not a directory`);
   const uid = process.geteuid?.() ?? 0;
   const target = resolve(dirname(dir), readlinkSync(dir));
   const refuse = (why: string) =>

@@ -11,7 +11,7 @@
 import { closeSync, constants } from 'node:fs';
 import { Socket } from 'node:net';
 import { ensureFifo, openFifo, writeFifo } from '../os/fifo.js';
-import type { Command, Event } from '../supervisor/state.js';
+import type { Command } from '../vocabulary.js';
 
 interface CommandLetter {
   readonly letter: Command;
@@ -74,10 +74,6 @@ export const letterForSignal = (signal: NodeJS.Signals): ControlLetter | null =>
 
 /** The signals supervisors relay, in the table's order. */
 export const RELAYED_SIGNALS: readonly NodeJS.Signals[] = [...BY_SIGNAL.keys()];
-
-/** What the state machine is told when `letter` arrives at `at`. */
-export const letterEvent = (letter: ControlLetter, at: number): Event =>
-  letter.signal ? { type: 'send', signal: letter.signal, at } : { type: 'command', cmd: letter.command, at };
 
 export interface ControlReader {
   close(): void;

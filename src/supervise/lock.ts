@@ -9,50 +9,25 @@
 // the owner file makes freshness unneeded, and an inotify watch on supervise/
 // notices at once a lock removed or replaced behind our back. Only where
 // inotify fails does a slow timer look instead (docs/decisions.md).
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, rmSync, statSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { mkdirSync, rmSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
 import { LOCK_GUARD_JITTER_MS, LOCK_GUARD_RETRY_MS, LOCK_GUARD_STALE_MS, LOCK_RETAKE_MS, LOCK_STALE_MS, LOCK_UPDATE_MS, MAX_TIMER_MS } from '../defaults.js';
 import { errorText } from '../errors.js';
-import { isAlive, procStartTime } from '../os/proc.js';
-import type { Status } from './status.js';
+import { isAlive } from '../os/proc.js';
+import { type Owner, readOwner, sameOwner, self, writeOwner } from './owner.js';
 
 export type Release = () => Promise<void>;
 
-type Owner = { pid: number; pidStart: number | null };
-
-/** The file inside the lock directory that names its holder: `PID START\n`. */
+/** The file inside the lock directory that names its holder (src/supervise/owner.ts). */
 const ownerFile = (lockPath: string) => join(lockPath, 'owner');
 
 /** Who the lock's owner file names; null if absent or not ours to trust (no FIFO blocks us, no symlink is followed). */
-export const readLockOwner = (lockPath: string): Owner | null => {
-  let fd: number;
-  try {
-    fd = openSync(ownerFile(lockPath), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return null;
-  }
-  try {
-    if (!fstatSync(fd).isFile()) return null;
-    const buf = Buffer.alloc(64);
-    const n = readSync(fd, buf, 0, buf.length, 0);
-    const m = /^(\d+) (\d+|-)\n$/.exec(buf.subarray(0, n).toString('latin1'));
-    return m ? { pid: Number(m[1]), pidStart: m[2] === '-' ? null : Number(m[2]) } : null;
-  } catch {
-    return null;
-  } finally {
-    closeSync(fd);
-  }
-};
-
-const self = (): Owner => ({ pid: process.pid, pidStart: procStartTime(process.pid) });
+export const readLockOwner = (lockPath: string): Owner | null => readOwner(ownerFile(lockPath));
 
 /** True while the lock directory is there and its owner file names this process. */
-const stillOurs = (lockPath: string, me: Owner): boolean => {
-  const o = readLockOwner(lockPath);
-  return o !== null && o.pid === me.pid && o.pidStart === me.pidStart;
-};
+const stillOurs = (lockPath: string, me: Owner): boolean => sameOwner(readLockOwner(lockPath), me);
 
 export type LockResult = { ok: true; release: Release } | { ok: false; holder: number | null };
 
@@ -66,8 +41,8 @@ export interface LockOptions {
   /** The folder the lock protects (proper-lockfile's `file`). */
   dir: string;
   lockPath: string;
-  /** Reads the current owner from status.json. */
-  owner: () => Status['supervisor'];
+  /** Reads the current owner from where the caller records it (status.json, or the lock's own owner file). */
+  owner: () => Owner | null;
   /** Runs while the guard is held, right after the lock is ours: record ourselves as owner. */
   claim: () => void;
   onCompromised: (err: Error) => void;
@@ -120,7 +95,7 @@ export const acquireLock = (opts: LockOptions): Promise<LockResult> =>
       });
       const me = self();
       try {
-        writeFileSync(ownerFile(opts.lockPath), `${me.pid} ${me.pidStart ?? '-'}\n`, { flag: 'wx', mode: 0o644 });
+        writeOwner(ownerFile(opts.lockPath), me);
       } catch (err) {
         await unlock().catch(() => {});
         throw err;

@@ -2,27 +2,8 @@
 // file in the same folder, then rename) so no reader ever sees half of it.
 import type { Stats } from 'node:fs';
 import { replaceFile } from '../os/safefile.js';
-import type { ServiceType } from '../servicedir.js';
+import type { LastExit, ServiceType, State, Want } from '../vocabulary.js';
 import { readSettingsFile } from '../settingsfile.js';
-
-export type Want = 'up' | 'down' | 'once';
-export type State = 'starting' | 'up' | 'stopping' | 'finishing' | 'backoff' | 'down' | 'failed';
-export const STATES: readonly State[] = ['starting', 'up', 'stopping', 'finishing', 'backoff', 'down', 'failed'];
-
-/**
- * Why svrun ended a run, when it did so on its own: the kernel's OOM killer
- * in the service's cgroup, failed health checks, or a silent watchdog.
- * null: the service exited by itself or was stopped on request.
- */
-export type ExitReason = 'oom' | 'unhealthy' | 'watchdog';
-
-export interface LastExit {
-  code: number | null;
-  signal: string | null;
-  at: string;
-  /** Absent in files written before svkit recorded it. */
-  reason?: ExitReason | null;
-}
 
 /** Where the health checks stand (a service with health-interval), as status.json shows it. */
 export interface HealthStatus {
@@ -33,20 +14,6 @@ export interface HealthStatus {
   /** When the last check ended (ISO 8601 UTC), null before the first. */
   lastCheckAt: string | null;
 }
-
-/** The reasons svrun records in lastExit.reason; anything else in a (hand-edited) status.json is not shown. */
-const EXIT_REASONS: readonly string[] = ['oom', 'unhealthy', 'watchdog'] satisfies ExitReason[];
-
-/**
- * How a process ended, in the one wording svkit uses everywhere (svrun's log,
- * lastError, svctl's reports and status): `exited 1`, `killed by SIGKILL`;
- * with the reason svrun recorded, if any: `killed by SIGTERM (unhealthy)`.
- */
-export const exitText = (e: (Pick<LastExit, 'code' | 'signal'> & { reason?: unknown }) | null): string => {
-  if (e === null) return 'no exit yet';
-  const how = e.signal ? `killed by ${e.signal}` : `exited ${e.code}`;
-  return typeof e.reason === 'string' && EXIT_REASONS.includes(e.reason) ? `${how} (${e.reason})` : how;
-};
 
 export interface LogStatus {
   state: State;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { LOG_DRAIN_MIN_MS } from '../defaults.js';
 import { cgroupPath, prepareCgroup, removeCgroup } from '../os/cgroup.js';
 import type { Identity } from '../os/identity.js';
-import { stopLeftovers } from '../supervise/leftovers.js';
+import { stopLeftovers } from './leftoverstop.js';
 import type { Sink } from '../log/builtin.js';
 import { type LogPipe, openLogPipe } from '../log/pipe.js';
 import { pathsIn, servicePaths } from '../supervise/paths.js';
@@ -16,7 +16,7 @@ import type { ServiceDef } from '../servicedir.js';
 import { initialCore } from './state.js';
 import { readStatus, type Status } from '../supervise/status.js';
 import { Supervisor } from './supervisor.js';
-import type { ReapTarget } from './taskreaper.js';
+import type { ReapTarget } from '../supervise/reaper.js';
 
 export interface Logger {
   pipe: LogPipe;

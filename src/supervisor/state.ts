@@ -4,8 +4,7 @@
 // wanted state are kept apart (runit's state/want, s6's flagwantup).
 import { nextShortRuns, restartDelay } from '../backoff.js';
 import type { SvrunEvent } from '../log/format.js';
-import type { RestartPolicy } from '../servicedir.js';
-import { type ExitReason, exitText, type LastExit, type State, type Want } from '../supervise/status.js';
+import { type Command, type ExitReason, exitText, type LastExit, type RestartPolicy, type State, type Want } from '../vocabulary.js';
 
 export interface Config {
   restart: RestartPolicy;
@@ -67,8 +66,6 @@ export interface Core {
   endReason: ExitReason | null;
 }
 
-export type Command = 'u' | 'd' | 'o' | 'x';
-
 export type Event =
   | { type: 'boot'; at: number }
   | { type: 'command'; cmd: Command; at: number }
@@ -119,6 +116,15 @@ export type Effect =
   | { type: 'cancel-health-check' }
   | { type: 'log'; event: SvrunEvent }
   | { type: 'exit'; code: number };
+
+/**
+ * What the state machine is told when a control letter (src/supervise/control.ts)
+ * arrives at `at`: its command, or the signal it relays.
+ */
+export const letterEvent = (
+  letter: { readonly command: Command; readonly signal: null } | { readonly command: null; readonly signal: NodeJS.Signals },
+  at: number,
+): Event => (letter.signal ? { type: 'send', signal: letter.signal, at } : { type: 'command', cmd: letter.command, at });
 
 export const initialCore = (want: Want, at: number): Core => ({
   want,

@@ -20,7 +20,7 @@ import type { ServiceDef } from '../servicedir.js';
 import { signalNumber } from '../signals.js';
 import { type Config, type Core, type Effect, type Event, TIMER_EVENTS, type TimerName, step } from './state.js';
 import { type HeldSettings, heldSettings, type Status, writeStatus } from '../supervise/status.js';
-import type { ReapTarget } from './taskreaper.js';
+import type { ReapTarget } from '../supervise/reaper.js';
 
 /** finish and stop are killed by their own process group alone. */
 const UNGROUPED: Containment = { cgroup: null, setpriv: null };

@@ -4,10 +4,11 @@
 // a documented exit code) that cmd/svrun.ts prints. Read svrun() top down:
 // it is the whole path from `svctl up` spawning us to the service's `run`.
 import { cgroupPath, removeCgroupDirs } from '../os/cgroup.js';
-import { type ControlReader, letterEvent, openControl } from '../supervise/control.js';
+import { type ControlReader, openControl } from '../supervise/control.js';
 import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, REAPER_MARGIN_MS } from '../defaults.js';
 import { errorText, SvError } from '../errors.js';
-import { liveLeftovers, stopLeftovers } from '../supervise/leftovers.js';
+import { liveLeftovers } from '../supervise/leftovers.js';
+import { stopLeftovers } from './leftoverstop.js';
 import { holdLock, type Release } from '../supervise/lock.js';
 import { fileSink, type Sink, stdoutSink, terminalFd } from '../log/builtin.js';
 import { type Logger, prepareLogger } from './logger.js';
@@ -17,13 +18,14 @@ import { bootTimeMs, procStartTime } from '../os/proc.js';
 import { type Identity, resolveIdentity } from '../os/identity.js';
 import { findExecutable } from '../os/procgroup.js';
 import { readService, type ServiceDef } from '../servicedir.js';
-import { type Core, initialCore } from './state.js';
-import { blankStatus, heldSettings, type ReadStatus, readStatus, type Status, type Want, writeStatus } from '../supervise/status.js';
+import { type Core, initialCore, letterEvent } from './state.js';
+import { blankStatus, heldSettings, type ReadStatus, readStatus, type Status, writeStatus } from '../supervise/status.js';
 import { Supervisor } from './supervisor.js';
 import type { Containment } from '../os/procgroup.js';
 import { awaitReaper, TaskReaper } from './taskreaper.js';
 import { HELP, USAGE } from './help.js';
 import { applyServiceLimits, prepareServiceCgroups, type ServiceCgroups } from './resources.js';
+import type { Want } from '../vocabulary.js';
 
 
 export interface SvrunArgs {

@@ -5,9 +5,12 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, EXIT_OK, EXIT_USAGE } from '../defaults.js';
 import { PACKAGE_JSON } from '../programs.js';
-import { closure, levels, subgraph, toDot } from '../graph.js';
-import { cmdDown, cmdRemove, cmdRestart, cmdUp } from './commands/up.js';
-import { type Ctx, type GlobalOptions, loadScan, makeCtx, namedEntries, processSink, type Sink } from './context.js';
+import { cmdDown } from './commands/down.js';
+import { cmdGraph } from './commands/graph.js';
+import { cmdRemove } from './commands/remove.js';
+import { cmdRestart } from './commands/restart.js';
+import { cmdUp } from './commands/up.js';
+import { type Ctx, type GlobalOptions, makeCtx, processSink, type Sink } from './context.js';
 import { cmdLogs } from './commands/logs.js';
 import { cmdSignal } from './commands/signal.js';
 import { flagsOf, GLOBAL_OPTIONS, READING_COMMANDS, runCommand, wholeNumberOf } from './fastpath.js';
@@ -21,20 +24,6 @@ const wholeNumber = (what: string) => (value: string): number => {
 };
 
 export { runCommand };
-
-/** graph [NAME...]: levels (or Graphviz) of the named services and what they require. */
-export const cmdGraph = (ctx: Ctx, names: readonly string[], dot: boolean): number => {
-  const scan = loadScan(ctx, true);
-  let g = scan.graph;
-  if (names.length > 0) {
-    const entries = namedEntries(scan, names);
-    g = subgraph(g, closure(g, entries.map((e) => e.name)));
-  }
-  if (dot) ctx.out(toDot(g).replace(/\n$/, ''));
-  else if (ctx.json) ctx.out(JSON.stringify(levels(g)));
-  else for (const level of levels(g)) ctx.out(level.join(' '));
-  return EXIT_OK;
-};
 
 /** package.json's version. */
 const version = (): string => {

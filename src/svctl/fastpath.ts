@@ -68,7 +68,7 @@ export const runCommand = async (ctx: Ctx, command: (ctx: Ctx) => number | Promi
 /** The commands taken here, `[NAME...]` each; cli.ts's actions for them run these too. Loaded when run. */
 export const READING_COMMANDS = {
   status: async (ctx: Ctx, names: readonly string[]) => (await import('./commands/status.js')).cmdStatus(ctx, names),
-  check: async (ctx: Ctx, names: readonly string[]) => (await import('./commands/status.js')).cmdCheck(ctx, names),
+  check: async (ctx: Ctx, names: readonly string[]) => (await import('./commands/check.js')).cmdCheck(ctx, names),
 } as const;
 
 type ReadingCommand = keyof typeof READING_COMMANDS;

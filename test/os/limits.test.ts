@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type CgroupDirs, cgroupDirs, prepareCgroupDirs, removeCgroupDirs } from '../../src/os/cgroup.js';
 import { applyLimits, notAppliedLines, v1Writes, v2Writes } from '../../src/os/limits.js';
 import { readUsage } from '../../src/os/usage.js';
-import type { Limits } from '../../src/servicedir.js';
+import type { Limits } from '../../src/vocabulary.js';
 import { cpuText, memoryText } from '../../src/svctl/engine/usage.js';
 import { exitOf, pidsByArgv0, reportFigures, Sandbox, SVRUN, waitFor, withSandbox } from '../helpers.js';
 

@@ -5,8 +5,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CONTROL_LETTERS, type ControlLetter, letterEvent, letterForSignal, openControl, parseLetter, RELAYED_SIGNALS, sendControl } from '../../src/supervise/control.js';
+import { CONTROL_LETTERS, type ControlLetter, letterForSignal, openControl, parseLetter, RELAYED_SIGNALS, sendControl } from '../../src/supervise/control.js';
 import { ensureFifo, writeFifo } from '../../src/os/fifo.js';
+import { letterEvent } from '../../src/supervisor/state.js';
 import { ROOT, waitFor } from '../helpers.js';
 
 describe('control: the letter table', () => {

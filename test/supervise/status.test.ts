@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { blankStatus, exitText, type LastExit, readStatus, writeStatus } from '../../src/supervise/status.js';
+import { blankStatus, readStatus, writeStatus } from '../../src/supervise/status.js';
+import { exitText, type LastExit } from '../../src/vocabulary.js';
 
 describe('blankStatus', () => {
   it.each(['longrun', 'oneshot'] as const)('a %s never supervised: down, wanted down, since the epoch, nothing recorded', (type) => {

@@ -4,10 +4,9 @@
 // plus a seeded random sweep of invariants.
 import { describe, expect, it } from 'vitest';
 import { eventText } from '../../src/log/format.js';
-import type { RestartPolicy } from '../../src/servicedir.js';
 import { signalNumber } from '../../src/signals.js';
-import { type Command, type Config, type Core, type Effect, type Event, initialCore, step, type TimerName } from '../../src/supervisor/state.js';
-import { type State, STATES, type Want } from '../../src/supervise/status.js';
+import { type Config, type Core, type Effect, type Event, initialCore, step, type TimerName } from '../../src/supervisor/state.js';
+import { type Command, type RestartPolicy, type State, STATES, type Want } from '../../src/vocabulary.js';
 
 const CFG: Config = { restart: 'always', downSignal: 'SIGTERM', timeoutKillMs: 7000, hasFinish: false };
 const cfgWith = (o: Partial<Config> = {}): Config => ({ ...CFG, ...o });

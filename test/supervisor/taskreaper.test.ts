@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cgroupDirs, v1CgroupList } from '../../src/os/cgroup.js';
-import { REAPER_NAME, REAPER_SCRIPT, targetLine } from '../../src/supervisor/taskreaper.js';
+import { REAPER_NAME, REAPER_SCRIPT, targetLine } from '../../src/supervise/reaper.js';
 import { control, exitOf, isAlive, pidsByArgv0, pressCtrlCUntilExit, procStat, Sandbox, SVRUN, taskReaperPid, waitFor, withSandbox } from '../helpers.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */

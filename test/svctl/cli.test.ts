@@ -7,7 +7,8 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT_OK, EXIT_USAGE } from '../../src/defaults.js';
-import { cmdGraph, runCommand } from '../../src/svctl/cli.js';
+import { runCommand } from '../../src/svctl/cli.js';
+import { cmdGraph } from '../../src/svctl/commands/graph.js';
 import { Sandbox, withSandbox } from '../helpers.js';
 import { captureCtx, svctlInProcess } from './inprocess.js';
 

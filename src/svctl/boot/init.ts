@@ -4,24 +4,24 @@
 // its stdout, runs CMD, and on a stop signal or CMD's exit shuts down in
 // reverse order within --shutdown-timeout, then SIGKILLs whatever is left.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, writeSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EXIT_FAILED, EXIT_OK, GROUP_POLL_MS, KILL_WAIT_MS, SCAN_SETTLE_MS } from '../../defaults.js';
+import { EXIT_FAILED, EXIT_OK, GROUP_POLL_MS, KILL_WAIT_MS } from '../../defaults.js';
 import { errorText, oneLine, SvError } from '../../errors.js';
 import { closure } from '../../graph.js';
 import { descendantsOf, isAlive, procStartTime } from '../../os/proc.js';
 import { becomeSubreaper, type Reaper, startReaper } from '../../os/reaper.js';
-import { readScan, type Scan } from '../../scan.js';
-import type { Ctx, Sink } from '../context.js';
+import type { Scan } from '../../scan.js';
+import { type Ctx, loadScan, type Sink } from '../context.js';
 import type { LaunchOptions } from '../engine/launch.js';
 import { createPlanned, prepareWithInstances } from '../engine/instances.js';
-import { lockScanDir } from '../engine/scanlock.js';
+import { defaultLockWaitMs, lockScanDir } from '../engine/scanlock.js';
 import { exitStatus } from '../../signals.js';
-import { defaultLockWaitMs } from '../commands/up.js';
 import { bringDown } from '../engine/bringdown.js';
 import { stopPlan, stopWarnings } from '../engine/stopplan.js';
 import { type Respawner, startRespawner } from './respawn.js';
+import { readScanQuietly, watchScanDir } from './scanwatch.js';
 import { type BootStdout, startBootStdout } from '../../log/bootstdout.js';
 import { bringUp, type UpWant } from '../engine/bringup.js';
 
@@ -66,7 +66,7 @@ export const bootExitCode = (cmdCode: number | null, shutdownCode: number): numb
  */
 export const boot = async (ctx: Ctx, o: BootOptions): Promise<number> => {
   // every service without a down file, and the instances they require (created under the lock)
-  const prepared = prepareWithInstances(ctx, []);
+  const prepared = prepareWithInstances(loadScan(ctx, true), []);
   const init = new Init(prepared.scan, o);
   const problems = await init.bringUp(prepared.names);
   if (problems.length > 0) {
@@ -295,76 +295,3 @@ const killEverything = async (): Promise<void> => {
   while (left().length > 0 && Date.now() < until) await sleep(GROUP_POLL_MS);
 };
 
-const readScanQuietly = (dir: string): Scan | null => {
-  try {
-    return readScan(dir);
-  } catch {
-    return null;
-  }
-};
-
-/** Service folders appearing in or vanishing from the scan directory (chokidar, loaded only here). */
-const watchScanDir = async (
-  dir: string,
-  /** The folders already handled: any other found once the watch is set up was added meanwhile. */
-  seen: ReadonlySet<string>,
-  on: { added: (name: string) => void; removed: (name: string) => void },
-): Promise<{ close(): Promise<void> }> => {
-  const { watch } = await import('chokidar');
-  const pending = new Map<string, NodeJS.Timeout>();
-  // a new folder is read once its files have stopped changing for SCAN_SETTLE_MS
-  const settle = (name: string) => {
-    clearTimeout(pending.get(name));
-    pending.set(
-      name,
-      setTimeout(() => {
-        pending.delete(name);
-        if (existsSync(join(dir, name))) on.added(name);
-      }, SCAN_SETTLE_MS),
-    );
-  };
-  const top = (path: string): string | null => {
-    const rel = path.slice(dir.length + 1);
-    const name = rel.split('/')[0] ?? '';
-    return name === '' || name.startsWith('.') ? null : name;
-  };
-  const w = watch(dir, {
-    ignoreInitial: true,
-    depth: 1,
-    // the supervisors' own files change all the time: not a new service
-    ignored: (path: string) => /\/(supervise|log)(\/|$)/.test(path.slice(dir.length)),
-  });
-  const known = new Set<string>();
-  w.on('addDir', (path) => {
-    const name = top(path);
-    if (name && path === join(dir, name)) {
-      known.add(name);
-      settle(name);
-    } else if (name && known.has(name)) settle(name);
-  });
-  w.on('add', (path) => {
-    const name = top(path);
-    if (name && known.has(name)) settle(name);
-  });
-  w.on('unlinkDir', (path) => {
-    const name = top(path);
-    if (name && path === join(dir, name)) {
-      known.delete(name);
-      clearTimeout(pending.get(name));
-      on.removed(basename(path));
-    }
-  });
-  await new Promise<void>((resolve) => w.once('ready', () => resolve()));
-  for (const name of readScanQuietly(dir)?.entries.map((e) => e.name) ?? []) {
-    if (!seen.has(name)) {
-      known.add(name);
-      settle(name);
-    }
-  }
-  return {
-    close: async () => {
-      for (const t of pending.values()) clearTimeout(t);
-      await w.close();
-    },
-  };
-};

@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { RESPAWN_SWEEP_MS } from '../../defaults.js';
 import { nextShortRuns, restartDelay } from '../../backoff.js';
 import { NAME_RE } from '../../servicedir.js';
-import { exitText, type Status, type Want } from '../../supervise/status.js';
+import { type Status } from '../../supervise/status.js';
 import { type Launched, type LaunchOptions, launchSvrun } from '../engine/launch.js';
 import { observe } from '../engine/observe.js';
+import { exitText, type Want } from '../../vocabulary.js';
 
 /**
  * The `--want` to restart a supervisor with, or null to leave it: only a

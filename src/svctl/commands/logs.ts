@@ -6,33 +6,15 @@
 // timestamps and prefixed `NAME | `, padded like `svctl boot`'s output; with
 // one, they are printed as they are. Under svctl boot the supervisors log to
 // its stdout: log/current holds only older lines, so none are shown.
-import { closeSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT_FAILED, EXIT_OK, FOLLOW_POLL_MS } from '../../defaults.js';
 import { CURRENT, labelFor, lineTime } from '../../log/format.js';
 import { servicePaths } from '../../supervise/paths.js';
-import { openRegular } from '../../settingsfile.js';
 import { logsToBootStdout } from '../../log/bootstdout.js';
 import { type Ctx, defaultEntries, loadScan, namedEntries } from '../context.js';
-import { linesBefore, LogTail } from '../../log/tail.js';
+import { LogTail } from '../../log/tail.js';
 import { ChangeWaiter } from '../engine/changewait.js';
-
-/**
- * The last `n` lines of `file`, up to byte `upTo`, read backwards ([] when
- * it is missing or not a regular file: a FIFO there never blocks).
- * log/current only: see LogTail for the rotated files.
- */
-export const tailLines = (file: string, n: number, upTo?: number): string[] => {
-  const r = openRegular(file);
-  if (r.kind !== 'ok') return [];
-  try {
-    return linesBefore(r.fd, Math.min(upTo ?? r.stats.size, r.stats.size), n);
-  } finally {
-    closeSync(r.fd);
-  }
-};
-
-export const logFile = (dir: string, name: string): string => join(servicePaths(dir, name).logDir, CURRENT);
 
 export interface Tagged {
   /** Index of the source (service) the line comes from. */

@@ -2,24 +2,8 @@
 // fresh from the supervise/ folders and the cgroups, like `status` (no lock,
 // invalid definitions tolerated: a broken system can still be watched).
 import { EXIT_OK } from '../../defaults.js';
-import { readUsage } from '../../os/usage.js';
-import { servicePaths } from '../../supervise/paths.js';
-import { type Ctx, defaultEntries, loadScan, namedEntries } from '../context.js';
-import { metricsRow, metricsText } from '../metrics/prometheus.js';
-import { showStatus } from './status.js';
-import { cgroupsOf } from '../engine/usage.js';
-
-/** The exposition text; throws (an SvError) when the scan directory or a name is not there. */
-export const collectMetrics = (ctx: Ctx, names: readonly string[]): string => {
-  const scan = loadScan(ctx, false);
-  const entries = names.length > 0 ? namedEntries(scan, names) : defaultEntries(scan, true);
-  return metricsText(
-    entries.map((e) => {
-      const s = showStatus(e, scan);
-      return metricsRow(s, readUsage(cgroupsOf(s, servicePaths(e.dir, e.name).supervise)));
-    }),
-  );
-};
+import type { Ctx } from '../context.js';
+import { collectMetrics } from '../metrics/collect.js';
 
 /** Prints the metrics once (for node_exporter's textfile collector: `svctl metrics > dir/svkit.prom.tmp && mv ...`). */
 export const cmdMetrics = (ctx: Ctx, names: readonly string[]): number => {

@@ -1,33 +1,16 @@
-// status and check: read-only views of the supervise/ folders. They take no
-// lock and accept a scan directory with invalid definitions, so a broken
+// svctl status [NAME...]: a read-only view of the supervise/ folders. It takes
+// no lock and accepts a scan directory with invalid definitions, so a broken
 // system can still be looked at.
-import { EXIT_FAILED, EXIT_OK } from '../../defaults.js';
-import { collectErrors, printable } from '../../errors.js';
+import { EXIT_OK } from '../../defaults.js';
+import { collectErrors } from '../../errors.js';
 import { servicePaths } from '../../supervise/paths.js';
-import { lookup, type Scan, type ScanEntries, type ScanEntry } from '../../scan.js';
-import { readService, type ServiceType } from '../../servicedir.js';
-import { exitText } from '../../supervise/status.js';
-import { type Ctx, defaultEntries, loadEntries, namedEntries } from '../context.js';
+import { lookup, type ScanEntry } from '../../scan.js';
+import { type Ctx, loadEntries } from '../context.js';
 import { templateOf, templatesOf } from '../engine/instances.js';
-import { observe, type ShownStatus, shownStatus } from '../engine/observe.js';
+import { entryStatus, type ShownStatus } from '../engine/observe.js';
 import { cpuText, memoryText, type ShownUsage, usageOf } from '../engine/usage.js';
 import { colors, paintState } from '../output/colors.js';
-
-/** From the scan's definitions when it has them (wait, metrics), else read from the folder (status, check read none up front). */
-const typeOf = (e: ScanEntry, scan: Scan | ScanEntries): ServiceType => {
-  const known = 'services' in scan ? scan.services.get(e.name) : undefined;
-  if (known) return known.type;
-  const read = readService(e.dir);
-  return read.ok ? read.def.type : 'longrun';
-};
-
-const entriesFor = (ctx: Ctx, names: readonly string[], withDown: boolean): { scan: ScanEntries; entries: ScanEntry[] } => {
-  const scan = loadEntries(ctx);
-  return { scan, entries: names.length > 0 ? namedEntries(scan, names) : defaultEntries(scan, withDown) };
-};
-
-/** A service's type is read only when its status needs it (see shownStatus). */
-export const showStatus = (e: ScanEntry, scan: Scan | ScanEntries): ShownStatus => shownStatus(observe(e.name, e.dir), () => typeOf(e, scan));
+import { exitText } from '../../vocabulary.js';
 
 /** 45s, 3m07s, 2h05m, 3d04h */
 export const duration = (ms: number): string => {
@@ -120,7 +103,7 @@ export const cmdStatus = (ctx: Ctx, names: readonly string[]): number => {
   for (const e of shown.values()) {
     if (e.template) continue;
     const t = templateOf(e.name, templates);
-    const s = showStatus(e, scan);
+    const s = entryStatus(e, scan);
     const usage = usageOf(s, servicePaths(e.dir, e.name).supervise);
     rows.set(e.name, t ? { ...s, template: t, usage } : { ...s, usage });
   }
@@ -143,19 +126,4 @@ export const cmdStatus = (ctx: Ctx, names: readonly string[]): number => {
   const c = colors(ctx.stdoutColor);
   for (const line of statusTable(items, Date.now(), (word) => paintState(c, word))) ctx.out(line);
   return EXIT_OK;
-};
-
-/** Exit 0 when every service is up and ready; else 1 and a line per service that is not. */
-export const cmdCheck = (ctx: Ctx, names: readonly string[]): number => {
-  const found = entriesFor(ctx, names, false);
-  const bad = found.entries.map((e) => showStatus(e, found.scan)).filter((s) => s.state !== 'up');
-  if (ctx.json) {
-    ctx.out(JSON.stringify(bad.map((s) => ({ name: s.name, state: s.state, supervised: s.supervised, leftovers: s.leftovers, lastError: s.lastError }))));
-  } else {
-    const how = (s: ShownStatus) =>
-      s.supervised ? s.state : s.leftovers ? `${s.state} (not supervised; process group ${s.leftovers.pgid} still runs)` : `${s.state} (not supervised)`;
-    // lastError comes from status.json, which anyone who can write the folder can write: one printable line
-    for (const s of bad) ctx.out(printable(`${s.name}: ${how(s)}${s.lastError ? `: ${s.lastError}` : ''}`));
-  }
-  return bad.length > 0 ? EXIT_FAILED : EXIT_OK;
 };

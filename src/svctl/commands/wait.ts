@@ -7,7 +7,7 @@ import { DEFAULT_TIMEOUT_READY_MS } from '../../defaults.js';
 import { servicePaths } from '../../supervise/paths.js';
 import type { ServiceDef } from '../../servicedir.js';
 import { type Ctx, globalDeadline, loadScan, namedEntries } from '../context.js';
-import { showStatus } from './status.js';
+import { entryStatus } from '../engine/observe.js';
 import { stopTimeoutMs } from '../engine/stopplan.js';
 import { ChangeWaiter } from '../engine/changewait.js';
 
@@ -34,7 +34,7 @@ export const cmdWait = async (ctx: Ctx, state: string, names: readonly string[])
   try {
     while (pending.size > 0) {
       for (const [e, until] of pending) {
-        const s = showStatus(e, scan);
+        const s = entryStatus(e, scan);
         if (s.state === want) pending.delete(e);
         else if (Date.now() >= until) {
           ctx.err(`${e.name}: not ${want} after ${until - ctx.startedAt} ms (state ${s.state})`);

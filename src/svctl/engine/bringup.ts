@@ -13,11 +13,11 @@ import type { ServiceDef } from '../../servicedir.js';
 import type { Status } from '../../supervise/status.js';
 import { type Launched, type LaunchOptions, launchSvrun } from './launch.js';
 import { isUp, observe } from './observe.js';
-import { exitText } from '../../supervise/status.js';
 import { detail, logSettled } from './failure.js';
 import { runGraph } from './schedule.js';
 import { ChangeWaiter } from './changewait.js';
 import { noProgress, type ProgressSink, withoutName } from '../output/progress.js';
+import { exitText } from '../../vocabulary.js';
 
 export type UpWant = 'up' | 'once';
 

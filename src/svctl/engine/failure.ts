@@ -5,9 +5,10 @@ import { dirname } from 'node:path';
 import { LOG_SETTLE_MS } from '../../defaults.js';
 import type { ServiceDef } from '../../servicedir.js';
 import { parseEvent, parseLine } from '../../log/format.js';
-import type { State, Status } from '../../supervise/status.js';
-import { logFile, tailLines } from '../commands/logs.js';
+import type { Status } from '../../supervise/status.js';
+import { logFile, tailLines } from '../../log/tail.js';
 import { ChangeWaiter } from './changewait.js';
+import type { State } from '../../vocabulary.js';
 
 const OUTPUT_LINES = 3;
 /** How far back to look for the service's own lines among svrun's events. */

@@ -12,7 +12,6 @@ import { collectErrors, errorText, type Result, SvError } from '../../errors.js'
 import { CURRENT, isRotatedName } from '../../log/format.js';
 import { closure, dependents, type Graph } from '../../graph.js';
 import { INSTANCE_RE, isDirectory, lookup, readScan, type Scan, type ScanEntries, splitInstance } from '../../scan.js';
-import { type Ctx, defaultEntries, loadScan } from '../context.js';
 import { notDown } from './bringdown.js';
 import { noProgress, type ProgressSink } from '../output/progress.js';
 import { hasLeftovers, observe } from './observe.js';
@@ -106,21 +105,20 @@ export interface Prepared {
 }
 
 /**
- * For up, once and restart: the named services (default: every service
+ * For up, once and restart, given the validated scan directory: the named services (default: every service
  * without a down file), where a missing instance of an existing template is
  * planned, together with every missing instance that what will be started
  * requires (`reachOf`: what else will be started). Validates
  * the directory as it will be; throws naming every problem (exit 2).
  */
 export const prepareWithInstances = (
-  ctx: Ctx,
+  scan0: Scan,
   names: readonly string[],
   reachOf: (scan: Scan, names: string[]) => Iterable<string> = (_, n) => n,
 ): Prepared => {
-  const scan0 = loadScan(ctx, true);
   const templates = templatesOf(scan0);
   const plan = new Set<string>();
-  const chosen = names.length > 0 ? [...new Set(names)] : defaultEntries(scan0, false).map((e) => e.name);
+  const chosen = names.length > 0 ? [...new Set(names)] : scan0.entries.filter((e) => !e.template && !e.down).map((e) => e.name);
   collectErrors(names.length > 0 ? chosen : [], (name) => {
     const i = splitInstance(name);
     if (i === null || scan0.entries.some((e) => e.name === name)) lookup(scan0, name);

@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { SVRUN_JS } from '../../programs.js';
 import { exitStatus } from '../../signals.js';
 import { recordedOutput } from '../../log/bootstdout.js';
-import type { Want } from '../../supervise/status.js';
+import type { Want } from '../../vocabulary.js';
 
 
 export interface Launched {

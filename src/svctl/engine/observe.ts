@@ -8,9 +8,11 @@ import { servicePaths, type ServicePaths } from '../../supervise/paths.js';
 import { cgroupPath } from '../../os/cgroup.js';
 import { liveLeftovers } from '../../supervise/leftovers.js';
 import { bootTimeMs, isAlive } from '../../os/proc.js';
-import type { ServiceType } from '../../servicedir.js';
-import { blankStatus, readStatus, type State, type Status } from '../../supervise/status.js';
-import { findReaper } from '../../supervisor/taskreaper.js';
+import { blankStatus, readStatus, type Status } from '../../supervise/status.js';
+import { findReaper } from '../../supervise/reaper.js';
+import type { Scan, ScanEntries, ScanEntry } from '../../scan.js';
+import { readService } from '../../servicedir.js';
+import type { ServiceType, State } from '../../vocabulary.js';
 
 export interface Observed {
   name: string;
@@ -104,3 +106,14 @@ export const isRunning = (o: Observed, type: ServiceType): boolean =>
 
 /** A dead supervisor's service still has processes (its next svrun stops them first); status.json alone proves nothing. */
 export const hasLeftovers = (s: Status | null, o?: Observed): boolean => liveLeftovers(s, o ? { name: o.name, cgroup: cgroupPath(o.name, o.paths.supervise) } : null);
+
+/** From the scan's definitions when it has them (wait, metrics), else read from the folder (status, check read none up front). */
+const typeOf = (e: ScanEntry, scan: Scan | ScanEntries): ServiceType => {
+  const known = 'services' in scan ? scan.services.get(e.name) : undefined;
+  if (known) return known.type;
+  const read = readService(e.dir);
+  return read.ok ? read.def.type : 'longrun';
+};
+
+/** The status to show for a scan entry; its type is read only when the status needs it (see shownStatus). */
+export const entryStatus = (e: ScanEntry, scan: Scan | ScanEntries): ShownStatus => shownStatus(observe(e.name, e.dir), () => typeOf(e, scan));

@@ -1,35 +1,21 @@
 // The scan directory's lock (.svctl.lock, proper-lockfile): up, down, restart
 // and once change services only while holding it, so two svctl calls never
-// interleave. proper-lockfile records no owner, so the holder writes its pid
-// and start time to .svctl.lock.owner: waiters name it, and a lock whose
+// interleave. The holder names itself in .svctl.lock.owner (src/supervise/owner.ts): waiters name it, and a lock whose
 // holder is gone (a SIGKILLed svctl) is taken over at once.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SCAN_LOCK_RETRY_MS } from '../../defaults.js';
+import { SCAN_LOCK_RETRY_MS, SCAN_LOCK_WAIT_MIN_MS } from '../../defaults.js';
+import { type Graph, levels } from '../../graph.js';
+import type { Scan } from '../../scan.js';
+import { stopPlan, stopTimeoutMs } from './stopplan.js';
 import { acquireLock, type LockOptions, type LockResult } from '../../supervise/lock.js';
-import { procStartTime } from '../../os/proc.js';
+import { readOwner, self, writeOwner } from '../../supervise/owner.js';
 import { scanStatePath } from '../../supervise/paths.js';
-import { readSettingsFile } from '../../settingsfile.js';
-import type { Status } from '../../supervise/status.js';
 import { EXIT_FAILED } from '../../defaults.js';
 import { signalled, SvError } from '../../errors.js';
 
-type Owner = NonNullable<Status['supervisor']>;
-
 export const scanLockPath = (scanDir: string, stateDir = process.env.SVKIT_STATE_DIR): string => scanStatePath(scanDir, '.svctl.lock', stateDir);
-
-const readOwner = (file: string): Owner | null => {
-  // in the scan directory, where anyone who can write a service can plant a FIFO: never a blocking read
-  const r = readSettingsFile(file, 4096);
-  if (r.kind !== 'ok') return null;
-  try {
-    const o = JSON.parse(r.text) as Owner;
-    return Number.isInteger(o.pid) ? o : null;
-  } catch {
-    return null;
-  }
-};
 
 export type ScanLock =
   | {
@@ -77,14 +63,15 @@ const tryLock = async (opts: LockOptions): Promise<LockResult> => {
 export const lockScanDir = async (scanDir: string, deadline: number, onSignal = true): Promise<ScanLock> => {
   const lockPath = scanLockPath(scanDir);
   const ownerPath = `${lockPath}.owner`;
-  const me: Owner = { pid: process.pid, pidStart: procStartTime(process.pid), startedAt: new Date().toISOString() };
+  const me = self();
   let holder: number | null = null;
   for (;;) {
     const got = await tryLock({
       dir: scanDir,
       lockPath,
       owner: () => readOwner(ownerPath),
-      claim: () => writeFileSync(ownerPath, `${JSON.stringify(me)}\n`),
+      // never through a symlink planted in the scan directory (src/supervise/owner.ts)
+      claim: () => writeOwner(ownerPath, me),
       // only a waiter that misjudged us dead could take it: say so, keep going
       onCompromised: (err) => process.stderr.write(`svctl: warning: ${lockPath}: ${err.message}\n`),
     });
@@ -118,4 +105,30 @@ export const lockScanDir = async (scanDir: string, deadline: number, onSignal = 
     if (Date.now() >= deadline) return { ok: false, holder };
     await sleep(Math.min(SCAN_LOCK_RETRY_MS, Math.max(0, deadline - Date.now())));
   }
+};
+
+/** The sum over the levels of `g` of the longest wait on each level. */
+const levelWaits = (g: Graph, waitOf: (name: string) => number): number => {
+  let total = 0;
+  for (const level of levels(g)) total += Math.max(0, ...level.map(waitOf));
+  return Math.max(total, SCAN_LOCK_WAIT_MIN_MS);
+};
+
+/**
+ * How long to wait for the lock without -t: as long as another svctl may
+ * legitimately take to bring the whole directory up or down, level by level.
+ */
+export const defaultLockWaitMs = (scan: Scan): number =>
+  levelWaits(scan.graph, (name) => {
+    const d = scan.services.get(name)!;
+    return Math.max(d.timeoutReadyMs, stopTimeoutMs(d));
+  });
+
+/** The same for a directory that may hold invalid folders: their stops are bounded by the plan's timeouts. */
+export const stopLockWaitMs = (scan: Scan): number => {
+  const plan = stopPlan(scan);
+  return levelWaits(plan.graph, (name) => {
+    const d = scan.services.get(name);
+    return Math.max(d?.timeoutReadyMs ?? 0, stopTimeoutMs(plan.targets.get(name)!));
+  });
 };

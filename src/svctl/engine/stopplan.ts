@@ -10,9 +10,10 @@
 import { DEFAULT_TIMEOUT_FINISH_MS, DEFAULT_TIMEOUT_KILL_MS, MAX_TIMER_MS, STOP_SLACK_MS } from '../../defaults.js';
 import { findCycles, formatCycle, type Graph, withoutCycles } from '../../graph.js';
 import type { Scan } from '../../scan.js';
-import { NAME_RE, type ServiceDef, type ServiceType } from '../../servicedir.js';
+import { NAME_RE, type ServiceDef } from '../../servicedir.js';
 import type { HeldSettings, Status } from '../../supervise/status.js';
 import { observe } from './observe.js';
+import type { ServiceType } from '../../vocabulary.js';
 
 /** How one service is stopped and waited for. */
 export interface StopTarget {

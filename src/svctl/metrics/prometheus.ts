@@ -2,10 +2,9 @@
 // a supervisor runs, the cgroup's usage) in the Prometheus text exposition
 // format 0.0.4, the format node_exporter's textfile collector reads and a
 // Prometheus server scrapes. Pure: rows in, text out (docs/svctl.md).
-import type { State } from '../../supervise/status.js';
-import { STATES } from '../../supervise/status.js';
 import type { Usage } from '../../os/usage.js';
 import type { ShownStatus } from '../engine/observe.js';
+import { type State, STATES } from '../../vocabulary.js';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 

@@ -9,7 +9,7 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, METRICS_MAX_CONNECTIONS, METRICS_REQU
 import { errorText, quote, SvError } from '../../errors.js';
 import type { Ctx } from '../context.js';
 import { METRICS_CONTENT_TYPE } from './prometheus.js';
-import { collectMetrics } from '../commands/metrics.js';
+import { collectMetrics } from './collect.js';
 
 export interface ListenAddress {
   host: string;

@@ -6,8 +6,8 @@
 // non-empty FORCE_COLOR other than 0 or false turns them on; otherwise only
 // a terminal (and not TERM=dumb) gets them.
 import pc from 'picocolors';
-import type { State } from '../../supervise/status.js';
 import type { Paint, Tone } from './progress.js';
+import type { State } from '../../vocabulary.js';
 
 export type Colors = ReturnType<typeof pc.createColors>;
 

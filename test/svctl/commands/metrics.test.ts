@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cgroupDirs } from '../../../src/os/cgroup.js';
 import { readUsage } from '../../../src/os/usage.js';
-import { STATES } from '../../../src/supervise/status.js';
 import { METRICS_CONTENT_TYPE } from '../../../src/svctl/metrics/prometheus.js';
 import { Sandbox, SVCTL, startSvctl, waitFor, withSandbox } from '../../helpers.js';
 import { type Family, parsePromText } from '../metrics/promtext.js';
+import { STATES } from '../../../src/vocabulary.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */
 const SLOW = 10_000;

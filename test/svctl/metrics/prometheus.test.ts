@@ -8,11 +8,12 @@ import { describe, expect, it } from 'vitest';
 import type { Usage } from '../../../src/os/usage.js';
 import { EXIT_USAGE } from '../../../src/defaults.js';
 import type { SvError } from '../../../src/errors.js';
-import { blankStatus, STATES } from '../../../src/supervise/status.js';
+import { blankStatus } from '../../../src/supervise/status.js';
 import { escapeLabelValue, FAMILIES, formatValue, type MetricsRow, metricsRow, metricsText } from '../../../src/svctl/metrics/prometheus.js';
 import { parseListen } from '../../../src/svctl/metrics/server.js';
 import type { ShownStatus } from '../../../src/svctl/engine/observe.js';
 import { parsePromText } from './promtext.js';
+import { STATES } from '../../../src/vocabulary.js';
 
 const shown = (o: Partial<ShownStatus> & Record<string, unknown> = {}): ShownStatus => ({
   ...blankStatus('web', 'longrun'),

@@ -13,13 +13,12 @@
 // pid namespaces (a pid in the record would name another process outside the
 // container), and a writer that finds no reader (ENXIO: boot is gone, the
 // record stale) starts the supervisor as usual, logging to log/current.
-import { execFile } from 'node:child_process';
 import { closeSync, constants, mkdirSync, readSync, unlinkSync, write } from 'node:fs';
 import { dirname } from 'node:path';
 import { Socket } from 'node:net';
 import { PIPE_RETRY_MS } from '../defaults.js';
 import { errorText } from '../errors.js';
-import { openFifo, openWriter } from '../os/fifo.js';
+import { ensureFifo, openFifo, openWriter } from '../os/fifo.js';
 import { replaceFile } from '../os/safefile.js';
 import { scanStatePath } from '../supervise/paths.js';
 import { readSettingsFile } from '../settingsfile.js';
@@ -88,12 +87,6 @@ export interface BootStdout {
   close(ms?: number): Promise<void>;
 }
 
-/** coreutils' mkfifo, without blocking boot's event loop (boot is bringing services up meanwhile). */
-const mkfifo = (path: string): Promise<void> =>
-  new Promise((resolve, reject) =>
-    execFile('mkfifo', ['-m', '0600', path], (err, _out, stderr) => (err ? reject(new Error(`cannot create FIFO: ${String(stderr).trim() || err.message}`)) : resolve())),
-  );
-
 /**
  * svctl boot: creates the FIFO (anew: no stale reader or writer shares it),
  * copies what arrives to fd 1, then writes the record. Null, after saying
@@ -108,7 +101,7 @@ export const startBootStdout = async (scanDir: string, logWidth: number, say: (l
   try {
     mkdirSync(dirname(fifo), { recursive: true }); // $SVKIT_STATE_DIR may not exist yet
     unlinkQuietly(fifo);
-    await mkfifo(fifo);
+    ensureFifo(fifo);
     const opened = openFifo(fifo); // not following a symlink, and only a FIFO
     rfd = opened.fd;
     // held open for writing too: the last supervisor's exit is no end of file

@@ -10,12 +10,6 @@ import type { Rotation } from '../vocabulary.js';
 import { QueuedWriter, rotatingFile } from './files.js';
 import { formatLabelled, formatLine, labelFor, type Stream } from './format.js';
 
-export interface LogSink {
-  line(stream: Stream, text: string): void;
-  /** Writes what is queued (bounded by `ms`), then closes. */
-  close(ms?: number): Promise<void>;
-}
-
 /** Longest line kept whole; longer output is split here rather than held. */
 export const MAX_LINE_BYTES = 64 * 1024;
 
@@ -101,19 +95,23 @@ const UNSAFE_ALL = new RegExp(UNSAFE.source, 'g');
 /** Appended to a line that was written without its newline (idle output, or the end of the stream). */
 export const PARTIAL_MARKER = ' [partial]';
 
-export interface Sink extends LogSink {
+/** Where svrun's log lines go: log/current, its stdout, or the held pipe of a log/ logger. */
+export interface LogSink {
+  line(stream: Stream, text: string): void;
+  /** Writes what is queued (bounded by `ms`), then closes. */
+  close(ms?: number): Promise<void>;
   /** True while output should pause (the writer is behind). */
   readonly backlogged: boolean;
   onDrain(fn: () => void): void;
 }
 
 /**
- * A Sink writing through `writer`; `echo`, when given, gets a copy of each
+ * A LogSink writing through `writer`; `echo`, when given, gets a copy of each
  * line, but only `writer` sets the pace (`backlogged`): a copy that is not
  * read (a terminal scrolled back, stopped with Ctrl-S) never holds the
  * service back; it queues on its own and drops its oldest lines.
  */
-const sinkOf = (writer: QueuedWriter, format: (stream: Stream, text: string) => string, echo: QueuedWriter | null = null): Sink => ({
+const sinkOf = (writer: QueuedWriter, format: (stream: Stream, text: string) => string, echo: QueuedWriter | null = null): LogSink => ({
   // svrun's own lines quote untrusted values (a setting, an error from a file): one line always
   line: (stream, text) => {
     const line = format(stream, stream === 'svrun' ? printable(text) : text);
@@ -152,7 +150,7 @@ export const fileSink = (
   rotation: Rotation = DEFAULT_ROTATION,
   onRecover?: () => void,
   echoFd: number | null = null,
-): Sink => {
+): LogSink => {
   // the terminal is a courtesy, log/current is the log: the terminal's errors (hung up) are not the log's
   const echo = echoFd === null ? null : new QueuedWriter({ ownsFd: false, open: () => ({ fd: echoFd, size: 0 }) }, () => {});
   return sinkOf(new QueuedWriter(rotatingFile(logDir, rotation), onError, onRecover), (stream, text) => formatLine(isoNow(), stream, text), echo);
@@ -162,7 +160,7 @@ export const fileSink = (
 export const terminalFd = (): number | null => (isatty(1) ? 1 : isatty(2) ? 2 : null);
 
 /** `NAME | <stream> <text>` on svrun's stdout; the name padded to `width` (svctl boot passes the longest). */
-export const stdoutSink = (name: string, width = 0, onError: (text: string) => void = () => {}): Sink => {
+export const stdoutSink = (name: string, width = 0, onError: (text: string) => void = () => {}): LogSink => {
   // isatty, not process.stdout: touching that would make fd 1 non-blocking, and it is shared
   // (svctl boot's stdout is every supervisor's and the container command's)
   const color = isatty(1) && !process.env.NO_COLOR;

@@ -6,7 +6,7 @@ import { closeSync, constants, openSync } from 'node:fs';
 import { ensureFifo, openFifo } from '../os/fifo.js';
 import { LOG_FLUSH_MS, PIPE_FLUSH_MS } from '../defaults.js';
 import { QueuedWriter } from './files.js';
-import type { Sink } from './builtin.js';
+import type { LogSink } from './builtin.js';
 import { formatPiped } from './format.js';
 
 export interface LogPipe {
@@ -15,7 +15,7 @@ export interface LogPipe {
   /** The logger's stdin (read-only: once svrun lets go, the logger sees EOF). */
   loggerIn: number;
   /** svrun's own events: non-blocking, so a full pipe never stalls the supervisor. */
-  sink: Sink;
+  sink: LogSink;
   /** Lets go of the pipe: the logger reads what is left, then EOF. */
   close(): Promise<void>;
 }

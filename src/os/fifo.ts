@@ -1,9 +1,11 @@
 // Named pipes (FIFOs) in folders that are not ours to trust: created with
-// coreutils' mkfifo (Node has none), opened without following a symlink,
+// mkfifo(3) through koffi (Node has none; coreutils' mkfifo where koffi is
+// missing), opened without following a symlink,
 // written without ever blocking. The protocols spoken over them live with
 // their users: src/supervise/control.ts (supervise/control), src/log/pipe.ts (the held
 // log pipe).
 import { spawnSync } from 'node:child_process';
+import { lastErrno, libc } from './libc.js';
 import { closeSync, constants, fstatSync, lstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
 
 const isFifo = (path: string): boolean => {
@@ -14,10 +16,27 @@ const isFifo = (path: string): boolean => {
   }
 };
 
+type Mkfifo = (path: string, mode: number) => number;
+let mkfifoCall: { mkfifo: Mkfifo; errno: () => string } | null | undefined;
+
+/** mkfifo(path, 0600): the C library's, else coreutils'; throws naming why it failed. */
+const makeFifo = (path: string): void => {
+  if (mkfifoCall === undefined) {
+    const c = libc();
+    mkfifoCall = c && { mkfifo: c.lib.func('int mkfifo(const char *path, uint32_t mode)') as Mkfifo, errno: () => lastErrno(c) };
+  }
+  if (mkfifoCall) {
+    if (mkfifoCall.mkfifo(path, 0o600) !== 0) throw new Error(`${path}: cannot create FIFO: ${mkfifoCall.errno()}`);
+    return;
+  }
+  const res = spawnSync('mkfifo', ['-m', '0600', path], { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (res.status !== 0) throw new Error(`${path}: cannot create FIFO: ${res.error?.message ?? res.stderr?.toString().trim()}`);
+};
+
 /**
- * Creates the FIFO if needed (Node has no mkfifo: coreutils' does it, once per
- * service folder). Anything else at `path` (a regular file, a planted symlink)
- * is unlinked first (unlink does not follow); a folder there is an error.
+ * Creates the FIFO if needed (0600). Anything else at `path` (a regular
+ * file, a planted symlink) is unlinked first (unlink does not follow); a
+ * folder there is an error.
  */
 export const ensureFifo = (path: string): void => {
   if (isFifo(path)) return;
@@ -26,10 +45,8 @@ export const ensureFifo = (path: string): void => {
   } catch {
     /* nothing there */
   }
-  const res = spawnSync('mkfifo', ['-m', '0600', path], { stdio: ['ignore', 'ignore', 'pipe'] });
-  if (res.status !== 0 || !isFifo(path)) {
-    throw new Error(`${path}: cannot create FIFO: ${res.error?.message ?? res.stderr?.toString().trim()}`);
-  }
+  makeFifo(path);
+  if (!isFifo(path)) throw new Error(`${path}: cannot create FIFO: replaced meanwhile`);
 };
 
 /**

@@ -43,3 +43,12 @@ export const libc = (): Libc | null => {
 
 /** Why libc() returned null, or null while it has not. */
 export const libcUnavailable = (): string | null => why;
+
+let errnoNames: Map<number, string> | null = null;
+
+/** The name of the last error of a call through koffi (`EEXIST`), as Node names its own. */
+export const lastErrno = (c: Libc): string => {
+  errnoNames ??= new Map(Object.entries(c.koffi.os.errno as Record<string, number>).map(([k, v]) => [v, k]));
+  const n = c.koffi.errno();
+  return errnoNames.get(n) ?? `errno ${n}`;
+};

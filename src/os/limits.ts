@@ -105,7 +105,7 @@ export const applyLimits = (dirs: CgroupDirs, l: Limits): LimitController[] => {
 
 /** The limits' lines for svrun's log: one per limit that is set and not applied. */
 export const notAppliedLines = (failed: readonly LimitController[]): string[] =>
-  failed.map((c) => `error: limits: ${LIMIT_FILE_NAMES[c]} needs a ${c} cgroup; not applied`);
+  failed.map((c) => `limits: ${LIMIT_FILE_NAMES[c]} needs a ${c} cgroup; not applied`);
 
 /** Any limit file present at all? (status.json's `limits` is null otherwise.) */
 export const hasLimits = (l: Limits): boolean => Object.values(l).some((v) => v !== null);

@@ -10,7 +10,7 @@
 import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { libc, libcUnavailable } from './libc.js';
+import { lastErrno, libc, libcUnavailable } from './libc.js';
 
 export interface Pipe {
   read: number;
@@ -22,8 +22,7 @@ const O_CLOEXEC = 0o2000000;
 type Pipe2 = (fds: Int32Array, flags: number) => number;
 interface PipeCalls {
   pipe2: Pipe2;
-  errno: () => number;
-  errnoName: (n: number) => string;
+  errno: () => string;
 }
 
 let calls: PipeCalls | null | undefined;
@@ -33,8 +32,7 @@ const loadPipe2 = (): PipeCalls | null => {
   const c = libc();
   if (!c) return (calls = null);
   const pipe2 = c.lib.func('int pipe2(_Out_ int *fds, int flags)') as Pipe2;
-  const names = new Map(Object.entries(c.koffi.os.errno as Record<string, number>).map(([k, v]) => [v, k]));
-  return (calls = { pipe2, errno: () => c.koffi.errno(), errnoName: (n) => names.get(n) ?? `errno ${n}` });
+  return (calls = { pipe2, errno: () => lastErrno(c) });
 };
 
 /**
@@ -47,7 +45,7 @@ export const openPipe = (): Pipe | null => {
   if (!c) return null;
   const fds = new Int32Array(2);
   if (c.pipe2(fds, O_CLOEXEC) !== 0) {
-    const code = c.errnoName(c.errno());
+    const code = c.errno();
     throw Object.assign(new Error(`pipe2: ${code}`), { code });
   }
   return { read: fds[0]!, write: fds[1]! };

@@ -7,7 +7,7 @@ import { LOG_DRAIN_MIN_MS } from '../defaults.js';
 import { cgroupPath, prepareCgroup, removeCgroup } from '../os/cgroup.js';
 import type { Identity } from '../os/identity.js';
 import { stopLeftovers } from './leftoverstop.js';
-import type { Sink } from '../log/builtin.js';
+import type { LogSink } from '../log/builtin.js';
 import { type LogPipe, openLogPipe } from '../log/pipe.js';
 import { pathsIn, servicePaths } from '../supervise/paths.js';
 import type { Containment } from '../os/procgroup.js';
@@ -71,7 +71,7 @@ export const prepareLogger = (
   const pipe = openLogPipe(join(superviseDir, 'log-pipe'), onError);
   const containment: Containment = { cgroup: prepareCgroup(`${def.name}.log`, paths.supervise), setpriv };
   // the logger's own events (started, exited) go down the same pipe
-  const events: Sink = { ...pipe.sink, line: (_stream, text) => pipe.sink.line('svrun', `log: ${text}`) };
+  const events: LogSink = { ...pipe.sink, line: (_stream, text) => pipe.sink.line('svrun', `log: ${text}`) };
   let notify = () => {};
   const supervisor = new Supervisor(ldef, paths, containment, events, me, initialCore('up', Date.now()), identity, {
     stdin: pipe.loggerIn,

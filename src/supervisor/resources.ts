@@ -25,8 +25,8 @@ export const prepareServiceCgroups = (def: ServiceDef, superviseDir: string): Se
 
 /**
  * Writes the limits into the cgroups and finds prlimit for `nofile`. Each
- * limit that cannot be had is logged once (`error: limits: memory-max needs
- * a memory cgroup; not applied`); the service runs all the same. Returns
+ * limit that cannot be had is reported once through `logError` (`limits: memory-max
+ * needs a memory cgroup; not applied`); the service runs all the same. Returns
  * status.json's `limits` and the Containment's `nofile`.
  */
 export const applyServiceLimits = (
@@ -40,7 +40,7 @@ export const applyServiceLimits = (
   if (l.nofile !== null) {
     const prlimit = findExecutable('prlimit');
     if (prlimit) nofile = { prlimit, limit: l.nofile };
-    else lines.push('error: limits: nofile needs prlimit (util-linux); not applied');
+    else lines.push('limits: nofile needs prlimit (util-linux); not applied');
   }
   for (const line of lines) log(line);
   return { status: hasLimits(l) ? { applied: lines.length === 0, ...l } : null, nofile };

@@ -8,7 +8,7 @@ import { accessSync, constants, type FSWatcher, lstatSync, readSync, type Stats,
 import { GROUP_POLL_MS, IO_RETRY_MS, PARTIAL_LINE_IDLE_MS, STATUS_CHECK_DEBOUNCE_MS, STATUS_CHECK_FALLBACK_MS, ZOMBIE_LOOK_MS } from '../defaults.js';
 import { errorText } from '../errors.js';
 import type { Identity } from '../os/identity.js';
-import { cleanLine, LineSplitter, PARTIAL_MARKER, type Sink } from '../log/builtin.js';
+import { cleanLine, LineSplitter, PARTIAL_MARKER, type LogSink } from '../log/builtin.js';
 import { eventText, type Stream } from '../log/format.js';
 import type { ServicePaths } from '../supervise/paths.js';
 import { procStartTime } from '../os/proc.js';
@@ -55,7 +55,7 @@ export const serviceEnv = (def: ServiceDef, identity: Identity | null): NodeJS.P
 export interface UnitIO {
   /** stdin of run (else /dev/null). */
   stdin?: number;
-  /** stdout and stderr of run, finish and stop: an fd (the held log pipe), or svrun's own. Else a pipe each, read into the Sink. */
+  /** stdout and stderr of run, finish and stop: an fd (the held log pipe), or svrun's own. Else a pipe each, read into the LogSink. */
   output?: number | 'inherit';
   /** The logger's status subset for status.json's `log`. */
   logStatus?: () => Status['log'];
@@ -121,7 +121,7 @@ export class Supervisor {
     private readonly def: ServiceDef,
     private readonly paths: ServicePaths,
     private readonly containment: Containment,
-    private readonly log: Sink,
+    private readonly log: LogSink,
     private readonly supervisorId: NonNullable<Status['supervisor']>,
     core: Core,
     private readonly identity: Identity | null = null,

@@ -10,7 +10,8 @@ import { errorText, SvError } from '../errors.js';
 import { liveLeftovers } from '../supervise/leftovers.js';
 import { stopLeftovers } from './leftoverstop.js';
 import { holdLock, type Release } from '../supervise/lock.js';
-import { fileSink, type Sink, stdoutSink, terminalFd } from '../log/builtin.js';
+import { fileSink, type LogSink, stdoutSink, terminalFd } from '../log/builtin.js';
+import { eventText } from '../log/format.js';
 import { type Logger, prepareLogger } from './logger.js';
 import { pathsIn, type ServicePaths, servicePaths } from '../supervise/paths.js';
 import { ensureStateDir } from '../os/safefile.js';
@@ -132,10 +133,13 @@ interface Run {
 /** What svrun writes to: the service's log, its logger if it has one, the containment of its processes and its cgroups. */
 interface Io {
   logger: Logger | null;
-  log: Sink;
+  log: LogSink;
   containment: Containment;
   cgroups: ServiceCgroups;
 }
+
+/** One of svrun's `error: TEXT` events in the service's log (src/log/format.ts). */
+const logError = (log: LogSink, text: string): void => log.line('svrun', eventText({ kind: 'error', text }));
 
 const noteError = (run: Run) => (text: string) => run.supervisor?.noteError(text);
 
@@ -254,17 +258,17 @@ const prepareIo = async (svc: Service, run: Run, prev: ReadStatus): Promise<Io> 
     await run.release().catch(() => {});
     throw new SvError('svkit.invalid', EXIT_INVALID, `${def.name}/log/supervise: ${errorText(err)}`);
   }
-  const log: Sink = logger
+  const log: LogSink = logger
     ? logger.pipe.sink
     : args.logMode === 'stdout'
       ? stdoutSink(def.name, args.logWidth, noteError(run))
       : fileSink(paths.logDir, noteError(run), def.logRotation, () => run.supervisor?.resolveError('log: '), terminalFd());
-  if (prev.kind === 'corrupt') log.line('svrun', `error: status: unreadable status.json replaced (${prev.reason})`);
-  if (def.user !== null && !svc.isRoot) log.line('svrun', `error: user: svrun is not root; ${def.user} ignored, the service runs as uid ${process.getuid?.()}`);
+  if (prev.kind === 'corrupt') logError(log, `status: unreadable status.json replaced (${prev.reason})`);
+  if (def.user !== null && !svc.isRoot) logError(log, `user: svrun is not root; ${def.user} ignored, the service runs as uid ${process.getuid?.()}`);
 
   const cgroups = prepareServiceCgroups(def, paths.supervise);
   const containment = { ...cgroups.containment, setpriv };
-  if (!containment.setpriv) log.line('svrun', 'error: setpriv not found: no parent-death signal for the service');
+  if (!containment.setpriv) logError(log, 'setpriv not found: no parent-death signal for the service');
   return { logger, log, containment, cgroups };
 };
 
@@ -296,9 +300,9 @@ const clearLeftovers = async (svc: Service, run: Run, io: Io, old: Status | null
 const supervise = async (svc: Service, run: Run, io: Io, startCore: Core): Promise<number> => {
   const { def, paths, me } = svc;
   // limits once the old run is gone: a lower memory limit is refused while its memory is in use
-  const limits = applyServiceLimits(def, io.cgroups, (t) => io.log.line('svrun', t));
+  const limits = applyServiceLimits(def, io.cgroups, (t) => logError(io.log, t));
   // from here on processes of ours run: a SIGKILL of svrun leaves them to the reaper
-  run.reaper = new TaskReaper(paths.supervise, (t) => io.log.line('svrun', `error: ${t}`));
+  run.reaper = new TaskReaper(paths.supervise, (t) => logError(io.log, t));
   // the logger first, so that nothing the service writes waits long
   await io.logger?.start();
   const core = run.terminated ? { ...startCore, want: startCore.state === 'up' ? startCore.want : 'down' } : startCore;

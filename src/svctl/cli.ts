@@ -10,7 +10,7 @@ import { cmdGraph } from './commands/graph.js';
 import { cmdRemove } from './commands/remove.js';
 import { cmdRestart } from './commands/restart.js';
 import { cmdUp } from './commands/up.js';
-import { type Ctx, type GlobalOptions, makeCtx, processSink, type Sink } from './context.js';
+import { type Ctx, type GlobalOptions, makeCtx, processStreams, type Streams } from './context.js';
 import { cmdLogs } from './commands/logs.js';
 import { cmdSignal } from './commands/signal.js';
 import { flagsOf, GLOBAL_OPTIONS, READING_COMMANDS, runCommand, wholeNumberOf } from './fastpath.js';
@@ -37,16 +37,16 @@ const version = (): string => {
 
 const example = (...lines: string[]) => `\nExample:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
 
-/** Builds the program; each action stores its exit code through `done`, and prints to `sink`. */
-export const buildProgram = (done: (code: number) => void, sink: Sink = processSink): Command => {
+/** Builds the program; each action stores its exit code through `done`, and prints to `streams`. */
+export const buildProgram = (done: (code: number) => void, streams: Streams = processStreams): Command => {
   const program = new Command('svctl');
   program
     .description('Bring services of a scan directory up and down in dependency order, through their svrun supervisors.')
     .version(version(), '-V, --version')
     .exitOverride()
     .configureOutput({
-      writeOut: (str) => sink.stdout(str),
-      writeErr: (str) => sink.stderr(str),
+      writeOut: (str) => streams.stdout(str),
+      writeErr: (str) => streams.stderr(str),
       outputError: (str, write) => write(`svctl: ${str.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')}\n`),
     })
     // for options only: an unknown command gets svctl's stricter guess (the 'command:*' listener below)
@@ -60,7 +60,7 @@ export const buildProgram = (done: (code: number) => void, sink: Sink = processS
   }
 
   /** Runs `command` through runCommand with the context of commander's `cmd` (printing to `to`), and stores the exit code. */
-  const run = async (cmd: Command, command: (ctx: Ctx) => number | Promise<number>, to: Sink = sink): Promise<void> =>
+  const run = async (cmd: Command, command: (ctx: Ctx) => number | Promise<number>, to: Streams = streams): Promise<void> =>
     done(await runCommand(makeCtx(cmd.optsWithGlobals<GlobalOptions>(), to), command));
 
   program
@@ -172,8 +172,8 @@ export const buildProgram = (done: (code: number) => void, sink: Sink = processS
     .option('--shutdown-timeout <MS>', 'bound on the whole shutdown, then SIGKILL', wholeNumber('milliseconds'), DEFAULT_SHUTDOWN_TIMEOUT_MS)
     .addHelpText('after', example('ENTRYPOINT ["svctl", "boot", "-d", "/etc/services", "--"]', 'CMD ["node", "server.js"]', '$ svctl boot -d services.example'))
     .action(async (cmdArgs: string[], o: { shutdownTimeout: number }, cmd: Command) => {
-      const { boot, fd2Sink } = await import('./boot/init.js');
-      await run(cmd, (ctx) => boot(ctx, { shutdownTimeoutMs: o.shutdownTimeout, cmd: cmdArgs }), fd2Sink);
+      const { boot, fd2Streams } = await import('./boot/init.js');
+      await run(cmd, (ctx) => boot(ctx, { shutdownTimeoutMs: o.shutdownTimeout, cmd: cmdArgs }), fd2Streams);
     });
 
   program
@@ -196,9 +196,9 @@ export const buildProgram = (done: (code: number) => void, sink: Sink = processS
 };
 
 /** Runs svctl with `argv` (without node and the script); resolves with the exit code. */
-export const svctl = async (argv: string[], sink: Sink = processSink): Promise<number> => {
+export const svctl = async (argv: string[], streams: Streams = processStreams): Promise<number> => {
   let code = EXIT_OK;
-  const program = buildProgram((c) => (code = c), sink);
+  const program = buildProgram((c) => (code = c), streams);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {

@@ -34,7 +34,7 @@ export interface Ctx {
 }
 
 /** Where svctl's text goes: the process's stdout and stderr, or a test's buffers. */
-export interface Sink {
+export interface Streams {
   stdout(text: string): void;
   stderr(text: string): void;
   /** What the streams are: terminals get live progress and colours (absent: neither is one). */
@@ -46,7 +46,7 @@ export interface Sink {
   env?: NodeJS.ProcessEnv;
 }
 
-export const processSink: Sink = {
+export const processStreams: Streams = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   get stdoutIsTTY() {
@@ -63,20 +63,20 @@ export const processSink: Sink = {
   },
 };
 
-export const makeCtx = (opts: GlobalOptions, sink: Sink = processSink): Ctx => {
+export const makeCtx = (opts: GlobalOptions, streams: Streams = processStreams): Ctx => {
   const startedAt = Date.now();
-  const env = sink.env ?? {};
-  const stderrIsTTY = sink.stderrIsTTY ?? false;
+  const env = streams.env ?? {};
+  const stderrIsTTY = streams.stderrIsTTY ?? false;
   return {
     scanDir: scanDirFrom(opts.dir),
     json: opts.json ?? false,
     timeoutMs: opts.timeout ?? null,
     startedAt,
-    out: (line) => sink.stdout(`${line}\n`),
-    err: (line) => sink.stderr(`svctl: ${oneLine(line)}\n`),
-    stdoutColor: colorWanted(env, sink.stdoutIsTTY ?? false),
-    progress: makeProgressWriter(sink, progressMode(opts.quiet ?? false, stderrIsTTY, opts.json ?? false), {
-      columns: sink.columns || 80, // a pseudo-terminal with no size set says 0
+    out: (line) => streams.stdout(`${line}\n`),
+    err: (line) => streams.stderr(`svctl: ${oneLine(line)}\n`),
+    stdoutColor: colorWanted(env, streams.stdoutIsTTY ?? false),
+    progress: makeProgressWriter(streams, progressMode(opts.quiet ?? false, stderrIsTTY, opts.json ?? false), {
+      columns: streams.columns || 80, // a pseudo-terminal with no size set says 0
       paint: tonePaint(colors(colorWanted(env, stderrIsTTY))),
       startedAt,
     }),

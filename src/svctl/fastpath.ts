@@ -9,7 +9,7 @@
 // options from the same table and runs the same functions, so there is one
 // definition of each.
 import { SvError } from '../errors.js';
-import { type Ctx, type GlobalOptions, makeCtx, processSink, type Sink } from './context.js';
+import { type Ctx, type GlobalOptions, makeCtx, processStreams, type Streams } from './context.js';
 
 /** A whole number of `what` (`-t 5000`), or null: commander's parser throws the usage error (cli.ts). */
 export const wholeNumberOf = (value: string): number | null =>
@@ -114,8 +114,8 @@ export const parseQuick = (argv: readonly string[]): { command: ReadingCommand; 
 };
 
 /** The reading command of `argv`, ready to run (resolves with the exit code); null when commander is to read it. */
-export const quickCommand = (argv: readonly string[], sink: Sink = processSink): (() => Promise<number>) | null => {
+export const quickCommand = (argv: readonly string[], streams: Streams = processStreams): (() => Promise<number>) | null => {
   const parsed = parseQuick(argv);
   if (parsed === null) return null;
-  return () => runCommand(makeCtx(parsed.opts, sink), (ctx) => READING_COMMANDS[parsed.command](ctx, parsed.names));
+  return () => runCommand(makeCtx(parsed.opts, streams), (ctx) => READING_COMMANDS[parsed.command](ctx, parsed.names));
 };

@@ -37,8 +37,8 @@ describe('limits: file contents (pure)', () => {
 
   it('the log line of a limit that cannot be had (SPEC text)', () => {
     expect(notAppliedLines(['memory', 'pids'])).toEqual([
-      'error: limits: memory-max needs a memory cgroup; not applied',
-      'error: limits: pids-max needs a pids cgroup; not applied',
+      'limits: memory-max needs a memory cgroup; not applied',
+      'limits: pids-max needs a pids cgroup; not applied',
     ]);
   });
 

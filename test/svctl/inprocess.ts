@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { procStartTime } from '../../src/os/proc.js';
 import { blankStatus, type Status, writeStatus } from '../../src/supervise/status.js';
 import { svctl } from '../../src/svctl/cli.js';
-import { type Ctx, type GlobalOptions, makeCtx, type Sink } from '../../src/svctl/context.js';
+import { type Ctx, type GlobalOptions, makeCtx, type Streams } from '../../src/svctl/context.js';
 
 /** A sink that keeps what svctl prints; `out()` and `err()` read it back. */
-export const captureSink = (): { sink: Sink; out: () => string; err: () => string } => {
+export const captureSink = (): { sink: Streams; out: () => string; err: () => string } => {
   let out = '';
   let err = '';
   return {

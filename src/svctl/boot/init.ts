@@ -13,13 +13,13 @@ import { closure } from '../../graph.js';
 import { descendantsOf, isAlive, procStartTime } from '../../os/proc.js';
 import { becomeSubreaper, type Reaper, startReaper } from '../../os/reaper.js';
 import type { Scan } from '../../scan.js';
-import { type Ctx, loadScan, type Sink } from '../context.js';
+import { type Ctx, loadScan, type Streams } from '../context.js';
 import type { LaunchOptions } from '../engine/launch.js';
 import { createPlanned, prepareWithInstances } from '../engine/instances.js';
 import { defaultLockWaitMs, lockScanDir } from '../engine/scanlock.js';
 import { exitStatus } from '../../signals.js';
 import { bringDown } from '../engine/bringdown.js';
-import { stopPlan, stopWarnings } from '../engine/stopplan.js';
+import { readStopPlan, stopWarnings } from '../engine/stopplan.js';
 import { type Respawner, startRespawner } from './respawn.js';
 import { readScanQuietly, watchScanDir } from './scanwatch.js';
 import { type BootStdout, startBootStdout } from '../../log/bootstdout.js';
@@ -44,7 +44,7 @@ const toFd2 = (text: string): void => {
 };
 const say = (line: string): void => toFd2(`svctl: ${oneLine(line)}\n`);
 /** For the context of the commands boot runs: everything they print goes to fd 2 the same way. */
-export const fd2Sink: Sink = { stdout: toFd2, stderr: toFd2 };
+export const fd2Streams: Streams = { stdout: toFd2, stderr: toFd2 };
 
 /** `p`, or nothing after `ms`: the timer does not outlive the wait (it would keep the process alive). */
 const within = async (p: Promise<unknown>, ms: number): Promise<void> => {
@@ -242,7 +242,7 @@ class Init {
     // every folder, valid or not: a running supervisor holds the settings it started with
     const current = readScanQuietly(this.scan.dir) ?? this.scan;
     return this.locked(deadline, async () => {
-      const plan = stopPlan(current);
+      const plan = readStopPlan(current);
       for (const w of stopWarnings(current, plan, plan.targets.keys())) say(w);
       return bringDown(plan, plan.targets.keys(), deadline);
     });

@@ -5,11 +5,10 @@
 // A supervisor asked to go (`x` from svctl down or remove, a stop signal)
 // records `want: down` before it exits, and is left alone; so is a oneshot's
 // svrun, which exits when its transaction is done.
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { RESPAWN_SWEEP_MS } from '../../defaults.js';
 import { nextShortRuns, restartDelay } from '../../backoff.js';
-import { NAME_RE } from '../../servicedir.js';
+import { readEntries } from '../../scan.js';
 import { type Status } from '../../supervise/status.js';
 import { type Launched, type LaunchOptions, launchSvrun } from '../engine/launch.js';
 import { observe } from '../engine/observe.js';
@@ -40,12 +39,10 @@ export interface RespawnOptions {
   paused: () => boolean;
 }
 
-/** Service folders by name, as svctl reads them (no definitions: a dead supervisor's folder may be invalid now). */
+/** Service folders by name, as svctl reads them (src/scan.ts; no definitions: a dead supervisor's folder may be invalid now). */
 const folders = (scanDir: string): string[] => {
   try {
-    return readdirSync(scanDir, { withFileTypes: true })
-      .filter((d) => d.isDirectory() && !d.name.startsWith('.') && NAME_RE.test(d.name) && !d.name.endsWith('@'))
-      .map((d) => d.name);
+    return readEntries(scanDir).entries.flatMap((e) => (e.template ? [] : [e.name]));
   } catch {
     return [];
   }

@@ -6,7 +6,7 @@ import { dependents } from '../../graph.js';
 import { type Ctx, defaultEntries, globalDeadline, loadScan, namedEntries } from '../context.js';
 import { bringDown } from '../engine/bringdown.js';
 import { stopLockWaitMs } from '../engine/scanlock.js';
-import { stopPlan, stopWarnings } from '../engine/stopplan.js';
+import { readStopPlan, stopWarnings } from '../engine/stopplan.js';
 import { withScanLock } from './changing.js';
 
 export const cmdDown = async (ctx: Ctx, names: readonly string[]): Promise<number> => {
@@ -17,7 +17,7 @@ export const cmdDown = async (ctx: Ctx, names: readonly string[]): Promise<numbe
     scan,
     async () => {
       // planned under the lock: what runs now, in the order it was started with
-      const plan = stopPlan(scan);
+      const plan = readStopPlan(scan);
       const all = dependents(plan.graph, named);
       for (const w of stopWarnings(scan, plan, all)) ctx.err(w);
       return bringDown(plan, all, globalDeadline(ctx), ctx.progress.emit);

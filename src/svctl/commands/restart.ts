@@ -11,7 +11,7 @@ import { bringDown } from '../engine/bringdown.js';
 import { bringUp, type UpWant } from '../engine/bringup.js';
 import { createPlanned, prepareWithInstances } from '../engine/instances.js';
 import { isRunning, observe } from '../engine/observe.js';
-import { stopPlan } from '../engine/stopplan.js';
+import { readStopPlan } from '../engine/stopplan.js';
 import { withScanLock } from './changing.js';
 
 export interface RestartOptions {
@@ -35,7 +35,7 @@ export const cmdRestart = async (ctx: Ctx, names: readonly string[], o: RestartO
     if (!made.ok) return made.problems;
     const { scan } = made;
     // the stop half follows what runs (the requires each supervisor started with, too)
-    const plan = stopPlan(scan);
+    const plan = readStopPlan(scan);
     // decided under the lock: what runs now is what comes back
     const again = comingBack(scan, p.names, plan.graph);
     const deadline = globalDeadline(ctx);

@@ -13,7 +13,7 @@ import type { ServiceDef } from '../../servicedir.js';
 import type { Status } from '../../supervise/status.js';
 import { type Launched, type LaunchOptions, launchSvrun } from './launch.js';
 import { isUp, observe } from './observe.js';
-import { detail, logSettled } from './failure.js';
+import { failureDetail, logSettled } from './failure.js';
 import { runGraph } from './schedule.js';
 import { ChangeWaiter } from './changewait.js';
 import { noProgress, type ProgressSink, withoutName } from '../output/progress.js';
@@ -44,14 +44,14 @@ const endedBadly = (s: Status, askedAt: number): boolean => {
 const failure = async (def: ServiceDef, s: Status, askedAt: number): Promise<string> => {
   await logSettled(def, s.state, askedAt);
   const what = s.state === 'failed' ? 'failed' : 'stopped before it was ready';
-  return `${def.name}: ${what}${s.lastError ? '' : ` (${exitText(s.lastExit)})`}${detail(def, s)}`;
+  return `${def.name}: ${what}${s.lastError ? '' : ` (${exitText(s.lastExit)})`}${failureDetail(def, s)}`;
 };
 
 /** svrun's own lines name the service already: they are shown as they are, with svctl's prefix. */
 const svrunFailure = (def: ServiceDef, l: Launched, s: Status | null): string => {
   const lines = l.exit?.lines.map((x) => x.replace(/^svrun: /, '')) ?? [];
   if (lines.length > 0) return lines.join('; ');
-  return `${def.name}: svrun exited ${l.exit?.code}${s ? ` (state ${s.state})` : ''}${detail(def, s)}`;
+  return `${def.name}: svrun exited ${l.exit?.code}${s ? ` (state ${s.state})` : ''}${failureDetail(def, s)}`;
 };
 
 /**
@@ -126,7 +126,7 @@ export const driveUp = async (
       }
       if (Date.now() >= until) {
         const state = o.supervised || ours ? (s?.state ?? 'unknown') : 'not supervised';
-        return `${def.name}: not ready after ${Math.max(0, until - t0)} ms (state ${state})${detail(def, s)}`;
+        return `${def.name}: not ready after ${Math.max(0, until - t0)} ms (state ${state})${failureDetail(def, s)}`;
       }
       await changes.next(until);
     }

@@ -15,7 +15,7 @@ const OUTPUT_LINES = 3;
 const SCAN_LINES = 50;
 
 /** `: <last error>` when recorded, then `; last output: a | b | c` when the service wrote any. */
-export const detail = (def: ServiceDef, s: Status | null): string => {
+export const failureDetail = (def: ServiceDef, s: Status | null): string => {
   const output = tailLines(logFile(def.dir, def.name), SCAN_LINES)
     .map(parseLine)
     .flatMap((l) => (l && l.stream !== 'svrun' ? [`${l.stream} ${l.text}`] : []))

@@ -15,7 +15,7 @@ import { INSTANCE_RE, isDirectory, lookup, readScan, type Scan, type ScanEntries
 import { notDown } from './bringdown.js';
 import { noProgress, type ProgressSink } from '../output/progress.js';
 import { hasLeftovers, observe } from './observe.js';
-import { stopPlan } from './stopplan.js';
+import { readStopPlan } from './stopplan.js';
 
 const exists = (path: string): boolean => {
   try {
@@ -208,7 +208,7 @@ export const removeInstances = async (scan: Scan, names: readonly string[], dead
   // another svctl may have removed some while we waited for the lock
   const leaving = new Set(names.filter((n) => exists(join(scan.dir, n))));
   const stop = [...dependents(withoutPoolEdges(scan, leaving), leaving)].filter((n) => scan.services.has(n));
-  const failed = await notDown(stopPlan(scan), stop, deadline, progress);
+  const failed = await notDown(readStopPlan(scan), stop, deadline, progress);
   const problems = [...failed.values()];
   for (const name of [...leaving].sort()) {
     const o = observe(name, join(scan.dir, name));

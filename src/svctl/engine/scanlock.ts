@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SCAN_LOCK_RETRY_MS, SCAN_LOCK_WAIT_MIN_MS } from '../../defaults.js';
 import { type Graph, levels } from '../../graph.js';
 import type { Scan } from '../../scan.js';
-import { stopPlan, stopTimeoutMs } from './stopplan.js';
+import { readStopPlan, stopTimeoutMs } from './stopplan.js';
 import { acquireLock, type LockOptions, type LockResult } from '../../supervise/lock.js';
 import { readOwner, self, writeOwner } from '../../supervise/owner.js';
 import { scanStatePath } from '../../supervise/paths.js';
@@ -126,7 +126,7 @@ export const defaultLockWaitMs = (scan: Scan): number =>
 
 /** The same for a directory that may hold invalid folders: their stops are bounded by the plan's timeouts. */
 export const stopLockWaitMs = (scan: Scan): number => {
-  const plan = stopPlan(scan);
+  const plan = readStopPlan(scan);
   return levelWaits(plan.graph, (name) => {
     const d = scan.services.get(name);
     return Math.max(d?.timeoutReadyMs ?? 0, stopTimeoutMs(plan.targets.get(name)!));

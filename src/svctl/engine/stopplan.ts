@@ -45,7 +45,7 @@ export interface StopPlan {
   cycles: string[][];
 }
 
-/** What planning needs of one service folder (gathered at the edge, see stopPlan). */
+/** What planning needs of one service folder (gathered at the edge, see readStopPlan). */
 export interface StopInput {
   name: string;
   dir: string;
@@ -84,7 +84,7 @@ const targetOf = (i: StopInput): StopTarget => {
 };
 
 /** The plan for `inputs` (one per service folder, templates excluded). Pure. */
-export const planStop = (inputs: readonly StopInput[]): StopPlan => {
+export const stopPlanOf = (inputs: readonly StopInput[]): StopPlan => {
   const all = inputs.map((i) => i.name).sort();
   const names = new Set(all);
   const g = new Map<string, string[]>();
@@ -101,8 +101,8 @@ export const planStop = (inputs: readonly StopInput[]): StopPlan => {
 };
 
 /** The plan for every service folder of `scan`, valid or not, as it runs now. */
-export const stopPlan = (scan: Scan): StopPlan =>
-  planStop(
+export const readStopPlan = (scan: Scan): StopPlan =>
+  stopPlanOf(
     scan.entries
       .filter((e) => !e.template)
       .map((e) => {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { sendControl } from '../../../src/supervise/control.js';
 import { dependents } from '../../../src/graph.js';
 import { bringDown } from '../../../src/svctl/engine/bringdown.js';
-import { planStop } from '../../../src/svctl/engine/stopplan.js';
+import { stopPlanOf } from '../../../src/svctl/engine/stopplan.js';
 import { isAlive, pidsByArgv0, Sandbox, svrunPids, taskReaperPid, waitFor, withSandbox } from '../../helpers.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */
@@ -220,7 +220,7 @@ describe('a dependency chain of 20,000 services', () => {
       requires: i > 0 ? [`s${i - 1}`] : [],
       running: null,
     }));
-    const plan = planStop(inputs);
+    const plan = stopPlanOf(inputs);
     const all = dependents(plan.graph, ['s0']);
     expect(all.size).toBe(n);
     expect(await bringDown(plan, all, null)).toEqual([]);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { startOrder } from '../../../src/graph.js';
 import type { ServiceDef } from '../../../src/servicedir.js';
 import type { Status } from '../../../src/supervise/status.js';
-import { planStop, recordedSettings, type StopInput, stopTimeoutMs } from '../../../src/svctl/engine/stopplan.js';
+import { stopPlanOf, recordedSettings, type StopInput, stopTimeoutMs } from '../../../src/svctl/engine/stopplan.js';
 
 const running = (requires: string[], timeoutKillMs = 300, extra: Record<string, unknown> = {}): Status =>
   ({ version: 1, name: 'x', type: 'longrun', state: 'up', settings: { requires, downSignal: 'SIGTERM', timeoutKillMs, timeoutFinishMs: 100 }, ...extra }) as unknown as Status;
@@ -14,9 +14,9 @@ const def = (timeoutKillMs: number): ServiceDef => ({ type: 'longrun', timeoutKi
 const input = (name: string, o: Partial<StopInput> = {}): StopInput => ({ name, dir: `/sv/${name}`, def: null, requires: [], running: null, ...o });
 
 /** Stop order: the reverse of the start order of the plan's graph. */
-const stopOrder = (inputs: StopInput[]) => startOrder(planStop(inputs).graph).reverse();
+const stopOrder = (inputs: StopInput[]) => startOrder(stopPlanOf(inputs).graph).reverse();
 
-describe('planStop', () => {
+describe('stopPlanOf', () => {
   it('orders by the requires a running supervisor started with, when the folder says otherwise now', () => {
     const order = stopOrder([input('db', { def: def(7000) }), input('web', { running: running(['db']) })]);
     expect(order).toEqual(['web', 'db']);
@@ -29,7 +29,7 @@ describe('planStop', () => {
   });
 
   it('waits with the supervisor\'s timeouts, else the valid folder\'s, else the defaults', () => {
-    const t = planStop([
+    const t = stopPlanOf([
       input('a', { def: def(1000), running: running([], 300) }),
       input('b', { def: def(1000) }),
       input('c'),
@@ -46,7 +46,7 @@ describe('planStop', () => {
   });
 
   it('a cycle never blocks a stop: its edges are dropped and it is reported', () => {
-    const plan = planStop([input('a', { requires: ['b'] }), input('b', { running: running(['a']) }), input('top', { requires: ['a'] })]);
+    const plan = stopPlanOf([input('a', { requires: ['b'] }), input('b', { running: running(['a']) }), input('top', { requires: ['a'] })]);
     expect(plan.cycles).toEqual([['a', 'b', 'a']]);
     expect(startOrder(plan.graph).reverse()[0]).toBe('top');
   });
@@ -81,7 +81,7 @@ describe('stopTimeoutMs', () => {
   });
 
   it('bounds the wait for each target of a plan by what it was planned with', () => {
-    const plan = planStop([input('db'), input('web', { def: def(300) }), input('api', { running: running([], 50) })]);
+    const plan = stopPlanOf([input('db'), input('web', { def: def(300) }), input('api', { running: running([], 50) })]);
     expect(stopTimeoutMs(plan.targets.get('db'))).toBe(13_000);
     expect(stopTimeoutMs(plan.targets.get('web'))).toBe(300 + 5000 + 1000);
     expect(stopTimeoutMs(plan.targets.get('api'))).toBe(50 + 100 + 1000);

@@ -152,331 +152,351 @@ export const initialCore = (want: Want, at: number): Core => ({
 
 const isRunning = (state: State) => state === 'starting' || state === 'up';
 
-export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Signals) => number): { core: Core; effects: Effect[] } => {
-  const s: Core = { ...prev };
-  const fx: Effect[] = [];
-  const at = event.at;
+/**
+ * One transition in the making: the next core (`s`), the effects so far
+ * (`fx`), and the moves every handler below is made of. A fresh one per
+ * step(); nothing outlives it.
+ */
+class Transition {
+  readonly s: Core;
+  readonly fx: Effect[] = [];
+  /** Health checks and the watchdog are armed when the run becomes ready, disarmed when it leaves up. */
+  readonly healthOn: boolean;
+  readonly watchdogOn: boolean;
 
-  const enter = (state: State) => {
-    if (s.state !== state) {
-      s.state = state;
-      s.since = at;
+  constructor(
+    prev: Core,
+    readonly at: number,
+    readonly cfg: Config,
+    readonly signo: (s: NodeJS.Signals) => number,
+  ) {
+    this.s = { ...prev };
+    this.healthOn = (cfg.healthIntervalMs ?? null) !== null;
+    this.watchdogOn = (cfg.watchdogMs ?? null) !== null;
+  }
+
+  enter(state: State): void {
+    if (this.s.state !== state) {
+      this.s.state = state;
+      this.s.since = this.at;
     }
-  };
-  const log = (event: SvrunEvent) => fx.push({ type: 'log', event });
+  }
 
-  const spawn = () => {
-    s.nextStartAt = null;
+  log(event: SvrunEvent): void {
+    this.fx.push({ type: 'log', event });
+  }
+
+  spawn(): void {
+    this.s.nextStartAt = null;
     // the old group is empty by now: never signal its (reusable) id again
-    s.pgid = null;
-    enter('starting');
-    fx.push({ type: 'spawn' });
-  };
+    this.s.pgid = null;
+    this.enter('starting');
+    this.fx.push({ type: 'spawn' });
+  }
 
-  const settle = (state: 'down' | 'failed') => {
-    enter(state);
-    log({ kind: 'settled', state });
+  settle(state: 'down' | 'failed'): void {
+    this.enter(state);
+    this.log({ kind: 'settled', state });
     // a oneshot's svrun reports the outcome in its exit code too
-    if (s.exiting) fx.push({ type: 'exit', code: cfg.oneshot && state === 'failed' ? 1 : 0 });
-  };
+    if (this.s.exiting) this.fx.push({ type: 'exit', code: this.cfg.oneshot && state === 'failed' ? 1 : 0 });
+  }
 
   /** A oneshot's run exited 0 (its group is gone): its effect holds, svrun is done. */
-  const oneshotUp = () => {
-    becomeReady();
-    fx.push({ type: 'exit', code: 0 });
-  };
+  oneshotUp(): void {
+    this.becomeReady();
+    this.fx.push({ type: 'exit', code: 0 });
+  }
 
-  // --- health and watchdog: armed when the run becomes ready, disarmed when it leaves up ---
-  const healthOn = (cfg.healthIntervalMs ?? null) !== null;
-  const watchdogOn = (cfg.watchdogMs ?? null) !== null;
-
-  const becomeReady = () => {
-    s.readyAt = at;
-    enter('up');
-    log({ kind: 'ready' });
-    if (healthOn) {
+  becomeReady(): void {
+    const { s, cfg } = this;
+    s.readyAt = this.at;
+    this.enter('up');
+    this.log({ kind: 'ready' });
+    if (this.healthOn) {
       s.health = { ok: true, failures: 0, lastCheckAt: null };
-      fx.push({ type: 'timer', name: 'health', ms: cfg.healthIntervalMs! });
+      this.fx.push({ type: 'timer', name: 'health', ms: cfg.healthIntervalMs! });
     }
-    if (watchdogOn) {
-      s.lastBeatAt = at;
-      fx.push({ type: 'timer', name: 'watchdog', ms: cfg.watchdogMs! });
+    if (this.watchdogOn) {
+      s.lastBeatAt = this.at;
+      this.fx.push({ type: 'timer', name: 'watchdog', ms: cfg.watchdogMs! });
     }
-  };
+  }
 
-  const disarmMonitors = () => {
-    if (healthOn) fx.push({ type: 'cancel-timer', name: 'health' }, { type: 'cancel-health-check' });
-    if (watchdogOn) fx.push({ type: 'cancel-timer', name: 'watchdog' });
-  };
+  disarmMonitors(): void {
+    if (this.healthOn) this.fx.push({ type: 'cancel-timer', name: 'health' }, { type: 'cancel-health-check' });
+    if (this.watchdogOn) this.fx.push({ type: 'cancel-timer', name: 'watchdog' });
+  }
 
   /** svrun itself ends the run (unhealthy, watchdog): stopped like a `d`, then the restart policy decides as after a failure. */
-  const endRun = (reason: ExitReason, why: SvrunEvent) => {
-    log(why);
-    s.endReason = reason;
-    sendDownSignal();
-  };
+  endRun(reason: ExitReason, why: SvrunEvent): void {
+    this.log(why);
+    this.s.endReason = reason;
+    this.sendDownSignal();
+  }
 
-  const onHealthResult = (ok: boolean, detail: string) => {
+  onHealthResult(ok: boolean, detail: string): void {
+    const { s, at } = this;
     const h = s.health ?? { ok: true, failures: 0, lastCheckAt: null };
-    const retries = cfg.healthRetries ?? 1;
+    const retries = this.cfg.healthRetries ?? 1;
     if (ok) {
-      if (h.failures > 0) log({ kind: 'health-recovered', failures: h.failures });
+      if (h.failures > 0) this.log({ kind: 'health-recovered', failures: h.failures });
       s.health = { ok: true, failures: 0, lastCheckAt: at };
     } else {
       const failures = h.failures + 1;
       s.health = { ok: failures < retries, failures, lastCheckAt: at };
       // healthy -> failing -> unhealthy: the first failure says how it failed, the last what svrun does about it
-      if (failures === 1) log({ kind: 'health-failing', detail });
-      if (failures >= retries) return endRun('unhealthy', { kind: 'unhealthy', failures });
+      if (failures === 1) this.log({ kind: 'health-failing', detail });
+      if (failures >= retries) return this.endRun('unhealthy', { kind: 'unhealthy', failures });
     }
-    fx.push({ type: 'timer', name: 'health', ms: cfg.healthIntervalMs! });
-  };
+    this.fx.push({ type: 'timer', name: 'health', ms: this.cfg.healthIntervalMs! });
+  }
 
-  const sendDownSignal = () => {
-    if (s.state === 'up') disarmMonitors();
-    enter('stopping');
+  sendDownSignal(): void {
+    const { s, cfg, fx } = this;
+    if (s.state === 'up') this.disarmMonitors();
+    this.enter('stopping');
     if (s.stopSentAt !== null) return;
-    s.stopSentAt = at;
-    log({ kind: 'stopping', signal: cfg.downSignal });
+    s.stopSentAt = this.at;
+    this.log({ kind: 'stopping', signal: cfg.downSignal });
     fx.push({ type: 'signal-group', signal: cfg.downSignal }, { type: 'signal-group', signal: 'SIGCONT' });
     if (cfg.timeoutKillMs > 0) fx.push({ type: 'timer', name: 'kill', ms: cfg.timeoutKillMs });
     fx.push({ type: 'watch-group' });
-  };
+  }
 
   /** Takes the service toward down, whatever it is doing now. */
-  const stop = () => {
+  stop(): void {
+    const { s } = this;
     switch (s.state) {
       case 'starting':
       case 'up':
         s.stopRequested = true;
-        sendDownSignal();
+        this.sendDownSignal();
         return;
       case 'stopping':
       case 'finishing':
         s.stopRequested = true;
         return;
       case 'backoff':
-        fx.push({ type: 'cancel-timer', name: 'backoff' });
+        this.fx.push({ type: 'cancel-timer', name: 'backoff' });
         s.nextStartAt = null;
-        settle('down');
+        this.settle('down');
         return;
       case 'down':
       case 'failed':
-        if (s.state === 'failed') settle('down');
-        else if (s.exiting) fx.push({ type: 'exit', code: 0 });
+        if (s.state === 'failed') this.settle('down');
+        else if (s.exiting) this.fx.push({ type: 'exit', code: 0 });
         return;
       default:
         return assertNever(s.state);
     }
-  };
+  }
 
   /** The run and its whole group are gone (and finish is done): what next? */
-  const decide = () => {
+  decide(): void {
+    const { s, cfg } = this;
     const exit = s.lastExit;
     // a run svrun ended (unhealthy, watchdog) failed, whatever its exit code
     const clean = exit !== null && exit.code === 0 && !exit.reason;
-    if (s.want === 'down') return settle('down');
+    if (s.want === 'down') return this.settle('down');
     if (cfg.oneshot) {
-      if (clean) return oneshotUp();
+      if (clean) return this.oneshotUp();
       s.lastError = `run ${exitText(exit)}`;
-      return settle('failed');
+      return this.settle('failed');
     }
     if (s.stopRequested) {
       // stopped on request, then wanted up again (d then u): a fresh start
       s.shortRuns = 0;
-      return spawn();
+      return this.spawn();
     }
-    if (s.finishVeto) return settle('failed');
+    if (s.finishVeto) return this.settle('failed');
     const restart = s.want === 'up' && (cfg.restart === 'always' || (cfg.restart === 'on-failure' && !clean));
-    if (!restart) return settle(clean ? 'down' : 'failed');
-    scheduleRestart();
-  };
+    if (!restart) return this.settle(clean ? 'down' : 'failed');
+    this.scheduleRestart();
+  }
 
-  const scheduleRestart = () => {
+  scheduleRestart(): void {
+    const { s } = this;
     const delay = restartDelay(s.shortRuns);
     s.shortRuns += 1;
     s.restarts += 1;
-    log({ kind: 'restarting', ms: delay });
-    if (delay === 0) return spawn();
-    enter('backoff');
-    s.nextStartAt = at + delay;
-    fx.push({ type: 'timer', name: 'backoff', ms: delay });
-  };
+    this.log({ kind: 'restarting', ms: delay });
+    if (delay === 0) return this.spawn();
+    this.enter('backoff');
+    s.nextStartAt = this.at + delay;
+    this.fx.push({ type: 'timer', name: 'backoff', ms: delay });
+  }
 
-  const afterGroupEmpty = () => {
+  afterGroupEmpty(): void {
+    const { s, cfg } = this;
     s.pid = null;
     s.pidStart = null;
-    fx.push({ type: 'cancel-timer', name: 'kill' });
+    this.fx.push({ type: 'cancel-timer', name: 'kill' });
     const exit = s.lastExit;
     if (cfg.hasFinish && exit && !cfg.oneshot) {
-      enter('finishing');
-      const sig = exit.signal ? signo(exit.signal as NodeJS.Signals) : 0;
-      fx.push({ type: 'run-finish', code: exit.signal ? -1 : (exit.code ?? -1), signo: sig });
+      this.enter('finishing');
+      const sig = exit.signal ? this.signo(exit.signal as NodeJS.Signals) : 0;
+      this.fx.push({ type: 'run-finish', code: exit.signal ? -1 : (exit.code ?? -1), signo: sig });
       return;
     }
-    decide();
-  };
-
-  switch (event.type) {
-    case 'boot':
-      if (cfg.oneshot) {
-        // svrun for a oneshot is a transaction: bring it up (unless its effect
-        // still holds), or take it down with `stop`, then exit
-        if (s.want !== 'down') {
-          if (s.state === 'up') fx.push({ type: 'exit', code: 0 });
-          else spawn();
-        } else if (s.state === 'up' && cfg.hasStop) {
-          enter('stopping');
-          fx.push({ type: 'run-stop' });
-        } else settle('down');
-        break;
-      }
-      if (s.want !== 'down') spawn();
-      break;
-    case 'command':
-      switch (event.cmd) {
-        case 'u':
-        case 'o':
-          if (s.exiting) break; // x or a stop signal to svrun is final
-          s.want = event.cmd === 'u' ? 'up' : 'once';
-          if (s.state === 'down' || s.state === 'failed') {
-            s.shortRuns = 0;
-            s.finishVeto = false;
-            spawn();
-          }
-          break;
-        case 'x':
-          s.exiting = true;
-          s.want = 'down';
-          stop();
-          break;
-        case 'd':
-          s.want = 'down';
-          stop();
-          break;
-        default:
-          assertNever(event.cmd);
-      }
-      break;
-    case 'terminate':
-      s.exiting = true;
-      s.want = 'down';
-      stop();
-      break;
-    case 'send':
-      if (s.pgid !== null && (isRunning(s.state) || s.state === 'stopping')) {
-        fx.push({ type: 'signal-group', signal: event.signal });
-      }
-      break;
-    case 'kill-now':
-      if (s.state === 'stopping') {
-        log({ kind: 'killed-after', ms: at - (s.stopSentAt ?? at) });
-        fx.push({ type: 'cancel-timer', name: 'kill' }, { type: 'kill-group' });
-      }
-      break;
-    case 'spawned':
-      s.pid = event.pid;
-      s.pgid = event.pid;
-      s.mainAlive = true;
-      s.pidStart = event.pidStart;
-      s.startedAt = at;
-      s.readyAt = null;
-      s.lastError = null;
-      s.stopRequested = false;
-      s.stopSentAt = null;
-      s.finishVeto = false;
-      s.endReason = null;
-      s.lastBeatAt = null;
-      enter('starting');
-      log({ kind: 'started', pid: event.pid });
-      // ready comes as an event of its own, also for a service that is ready on spawn (src/supervisor/readiness.ts)
-      if (s.want === 'down') stop();
-      break;
-    case 'spawn-failed':
-      s.lastError = event.error;
-      log({ kind: 'error', text: event.error });
-      if (s.want === 'down') {
-        settle('down');
-        break;
-      }
-      if (cfg.oneshot) {
-        settle('failed');
-        break;
-      }
-      s.shortRuns = Math.max(s.shortRuns, 1);
-      scheduleRestart();
-      break;
-    case 'ready':
-      if (s.state === 'starting') becomeReady();
-      break;
-    case 'exited': {
-      if (s.state === 'up') disarmMonitors();
-      // the kernel's OOM kill is the cause, whatever svrun was doing about the service
-      s.lastExit = { code: event.code, signal: event.signal, at: new Date(at).toISOString(), reason: event.reason ?? s.endReason };
-      log({ kind: 'exited', code: event.code, signal: event.signal, ...(event.reason === 'oom' && { outOfMemory: true as const }) });
-      s.shortRuns = nextShortRuns(s.shortRuns, s.startedAt === null ? null : at - s.startedAt);
-      s.mainAlive = false;
-      if (!event.groupEmpty) {
-        // the main process is gone but its group is not: stop what is left
-        sendDownSignal();
-        fx.push({ type: 'watch-group' });
-        break;
-      }
-      afterGroupEmpty();
-      break;
-    }
-    case 'group-empty':
-      if (s.state === 'stopping' && !s.mainAlive) afterGroupEmpty();
-      break;
-    case 'kill-timeout':
-      if (s.state === 'stopping') {
-        log({ kind: 'killed-after', ms: cfg.timeoutKillMs });
-        fx.push({ type: 'kill-group' });
-      }
-      break;
-    case 'finish-done':
-      if (s.state !== 'finishing') break;
-      if (event.code === 125) s.finishVeto = true;
-      decide();
-      break;
-    case 'stop-done':
-      if (s.state !== 'stopping' || !cfg.oneshot) break;
-      if (event.code === 0) settle('down');
-      else {
-        s.lastError = `stop ${event.code === null ? 'did not finish' : exitText({ code: event.code, signal: null })}`;
-        settle('failed');
-      }
-      break;
-    case 'backoff-done':
-      if (s.state === 'backoff') {
-        if (s.want === 'down') settle('down');
-        else spawn();
-      }
-      break;
-    case 'error':
-      s.lastError = event.error;
-      log({ kind: 'error', text: event.error });
-      break;
-    // --- health and watchdog: acted on only while up; late timers and results of a run that is ending are ignored ---
-    case 'health-due':
-      if (s.state === 'up' && healthOn) fx.push({ type: 'run-health-check' });
-      break;
-    case 'health-result':
-      if (s.state === 'up' && healthOn) onHealthResult(event.ok, event.detail);
-      break;
-    case 'heartbeat':
-      if (s.state === 'up' && watchdogOn) {
-        s.lastBeatAt = at;
-        fx.push({ type: 'timer', name: 'watchdog', ms: cfg.watchdogMs! });
-      }
-      break;
-    case 'watchdog-timeout':
-      if (s.state === 'up' && watchdogOn) endRun('watchdog', { kind: 'watchdog', ms: at - (s.lastBeatAt ?? at) });
-      break;
-    default:
-      assertNever(event);
+    this.decide();
   }
-  return { core: s, effects: fx };
+}
+
+type Handlers = { [K in Event['type']]: (t: Transition, e: Extract<Event, { type: K }>) => void };
+
+/** What each event does, whatever the state (s6-supervise's actions table, one row per event). */
+const ON: Handlers = {
+  boot: (t) => {
+    const { s, cfg } = t;
+    if (cfg.oneshot) {
+      // svrun for a oneshot is a transaction: bring it up (unless its effect
+      // still holds), or take it down with `stop`, then exit
+      if (s.want !== 'down') {
+        if (s.state === 'up') t.fx.push({ type: 'exit', code: 0 });
+        else t.spawn();
+      } else if (s.state === 'up' && cfg.hasStop) {
+        t.enter('stopping');
+        t.fx.push({ type: 'run-stop' });
+      } else t.settle('down');
+      return;
+    }
+    if (s.want !== 'down') t.spawn();
+  },
+  command: (t, e) => {
+    const { s } = t;
+    switch (e.cmd) {
+      case 'u':
+      case 'o':
+        if (s.exiting) return; // x or a stop signal to svrun is final
+        s.want = e.cmd === 'u' ? 'up' : 'once';
+        if (s.state === 'down' || s.state === 'failed') {
+          s.shortRuns = 0;
+          s.finishVeto = false;
+          t.spawn();
+        }
+        return;
+      case 'x':
+        s.exiting = true;
+        s.want = 'down';
+        return t.stop();
+      case 'd':
+        s.want = 'down';
+        return t.stop();
+      default:
+        assertNever(e.cmd);
+    }
+  },
+  terminate: (t) => {
+    t.s.exiting = true;
+    t.s.want = 'down';
+    t.stop();
+  },
+  send: (t, e) => {
+    const { s } = t;
+    if (s.pgid !== null && (isRunning(s.state) || s.state === 'stopping')) t.fx.push({ type: 'signal-group', signal: e.signal });
+  },
+  'kill-now': (t) => {
+    const { s } = t;
+    if (s.state !== 'stopping') return;
+    t.log({ kind: 'killed-after', ms: t.at - (s.stopSentAt ?? t.at) });
+    t.fx.push({ type: 'cancel-timer', name: 'kill' }, { type: 'kill-group' });
+  },
+  spawned: (t, e) => {
+    const { s } = t;
+    s.pid = e.pid;
+    s.pgid = e.pid;
+    s.mainAlive = true;
+    s.pidStart = e.pidStart;
+    s.startedAt = t.at;
+    s.readyAt = null;
+    s.lastError = null;
+    s.stopRequested = false;
+    s.stopSentAt = null;
+    s.finishVeto = false;
+    s.endReason = null;
+    s.lastBeatAt = null;
+    t.enter('starting');
+    t.log({ kind: 'started', pid: e.pid });
+    // ready comes as an event of its own, also for a service that is ready on spawn (src/supervisor/readiness.ts)
+    if (s.want === 'down') t.stop();
+  },
+  'spawn-failed': (t, e) => {
+    const { s } = t;
+    s.lastError = e.error;
+    t.log({ kind: 'error', text: e.error });
+    if (s.want === 'down') return t.settle('down');
+    if (t.cfg.oneshot) return t.settle('failed');
+    s.shortRuns = Math.max(s.shortRuns, 1);
+    t.scheduleRestart();
+  },
+  ready: (t) => {
+    if (t.s.state === 'starting') t.becomeReady();
+  },
+  exited: (t, e) => {
+    const { s } = t;
+    if (s.state === 'up') t.disarmMonitors();
+    // the kernel's OOM kill is the cause, whatever svrun was doing about the service
+    s.lastExit = { code: e.code, signal: e.signal, at: new Date(t.at).toISOString(), reason: e.reason ?? s.endReason };
+    t.log({ kind: 'exited', code: e.code, signal: e.signal, ...(e.reason === 'oom' && { outOfMemory: true as const }) });
+    s.shortRuns = nextShortRuns(s.shortRuns, s.startedAt === null ? null : t.at - s.startedAt);
+    s.mainAlive = false;
+    if (!e.groupEmpty) {
+      // the main process is gone but its group is not: stop what is left
+      t.sendDownSignal();
+      t.fx.push({ type: 'watch-group' });
+      return;
+    }
+    t.afterGroupEmpty();
+  },
+  'group-empty': (t) => {
+    if (t.s.state === 'stopping' && !t.s.mainAlive) t.afterGroupEmpty();
+  },
+  'kill-timeout': (t) => {
+    if (t.s.state !== 'stopping') return;
+    t.log({ kind: 'killed-after', ms: t.cfg.timeoutKillMs });
+    t.fx.push({ type: 'kill-group' });
+  },
+  'finish-done': (t, e) => {
+    if (t.s.state !== 'finishing') return;
+    if (e.code === 125) t.s.finishVeto = true;
+    t.decide();
+  },
+  'stop-done': (t, e) => {
+    if (t.s.state !== 'stopping' || !t.cfg.oneshot) return;
+    if (e.code === 0) return t.settle('down');
+    t.s.lastError = `stop ${e.code === null ? 'did not finish' : exitText({ code: e.code, signal: null })}`;
+    t.settle('failed');
+  },
+  'backoff-done': (t) => {
+    if (t.s.state !== 'backoff') return;
+    if (t.s.want === 'down') t.settle('down');
+    else t.spawn();
+  },
+  error: (t, e) => {
+    t.s.lastError = e.error;
+    t.log({ kind: 'error', text: e.error });
+  },
+  // --- health and watchdog: acted on only while up; late timers and results of a run that is ending are ignored ---
+  'health-due': (t) => {
+    if (t.s.state === 'up' && t.healthOn) t.fx.push({ type: 'run-health-check' });
+  },
+  'health-result': (t, e) => {
+    if (t.s.state === 'up' && t.healthOn) t.onHealthResult(e.ok, e.detail);
+  },
+  heartbeat: (t) => {
+    if (t.s.state !== 'up' || !t.watchdogOn) return;
+    t.s.lastBeatAt = t.at;
+    t.fx.push({ type: 'timer', name: 'watchdog', ms: t.cfg.watchdogMs! });
+  },
+  'watchdog-timeout': (t) => {
+    if (t.s.state === 'up' && t.watchdogOn) t.endRun('watchdog', { kind: 'watchdog', ms: t.at - (t.s.lastBeatAt ?? t.at) });
+  },
+};
+
+export const step = (prev: Core, event: Event, cfg: Config, signo: (s: NodeJS.Signals) => number): { core: Core; effects: Effect[] } => {
+  const t = new Transition(prev, event.at, cfg, signo);
+  (ON[event.type] as (t: Transition, e: Event) => void)(t, event);
+  return { core: t.s, effects: t.fx };
 };
 
 function assertNever(x: never): never {

@@ -3,7 +3,7 @@
 // ENXIO (nginx's `access_log /dev/stdout;`, `sh -c 'echo x > /dev/stdout'`).
 // Node has no pipe(2): pipe2(O_CLOEXEC) is called through koffi (src/os/libc.ts), loaded at the
 // first call (svrun starts its service at once, so every svrun pays it once;
-// docs/logging.md has the cost). Both ends are close-on-exec: the write end
+// docs/performance.md has the cost). Both ends are close-on-exec: the write end
 // reaches a child only as the fd 1 or 2 spawn dup2()s it to, and svrun closes
 // its own copy right after spawning, so the read end sees EOF exactly when the
 // child and whatever it forked have let go, as with the socketpair before.

@@ -51,18 +51,23 @@ const loggerDef = (def: ServiceDef): ServiceDef => ({
   limits: { memoryMax: null, cpuMax: null, pidsMax: null, nofile: null },
 });
 
-export const prepareLogger = (
-  def: ServiceDef,
-  superviseDir: string,
-  me: NonNullable<Status['supervisor']>,
-  identity: Identity | null,
-  setpriv: string | null,
-  onError: (text: string) => void,
+export interface LoggerOptions {
+  /** The service whose log/ this is. */
+  def: ServiceDef;
+  /** The service's supervise/ (where the held pipe lives). */
+  superviseDir: string;
+  /** The supervisor, as status.json names it. */
+  me: NonNullable<Status['supervisor']>;
+  identity: Identity | null;
+  setpriv: string | null;
+  onError: (text: string) => void;
   /** The logger's state changed: the service's status.json repeats it in `log`. */
-  onChange: () => void,
+  onChange: () => void;
   /** The logger's process group changed: its task reaper's word (src/supervisor/taskreaper.ts). */
-  onTarget?: (target: ReapTarget) => void,
-): Logger => {
+  onTarget?: (target: ReapTarget) => void;
+}
+
+export const prepareLogger = ({ def, superviseDir, me, identity, setpriv, onError, onChange, onTarget }: LoggerOptions): Logger => {
   const stateDir = process.env.SVKIT_STATE_DIR;
   const ldef = loggerDef(def);
   const named = servicePaths(ldef.dir, 'log', stateDir ? join(stateDir, def.name) : undefined);
@@ -73,11 +78,15 @@ export const prepareLogger = (
   // the logger's own events (started, exited) go down the same pipe
   const events: LogSink = { ...pipe.sink, line: (_stream, text) => pipe.sink.line('svrun', `log: ${text}`) };
   let notify = () => {};
-  const supervisor = new Supervisor(ldef, paths, containment, events, me, initialCore('up', Date.now()), identity, {
-    stdin: pipe.loggerIn,
-    output: 'inherit',
-    onChange: () => notify(),
-    ...(onTarget && { onTarget }),
+  const supervisor = new Supervisor({
+    def: ldef,
+    paths,
+    containment,
+    log: events,
+    supervisorId: me,
+    core: initialCore('up', Date.now()),
+    identity,
+    io: { stdin: pipe.loggerIn, output: 'inherit', onChange: () => notify(), ...(onTarget && { onTarget }) },
   });
   let running: Promise<number> | null = null;
   let settled = () => {};

@@ -1,55 +1,31 @@
-// The effect interpreter around the pure state machine (src/supervisor/state.ts): it
-// owns the child processes, timers, the status file and the log, turns what
-// happens to them into events, and carries out the effects step() returns.
-// Events are queued, so effects never re-enter step().
+// The effect interpreter around the pure state machine (src/supervisor/state.ts):
+// it owns one unit's child processes (a service's, or its log/ logger's) and
+// timers, turns what happens to them into events, and carries out the
+// effects step() returns. Events are queued, so effects never re-enter
+// step(). Its helpers each have a job of their own: the status file
+// (statuswriter.ts), the output pipes (output.ts), the environment
+// (environment.ts), readiness and health checks (readiness.ts).
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { accessSync, constants, type FSWatcher, lstatSync, readSync, type Stats, statSync, watch } from 'node:fs';
-import { GROUP_POLL_MS, IO_RETRY_MS, PARTIAL_LINE_IDLE_MS, STATUS_CHECK_DEBOUNCE_MS, STATUS_CHECK_FALLBACK_MS, ZOMBIE_LOOK_MS } from '../defaults.js';
+import { accessSync, constants, statSync } from 'node:fs';
+import { GROUP_POLL_MS, ZOMBIE_LOOK_MS } from '../defaults.js';
 import { errorText } from '../errors.js';
 import type { Identity } from '../os/identity.js';
-import { cleanLine, LineSplitter, PARTIAL_MARKER, type LogSink } from '../log/builtin.js';
-import { eventText, type Stream } from '../log/format.js';
+import type { LogSink } from '../log/builtin.js';
+import { eventText } from '../log/format.js';
 import type { ServicePaths } from '../supervise/paths.js';
 import { procStartTime } from '../os/proc.js';
-import { closeFds, openPipe, type Pipe, pipeUnavailable, readEnd } from '../os/pipes.js';
 import { type Containment, groupAlive, killGroup, signalGroup, spawnContained } from '../os/procgroup.js';
 import { awaitExec, pollCheck, readyOnSpawn, runCheck, type RunningCheck, watchNotification } from './readiness.js';
-import { replaceFile } from '../os/safefile.js';
 import type { ServiceDef } from '../servicedir.js';
 import { signalNumber } from '../signals.js';
 import { type Config, type Core, type Effect, type Event, TIMER_EVENTS, type TimerName, step } from './state.js';
-import { type HeldSettings, heldSettings, type Status, writeStatus } from '../supervise/status.js';
+import { type HeldSettings, heldSettings, type Status } from '../supervise/status.js';
 import type { ReapTarget } from '../supervise/reaper.js';
-
-/** finish and stop are killed by their own process group alone. */
-const UNGROUPED: Containment = { cgroup: null, setpriv: null };
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
-/** The service's environment: svrun's own, env/ applied, and what the client library reads. */
-export const serviceEnv = (def: ServiceDef, identity: Identity | null): NodeJS.ProcessEnv => {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  if (identity) {
-    env.HOME = identity.home;
-    env.USER = identity.name;
-    env.LOGNAME = identity.name;
-  }
-  for (const [k, v] of Object.entries(def.env)) {
-    if (v === null) delete env[k];
-    else env[k] = v;
-  }
-  env.SVKIT_SERVICE = def.name;
-  env.SVKIT_DOWN_SIGNAL = def.downSignal;
-  env.SVKIT_TIMEOUT_KILL = String(def.timeoutKillMs);
-  if (def.instance !== null) env.SVKIT_INSTANCE = def.instance;
-  if (def.notificationFd !== null) env.SVKIT_NOTIFY_FD = String(def.notificationFd);
-  else delete env.SVKIT_NOTIFY_FD;
-  // the client library sends heartbeats every third of it (src/client/index.ts)
-  if (def.watchdogMs !== null) env.SVKIT_WATCHDOG_MS = String(def.watchdogMs);
-  else delete env.SVKIT_WATCHDOG_MS;
-  return env;
-};
+import { serviceEnv } from './environment.js';
+import { type Output, OutputPipes } from './output.js';
+import { runScript } from './scripts.js';
+import { statusOf, StatusWriter } from './statuswriter.js';
 
 /** How a unit's processes are wired when it is not the plain built-in-logger case. */
 export interface UnitIO {
@@ -69,21 +45,19 @@ export interface UnitIO {
   oomKills?: () => number | null;
 }
 
-/** fds 1 and 2 of a process about to be spawned; `spawned` is told the child (null: spawn threw) and lets go of svrun's copies. */
-interface Output {
-  stdio: [number | 'pipe' | 'inherit', number | 'pipe' | 'inherit'];
-  /** Returns what logs at once what the child wrote so far (see readOutput). */
-  spawned(child: ChildProcess | null): () => void;
+export interface SupervisorOptions {
+  def: ServiceDef;
+  paths: ServicePaths;
+  containment: Containment;
+  log: LogSink;
+  /** This supervisor, as status.json names it. */
+  supervisorId: NonNullable<Status['supervisor']>;
+  /** Where the state machine starts. */
+  core: Core;
+  /** `user` resolved (svrun is root), else null: the unit runs as svrun does. */
+  identity?: Identity | null;
+  io?: UnitIO;
 }
-
-const noDrain = () => {};
-/** One buffer for every drain: they run synchronously, one at a time. */
-const drainBuffer = Buffer.allocUnsafe(64 * 1024);
-/** A drain reads at most this much: a full pipe (64 KiB, up to 1 MiB if a service enlarged it). */
-const DRAIN_MAX_BYTES = 1024 * 1024;
-
-/** The socketpair fallback is logged once per svrun, not once per spawn. */
-let socketsNoted = false;
 
 export class Supervisor {
   private core: Core;
@@ -94,16 +68,8 @@ export class Supervisor {
   private readonly timers = new Map<TimerName, NodeJS.Timeout>();
   private groupPoll: NodeJS.Timeout | null = null;
   private child: ChildProcess | null = null;
-  private written = '';
-  /** null: not written yet (the first persist writes it, empty when there is no pid). */
-  private writtenPid: string | null = null;
-  private statusRetry: NodeJS.Timeout | null = null;
-  /** Watching status.json and pid for writes that are not ours (src: watchFiles). */
-  private watchers: FSWatcher[] = [];
-  private checkTimer: NodeJS.Timeout | null = null;
-  /** How status.json and pid looked when we wrote them (fstat before the rename). */
-  private readonly mine = new Map<string, string>();
-  private exited = false;
+  private readonly writer: StatusWriter;
+  private readonly output: OutputPipes;
   private exitCode: ((code: number) => void) | null = null;
   /** Recorded in status.json: svctl stops us with these, whatever the folder says later. */
   private readonly settings: HeldSettings;
@@ -112,22 +78,22 @@ export class Supervisor {
   private healthCheck: RunningCheck | null = null;
   /** The memory cgroup's OOM kill count when the current run started. */
   private oomKillsAtStart: number | null = null;
-  /** The drains of outputs still open (see readOutput). */
-  private readonly drains = new Set<() => void>();
   /** The run whose exec awaitExec is looking for (status.json is not written meanwhile: holdingStarting). */
   private execAwaited: ChildProcess | null = null;
 
-  constructor(
-    private readonly def: ServiceDef,
-    private readonly paths: ServicePaths,
-    private readonly containment: Containment,
-    private readonly log: LogSink,
-    private readonly supervisorId: NonNullable<Status['supervisor']>,
-    core: Core,
-    private readonly identity: Identity | null = null,
-    private readonly io: UnitIO = {},
-  ) {
-    this.core = core;
+  private readonly def: ServiceDef;
+  private readonly containment: Containment;
+  private readonly log: LogSink;
+  private readonly supervisorId: NonNullable<Status['supervisor']>;
+  private readonly identity: Identity | null;
+  private readonly io: UnitIO;
+
+  constructor(o: SupervisorOptions) {
+    ({ def: this.def, containment: this.containment, log: this.log, supervisorId: this.supervisorId } = o);
+    this.identity = o.identity ?? null;
+    this.io = o.io ?? {};
+    const def = this.def;
+    this.core = o.core;
     this.cfg = {
       restart: def.restart,
       downSignal: def.downSignal,
@@ -139,8 +105,22 @@ export class Supervisor {
       healthRetries: def.healthRetries,
       watchdogMs: def.watchdogMs,
     };
-    this.env = serviceEnv(def, identity);
+    this.env = serviceEnv(def, this.identity);
     this.settings = heldSettings(def);
+    this.output = new OutputPipes(this.log, this.io.output);
+    this.writer = new StatusWriter(o.paths, {
+      current: () => this.status(),
+      failed: (text) => {
+        // not an event: dispatching writes the status again
+        this.log.line('svrun', eventText({ kind: 'error', text }));
+        this.core = { ...this.core, lastError: text };
+      },
+      written: () => {
+        // once a write succeeds again, a `status:` error in lastError no longer holds
+        if (this.core.lastError?.startsWith('status: ')) this.resolveError('status: ');
+        else this.io.onChange?.();
+      },
+    });
   }
 
   /** Runs until the state machine asks to exit; resolves with the exit code. */
@@ -216,102 +196,20 @@ export class Supervisor {
   }
 
   status(): Status {
-    const c = this.core;
-    return {
-      version: 1,
+    return statusOf(this.core, {
       name: this.def.name,
       type: this.def.type,
       supervisor: this.supervisorId,
-      want: c.want,
-      state: c.state,
-      since: iso(c.since)!,
-      pid: c.pid,
-      pidStart: c.pidStart,
-      startedAt: iso(c.startedAt),
-      readyAt: iso(c.readyAt),
-      restarts: c.restarts,
-      lastExit: c.lastExit,
       log: this.io.logStatus?.() ?? null,
-      nextStartAt: iso(c.nextStartAt),
-      lastError: c.lastError,
-      health: c.health && { ok: c.health.ok, failures: c.health.failures, lastCheckAt: iso(c.health.lastCheckAt) },
       cgroup: this.containment.cgroup,
       settings: this.settings,
       limits: this.io.limits ?? null,
-    };
+    });
   }
 
-  /**
-   * Writes status.json (and supervise/pid) when they changed, or when `force`d
-   * (someone else wrote them); a failure is logged and retried. Once a write
-   * succeeds again, a `status:` error in lastError is resolved and cleared.
-   */
+  /** Writes status.json (and supervise/pid) when they changed, or when `force`d (src/supervisor/statuswriter.ts). */
   persist(force = false): void {
-    const status = this.status();
-    const text = JSON.stringify(status);
-    const pidText = status.pid === null ? '' : `${status.pid}\n`;
-    if (!force && text === this.written && pidText === this.writtenPid) return;
-    try {
-      // 0644, like status.json: a pid is no secret, and tools that read pid files may run as anyone
-      if (force || pidText !== this.writtenPid) this.mine.set(this.paths.pid, signature(replaceFile(this.paths.pid, pidText, 0o644)));
-      this.writtenPid = pidText;
-      this.mine.set(this.paths.status, signature(writeStatus(this.paths.status, status)));
-      this.written = text;
-    } catch (err) {
-      this.log.line('svrun', eventText({ kind: 'error', text: `status: ${errorText(err)}` }));
-      this.core = { ...this.core, lastError: `status: ${errorText(err)}` };
-      this.statusRetry ??= setTimeout(() => {
-        this.statusRetry = null;
-        this.persist();
-      }, IO_RETRY_MS);
-      return;
-    }
-    if (this.core.lastError?.startsWith('status: ')) return this.resolveError('status: ');
-    this.watchFiles();
-    this.io.onChange?.();
-  }
-
-  /**
-   * status.json and pid are watched (inotify, one watch each, re-armed after
-   * each of our writes since a write replaces the file): if anyone else
-   * overwrites, replaces or removes them, they are written again at once,
-   * rather than staying wrong until the next change of state. The watches do
-   * not keep svrun alive, and our own writes compare equal, so never loop.
-   * Where inotify is not available, a slow timer looks instead.
-   */
-  private watchFiles(): void {
-    for (const w of this.watchers) w.close();
-    this.watchers = [];
-    if (this.exited) return;
-    const files = [...this.mine.keys()];
-    try {
-      for (const f of files) {
-        const w = watch(f, { persistent: false }, () => this.scheduleCheck());
-        w.on('error', () => this.scheduleCheck());
-        this.watchers.push(w);
-      }
-    } catch (err) {
-      // removed already: write it again soon; no inotify watch left: look now and then
-      this.scheduleCheck((err as NodeJS.ErrnoException).code === 'ENOENT' ? STATUS_CHECK_DEBOUNCE_MS : STATUS_CHECK_FALLBACK_MS);
-      return;
-    }
-    // a write between ours and the watch is seen by no watch: look once now
-    if (this.changedFiles()) this.scheduleCheck();
-  }
-
-  /** True when status.json or pid is not as svrun wrote it. */
-  private changedFiles(): boolean {
-    return [...this.mine].some(([f, sig]) => signatureOf(f) !== sig);
-  }
-
-  private scheduleCheck(ms = STATUS_CHECK_DEBOUNCE_MS): void {
-    if (this.checkTimer || this.exited) return;
-    this.checkTimer = setTimeout(() => {
-      this.checkTimer = null;
-      if (this.changedFiles()) this.persist(true);
-      else this.watchFiles();
-    }, ms);
-    this.checkTimer.unref();
+    this.writer.write(force);
   }
 
   private perform(fx: Effect): void {
@@ -351,14 +249,12 @@ export class Supervisor {
         return this.log.line('svrun', eventText(fx.event));
       case 'exit':
         // everything is stopped: what the pipes still hold is the last output there will be
-        for (const drain of [...this.drains]) drain();
+        this.output.drainAll();
         this.healthCheck?.cancel();
         this.healthCheck = null;
         this.stopWatching();
         for (const name of [...this.timers.keys()]) this.clearTimer(name);
-        if (this.statusRetry) clearTimeout(this.statusRetry);
-        this.statusRetry = null;
-        this.stopWatchingFiles();
+        this.writer.close();
         this.exitCode?.(fx.code);
         return;
       default:
@@ -392,101 +288,6 @@ export class Supervisor {
     return stdio;
   }
 
-  /**
-   * fds 1 and 2 for one process svrun starts: the descriptor the unit was
-   * given (the held log pipe), or a fresh pipe each (src/os/pipes.ts), read
-   * into the log once spawned. Throws (EMFILE) like a failed spawn.
-   */
-  private openOutput(): Output {
-    const given = this.io.output;
-    if (given !== undefined) return { stdio: [given, given], spawned: () => noDrain };
-    const out = openPipe();
-    if (!out) return this.socketOutput();
-    let err: Pipe;
-    try {
-      err = openPipe()!;
-    } catch (e) {
-      closeFds(out.read, out.write);
-      throw e;
-    }
-    return {
-      stdio: [out.write, err.write],
-      spawned: (child) => {
-        // the child holds its own copies now: ours would keep the read ends from ever seeing EOF
-        closeFds(out.write, err.write);
-        if (child) return this.readOutput([['out', readEnd(out.read), out.read], ['err', readEnd(err.read), err.read]]);
-        closeFds(out.read, err.read);
-        return noDrain;
-      },
-    };
-  }
-
-  /** Without pipe2 (koffi missing): Node's socketpairs, as before, said once in the log. */
-  private socketOutput(): Output {
-    if (!socketsNoted) {
-      socketsNoted = true;
-      this.log.line('svrun', eventText({ kind: 'error', text: `pipes: ${pipeUnavailable()}; stdout and stderr are sockets (/dev/stdout cannot be opened)` }));
-    }
-    return { stdio: ['pipe', 'pipe'], spawned: (child) => (child ? this.readOutput([['out', child.stdout, null], ['err', child.stderr, null]]) : noDrain) };
-  }
-
-  /**
-   * Lines of a process's stdout and stderr into the log, until both end. The
-   * drain it returns logs at once what the pipes hold (svrun reads its
-   * pipe ends itself, never blocking: libuv made them non-blocking), so that
-   * a process's last lines come before the `exited` line and none is left
-   * unread when svrun exits; it is run at each exit, and for all at svrun's.
-   */
-  private readOutput(outputs: readonly [Stream, Readable | null, number | null][]): () => void {
-    const drains = outputs.map(([stream, source, fd]) => {
-      if (!source) return () => {};
-      const split = new LineSplitter(
-        (text, partial) => this.log.line(stream, cleanLine(text) + (partial ? PARTIAL_MARKER : '')),
-        PARTIAL_LINE_IDLE_MS,
-      );
-      source.on('data', (chunk: Buffer) => {
-        split.push(chunk);
-        // back-pressure: a service that writes faster than the log is written waits, as on a pipe
-        if (this.log.backlogged && !source.isPaused()) {
-          source.pause();
-          this.log.onDrain(() => source.resume());
-        }
-      });
-      const ended = () => {
-        split.end();
-        this.drains.delete(drain);
-      };
-      source.on('end', ended);
-      source.on('error', ended);
-      source.on('close', ended);
-      const drain = () => {
-        // a destroyed stream's fd may be someone else's by now: never read it
-        if (source.destroyed || source.readableEnded) return;
-        while (source.read() !== null); // what the stream holds first ('data' logs it), then the pipe
-        if (fd === null) return;
-        // what the pipe holds now, not what a writer still running adds meanwhile (a flood would hold svrun here)
-        for (let left = DRAIN_MAX_BYTES; left > 0; ) {
-          let n: number;
-          try {
-            n = readSync(fd, drainBuffer);
-          } catch {
-            return; // EAGAIN: empty, a writer is still there
-          }
-          if (n === 0) {
-            ended(); // every writer is gone: a last line without newline is written now, marked partial
-            source.destroy();
-            return;
-          }
-          split.push(Buffer.from(drainBuffer.subarray(0, n)));
-          left -= n;
-        }
-      };
-      this.drains.add(drain);
-      return drain;
-    });
-    return () => drains.forEach((d) => d());
-  }
-
   private spawnRun(): void {
     const at = Date.now();
     try {
@@ -500,7 +301,7 @@ export class Supervisor {
     let child: ChildProcess;
     let output: Output | null = null;
     try {
-      output = this.openOutput();
+      output = this.output.open();
       child = spawnContained(this.containment, {
         ...this.spawnBase(),
         file: this.def.run,
@@ -608,65 +409,24 @@ export class Supervisor {
     }, GROUP_POLL_MS);
   }
 
-  private stopWatchingFiles(): void {
-    this.exited = true;
-    for (const w of this.watchers) w.close();
-    this.watchers = [];
-    if (this.checkTimer) clearTimeout(this.checkTimer);
-    this.checkTimer = null;
-  }
-
   private stopWatching(): void {
     if (this.groupPoll) clearInterval(this.groupPoll);
     this.groupPoll = null;
   }
 
-  /** `finish` (after each exit of a longrun) or a oneshot's `stop`: bounded by timeout-finish, its group killed after it. */
+  /** `finish` (after each exit of a longrun) or a oneshot's `stop` (src/supervisor/scripts.ts). */
   private runScript(what: 'finish' | 'stop', file: string, args: string[], done: (code: number | null) => void): void {
-    const fail = (err: unknown) => {
-      this.noteError(`${what}: ${errorText(err)}`);
-      done(null);
-    };
-    let child: ChildProcess;
-    let output: Output | null = null;
-    try {
-      output = this.openOutput();
-      child = spawnContained(this.containment, { ...this.spawnBase(), file, args, stdio: ['ignore', ...output.stdio], deathSignal: 'SIGTERM' });
-    } catch (err) {
-      output?.spawned(null);
-      return fail(err);
-    }
-    const drain = output.spawned(child);
-    const pid = child.pid;
-    if (pid === undefined) {
-      child.once('error', fail);
-      return;
-    }
-    const timer = setTimeout(() => {
-      this.log.line('svrun', eventText({ kind: 'error', text: `${what}: killed after ${this.def.timeoutFinishMs} ms` }));
-      killGroup(UNGROUPED, pid);
-    }, this.def.timeoutFinishMs);
-    child.on('error', () => {});
-    child.once('exit', (code) => {
-      drain();
-      clearTimeout(timer);
-      killGroup(UNGROUPED, pid);
-      done(code);
+    runScript({
+      what,
+      spawn: (stdio) => spawnContained(this.containment, { ...this.spawnBase(), file, args, stdio, deathSignal: 'SIGTERM' }),
+      output: this.output,
+      timeoutMs: this.def.timeoutFinishMs,
+      log: this.log,
+      onError: (text) => this.noteError(text),
+      done,
     });
   }
 }
-
-/** How a file looks (inode, mode, size, mtime): tells svrun's last write from anyone else's. */
-const signature = (st: Stats): string => `${st.ino} ${st.mode} ${st.size} ${st.mtimeMs}`;
-
-/** The file's signature now; a file that is gone never matches. */
-const signatureOf = (path: string): string => {
-  try {
-    return signature(lstatSync(path));
-  } catch {
-    return 'missing';
-  }
-};
 
 function assertNever(x: never): never {
   throw new Error(`unexpected effect ${JSON.stringify(x)}`);

@@ -253,7 +253,18 @@ const prepareIo = async (svc: Service, run: Run, prev: ReadStatus): Promise<Io> 
   const setpriv = findExecutable('setpriv');
   let logger: Logger | null = null;
   try {
-    if (def.logRun) logger = prepareLogger(def, paths.supervise, me, svc.identity, setpriv, noteError(run), () => run.supervisor?.persist(), (t) => run.reaper?.tell('log', t));
+    if (def.logRun) {
+      logger = prepareLogger({
+        def,
+        superviseDir: paths.supervise,
+        me,
+        identity: svc.identity,
+        setpriv,
+        onError: noteError(run),
+        onChange: () => run.supervisor?.persist(),
+        onTarget: (t) => run.reaper?.tell('log', t),
+      });
+    }
   } catch (err) {
     await run.release().catch(() => {});
     throw new SvError('svkit.invalid', EXIT_INVALID, `${def.name}/log/supervise: ${errorText(err)}`);
@@ -306,11 +317,20 @@ const supervise = async (svc: Service, run: Run, io: Io, startCore: Core): Promi
   // the logger first, so that nothing the service writes waits long
   await io.logger?.start();
   const core = run.terminated ? { ...startCore, want: startCore.state === 'up' ? startCore.want : 'down' } : startCore;
-  const supervisor = new Supervisor(def, paths, { ...io.containment, nofile: limits.nofile }, io.log, me, core, svc.identity, {
-    ...(io.logger && { output: io.logger.pipe.serviceOut, logStatus: io.logger.summary }),
-    onTarget: (t) => run.reaper?.tell('run', t),
-    limits: limits.status,
-    oomKills: io.cgroups.oomKills,
+  const supervisor = new Supervisor({
+    def,
+    paths,
+    containment: { ...io.containment, nofile: limits.nofile },
+    log: io.log,
+    supervisorId: me,
+    core,
+    identity: svc.identity,
+    io: {
+      ...(io.logger && { output: io.logger.pipe.serviceOut, logStatus: io.logger.summary }),
+      onTarget: (t) => run.reaper?.tell('run', t),
+      limits: limits.status,
+      oomKills: io.cgroups.oomKills,
+    },
   });
   run.supervisor = supervisor;
   process.on('uncaughtException', (err) => supervisor.noteError(`internal: ${errorText(err)}`));

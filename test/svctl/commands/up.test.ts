@@ -157,7 +157,7 @@ describe('svctl up: failures', () => {
     const t0 = Date.now();
     const r = await sb.svctl(['up']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^svctl: web\/supervise: a regular file, not a folder\n/);
+    expect(r.stderr).toMatch(/^svctl: web\/supervise: a regular file, not a directory\n/);
     expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
     expect(Date.now() - t0).toBeLessThan(20_000); // svrun's exit is the answer, not timeout-ready's 20 s (how fast: bench)
   });

@@ -258,11 +258,11 @@ export class Sandbox {
   private removeCgroups(): void {
     const entries = existsSync(this.scan) ? readdirSync(this.scan) : [];
     for (const name of entries) {
-      for (const [cg, sup] of [
-        [name, join(this.scan, name, 'supervise')],
-        [`${name}.log`, join(this.scan, name, 'log', 'supervise')],
+      for (const [cg, folder] of [
+        [name, join(this.scan, name)],
+        [`${name}/log`, join(this.scan, name, 'log')],
       ] as const) {
-        removeCgroupDirs(cgroupDirs(cg, sup)); // v2, and v1 ones on a hybrid host
+        removeCgroupDirs(cgroupDirs(cg, folder)); // v2, and v1 ones on a hybrid host
       }
     }
   }

@@ -1,9 +1,9 @@
 // A cgroup v2 of the service's own, where the hierarchy is writable: unlike a
 // process group, nothing can leave it (setsid, double fork), so "stopped"
 // means "cgroup empty" and cgroup.kill is the final, complete kill.
-import { lstatSync, mkdirSync, readFileSync, realpathSync, rmdirSync, statfsSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, rmdirSync, statfsSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { sha1Hex } from './sha1.js';
+import { serviceId } from './serviceid.js';
 
 /**
  * Whose cgroups the service's are made below: svrun's own (`self`), which is
@@ -30,26 +30,15 @@ const ownCgroup = (of: CgroupsOf = 'self'): string | null => {
   }
 };
 
-const realPath = (dir: string): string => {
-  try {
-    return realpathSync(dir);
-  } catch {
-    return dir;
-  }
-};
-
-/** The service's cgroup name, the same in every hierarchy: svkit-NAME-HASH. */
-const cgroupName = (name: string, superviseDir: string): string => {
-  // by the folder's real path: svrun resolves a symlinked supervise/ once, svctl reads it through the link
-  const hash = sha1Hex(realPath(superviseDir)).slice(0, 10);
-  return `svkit-${name.replace(/[^A-Za-z0-9._-]/g, '_')}-${hash}`;
-};
-
-/** Where the service's cgroup is (or would be), below `of`'s (ours); null without cgroup v2. */
-export const cgroupPath = (name: string, superviseDir: string, of: CgroupsOf = 'self'): string | null => {
+/**
+ * Where the service's cgroup is (or would be), below `of`'s (ours); null
+ * without cgroup v2. Named by the service's identity (src/os/serviceid.ts):
+ * `serviceDir` is the service folder, never its supervise/.
+ */
+export const cgroupPath = (name: string, serviceDir: string, of: CgroupsOf = 'self'): string | null => {
   const parent = ownCgroup(of);
   if (!parent) return null;
-  return join(parent, cgroupName(name, superviseDir));
+  return join(parent, serviceId(name, serviceDir));
 };
 
 // On a hybrid host the cgroup v2 has no controllers: limits and usage then
@@ -105,10 +94,10 @@ export const v2Controllers = (v2: string): string[] => {
   }
 };
 
-export const cgroupDirs = (name: string, superviseDir: string, of: CgroupsOf = 'self'): CgroupDirs => {
-  const v2 = cgroupPath(name, superviseDir, of);
+export const cgroupDirs = (name: string, serviceDir: string, of: CgroupsOf = 'self'): CgroupDirs => {
+  const v2 = cgroupPath(name, serviceDir, of);
   const inV2 = v2 ? v2Controllers(v2) : [];
-  const base = cgroupName(name, superviseDir);
+  const base = serviceId(name, serviceDir);
   const own = ownV1Cgroups(of);
   const v1 = (c: V1Controller): string | null => {
     // cpu.stat in v2 always counts CPU time; cpuacct is only wanted beside a v1 cpu
@@ -125,11 +114,11 @@ export const cgroupDirs = (name: string, superviseDir: string, of: CgroupsOf = '
  * Without a v2 cgroup there are no v1 ones either: the v2 one is what
  * contains and kills the service, the v1 ones only limit and count it.
  */
-export const prepareCgroupDirs = (name: string, superviseDir: string): CgroupDirs => {
+export const prepareCgroupDirs = (name: string, serviceDir: string): CgroupDirs => {
   const none: CgroupDirs = { v2: null, memory: null, cpu: null, cpuacct: null, pids: null };
-  const v2 = prepareCgroup(name, superviseDir);
+  const v2 = prepareCgroup(name, serviceDir);
   if (!v2) return none;
-  const dirs = cgroupDirs(name, superviseDir);
+  const dirs = cgroupDirs(name, serviceDir);
   const made = (dir: string | null): string | null => (dir ? makeCgroup(dir, 'cgroup.procs') : null);
   return { v2, memory: made(dirs.memory), cpu: made(dirs.cpu), cpuacct: made(dirs.cpuacct), pids: made(dirs.pids) };
 };
@@ -146,12 +135,12 @@ export const removeCgroupDirs = (dirs: CgroupDirs): boolean => {
 
 /**
  * Creates (or reuses) the service's cgroup below our own, named after the
- * service and its supervise folder (names repeat across scan directories).
+ * service and its folder (names repeat across scan directories).
  * Returns null where the hierarchy is not writable: process groups alone then.
  */
-export const prepareCgroup = (name: string, superviseDir: string): string | null => {
+export const prepareCgroup = (name: string, serviceDir: string): string | null => {
   if (process.env.SVKIT_NO_CGROUP) return null;
-  const dir = cgroupPath(name, superviseDir);
+  const dir = cgroupPath(name, serviceDir);
   return dir ? makeCgroup(dir, 'cgroup.events') : null;
 };
 
@@ -221,5 +210,21 @@ export const removeCgroup = (dir: string): boolean => {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+};
+
+/**
+ * Is process `pid` in a cgroup v2 called `name`, or below one (a service
+ * may make cgroups of its own inside its cgroup)? /proc/PID/cgroup is
+ * readable by anyone; only root (or a cgroup's delegate) moves a process.
+ */
+export const inCgroupNamed = (pid: number, name: string): boolean => {
+  try {
+    const line = readFileSync(`/proc/${pid}/cgroup`, 'latin1')
+      .split('\n')
+      .find((l) => l.startsWith('0::'));
+    return line !== undefined && line.slice(3).split('/').includes(name);
+  } catch {
+    return false;
   }
 };

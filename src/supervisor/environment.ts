@@ -1,6 +1,7 @@
 // The environment of what svrun starts for a service: svrun's own, env/
 // applied, and the variables the client library reads (src/client/index.ts).
 import type { Identity } from '../os/identity.js';
+import { serviceId } from '../os/serviceid.js';
 import type { ServiceDef } from '../servicedir.js';
 
 /** The service's environment: svrun's own, env/ applied, and what the client library reads. */
@@ -16,6 +17,8 @@ export const serviceEnv = (def: ServiceDef, identity: Identity | null): NodeJS.P
     else env[k] = v;
   }
   env.SVKIT_SERVICE = def.name;
+  // what proves a leftover of this run to be this service's (src/supervise/leftovers.ts)
+  env.SVKIT_SERVICE_ID = serviceId(def.name, def.dir);
   env.SVKIT_DOWN_SIGNAL = def.downSignal;
   env.SVKIT_TIMEOUT_KILL = String(def.timeoutKillMs);
   if (def.instance !== null) env.SVKIT_INSTANCE = def.instance;

@@ -7,7 +7,7 @@ import { eventText } from '../log/format.js';
 import { cgroupKill, cgroupPids } from '../os/cgroup.js';
 import { groupExists, groupMembers, procStat } from '../os/proc.js';
 import { trySignal } from '../os/procgroup.js';
-import { populatedCgroup, type Service, strayMembers, verifiedGroup } from '../supervise/leftovers.js';
+import { populatedCgroup, type Service, strayMembers, unprovenHint, verifiedGroup } from '../supervise/leftovers.js';
 import type { Status } from '../supervise/status.js';
 
 export interface LeftoverOptions {
@@ -31,7 +31,7 @@ export interface LeftoverOptions {
  * everything is gone.
  */
 export const stopLeftovers = async (old: Status | null, o: LeftoverOptions): Promise<boolean> => {
-  const pgid = verifiedGroup(old);
+  const pgid = verifiedGroup(old, o.service);
   // once verified, the group stays the old run's while it has members: a number is not reused before
   const reused = () => pgid !== null && procStat(pgid) !== null && procStat(pgid)?.start !== old?.pidStart;
   const groupLeft = () => pgid !== null && !reused() && groupExists(pgid) && groupMembers(pgid).length > 0;
@@ -44,7 +44,11 @@ export const stopLeftovers = async (old: Status | null, o: LeftoverOptions): Pro
     const cg = cgroup();
     if (cg) for (const pid of cgroupPids(cg)) if (procStat(pid)?.pgid !== pgid) trySignal(pid, sig);
   };
-  if (!alive()) return true;
+  if (!alive()) {
+    const hint = unprovenHint(old, o.service);
+    if (hint) o.log(eventText({ kind: 'error', text: hint }));
+    return true;
+  }
   const t0 = Date.now();
   o.log(eventText({ kind: 'stopping', signal: o.downSignal }));
   signal(o.downSignal);

@@ -4,7 +4,8 @@
 // to EOF, so the service's last lines are logged.
 import { join } from 'node:path';
 import { LOG_DRAIN_MIN_MS } from '../defaults.js';
-import { cgroupPath, prepareCgroup, removeCgroup } from '../os/cgroup.js';
+import { prepareCgroup, removeCgroup } from '../os/cgroup.js';
+import { serviceScope } from '../supervise/leftovers.js';
 import type { Identity } from '../os/identity.js';
 import { stopLeftovers } from './leftoverstop.js';
 import type { LogSink } from '../log/builtin.js';
@@ -74,7 +75,7 @@ export const prepareLogger = ({ def, superviseDir, me, identity, setpriv, onErro
   // throws (svrun exits 111) on a log/supervise symlink it may not follow
   const paths = pathsIn(ensureStateDir(named.supervise), named.logDir);
   const pipe = openLogPipe(join(superviseDir, 'log-pipe'), onError);
-  const containment: Containment = { cgroup: prepareCgroup(`${def.name}.log`, paths.supervise), setpriv };
+  const containment: Containment = { cgroup: prepareCgroup(ldef.name, ldef.dir), setpriv };
   // the logger's own events (started, exited) go down the same pipe
   const events: LogSink = { ...pipe.sink, line: (_stream, text) => pipe.sink.line('svrun', `log: ${text}`) };
   let notify = () => {};
@@ -99,7 +100,7 @@ export const prepareLogger = ({ def, superviseDir, me, identity, setpriv, onErro
     },
     start: async () => {
       const old = readStatus(paths.status);
-      const service = { name: ldef.name, cgroup: cgroupPath(`${def.name}.log`, paths.supervise) };
+      const service = serviceScope(ldef.name, ldef.dir);
       await stopLeftovers(old.kind === 'ok' ? old.status : null, { service, downSignal: 'SIGTERM', timeoutKillMs: ldef.timeoutKillMs, log: (t) => events.line('svrun', t) });
       notify = () => {
         onChange();

@@ -18,8 +18,8 @@ export interface ServiceCgroups {
 }
 
 /** Creates the service's cgroups (none with SVKIT_NO_CGROUP or where the hierarchy is not writable). */
-export const prepareServiceCgroups = (def: ServiceDef, superviseDir: string): ServiceCgroups => {
-  const dirs = prepareCgroupDirs(def.name, superviseDir);
+export const prepareServiceCgroups = (def: ServiceDef): ServiceCgroups => {
+  const dirs = prepareCgroupDirs(def.name, def.dir);
   return { dirs, containment: { cgroup: dirs.v2, v1Cgroups: v1CgroupList(dirs) }, oomKills: () => readOomKills(dirs) };
 };
 

@@ -3,11 +3,11 @@
 // here, before supervision starts, with an SvError (one line per problem and
 // a documented exit code) that cmd/svrun.ts prints. Read svrun() top down:
 // it is the whole path from `svctl up` spawning us to the service's `run`.
-import { cgroupPath, removeCgroupDirs } from '../os/cgroup.js';
+import { removeCgroupDirs } from '../os/cgroup.js';
 import { type ControlReader, openControl } from '../supervise/control.js';
 import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, REAPER_MARGIN_MS } from '../defaults.js';
 import { errorText, SvError } from '../errors.js';
-import { liveLeftovers } from '../supervise/leftovers.js';
+import { liveLeftovers, type Service as LeftoverScope, serviceScope } from '../supervise/leftovers.js';
 import { stopLeftovers } from './leftoverstop.js';
 import { holdLock, type Release } from '../supervise/lock.js';
 import { fileSink, type LogSink, stdoutSink, terminalFd } from '../log/builtin.js';
@@ -107,7 +107,7 @@ interface Service {
   /** With supervise/ and log/ resolved once: later swaps of a symlink redirect nothing. */
   paths: ServicePaths;
   /** Who the old run's processes are, by what svkit itself would have made (never by status.json). */
-  leftoverScope: { name: string; cgroup: string | null };
+  leftoverScope: LeftoverScope;
   /** This supervisor, as status.json names it. */
   me: NonNullable<Status['supervisor']>;
 }
@@ -172,7 +172,7 @@ const validate = (args: SvrunArgs): Service => {
     identity,
     isRoot,
     paths: safe,
-    leftoverScope: { name: def.name, cgroup: cgroupPath(def.name, safe.supervise) },
+    leftoverScope: serviceScope(def.name, def.dir),
     me: { pid: process.pid, pidStart: procStartTime(process.pid), startedAt: new Date().toISOString() },
   };
 };
@@ -277,7 +277,7 @@ const prepareIo = async (svc: Service, run: Run, prev: ReadStatus): Promise<Io> 
   if (prev.kind === 'corrupt') logError(log, `status: unreadable status.json replaced (${prev.reason})`);
   if (def.user !== null && !svc.isRoot) logError(log, `user: svrun is not root; ${def.user} ignored, the service runs as uid ${process.getuid?.()}`);
 
-  const cgroups = prepareServiceCgroups(def, paths.supervise);
+  const cgroups = prepareServiceCgroups(def);
   const containment = { ...cgroups.containment, setpriv };
   if (!containment.setpriv) logError(log, 'setpriv not found: no parent-death signal for the service');
   return { logger, log, containment, cgroups };

@@ -135,7 +135,7 @@ describe.runIf(hasV1)('limits: cgroup v1 on the real hierarchies', () => {
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
 
-const usageOf = (name: string) => readUsage(cgroupDirs(name, join(sb.scan, name, 'supervise')));
+const usageOf = (name: string) => readUsage(cgroupDirs(name, join(sb.scan, name)));
 /** Processes in the service's (v2) cgroup right now. */
 const procsIn = (cgroup: string) => readFileSync(join(cgroup, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).length;
 
@@ -192,7 +192,7 @@ describe('limits: real services', () => {
     expect(percent).toBeLessThan(40);
     expect(percent).toBeGreaterThan(5);
     // the kernel throttled it (on a busy machine a loop may get little CPU without any limit)
-    const dirs = cgroupDirs('spin', join(sb.scan, 'spin', 'supervise'));
+    const dirs = cgroupDirs('spin', join(sb.scan, 'spin'));
     const stat = readFileSync(join(dirs.cpu ?? dirs.v2!, 'cpu.stat'), 'utf8');
     expect(Number(/^nr_throttled (\d+)$/m.exec(stat)?.[1])).toBeGreaterThan(10);
     expect((await sb.svctl(['down', 'spin'])).code).toBe(0);

@@ -56,7 +56,7 @@ describe('task reaper: a SIGKILLed svrun leaves nothing behind', () => {
     await waitFor(() => !isAlive(reaper), 'the reaper to exit', MARGIN);
     if (st.cgroup) await waitFor(() => !existsSync(st.cgroup!), 'the empty cgroup removed', MARGIN);
     // and on a hybrid host the v1 ones made with it
-    const v1 = st.cgroup ? v1CgroupList(cgroupDirs('web', join(dir, 'supervise'))) : [];
+    const v1 = st.cgroup ? v1CgroupList(cgroupDirs('web', dir)) : [];
     await waitFor(() => v1.every((d) => !existsSync(d)), () => `the v1 cgroups removed: ${v1.filter(existsSync).join(' ')}`, MARGIN);
   });
 

@@ -3,7 +3,6 @@
 // system can still be looked at.
 import { EXIT_OK } from '../../defaults.js';
 import { collectErrors } from '../../errors.js';
-import { servicePaths } from '../../supervise/paths.js';
 import { lookup, type ScanEntry } from '../../scan.js';
 import { type Ctx, loadEntries } from '../context.js';
 import { templateOf, templatesOf } from '../engine/instances.js';
@@ -104,7 +103,7 @@ export const cmdStatus = (ctx: Ctx, names: readonly string[]): number => {
     if (e.template) continue;
     const t = templateOf(e.name, templates);
     const s = entryStatus(e, scan);
-    const usage = usageOf(s, servicePaths(e.dir, e.name).supervise);
+    const usage = usageOf(s, e.dir);
     rows.set(e.name, t ? { ...s, template: t, usage } : { ...s, usage });
   }
   if (ctx.json) {

@@ -56,9 +56,9 @@ export const driveDown = async (def: StopTarget, deadline: number | null, progre
         // a oneshot's stop that failed leaves it failed, saying why
         if (launched && s?.state === 'failed' && Date.parse(s.since) >= launchedAt) return `${def.name}: ${s.lastError ?? 'stop failed'}`;
         // svrun refused (an invalid folder: 111) and nothing was stopped
-        if (launched?.exit && launched.exit.code !== 0 && (hasLeftovers(s) || needsTransaction(def, s))) {
+        if (launched?.exit && launched.exit.code !== 0 && (hasLeftovers(s, o) || needsTransaction(def, s))) {
           const why = launched.exit.lines.map((l) => l.replace(/^svrun: /, '')).join('; ') || `svrun exited ${launched.exit.code}`;
-          const what = hasLeftovers(s) ? 'processes a killed supervisor left are still running' : 'its stop did not run';
+          const what = hasLeftovers(s, o) ? 'processes a killed supervisor left are still running' : 'its stop did not run';
           return `${def.name}: ${what}: svrun cannot run it (${why})`;
         }
         return down();

@@ -5,8 +5,7 @@
 import { closeSync } from 'node:fs';
 import { openWriter } from '../../os/fifo.js';
 import { servicePaths, type ServicePaths } from '../../supervise/paths.js';
-import { cgroupPath } from '../../os/cgroup.js';
-import { liveLeftovers } from '../../supervise/leftovers.js';
+import { liveLeftovers, serviceScope } from '../../supervise/leftovers.js';
 import { bootTimeMs, isAlive } from '../../os/proc.js';
 import { blankStatus, readStatus, type Status } from '../../supervise/status.js';
 import { findReaper } from '../../supervise/reaper.js';
@@ -16,6 +15,8 @@ import type { ServiceType, State } from '../../vocabulary.js';
 
 export interface Observed {
   name: string;
+  /** The service folder. */
+  dir: string;
   paths: ServicePaths;
   /** status.json as recorded, or null when missing or unreadable. */
   recorded: Status | null;
@@ -49,7 +50,7 @@ export const observe = (name: string, dir: string): Observed => {
   const paths = servicePaths(dir, name);
   const read = readStatus(paths.status);
   const recorded = read.kind === 'ok' ? read.status : null;
-  return { name, paths, recorded, supervised: supervisorAlive(recorded) || fifoHasReader(paths.control) };
+  return { name, dir, paths, recorded, supervised: supervisorAlive(recorded) || fifoHasReader(paths.control) };
 };
 
 /**
@@ -105,7 +106,7 @@ export const isRunning = (o: Observed, type: ServiceType): boolean =>
   o.supervised ? o.recorded?.want !== 'down' : unsupervisedState(o.recorded, type) === 'up';
 
 /** A dead supervisor's service still has processes (its next svrun stops them first); status.json alone proves nothing. */
-export const hasLeftovers = (s: Status | null, o?: Observed): boolean => liveLeftovers(s, o ? { name: o.name, cgroup: cgroupPath(o.name, o.paths.supervise) } : null);
+export const hasLeftovers = (s: Status | null, o: Pick<Observed, 'name' | 'dir'>): boolean => liveLeftovers(s, serviceScope(o.name, o.dir));
 
 /** From the scan's definitions when it has them (wait, metrics), else read from the folder (status, check read none up front). */
 const typeOf = (e: ScanEntry, scan: Scan | ScanEntries): ServiceType => {

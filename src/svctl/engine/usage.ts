@@ -9,19 +9,20 @@ import type { ShownStatus } from './observe.js';
 export type ShownUsage = { memoryBytes: number | null; cpuSeconds: number | null; pids: number | null } | null;
 
 /**
- * The service's cgroups, found below its supervisor's own (svctl may run in
- * another cgroup: as a service, say); below ours when no supervisor runs.
+ * The service's cgroups (named by the service folder `serviceDir`), found
+ * below its supervisor's own (svctl may run in another cgroup: as a
+ * service, say); below ours when no supervisor runs.
  */
-export const cgroupsOf = (s: ShownStatus, superviseDir: string): CgroupDirs =>
-  cgroupDirs(s.name, superviseDir, s.supervised && s.supervisor ? s.supervisor.pid : 'self');
+export const cgroupsOf = (s: ShownStatus, serviceDir: string): CgroupDirs =>
+  cgroupDirs(s.name, serviceDir, s.supervised && s.supervisor ? s.supervisor.pid : 'self');
 
 /**
  * The service's usage while something of it runs (its pid, or leftovers);
  * a stopped service's cgroups are gone or empty, and show `-`.
  */
-export const usageOf = (s: ShownStatus, superviseDir: string): ShownUsage => {
+export const usageOf = (s: ShownStatus, serviceDir: string): ShownUsage => {
   if (s.pid === null && !s.leftovers) return null;
-  const u = readUsage(cgroupsOf(s, superviseDir));
+  const u = readUsage(cgroupsOf(s, serviceDir));
   return u && { memoryBytes: u.memoryBytes, cpuSeconds: u.cpuSeconds, pids: u.pids };
 };
 

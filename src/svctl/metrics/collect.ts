@@ -2,7 +2,6 @@
 // supervise/ folders and the cgroups, like `status` (no lock, invalid
 // definitions tolerated: a broken system can still be watched).
 import { readUsage } from '../../os/usage.js';
-import { servicePaths } from '../../supervise/paths.js';
 import { type Ctx, defaultEntries, loadScan, namedEntries } from '../context.js';
 import { entryStatus } from '../engine/observe.js';
 import { cgroupsOf } from '../engine/usage.js';
@@ -15,7 +14,7 @@ export const collectMetrics = (ctx: Ctx, names: readonly string[]): string => {
   return metricsText(
     entries.map((e) => {
       const s = entryStatus(e, scan);
-      return metricsRow(s, readUsage(cgroupsOf(s, servicePaths(e.dir, e.name).supervise)));
+      return metricsRow(s, readUsage(cgroupsOf(s, e.dir)));
     }),
   );
 };

@@ -59,7 +59,7 @@ describe('svctl metrics', E2E, () => {
     expect(values(m, 'svkit_start_time_seconds', 'b')).toEqual([]); // nothing runs: no start time
 
     // usage: a series exactly where the service's cgroup has the file (no cgroup, no line; never a made-up 0)
-    const usage = readUsage(cgroupDirs('a', join(sb.scan, 'a', 'supervise')));
+    const usage = readUsage(cgroupDirs('a', join(sb.scan, 'a')));
     const has = (v: number | null | undefined) => (v === null || v === undefined ? 0 : 1);
     expect(values(m, 'svkit_memory_bytes', 'a')).toHaveLength(has(usage?.memoryBytes));
     expect(values(m, 'svkit_cpu_seconds_total', 'a')).toHaveLength(has(usage?.cpuSeconds));
@@ -196,7 +196,7 @@ describe('svctl metrics --listen', E2E, () => {
     expect(values(m, 'svkit_up', 'a')).toEqual([1]);
     expect(values(m, 'svkit_up', 'metrics')).toEqual([1]);
     // what svctl outside any service cgroup reads for a is what the service reads too
-    const usage = readUsage(cgroupDirs('a', join(sb.scan, 'a', 'supervise')));
+    const usage = readUsage(cgroupDirs('a', join(sb.scan, 'a')));
     if (a.cgroup === null || usage?.cpuSeconds == null) return skip('no cgroup v2 with cpu.stat here: nothing to compare (the first test covers absence)');
     expect(values(m, 'svkit_cpu_seconds_total', 'a')).toHaveLength(1);
     expect(values(m, 'svkit_memory_bytes', 'a')).toHaveLength(usage?.memoryBytes == null ? 0 : 1);

@@ -43,6 +43,12 @@ export const LOCK_GUARD_RETRY_MS = 10;
 export const LOCK_GUARD_JITTER_MS = 20;
 /** Where inotify fails, a held lock is looked at this often (removed or replaced behind our back?); else never on a timer. */
 export const LOCK_UPDATE_MS = 5_000;
+/**
+ * Where inotify fails (no instance left: fs.inotify.max_user_instances), svrun
+ * looks this often whether its supervise/ or control FIFO was moved or
+ * replaced: one fstat and two stats, so svctl finds them again within a second.
+ */
+export const FOLDER_CHECK_FALLBACK_MS = 1_000;
 /** A supervisor whose lock was taken from it tries to take it back this often (never fatal, never busy). */
 export const LOCK_RETAKE_MS = 1_000;
 /** svctl waits for .svctl.lock in steps this short: a waiting `svctl up` should not add visible delay. */

@@ -76,9 +76,33 @@ export const failure = (program: string, err: unknown, fallback: number): { line
   return { lines: [`${program}: ${oneLine(err instanceof Error ? err.message : String(err))}`], exitCode: fallback };
 };
 
+/** Paths reached through a held descriptor (/proc/self/fd/N), and the names they are known by. */
+const shownAs = new Map<string, string>();
+
+/**
+ * From now on, errorText shows `path` (a held folder's /proc/self/fd/N,
+ * src/os/helddir.ts) as `name`: an error names the file as a person knows it.
+ */
+export const showPathAs = (path: string, name: string): void => {
+  shownAs.set(path, name);
+};
+
+/** `text` with `path` shown as `name` (not where a digit follows: /proc/self/fd/2 is no prefix of /proc/self/fd/21). */
+const showPath = (text: string, path: string, name: string): string => {
+  let out = '';
+  let from = 0;
+  for (let j = text.indexOf(path); j >= 0; j = text.indexOf(path, from)) {
+    const end = j + path.length;
+    out += text.slice(from, j) + (/\d/.test(text[end] ?? '') ? path : name);
+    from = end;
+  }
+  return out + text.slice(from);
+};
+
 /** Anything thrown, as a one-line message. */
 export const errorText = (err: unknown): string => {
-  const text = err instanceof Error ? err.message : String(err);
+  let text = err instanceof Error ? err.message : String(err);
+  for (const [path, name] of shownAs) text = showPath(text, path, name);
   return text.split('\n')[0] ?? text;
 };
 

@@ -6,7 +6,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import { cgroupDirs, removeCgroupDirs } from '../src/os/cgroup.js';
 import { isAlive as procIsAlive, procStat } from '../src/os/proc.js';
 import { readStatus, type Status } from '../src/supervise/status.js';
 import { findReaper } from '../src/supervise/reaper.js';
+import { serviceId } from '../src/os/serviceid.js';
 import { exitStatus } from '../src/signals.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -345,7 +346,7 @@ export const svrunPids = (dir: string): number[] =>
   });
 
 /** The task reaper svrun started for the service folder `dir`, as src/supervisor/taskreaper.ts finds it, or null. */
-export const taskReaperPid = (dir: string): number | null => findReaper(join(dir, 'supervise'))?.pid ?? null;
+export const taskReaperPid = (dir: string): number | null => findReaper(join(dir, 'supervise'), serviceId(basename(dir), dir))?.pid ?? null;
 
 // ---- the fault suite (test/fault): soak switch, figures, /proc measurements ----
 

@@ -7,7 +7,8 @@ import { ensureFifo, openFifo } from '../os/fifo.js';
 import { LOG_FLUSH_MS, PIPE_FLUSH_MS } from '../defaults.js';
 import { QueuedWriter } from './files.js';
 import type { LogSink } from './builtin.js';
-import { formatPiped } from './format.js';
+import { eventText, formatPiped } from './format.js';
+import { asideText } from '../os/safefile.js';
 
 export interface LogPipe {
   /** The service's stdout and stderr (blocking, as programs expect). */
@@ -21,7 +22,9 @@ export interface LogPipe {
 }
 
 export const openLogPipe = (fifo: string, onError: (text: string) => void): LogPipe => {
-  ensureFifo(fifo);
+  // a folder planted where the pipe goes is moved aside: said in the log once the pipe is there
+  const moved: string[] = [];
+  ensureFifo(fifo, (m) => moved.push(asideText('supervise', m, 'a FIFO')));
   // never through a planted symlink: the FIFO is checked once, then reopened through /proc/self/fd
   const probe = openFifo(fifo);
   // O_RDWR first: it never blocks, and with it held the blocking opens below return at once
@@ -32,6 +35,7 @@ export const openLogPipe = (fifo: string, onError: (text: string) => void): LogP
   const serviceOut = again(constants.O_WRONLY);
   const events = again(constants.O_WRONLY | constants.O_NONBLOCK);
   const writer = new QueuedWriter({ ownsFd: false, open: () => ({ fd: events, size: 0 }) }, onError);
+  for (const text of moved) writer.push(formatPiped('svrun', eventText({ kind: 'error', text })));
   return {
     serviceOut,
     loggerIn,

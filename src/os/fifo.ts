@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { lastErrno, libc } from './libc.js';
 import { closeSync, constants, fstatSync, lstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { fileKind, moveAside, type OnAside } from './safefile.js';
 
 const isFifo = (path: string): boolean => {
   try {
@@ -36,14 +37,15 @@ const makeFifo = (path: string): void => {
 /**
  * Creates the FIFO if needed (0600). Anything else at `path` (a regular
  * file, a planted symlink) is unlinked first (unlink does not follow); a
- * folder there is an error.
+ * folder there is moved aside (`onAside` told), never removed.
  */
-export const ensureFifo = (path: string): void => {
+export const ensureFifo = (path: string, onAside?: OnAside): void => {
   if (isFifo(path)) return;
   try {
     unlinkSync(path);
-  } catch {
-    /* nothing there */
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR' || code === 'EPERM') moveAside(path, 'not-a-fifo', onAside);
   }
   makeFifo(path);
   if (!isFifo(path)) throw new Error(`${path}: cannot create FIFO: replaced meanwhile`);
@@ -66,9 +68,9 @@ export const openFifo = (path: string): { fd: number; again: (flags: number) => 
 /**
  * Opens the FIFO at `path` for writing without blocking, or null: nobody
  * reads it (ENXIO), nothing is there, or it is not a FIFO at all (a planted
- * symlink is not followed, and a regular file in its place is closed
- * untouched: what is there is not a supervisor's FIFO). Any other error is
- * thrown.
+ * symlink is not followed, a folder is not opened, and a regular file in
+ * its place is closed untouched: what is there is not a supervisor's FIFO).
+ * Any other error is thrown.
  */
 export const openWriter = (path: string): number | null => {
   let fd: number;
@@ -76,7 +78,7 @@ export const openWriter = (path: string): number | null => {
     fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW | constants.O_NOCTTY);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENXIO' || code === 'ENOENT' || code === 'ELOOP') return null;
+    if (code === 'ENXIO' || code === 'ENOENT' || code === 'ELOOP' || code === 'EISDIR') return null;
     throw err;
   }
   if (fstatSync(fd).isFIFO()) return fd;
@@ -84,10 +86,23 @@ export const openWriter = (path: string): number | null => {
   return null;
 };
 
-/** Writes `data` to the FIFO at `path` without blocking (see openWriter), or returns 'no-reader'. */
-export const writeFifo = (path: string, data: string): 'written' | 'no-reader' => {
+/** What is at `path` when it is there and not a FIFO (`a directory`), else null. */
+export const notAFifo = (path: string): string | null => {
+  try {
+    const st = lstatSync(path);
+    return st.isFIFO() ? null : fileKind(st);
+  } catch {
+    return null;
+  }
+};
+
+/**
+ * Writes `data` to the FIFO at `path` without blocking (see openWriter), or
+ * says why not: 'no-reader', or 'not-a-fifo' (something else is there).
+ */
+export const writeFifo = (path: string, data: string): 'written' | 'no-reader' | 'not-a-fifo' => {
   const fd = openWriter(path);
-  if (fd === null) return 'no-reader';
+  if (fd === null) return notAFifo(path) === null ? 'no-reader' : 'not-a-fifo';
   try {
     writeSync(fd, data);
   } finally {

@@ -18,7 +18,7 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = constants;
 
@@ -56,21 +56,57 @@ const writeAll = (fd: number, data: Buffer): void => {
   for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
 };
 
+/** A file moved out of the way: its name, what it was (fileKind), its new name beside it. */
+export interface Aside {
+  name: string;
+  kind: string;
+  aside: string;
+}
+export type OnAside = (moved: Aside) => void;
+
+/** The line for the log: `supervise/pid was a directory, not a regular file: moved aside to pid.<time>.not-a-file`. */
+export const asideText = (folder: string, m: Aside, not = 'a regular file'): string =>
+  `${folder}/${m.name} was ${m.kind}, not ${not}: moved aside to ${m.aside}`;
+
+/**
+ * Moves whatever is at `path` aside, beside it, as `NAME.<ISO time>.SUFFIX`
+ * (rename: nothing is followed, nothing deleted), the way log/current is
+ * when it is not a file; tells `onAside` what it was. False when nothing was there.
+ */
+export const moveAside = (path: string, suffix: string, onAside?: OnAside): boolean => {
+  let st: Stats;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return false;
+  }
+  const aside = `${basename(path)}.${new Date().toISOString()}.${suffix}`;
+  renameSync(path, join(dirname(path), aside));
+  onAside?.({ name: basename(path), kind: fileKind(st), aside });
+  return true;
+};
+
+/** A rename onto a folder fails so: a folder planted where a file goes. */
+const FOLDER_IN_THE_WAY = new Set(['EISDIR', 'ENOTEMPTY', 'EEXIST', 'ENOTDIR']);
+
 /**
  * Replaces `file` atomically (temporary file `FILE.PID.tmp` + rename), so a
  * reader never sees half of it. The temporary file is created anew
- * (O_EXCL|O_NOFOLLOW, a stale one unlinked first: unlink does not follow),
- * and rename replaces a symlink at `file` rather than following it. On
+ * (O_EXCL|O_NOFOLLOW, anything stale there unlinked first, or moved aside
+ * if it is a folder: unlink does not follow), and rename replaces a symlink,
+ * FIFO or file at `file` rather than following or opening it; a folder
+ * there is moved aside (`onAside` told) and the rename done again. On
  * failure (a full disk) the temporary file is removed and the error thrown.
  * Returns the new file's fstat, taken before the rename (nobody else can
  * have written it yet): what it looks like as svrun left it.
  */
-export const replaceFile = (file: string, data: string, mode: number): Stats => {
+export const replaceFile = (file: string, data: string, mode: number, onAside?: OnAside): Stats => {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     unlinkSync(tmp);
   } catch (err) {
-    if (code(err) !== 'ENOENT') throw err;
+    if (code(err) === 'EISDIR' || code(err) === 'EPERM') moveAside(tmp, 'not-a-file', onAside);
+    else if (code(err) !== 'ENOENT') throw err;
   }
   const fd = openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
   try {
@@ -78,7 +114,13 @@ export const replaceFile = (file: string, data: string, mode: number): Stats => 
     writeAll(fd, Buffer.from(data));
     const written = fstatSync(fd);
     closeSync(fd);
-    renameSync(tmp, file);
+    try {
+      renameSync(tmp, file);
+    } catch (err) {
+      if (!FOLDER_IN_THE_WAY.has(code(err) ?? '') || !lstatSync(file).isDirectory()) throw err;
+      moveAside(file, 'not-a-file', onAside);
+      renameSync(tmp, file);
+    }
     return written;
   } catch (err) {
     try {

@@ -8,9 +8,11 @@
 // svrun keeps the FIFO open for writing too, so it never reads EOF, and reads
 // it through a non-blocking pipe handle (no libuv thread-pool thread tied up).
 // A writer that finds no reader gets ENXIO: "not supervised".
-import { closeSync, constants } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, type Stats, unlinkSync } from 'node:fs';
+import { basename } from 'node:path';
 import { Socket } from 'node:net';
 import { ensureFifo, openFifo, writeFifo } from '../os/fifo.js';
+import { fileKind, type OnAside } from '../os/safefile.js';
 import type { Command } from '../vocabulary.js';
 
 interface CommandLetter {
@@ -76,13 +78,21 @@ export const letterForSignal = (signal: NodeJS.Signals): ControlLetter | null =>
 export const RELAYED_SIGNALS: readonly NodeJS.Signals[] = [...BY_SIGNAL.keys()];
 
 export interface ControlReader {
+  /**
+   * Is the name still the FIFO being read? If not (removed, or replaced: a
+   * folder, a file, another FIFO), a new FIFO is made there and read
+   * instead (a folder moved aside, anything else unlinked); the line
+   * saying so, or null when nothing was wrong.
+   */
+  recheck(): string | null;
   close(): void;
 }
 
-/** Reads the FIFO at `path` and hands each letter of the protocol to `onLetter`. */
-export const openControl = (path: string, onLetter: (letter: ControlLetter) => void): ControlReader => {
-  ensureFifo(path);
+/** One FIFO at `path`, read: its identity, and how to stop reading it. */
+const readFifo = (path: string, onLetter: (letter: ControlLetter) => void, onAside?: OnAside): { st: Stats; close: () => void } => {
+  ensureFifo(path, onAside);
   const { fd: rfd, again } = openFifo(path);
+  const st = fstatSync(rfd);
   const wfd = again(constants.O_WRONLY | constants.O_NONBLOCK);
   const socket = new Socket({ fd: rfd, readable: true, writable: false });
   socket.on('data', (chunk: Buffer) => {
@@ -95,6 +105,7 @@ export const openControl = (path: string, onLetter: (letter: ControlLetter) => v
     /* a FIFO read error leaves the supervisor supervising; signals still work */
   });
   return {
+    st,
     close: () => {
       socket.destroy();
       closeSync(wfd);
@@ -102,12 +113,44 @@ export const openControl = (path: string, onLetter: (letter: ControlLetter) => v
   };
 };
 
-export type SendResult = 'sent' | 'not-supervised';
+/**
+ * Reads the FIFO at `path` and hands each letter of the protocol to
+ * `onLetter`. A folder planted at `path` is moved aside (`onAside` told)
+ * and a FIFO made in its place.
+ */
+export const openControl = (path: string, onLetter: (letter: ControlLetter) => void, onAside?: OnAside): ControlReader => {
+  let current = readFifo(path, onLetter, onAside);
+  return {
+    recheck: () => {
+      let now: Stats | null = null;
+      try {
+        now = lstatSync(path);
+      } catch {
+        /* removed */
+      }
+      if (now?.isFIFO() && now.ino === current.st.ino && now.dev === current.st.dev) return null;
+      const was = now === null ? 'removed' : now.isFIFO() ? 'replaced by another FIFO' : `replaced by ${fileKind(now)}`;
+      if (now?.isFIFO()) unlinkSync(path); // not ours: whoever made it could read our letters
+      const moved: string[] = [];
+      const next = readFifo(path, onLetter, (m) => moved.push(m.aside));
+      current.close();
+      current = next;
+      return `supervise/${basename(path)} was ${was}${moved.length ? ` (moved aside to ${moved.join(', ')})` : ''}: a new FIFO made`;
+    },
+    close: () => current.close(),
+  };
+};
+
+export type SendResult = 'sent' | 'not-supervised' | 'not-a-fifo';
 
 /**
  * Client side: one letter to the supervisor reading the FIFO at `path`, or
- * 'not-supervised' (ENXIO: nobody reads it; or no FIFO). `letter` is a
- * letter of the table or the table's entry itself.
+ * 'not-supervised' (ENXIO: nobody reads it; or nothing there), or
+ * 'not-a-fifo' (something planted there: a folder, a file, a symlink; a
+ * running supervisor replaces it when it notices). `letter` is a letter of
+ * the table or the table's entry itself.
  */
-export const sendControl = (path: string, letter: Letter | ControlLetter): SendResult =>
-  writeFifo(path, typeof letter === 'string' ? letter : letter.letter) === 'written' ? 'sent' : 'not-supervised';
+export const sendControl = (path: string, letter: Letter | ControlLetter): SendResult => {
+  const r = writeFifo(path, typeof letter === 'string' ? letter : letter.letter);
+  return r === 'written' ? 'sent' : r === 'no-reader' ? 'not-supervised' : 'not-a-fifo';
+};

@@ -6,7 +6,7 @@
 // a reader checks /proc before believing it.
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { procStartTime } from '../os/proc.js';
-import { replaceFile } from '../os/safefile.js';
+import { type OnAside, replaceFile } from '../os/safefile.js';
 
 export interface Owner {
   pid: number;
@@ -56,7 +56,7 @@ export const readOwner = (file: string): Owner | null => {
   }
 };
 
-/** Replaces the record at `file` atomically, never through a planted symlink (0644: anyone may read who holds it). */
-export const writeOwner = (file: string, o: Owner): void => {
-  replaceFile(file, ownerText(o), 0o644);
+/** Replaces the record at `file` atomically, never through a planted symlink, a folder there moved aside (0644: anyone may read who holds it). */
+export const writeOwner = (file: string, o: Owner, onAside?: OnAside): void => {
+  replaceFile(file, ownerText(o), 0o644, onAside);
 };

@@ -6,7 +6,7 @@
 // starts and tells the reaper, is src/supervisor/taskreaper.ts.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isAlive, procStartTime } from '../os/proc.js';
+import { isAlive, procStat } from '../os/proc.js';
 import { readOwner } from './owner.js';
 
 /** argv[0] of the script ($0), so `ps` shows what it is. */
@@ -103,12 +103,19 @@ export const targetLine = (unit: ReapUnit, t: ReapTarget): string => {
 /** supervise/reaper: the reaper's owner record (src/supervise/owner.ts). */
 export const reaperRecord = (superviseDir: string) => join(superviseDir, 'reaper');
 
-/** Is `pid` (with that start time) this folder's reaper? Its command line must be ours, word for word. */
-export const isReaperOf = (superviseDir: string, pid: number, start: number): boolean => {
-  if (procStartTime(pid) !== start) return false;
+/**
+ * Is `pid` (with that start time) the reaper of the service `id`
+ * (src/os/serviceid.ts: its argv names the service, not a path anyone
+ * may swap)? It leads a session of its own (svrun starts it so) and its
+ * command line is ours, word for word; a record naming anything else is
+ * a planted hint.
+ */
+export const isReaperOf = (id: string, pid: number, start: number): boolean => {
+  const st = procStat(pid);
+  if (st === null || st.start !== start || st.sid !== pid) return false;
   try {
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return argv[0] === '/bin/sh' && argv[1] === '-c' && argv[2] === REAPER_SCRIPT && argv[3] === REAPER_NAME && argv[4] === superviseDir;
+    return argv[0] === '/bin/sh' && argv[1] === '-c' && argv[2] === REAPER_SCRIPT && argv[3] === REAPER_NAME && argv[4] === id && argv.length === 6;
   } catch {
     return false;
   }
@@ -118,8 +125,8 @@ export const isReaperOf = (superviseDir: string, pid: number, start: number): bo
  * The reaper recorded in supervise/reaper, if it still runs (a zombie
  * counts as gone); null otherwise. The file is only a hint: /proc decides.
  */
-export const findReaper = (superviseDir: string): { pid: number; start: number } | null => {
+export const findReaper = (superviseDir: string, id: string): { pid: number; start: number } | null => {
   const o = readOwner(reaperRecord(superviseDir));
   if (o === null || o.pidStart === null || o.pid <= 1) return null;
-  return isAlive(o.pid, o.pidStart) && isReaperOf(superviseDir, o.pid, o.pidStart) ? { pid: o.pid, start: o.pidStart } : null;
+  return isAlive(o.pid, o.pidStart) && isReaperOf(id, o.pid, o.pidStart) ? { pid: o.pid, start: o.pidStart } : null;
 };

@@ -1,7 +1,7 @@
 // supervise/status.json, schema version 1: written atomically (temporary
 // file in the same folder, then rename) so no reader ever sees half of it.
 import type { Stats } from 'node:fs';
-import { replaceFile } from '../os/safefile.js';
+import { type OnAside, replaceFile } from '../os/safefile.js';
 import type { LastExit, ServiceType, State, Want } from '../vocabulary.js';
 import { readSettingsFile } from '../settingsfile.js';
 
@@ -139,11 +139,12 @@ export const readStatus = (file: string): ReadStatus => {
 export const statusText = (status: Status): string => `${JSON.stringify(status, null, 2)}\n`;
 
 /**
- * Atomic replace, never through a planted symlink (src/os/safefile.ts); 0644:
+ * Atomic replace, never through a planted symlink, a folder planted there
+ * moved aside (src/os/safefile.ts); 0644:
  * svctl reads it as any user. Returns the new file's fstat; throws on failure
  * (the caller records and retries). Not fsync'd: it describes processes,
  * which a machine crash ends anyway, and readers take a missing or broken
  * file for "no status" (docs/decisions.md); an fsync cost a few ms on every
  * change, twice on each restart's path.
  */
-export const writeStatus = (file: string, status: Status): Stats => replaceFile(file, statusText(status), 0o644);
+export const writeStatus = (file: string, status: Status, onAside?: OnAside): Stats => replaceFile(file, statusText(status), 0o644, onAside);

@@ -5,7 +5,7 @@
 import { type FSWatcher, lstatSync, type Stats, watch } from 'node:fs';
 import { IO_RETRY_MS, STATUS_CHECK_DEBOUNCE_MS, STATUS_CHECK_FALLBACK_MS } from '../defaults.js';
 import { errorText } from '../errors.js';
-import { replaceFile } from '../os/safefile.js';
+import { type Aside, asideText, replaceFile } from '../os/safefile.js';
 import type { ServicePaths } from '../supervise/paths.js';
 import { type Status, writeStatus } from '../supervise/status.js';
 import type { Core } from './state.js';
@@ -43,6 +43,8 @@ export interface StatusWriterHooks {
   failed(text: string): void;
   /** A write succeeded. */
   written(): void;
+  /** Something planted where status.json or pid goes was moved aside: one line for the log. */
+  repaired(text: string): void;
 }
 
 export class StatusWriter {
@@ -70,13 +72,24 @@ export class StatusWriter {
     const text = JSON.stringify(status);
     const pidText = status.pid === null ? '' : `${status.pid}\n`;
     if (!force && text === this.written && pidText === this.writtenPid) return;
+    const aside = (m: Aside) => this.hooks.repaired(asideText('supervise', m));
+    let failure: unknown = null;
+    // each on its own: a pid file that cannot be written never keeps status.json from saying what runs
     try {
       // 0644, like status.json: a pid is no secret, and tools that read pid files may run as anyone
-      if (force || pidText !== this.writtenPid) this.mine.set(this.paths.pid, signature(replaceFile(this.paths.pid, pidText, 0o644)));
+      if (force || pidText !== this.writtenPid) this.mine.set(this.paths.pid, signature(replaceFile(this.paths.pid, pidText, 0o644, aside)));
       this.writtenPid = pidText;
-      this.mine.set(this.paths.status, signature(writeStatus(this.paths.status, status)));
+    } catch (err) {
+      failure = err;
+    }
+    try {
+      this.mine.set(this.paths.status, signature(writeStatus(this.paths.status, status, aside)));
       this.written = text;
     } catch (err) {
+      failure ??= err;
+    }
+    if (failure !== null) {
+      const err = failure;
       this.hooks.failed(`status: ${errorText(err)}`);
       this.retry ??= setTimeout(() => {
         this.retry = null;

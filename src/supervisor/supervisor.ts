@@ -115,6 +115,8 @@ export class Supervisor {
         this.log.line('svrun', eventText({ kind: 'error', text }));
         this.core = { ...this.core, lastError: text };
       },
+      // a planted folder moved out of status.json's or pid's way: said in the log, not an error that holds
+      repaired: (text) => this.log.line('svrun', eventText({ kind: 'error', text })),
       written: () => {
         // once a write succeeds again, a `status:` error in lastError no longer holds
         if (this.core.lastError?.startsWith('status: ')) this.resolveError('status: ');

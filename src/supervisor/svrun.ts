@@ -14,7 +14,9 @@ import { fileSink, type LogSink, stdoutSink, terminalFd } from '../log/builtin.j
 import { eventText } from '../log/format.js';
 import { type Logger, prepareLogger } from './logger.js';
 import { pathsIn, type ServicePaths, servicePaths } from '../supervise/paths.js';
-import { ensureStateDir } from '../os/safefile.js';
+import { asideText, ensureStateDir } from '../os/safefile.js';
+import { type HeldDir, holdDir } from '../os/helddir.js';
+import { keepFolder } from './folderkeeper.js';
 import { bootTimeMs, procStartTime } from '../os/proc.js';
 import { type Identity, resolveIdentity } from '../os/identity.js';
 import { findExecutable } from '../os/procgroup.js';
@@ -85,8 +87,9 @@ export const svrun = async (argv: string[]): Promise<number> => {
   handleSignals(run);
   const claimed = await lock(svc, run);
   // a killed predecessor's task reaper may still be stopping the old run: let it finish, bounded
-  await awaitReaper(svc.paths.supervise, 2 * svc.def.timeoutKillMs + REAPER_MARGIN_MS, () => run.interrupts > 1);
+  await awaitReaper(svc.paths.supervise, svc.leftoverScope.id, 2 * svc.def.timeoutKillMs + REAPER_MARGIN_MS, () => run.interrupts > 1);
   const io = await prepareIo(svc, run, claimed.prev);
+  for (const note of claimed.notes) logError(io.log, note);
   const old = claimed.prev.kind === 'ok' ? claimed.prev.status : null;
   if (!(await clearLeftovers(svc, run, io, old))) {
     await tearDown(run, io);
@@ -104,8 +107,13 @@ interface Service {
   /** `user` resolved (only as root; otherwise the service runs as we do). */
   identity: Identity | null;
   isRoot: boolean;
-  /** With supervise/ and log/ resolved once: later swaps of a symlink redirect nothing. */
+  /**
+   * supervise/ reached through its held descriptor (src/os/helddir.ts) and
+   * log/ resolved once: later swaps of either name redirect nothing.
+   */
   paths: ServicePaths;
+  /** supervise/, held: put back under its name when it is moved or replaced (src/supervisor/folderkeeper.ts). */
+  held: HeldDir;
   /** Who the old run's processes are, by what svkit itself would have made (never by status.json). */
   leftoverScope: LeftoverScope;
   /** This supervisor, as status.json names it. */
@@ -165,13 +173,15 @@ const validate = (args: SvrunArgs): Service => {
       throw invalid(`${def.name}/${what}: ${errorText(err)}`);
     }
   });
-  const safe = pathsIn(resolved[0]!, resolved[1] ?? paths.logDir);
+  const held = holdDir(paths.supervise, resolved[0]!);
+  const safe = pathsIn(held.path, resolved[1] ?? paths.logDir);
   return {
     args,
     def,
     identity,
     isRoot,
     paths: safe,
+    held,
     leftoverScope: serviceScope(def.name, def.dir),
     me: { pid: process.pid, pidStart: procStartTime(process.pid), startedAt: new Date().toISOString() },
   };
@@ -201,9 +211,10 @@ const handleSignals = (run: Run): void => {
  * last word of the previous supervisor. Throws exit 100 when another
  * supervisor holds it, 111 when it cannot be taken.
  */
-const lock = async (svc: Service, run: Run): Promise<{ prev: ReadStatus; startCore: Core }> => {
+const lock = async (svc: Service, run: Run): Promise<{ prev: ReadStatus; startCore: Core; notes: readonly string[] }> => {
   const { def, paths, args, me } = svc;
   let prev: ReadStatus = { kind: 'missing' };
+  const notes: string[] = [];
   let startCore: Core = initialCore(args.want, Date.now());
   const claim = () => {
     prev = readStatus(paths.status);
@@ -212,16 +223,21 @@ const lock = async (svc: Service, run: Run): Promise<{ prev: ReadStatus; startCo
     // the old run's pid and cgroup stay on record until its leftovers are gone;
     // what status.json names counts only once /proc or the cgroup proves it
     const leftovers = liveLeftovers(old, svc.leftoverScope);
-    writeStatus(paths.status, {
-      ...(old ?? blankStatus(def.name, def.type)),
-      supervisor: me,
-      want: args.want,
-      state: leftovers ? 'stopping' : startCore.state,
-      since: new Date().toISOString(),
-      settings: heldSettings(def),
-    });
+    writeStatus(
+      paths.status,
+      {
+        ...(old ?? blankStatus(def.name, def.type)),
+        supervisor: me,
+        want: args.want,
+        state: leftovers ? 'stopping' : startCore.state,
+        since: new Date().toISOString(),
+        settings: heldSettings(def),
+      },
+      (m) => notes.push(asideText('supervise', m)),
+    );
   };
   const held = await holdLock({
+    folder: def.dir,
     dir: paths.supervise,
     lockPath: paths.lock,
     owner: () => {
@@ -240,7 +256,7 @@ const lock = async (svc: Service, run: Run): Promise<{ prev: ReadStatus; startCo
   });
   if (!held.ok) throw new SvError('svkit.locked', EXIT_LOCKED, `${def.name} is already supervised by pid ${held.holder ?? '(unknown)'}`);
   run.release = held.release;
-  return { prev, startCore };
+  return { prev, startCore, notes: [...(held.notes ?? []), ...notes] };
 };
 
 /**
@@ -313,7 +329,7 @@ const supervise = async (svc: Service, run: Run, io: Io, startCore: Core): Promi
   // limits once the old run is gone: a lower memory limit is refused while its memory is in use
   const limits = applyServiceLimits(def, io.cgroups, (t) => logError(io.log, t));
   // from here on processes of ours run: a SIGKILL of svrun leaves them to the reaper
-  run.reaper = new TaskReaper(paths.supervise, (t) => logError(io.log, t));
+  run.reaper = new TaskReaper(paths.supervise, svc.leftoverScope.id, (t) => logError(io.log, t));
   // the logger first, so that nothing the service writes waits long
   await io.logger?.start();
   const core = run.terminated ? { ...startCore, want: startCore.state === 'up' ? startCore.want : 'down' } : startCore;
@@ -335,15 +351,19 @@ const supervise = async (svc: Service, run: Run, io: Io, startCore: Core): Promi
   run.supervisor = supervisor;
   process.on('uncaughtException', (err) => supervisor.noteError(`internal: ${errorText(err)}`));
   let control: ControlReader | null = null;
+  const say = (text: string) => logError(io.log, text);
   try {
-    control = openControl(paths.control, (letter) => supervisor.dispatch(letterEvent(letter, Date.now())));
+    control = openControl(paths.control, (letter) => supervisor.dispatch(letterEvent(letter, Date.now())), (m) => say(asideText('supervise', m, 'a FIFO')));
   } catch (err) {
     supervisor.noteError(`control: ${errorText(err)}`);
   }
+  // supervise/ moved, replaced or removed, or its control FIFO replaced: put right, said in the log
+  const keeper = keepFolder(svc.held, { checks: [() => control?.recheck() ?? null], say, restored: () => supervisor.persist(true) });
   supervisor.persist();
   const running = supervisor.run();
   if (run.terminated) supervisor.dispatch({ type: 'terminate', at: Date.now() });
   const code = await running;
+  keeper.stop();
   control?.close();
   return code;
 };

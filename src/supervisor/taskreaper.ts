@@ -31,22 +31,22 @@ import { exitText } from '../vocabulary.js';
  * (at once when `urgent`: a second Ctrl-C) and the caller's leftover
  * handling does the rest. Resolves true if one was found.
  */
-export const awaitReaper = async (superviseDir: string, boundMs: number, urgent: () => boolean = () => false): Promise<boolean> => {
-  const found = findReaper(superviseDir);
+export const awaitReaper = async (superviseDir: string, id: string, boundMs: number, urgent: () => boolean = () => false): Promise<boolean> => {
+  const found = findReaper(superviseDir, id);
   if (!found) return false;
   const end = Date.now() + boundMs;
   while (Date.now() < end && !urgent()) {
-    if (!findReaper(superviseDir)) return true;
+    if (!findReaper(superviseDir, id)) return true;
     await sleep(GROUP_POLL_MS);
   }
-  if (isReaperOf(superviseDir, found.pid, found.start)) {
+  if (isReaperOf(id, found.pid, found.start)) {
     try {
       process.kill(found.pid, 'SIGKILL');
     } catch {
       /* gone meanwhile */
     }
   }
-  for (let i = 0; i < REAPER_EXIT_WAIT_MS / GROUP_POLL_MS && findReaper(superviseDir); i++) await sleep(GROUP_POLL_MS);
+  for (let i = 0; i < REAPER_EXIT_WAIT_MS / GROUP_POLL_MS && findReaper(superviseDir, id); i++) await sleep(GROUP_POLL_MS);
   return true;
 };
 
@@ -59,6 +59,8 @@ export class TaskReaper {
 
   constructor(
     private readonly superviseDir: string,
+    /** The service's identity (src/os/serviceid.ts), the reaper's argv[1]. */
+    private readonly id: string,
     private readonly onError: (text: string) => void,
   ) {
     this.start();
@@ -100,7 +102,7 @@ export class TaskReaper {
     let child: ChildProcess;
     try {
       // detached: a session of its own, so the terminal's Ctrl-C, Ctrl-Z and hangup never reach it
-      child = spawn('/bin/sh', ['-c', REAPER_SCRIPT, REAPER_NAME, this.superviseDir], { stdio: ['pipe', 'ignore', 'ignore'], detached: true, cwd: '/' });
+      child = spawn('/bin/sh', ['-c', REAPER_SCRIPT, REAPER_NAME, this.id], { stdio: ['pipe', 'ignore', 'ignore'], detached: true, cwd: '/' });
     } catch (err) {
       return this.failed(`reaper: ${errorText(err)}`);
     }

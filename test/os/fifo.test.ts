@@ -2,7 +2,7 @@
 // reader holds, and never through a planted symlink or into a file that
 // stands where a FIFO should be (the folder is untrusted).
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -36,7 +36,7 @@ describe('writeFifo', () => {
     const target = join(dir, 'precious');
     writeFileSync(target, 'hello\n');
     symlinkSync(target, join(dir, 'control'));
-    expect(writeFifo(join(dir, 'control'), 'x')).toBe('no-reader');
+    expect(writeFifo(join(dir, 'control'), 'x')).toBe('not-a-fifo');
     expect(fifoHasReader(join(dir, 'control'))).toBe(false);
     expect(readFileSync(target, 'utf8')).toBe('hello\n');
   });
@@ -44,9 +44,17 @@ describe('writeFifo', () => {
   it('a regular file where the FIFO should be is not written to', () => {
     const file = join(dir, 'control');
     writeFileSync(file, 'hello\n');
-    expect(writeFifo(file, 'x')).toBe('no-reader');
+    expect(writeFifo(file, 'x')).toBe('not-a-fifo');
     expect(openWriter(file)).toBeNull();
     expect(fifoHasReader(file)).toBe(false);
     expect(readFileSync(file, 'utf8')).toBe('hello\n');
+  });
+
+  it('a folder where the FIFO should be is neither opened nor an error: not-a-fifo', () => {
+    const folder = join(dir, 'control');
+    mkdirSync(folder);
+    expect(writeFifo(folder, 'x')).toBe('not-a-fifo');
+    expect(openWriter(folder)).toBeNull();
+    expect(fifoHasReader(folder)).toBe(false);
   });
 });

@@ -5,11 +5,12 @@
 // stopped by a short-lived `svrun --want down`, which cleans up before it
 // starts anything. The order and the waits come from a StopPlan, which is
 // built whether the folders are valid or not.
-import { sendControl } from '../../supervise/control.js';
 import { subgraph } from '../../graph.js';
 import type { Status } from '../../supervise/status.js';
 import { type Launched, launchSvrun } from './launch.js';
-import { beingReaped, hasLeftovers, isRunning, observe } from './observe.js';
+import { beingReaped, hasLeftovers, isRunning, type Observed, observe } from './observe.js';
+import { ask, settled, stoppedSupervisor, stoppedText, takeBack } from './letters.js';
+import { notAFifo } from '../../os/fifo.js';
 import { runGraph } from './schedule.js';
 import { type StopPlan, type StopTarget, stopTimeoutMs } from './stopplan.js';
 import { ChangeWaiter } from './changewait.js';
@@ -24,13 +25,22 @@ export const driveDown = async (def: StopTarget, deadline: number | null, progre
   const t0 = Date.now();
   const until = deadline ?? t0 + stopTimeoutMs(def);
   const o0 = observe(def.name, def.dir);
-  if (!o0.supervised && !beingReaped(o0) && !hasLeftovers(o0.recorded, o0) && !needsTransaction(def, o0.recorded)) {
+  if (!o0.supervised && o0.heldBy === null && !beingReaped(o0) && !hasLeftovers(o0.recorded, o0) && !needsTransaction(def, o0.recorded)) {
     progress({ kind: 'unchanged', name: def.name, state: 'down', at: t0 });
     return null;
   }
+  const notAsked = (pid: number) => stoppedText(def.name, pid, 'not asked to stop');
   // `x` before anything else: the supervisors of a level then stop together, while svctl sets up its waits
   // (sent before the watch is armed is not lost: the loop looks at the status before it waits)
-  let sent = o0.supervised && sendControl(o0.paths.control, 'x') === 'sent';
+  let sent = false;
+  const askToStop = (o: Observed): number | null => {
+    const r = ask(o, 'x');
+    if (typeof r === 'object') return r.stopped;
+    sent = r === 'sent';
+    return null;
+  };
+  const stopped0 = o0.supervised ? askToStop(o0) : null;
+  if (stopped0 !== null) return notAsked(stopped0);
   progress({ kind: 'stopping', name: def.name, at: t0 });
   const down = (): null => {
     const at = Date.now();
@@ -46,7 +56,11 @@ export const driveDown = async (def: StopTarget, deadline: number | null, progre
       const s = o.recorded;
       if (o.supervised) {
         // until the FIFO has a reader (a supervisor still starting), try again at the next wake
-        if (!sent) sent = sendControl(o.paths.control, 'x') === 'sent';
+        const stopped = sent ? stoppedSupervisor(o) : askToStop(o);
+        // stopped meanwhile: it reads nothing until continued, and this command does not wait for that
+        if (stopped !== null) return `${notAsked(stopped)}${sent && takeBack(o.paths.control) > 0 ? ' (the request it had not read is withdrawn)' : ''}`;
+      } else if (!launched && o.heldBy !== null) {
+        // a supervisor holds the folder but its supervise/ is not here (moved or replaced): it puts it back, then is asked
       } else if (!launched && beingReaped(o)) {
         // a killed supervisor's task reaper is stopping what it left, as that supervisor would: down once it is done
       } else if (!launched && (hasLeftovers(s, o) || needsTransaction(def, s))) {
@@ -64,14 +78,22 @@ export const driveDown = async (def: StopTarget, deadline: number | null, progre
         return down();
       }
       if (Date.now() >= until) {
+        if (!o.supervised && !launched && o.heldBy !== null) {
+          return `${def.name}: still supervised by pid ${o.heldBy}, whose supervise/ is not ${o.paths.supervise} (moved or replaced while it ran) after ${Math.max(0, until - t0)} ms`;
+        }
         const reaper = o.supervised ? null : beingReaped(o);
         const what = o.supervised ? `still ${s?.state ?? 'supervised'}` : reaper ? `still being reaped (task reaper pid ${reaper.reaper})` : 'leftover processes still running';
         const pid = s?.supervisor?.pid;
-        return `${def.name}: ${what} after ${Math.max(0, until - t0)} ms${o.supervised && pid ? ` (supervisor pid ${pid})` : ''}`;
+        // a request it never read must not be obeyed later, over whatever is asked since
+        const withdrawn = sent && takeBack(o.paths.control) > 0 ? '; it never read the request, which is withdrawn' : '';
+        const planted = o.supervised && !sent ? notAFifo(o.paths.control) : null;
+        const why = planted ? `; ${o.paths.control} is ${planted}, not its FIFO: nothing could be sent` : '';
+        return `${def.name}: ${what} after ${Math.max(0, until - t0)} ms${o.supervised && pid ? ` (supervisor pid ${pid}${withdrawn}${why})` : ''}`;
       }
       await changes.next(until);
     }
   } finally {
+    settled(o0.paths.control);
     changes.close();
     launched?.release();
   }

@@ -5,7 +5,6 @@
 // alone. A failure is reported with its cause, and what required it is not
 // started.
 import { mkdirSync } from 'node:fs';
-import { sendControl } from '../../supervise/control.js';
 import { subgraph } from '../../graph.js';
 import { servicePaths } from '../../supervise/paths.js';
 import type { Scan } from '../../scan.js';
@@ -13,6 +12,7 @@ import type { ServiceDef } from '../../servicedir.js';
 import type { Status } from '../../supervise/status.js';
 import { type Launched, type LaunchOptions, launchSvrun } from './launch.js';
 import { isUp, observe } from './observe.js';
+import { ask, settled, stoppedSupervisor, stoppedText, takeBack } from './letters.js';
 import { failureDetail, logSettled } from './failure.js';
 import { runGraph } from './schedule.js';
 import { ChangeWaiter } from './changewait.js';
@@ -94,6 +94,9 @@ export const driveUp = async (
   const changes = new ChangeWaiter([supervise]);
   let launched: Launched | null = null;
   let askedAt: number | null = null;
+  /** A letter was written (not a new svrun's --want): taken back if it is still unread when we give up. */
+  let lettered = false;
+  const notAsked = (pid: number) => stoppedText(name, pid, `not asked to ${want === 'once' ? 'run it once' : 'start'}`);
   try {
     for (;;) {
       const o = observe(def.name, def.dir);
@@ -105,18 +108,26 @@ export const driveUp = async (
         if (askedAt !== null || s.state === 'starting' || s.state === 'backoff') tell(s);
         if (askedAt !== null) {
           if (endedBadly(s, askedAt)) return await failure(def, s, askedAt);
+          // stopped meanwhile: it reads nothing until continued, and this command does not wait for that
+          const stopped = lettered ? stoppedSupervisor(o) : null;
+          if (stopped !== null) return `${notAsked(stopped)}${takeBack(control) > 0 ? ' (the request it had not read is withdrawn)' : ''}`;
         } else if (o.supervised && needsAsking(s, want)) {
           const sentAt = Date.now();
           // the FIFO opens a moment after the supervisor starts: until then, try again at the next wake
-          if (sendControl(control, want === 'once' ? 'o' : 'u') === 'sent') {
+          const r = ask(o, want === 'once' ? 'o' : 'u');
+          if (typeof r === 'object') return notAsked(r.stopped);
+          if (r === 'sent') {
             askedAt = sentAt;
+            lettered = true;
             tell(null);
           }
         }
       } else if (!o.supervised && isUp(o, def.type, want)) {
         return ready(); // a oneshot whose effect holds
       }
-      if (!o.supervised) {
+      // another supervisor holds the folder, its supervise/ moved or replaced (it puts it back): start none, wait
+      const elsewhere = !o.supervised && o.heldBy !== null && o.heldBy !== launched?.pid;
+      if (!o.supervised && !elsewhere) {
         if (launched?.exit) return svrunFailure(def, launched, ours ? s : null);
         if (!launched) {
           askedAt = Date.now();
@@ -125,12 +136,16 @@ export const driveUp = async (
         }
       }
       if (Date.now() >= until) {
+        if (elsewhere) return `${def.name}: supervised by pid ${o.heldBy}, whose supervise/ is not ${supervise} (moved or replaced while it ran): not ready after ${Math.max(0, until - t0)} ms`;
         const state = o.supervised || ours ? (s?.state ?? 'unknown') : 'not supervised';
-        return `${def.name}: not ready after ${Math.max(0, until - t0)} ms (state ${state})${failureDetail(def, s)}`;
+        // a request it never read must not be obeyed later, over whatever is asked since
+        const withdrawn = lettered && takeBack(control) > 0 ? '; it never read the request, which is withdrawn' : '';
+        return `${def.name}: not ready after ${Math.max(0, until - t0)} ms (state ${state}${withdrawn})${failureDetail(def, s)}`;
       }
       await changes.next(until);
     }
   } finally {
+    settled(control);
     changes.close();
     launched?.release();
   }

@@ -7,8 +7,10 @@ import { openWriter } from '../../os/fifo.js';
 import { servicePaths, type ServicePaths } from '../../supervise/paths.js';
 import { liveLeftovers, serviceScope } from '../../supervise/leftovers.js';
 import { bootTimeMs, isAlive } from '../../os/proc.js';
+import { folderLockHolder } from '../../os/flock.js';
 import { blankStatus, readStatus, type Status } from '../../supervise/status.js';
 import { findReaper } from '../../supervise/reaper.js';
+import { serviceId } from '../../os/serviceid.js';
 import type { Scan, ScanEntries, ScanEntry } from '../../scan.js';
 import { readService } from '../../servicedir.js';
 import type { ServiceType, State } from '../../vocabulary.js';
@@ -21,6 +23,13 @@ export interface Observed {
   /** status.json as recorded, or null when missing or unreadable. */
   recorded: Status | null;
   supervised: boolean;
+  /**
+   * Not supervised by what supervise/ says, yet a supervisor holds the
+   * service folder's lock (src/supervise/lock.ts): its pid (0: in another
+   * pid namespace). Its supervise/ is not where it is looked for (moved or
+   * replaced while it ran: it puts it back), or it is starting. Else null.
+   */
+  heldBy: number | null;
 }
 
 /** Processes a killed supervisor left behind, running with no one to watch them: their process group. */
@@ -50,7 +59,8 @@ export const observe = (name: string, dir: string): Observed => {
   const paths = servicePaths(dir, name);
   const read = readStatus(paths.status);
   const recorded = read.kind === 'ok' ? read.status : null;
-  return { name, dir, paths, recorded, supervised: supervisorAlive(recorded) || fifoHasReader(paths.control) };
+  const supervised = supervisorAlive(recorded) || fifoHasReader(paths.control);
+  return { name, dir, paths, recorded, supervised, heldBy: supervised ? null : folderLockHolder(dir) };
 };
 
 /**
@@ -90,7 +100,7 @@ export const shownStatus = (o: Observed, typeOf: ServiceType | (() => ServiceTyp
 
 /** Unsupervised, being reaped: a killed supervisor's task reaper is stopping what it left; not yet "down". */
 export const beingReaped = (o: Observed): { reaper: number } | null => {
-  const found = o.supervised ? null : findReaper(o.paths.supervise);
+  const found = o.supervised ? null : findReaper(o.paths.supervise, serviceId(o.name, o.dir));
   return found && { reaper: found.pid };
 };
 
@@ -101,9 +111,13 @@ export const isUp = (o: Observed, type: ServiceType, want: 'up' | 'once' = 'up')
   return unsupervisedState(s, type) === 'up';
 };
 
-/** Running in the sense of `restart` and `down`: supervised and not wanted down, or a oneshot that is up. */
+/**
+ * Running in the sense of `restart` and `down`: supervised and not wanted
+ * down, or a oneshot that is up, or held by a supervisor whose supervise/
+ * is not where it is looked for (what it wants is not known: asked anyway).
+ */
 export const isRunning = (o: Observed, type: ServiceType): boolean =>
-  o.supervised ? o.recorded?.want !== 'down' : unsupervisedState(o.recorded, type) === 'up';
+  o.supervised ? o.recorded?.want !== 'down' : o.heldBy !== null || unsupervisedState(o.recorded, type) === 'up';
 
 /** A dead supervisor's service still has processes (its next svrun stops them first); status.json alone proves nothing. */
 export const hasLeftovers = (s: Status | null, o: Pick<Observed, 'name' | 'dir'>): boolean => liveLeftovers(s, serviceScope(o.name, o.dir));

@@ -1,0 +1,99 @@
+// svrun keeps its supervise/ as others expect to find it. It writes through
+// the folder's descriptor (src/os/helddir.ts), so nothing done to the name
+// redirects a write; but svctl finds the folder, its status.json and its
+// control FIFO by name. So the folder and the name holding it are watched,
+// and on any change the name is put right (the folder put back, whatever
+// took its place moved aside) and each of the caller's checks runs (the
+// control FIFO replaced by a folder, say). Each repair is one line in the
+// log. An idle supervisor is woken by nothing here but changes.
+import { type FSWatcher, watch } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { FOLDER_CHECK_FALLBACK_MS, STATUS_CHECK_DEBOUNCE_MS } from '../defaults.js';
+import { errorText } from '../errors.js';
+import type { HeldDir } from '../os/helddir.js';
+
+export interface KeeperOptions {
+  /** Run after the folder is known to be in place: each returns the line for a repair it made, or null. */
+  checks: (() => string | null)[];
+  /** A repair made, or one that failed (each failure said once). */
+  say: (line: string) => void;
+  /** The folder was put back or made anew: whatever the caller keeps in it is written again. */
+  restored: () => void;
+}
+
+export interface FolderKeeper {
+  stop(): void;
+}
+
+export const keepFolder = (held: HeldDir, o: KeeperOptions): FolderKeeper => {
+  let watchers: FSWatcher[] = [];
+  let poll: NodeJS.Timeout | null = null;
+  let pending: NodeJS.Timeout | null = null;
+  let stopped = false;
+  const failed = new Set<string>();
+  const attempt = (fn: () => string | null): string | null => {
+    try {
+      const line = fn();
+      failed.clear();
+      return line;
+    } catch (err) {
+      const line = `supervise: ${errorText(err)}`;
+      if (!failed.has(line)) o.say(line);
+      failed.add(line);
+      return null;
+    }
+  };
+  const look = () => {
+    pending = null;
+    if (stopped) return;
+    const restored = attempt(held.restore);
+    if (restored) {
+      o.say(restored);
+      arm(); // a folder made anew is another inode: watch that one
+      o.restored();
+    }
+    for (const check of o.checks) {
+      const line = attempt(check);
+      if (line) o.say(line);
+    }
+  };
+  const soon = () => {
+    if (!stopped) pending ??= setTimeout(look, STATUS_CHECK_DEBOUNCE_MS);
+  };
+  const unwatch = () => {
+    for (const w of watchers) w.close();
+    watchers = [];
+  };
+  function arm(): void {
+    unwatch();
+    const name = basename(held.named);
+    try {
+      // the folder's own changes (its files; moved or removed itself), and its name in the folder above
+      const own = watch(held.path, { persistent: false }, soon);
+      const above = watch(dirname(held.named), { persistent: false }, (_event, file) => {
+        if (file === null || file === name) soon();
+      });
+      watchers = [own, above];
+      for (const w of watchers) w.on('error', fallback);
+    } catch {
+      fallback();
+    }
+  }
+  /** No inotify watch to be had (or it broke): look now and then instead. */
+  function fallback(): void {
+    unwatch();
+    if (poll || stopped) return;
+    poll = setInterval(soon, FOLDER_CHECK_FALLBACK_MS);
+    poll.unref();
+  }
+  arm();
+  look(); // what changed before the watches were armed
+  return {
+    stop: () => {
+      stopped = true;
+      unwatch();
+      if (poll) clearInterval(poll);
+      if (pending) clearTimeout(pending);
+    },
+  };
+};

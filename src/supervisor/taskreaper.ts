@@ -21,6 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { GROUP_POLL_MS, IO_RETRY_MS, REAPER_EXIT_WAIT_MS } from '../defaults.js';
 import { errorText } from '../errors.js';
 import { procStartTime } from '../os/proc.js';
+import { asideText } from '../os/safefile.js';
 import { writeOwner } from '../supervise/owner.js';
 import { findReaper, isReaperOf, REAPER_NAME, REAPER_SCRIPT, reaperRecord, type ReapTarget, type ReapUnit, targetLine } from '../supervise/reaper.js';
 import { exitText } from '../vocabulary.js';
@@ -118,7 +119,8 @@ export class TaskReaper {
     (child.stdin as { unref?: () => void } | null)?.unref?.();
     for (const line of this.lines.values()) child.stdin?.write(line);
     try {
-      writeOwner(reaperRecord(this.superviseDir), { pid: child.pid, pidStart: procStartTime(child.pid) ?? 0 });
+      const record = reaperRecord(this.superviseDir);
+      writeOwner(record, { pid: child.pid, pidStart: procStartTime(child.pid) ?? 0 }, (m) => this.onError(`reaper: ${asideText('supervise', m)}`));
     } catch (err) {
       this.onError(`reaper: supervise/reaper: ${errorText(err)}`);
     }

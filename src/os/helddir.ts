@@ -3,12 +3,12 @@
 // away, a symlink or another folder put in its place) redirects none of its
 // writes, which stay in the folder it validated. And since others (svctl)
 // find the folder by its name, svrun puts the name right when it notices
-// (restore): what took its place is moved aside, the folder put back; a
-// folder removed is made anew and held in place of the old one.
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readlinkSync, renameSync, type Stats, statSync, symlinkSync } from 'node:fs';
+// (restore): what took its place is moved aside, the folder put back. A
+// folder removed is not made anew (its service folder may be going too):
+// that is said once, and svctl waits for, then names, the supervisor.
+import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, renameSync, type Stats, statSync, symlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { showPathAs } from '../errors.js';
-import { lastErrno, libc } from './libc.js';
 import { moveAside } from './safefile.js';
 
 export interface HeldDir {
@@ -25,17 +25,6 @@ export interface HeldDir {
   close(): void;
 }
 
-type Dup3 = (oldfd: number, newfd: number, flags: number) => number;
-let dup3Call: { dup3: Dup3; errno: () => string } | null | undefined;
-const loadDup3 = () => {
-  if (dup3Call === undefined) {
-    const c = libc();
-    dup3Call = c && { dup3: c.lib.func('int dup3(int oldfd, int newfd, int flags)') as Dup3, errno: () => lastErrno(c) };
-  }
-  return dup3Call;
-};
-
-const O_CLOEXEC = 0o2000000;
 const openDir = (path: string): number => openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
 
 const same = (a: Stats | null, b: Stats): boolean => a !== null && a.dev === b.dev && a.ino === b.ino;
@@ -75,20 +64,10 @@ export const holdDir = (named: string, resolved: string): HeldDir => {
       const done: string[] = [];
       const where = readlinkSync(path);
       if (where.endsWith(' (deleted)') || ours.nlink === 0) {
-        // removed: a new folder in its place, held under the same descriptor number
-        const call = loadDup3();
-        if (!call) throw new Error(`${named}: removed while svrun ran, and no dup3 without koffi to hold a new one: restart svrun`);
-        const was = aside(resolved);
-        if (was) done.push(was);
-        mkdirSync(resolved, { mode: 0o755 });
-        const fresh = openDir(resolved);
-        try {
-          if (call.dup3(fresh, fd, O_CLOEXEC) < 0) throw new Error(`${named}: cannot hold the new folder: dup3: ${call.errno()}`);
-        } finally {
-          closeSync(fresh);
-        }
-        done.unshift('it was removed: made anew');
-      } else if (where !== resolved) {
+        // never made anew: the service folder may be on its way out (rm -rf), and must be let go
+        throw new Error(`${named}: removed while svrun ran: status.json and the control FIFO are gone with it; stop this svrun (SIGTERM) and start it again`);
+      }
+      if (!same(statOrNull(resolved, false), ours)) {
         const was = aside(resolved);
         renameSync(where, resolved);
         done.push(`it was moved to ${where}: put back`, ...(was ? [`what was in its place: ${was}`] : []));

@@ -46,12 +46,19 @@ export const keepFolder = (held: HeldDir, o: KeeperOptions): FolderKeeper => {
   const look = () => {
     pending = null;
     if (stopped) return;
-    const restored = attempt(held.restore);
+    let inPlace = true;
+    const restored = attempt(() => {
+      inPlace = false;
+      const line = held.restore();
+      inPlace = true;
+      return line;
+    });
     if (restored) {
       o.say(restored);
-      arm(); // a folder made anew is another inode: watch that one
       o.restored();
     }
+    // a folder that could not be put back (removed) has nothing left to check
+    if (!inPlace) return;
     for (const check of o.checks) {
       const line = attempt(check);
       if (line) o.say(line);

@@ -147,8 +147,8 @@ describe('planted while svrun runs', () => {
   it('a folder in place of the control FIFO: svrun makes a new FIFO; svctl signal and down reach it', async () => {
     const { dir, m, sup, st } = await running();
     await folderForFifo(sup);
+    await sb.waitLog('web', /svrun error: supervise\/control was replaced by a directory \(moved aside to control\..*\.not-a-fifo\): a new FIFO made$/m);
     await waitFor(() => lstatSync(join(sup, 'control')).isFIFO(), 'a new control FIFO');
-    expect(sb.log('web')).toMatch(/svrun error: supervise\/control was replaced by a directory \(moved aside to control\..*\.not-a-fifo\): a new FIFO made$/m);
     expect(await sb.svctl(['signal', 'CONT', 'web'])).toMatchObject({ code: 0, stderr: '' });
     expect(await sb.svctl(['down', 'web'])).toMatchObject({ code: 0, stderr: '' });
     expect(pidsByArgv0(m)).toEqual([]);
@@ -168,8 +168,8 @@ describe('planted while svrun runs', () => {
     const { sup, st } = await running();
     rmSync(join(sup, name));
     folder(name)(sup);
+    await sb.waitLog('web', new RegExp(`svrun error: supervise/${name.replace('.', '\\.')} was a directory, not a regular file: moved aside to `));
     await waitFor(() => lstatSync(join(sup, name)).isFile(), `${name} a file again`);
-    expect(sb.log('web')).toMatch(new RegExp(`svrun error: supervise/${name.replace('.', '\\.')} was a directory, not a regular file: moved aside to `));
     expect(readFileSync(join(sup, 'pid'), 'utf8')).toBe(`${st.pid}\n`);
     expect(sb.status('web')).toMatchObject({ state: 'up', pid: st.pid });
     const r = await sb.svctl(['status', '--json', 'web']);

@@ -20,7 +20,13 @@ export const cmdCheck = (ctx: Ctx, names: readonly string[]): number => {
     ctx.out(JSON.stringify(bad.map((s) => ({ name: s.name, state: s.state, supervised: s.supervised, leftovers: s.leftovers, lastError: s.lastError }))));
   } else {
     const how = (s: ShownStatus) =>
-      s.supervised ? s.state : s.leftovers ? `${s.state} (not supervised; process group ${s.leftovers.pgid} still runs)` : `${s.state} (not supervised)`;
+      s.supervised
+        ? s.state
+        : s.heldBy !== undefined
+          ? `unreachable (supervisor pid ${s.heldBy}; its supervise/ cannot be read)`
+          : s.leftovers
+            ? `${s.state} (not supervised; process group ${s.leftovers.pgid} still runs)`
+            : `${s.state} (not supervised)`;
     // lastError comes from status.json, which anyone who can write the folder can write: one printable line
     for (const s of bad) ctx.out(printable(`${s.name}: ${how(s)}${s.lastError ? `: ${s.lastError}` : ''}`));
   }

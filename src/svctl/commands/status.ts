@@ -37,8 +37,13 @@ export const readiness = (s: Pick<ShownStatus, 'state' | 'type' | 'settings'>): 
   return 'ready';
 };
 
-/** The STATE column: processes running without a supervisor are `unsupervised`, whatever was last recorded. */
-export const stateWord = (s: ShownStatus): string => (s.reaper !== undefined ? 'reaping' : s.leftovers ? 'unsupervised' : s.state);
+/**
+ * The STATE column: processes running without a supervisor are
+ * `unsupervised`, whatever was last recorded; a supervisor whose
+ * supervise/ cannot be read is `unreachable`.
+ */
+export const stateWord = (s: ShownStatus): string =>
+  s.heldBy !== undefined ? 'unreachable' : s.reaper !== undefined ? 'reaping' : s.leftovers ? 'unsupervised' : s.state;
 
 /** An instance's status names its template (`--json` too); `usage` from its cgroups. */
 export type StatusRow = ShownStatus & { template?: string; usage?: ShownUsage };

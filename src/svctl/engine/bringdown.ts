@@ -79,7 +79,7 @@ export const driveDown = async (def: StopTarget, deadline: number | null, progre
       }
       if (Date.now() >= until) {
         if (!o.supervised && !launched && o.heldBy !== null) {
-          return `${def.name}: still supervised by pid ${o.heldBy}, whose supervise/ is not ${o.paths.supervise} (moved or replaced while it ran) after ${Math.max(0, until - t0)} ms`;
+          return `${def.name}: still supervised by pid ${o.heldBy} after ${Math.max(0, until - t0)} ms, but ${o.paths.supervise} is not its folder (moved, replaced or removed while it ran): stop it with kill -TERM ${o.heldBy}`;
         }
         const reaper = o.supervised ? null : beingReaped(o);
         const what = o.supervised ? `still ${s?.state ?? 'supervised'}` : reaper ? `still being reaped (task reaper pid ${reaper.reaper})` : 'leftover processes still running';

@@ -136,7 +136,7 @@ export const driveUp = async (
         }
       }
       if (Date.now() >= until) {
-        if (elsewhere) return `${def.name}: supervised by pid ${o.heldBy}, whose supervise/ is not ${supervise} (moved or replaced while it ran): not ready after ${Math.max(0, until - t0)} ms`;
+        if (elsewhere) return `${def.name}: not ready after ${Math.max(0, until - t0)} ms: supervised by pid ${o.heldBy}, but ${supervise} is not its folder (moved, replaced or removed while it ran)`;
         const state = o.supervised || ours ? (s?.state ?? 'unknown') : 'not supervised';
         // a request it never read must not be obeyed later, over whatever is asked since
         const withdrawn = lettered && takeBack(control) > 0 ? '; it never read the request, which is withdrawn' : '';

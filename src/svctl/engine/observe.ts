@@ -37,8 +37,13 @@ export interface Leftovers {
   pgid: number;
 }
 
-/** `reaper`: with no supervisor, the pid of the task reaper still stopping what a killed one left (src/supervisor/taskreaper.ts). */
-export type ShownStatus = Status & { supervised: boolean; leftovers: Leftovers | null; reaper?: number };
+/**
+ * `reaper`: with no supervisor, the pid of the task reaper still stopping
+ * what a killed one left (src/supervisor/taskreaper.ts). `heldBy`: the pid
+ * of a supervisor holding the service whose supervise/ cannot be read
+ * (Observed.heldBy): not known to be down.
+ */
+export type ShownStatus = Status & { supervised: boolean; leftovers: Leftovers | null; reaper?: number; heldBy?: number };
 
 /** Opening for writing succeeds only while someone reads: a probe with no side effect on svrun. */
 export const fifoHasReader = (path: string): boolean => {
@@ -95,7 +100,7 @@ export const shownStatus = (o: Observed, typeOf: ServiceType | (() => ServiceTyp
   const base = o.recorded ?? blankStatus(o.name, type());
   if (o.supervised) return { ...base, supervised: true, leftovers: null };
   const shown = { ...base, state: unsupervisedState(o.recorded, type()), pid: null, pidStart: null, nextStartAt: null, supervised: false };
-  return { ...shown, leftovers: leftoversOf(o), ...beingReaped(o) };
+  return { ...shown, leftovers: leftoversOf(o), ...beingReaped(o), ...(o.heldBy !== null && { heldBy: o.heldBy }) };
 };
 
 /** Unsupervised, being reaped: a killed supervisor's task reaper is stopping what it left; not yet "down". */

@@ -223,18 +223,14 @@ const lock = async (svc: Service, run: Run): Promise<{ prev: ReadStatus; startCo
     // the old run's pid and cgroup stay on record until its leftovers are gone;
     // what status.json names counts only once /proc or the cgroup proves it
     const leftovers = liveLeftovers(old, svc.leftoverScope);
-    writeStatus(
-      paths.status,
-      {
-        ...(old ?? blankStatus(def.name, def.type)),
-        supervisor: me,
-        want: args.want,
-        state: leftovers ? 'stopping' : startCore.state,
-        since: new Date().toISOString(),
-        settings: heldSettings(def),
-      },
-      (m) => notes.push(asideText('supervise', m)),
-    );
+    writeStatus(paths.status, {
+      ...(old ?? blankStatus(def.name, def.type)),
+      supervisor: me,
+      want: args.want,
+      state: leftovers ? 'stopping' : startCore.state,
+      since: new Date().toISOString(),
+      settings: heldSettings(def),
+    }, (m) => notes.push(asideText('supervise', m)));
   };
   const held = await holdLock({
     folder: def.dir,

@@ -79,12 +79,14 @@ export const RELAYED_SIGNALS: readonly NodeJS.Signals[] = [...BY_SIGNAL.keys()];
 
 export interface ControlReader {
   /**
-   * Is the name still the FIFO being read? If not (removed, or replaced: a
-   * folder, a file, another FIFO), a new FIFO is made there and read
-   * instead (a folder moved aside, anything else unlinked); the line
-   * saying so, or null when nothing was wrong.
+   * Is the name still the FIFO being read? If not (replaced: a folder, a
+   * file, another FIFO), a new FIFO is made there and read instead (a
+   * folder moved aside, anything else unlinked); the line saying so, or
+   * null when nothing was wrong. A FIFO merely removed is made anew only
+   * once it has been missing for `graceMs` (until then: 'later'): supervise/
+   * may be being removed whole (rm -rf), and must not be refilled meanwhile.
    */
-  recheck(): string | null;
+  recheck(graceMs?: number): string | null | 'later';
   close(): void;
 }
 
@@ -120,8 +122,9 @@ const readFifo = (path: string, onLetter: (letter: ControlLetter) => void, onAsi
  */
 export const openControl = (path: string, onLetter: (letter: ControlLetter) => void, onAside?: OnAside): ControlReader => {
   let current = readFifo(path, onLetter, onAside);
+  let missingSince: number | null = null;
   return {
-    recheck: () => {
+    recheck: (graceMs = 0) => {
       let now: Stats | null = null;
       try {
         now = lstatSync(path);
@@ -129,6 +132,8 @@ export const openControl = (path: string, onLetter: (letter: ControlLetter) => v
         /* removed */
       }
       if (now?.isFIFO() && now.ino === current.st.ino && now.dev === current.st.dev) return null;
+      if (now === null && Date.now() - (missingSince ??= Date.now()) < graceMs) return 'later';
+      missingSince = null;
       const was = now === null ? 'removed' : now.isFIFO() ? 'replaced by another FIFO' : `replaced by ${fileKind(now)}`;
       if (now?.isFIFO()) unlinkSync(path); // not ours: whoever made it could read our letters
       const moved: string[] = [];

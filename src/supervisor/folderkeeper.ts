@@ -13,8 +13,12 @@ import { errorText } from '../errors.js';
 import type { HeldDir } from '../os/helddir.js';
 
 export interface KeeperOptions {
-  /** Run after the folder is known to be in place: each returns the line for a repair it made, or null. */
-  checks: (() => string | null)[];
+  /**
+   * Run after the folder is known to be in place: each returns the line for
+   * a repair it made, null, or 'later' to be run again in a moment
+   * (FOLDER_CHECK_FALLBACK_MS) even if nothing changes meanwhile.
+   */
+  checks: (() => string | null | 'later')[];
   /** A repair made, or one that failed (each failure said once). */
   say: (line: string) => void;
   /** The folder was put back or made anew: whatever the caller keeps in it is written again. */
@@ -31,7 +35,8 @@ export const keepFolder = (held: HeldDir, o: KeeperOptions): FolderKeeper => {
   let pending: NodeJS.Timeout | null = null;
   let stopped = false;
   const failed = new Set<string>();
-  const attempt = (fn: () => string | null): string | null => {
+  let again: NodeJS.Timeout | null = null;
+  const attempt = <T>(fn: () => T): T | null => {
     try {
       const line = fn();
       failed.clear();
@@ -61,7 +66,8 @@ export const keepFolder = (held: HeldDir, o: KeeperOptions): FolderKeeper => {
     if (!inPlace) return;
     for (const check of o.checks) {
       const line = attempt(check);
-      if (line) o.say(line);
+      if (line === 'later') again ??= setTimeout(() => ((again = null), soon()), FOLDER_CHECK_FALLBACK_MS);
+      else if (line) o.say(line);
     }
   };
   const soon = () => {
@@ -101,6 +107,7 @@ export const keepFolder = (held: HeldDir, o: KeeperOptions): FolderKeeper => {
       unwatch();
       if (poll) clearInterval(poll);
       if (pending) clearTimeout(pending);
+      if (again) clearTimeout(again);
     },
   };
 };

@@ -5,7 +5,7 @@
 // it is the whole path from `svctl up` spawning us to the service's `run`.
 import { removeCgroupDirs } from '../os/cgroup.js';
 import { type ControlReader, openControl } from '../supervise/control.js';
-import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, REAPER_MARGIN_MS } from '../defaults.js';
+import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, FOLDER_CHECK_FALLBACK_MS, REAPER_MARGIN_MS } from '../defaults.js';
 import { errorText, SvError } from '../errors.js';
 import { liveLeftovers, type Service as LeftoverScope, serviceScope } from '../supervise/leftovers.js';
 import { stopLeftovers } from './leftoverstop.js';
@@ -354,7 +354,7 @@ const supervise = async (svc: Service, run: Run, io: Io, startCore: Core): Promi
     supervisor.noteError(`control: ${errorText(err)}`);
   }
   // supervise/ moved, replaced or removed, or its control FIFO replaced: put right, said in the log
-  const keeper = keepFolder(svc.held, { checks: [() => control?.recheck() ?? null], say, restored: () => supervisor.persist(true) });
+  const keeper = keepFolder(svc.held, { checks: [() => control?.recheck(FOLDER_CHECK_FALLBACK_MS) ?? null], say, restored: () => supervisor.persist(true) });
   supervisor.persist();
   const running = supervisor.run();
   if (run.terminated) supervisor.dispatch({ type: 'terminate', at: Date.now() });

@@ -21,14 +21,15 @@ const isStopped = (pid: number): boolean => {
 
 /**
  * The pid of the service's supervisor when it is stopped, else null: the
- * one status.json names (with its start time), or the holder of the
- * service folder's lock (src/supervise/lock.ts), whichever is stopped.
+ * holder of the service folder's lock (src/supervise/lock.ts), or where
+ * /proc/locks shows none (no flock), the one status.json names, with its
+ * start time.
  */
 export const stoppedSupervisor = (o: Pick<Observed, 'dir' | 'recorded'>): number | null => {
-  const sv = o.recorded?.supervisor;
-  if (sv && procStat(sv.pid)?.start === sv.pidStart && isStopped(sv.pid)) return sv.pid;
   const holder = folderLockHolder(o.dir);
-  return holder && isStopped(holder) ? holder : null;
+  if (holder) return isStopped(holder) ? holder : null;
+  const sv = o.recorded?.supervisor;
+  return sv && procStat(sv.pid)?.start === sv.pidStart && isStopped(sv.pid) ? sv.pid : null;
 };
 
 /** The one line for a supervisor that is stopped: nothing was asked of it. */

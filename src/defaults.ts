@@ -84,6 +84,8 @@ export const LOG_SETTLE_MS = 1_000;
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
 /** svctl boot reads a folder added to the scan directory once it has been quiet this long (its files are being written). */
 export const SCAN_SETTLE_MS = 500;
+/** Where inotify cannot watch the scan directory, svctl boot looks at it this often instead. */
+export const SCAN_POLL_MS = 2_000;
 /** After boot's final SIGKILL, how long it waits for the processes to be gone (the kernel takes a moment). */
 export const KILL_WAIT_MS = 2_000;
 /** svctl boot restarts a dead supervisor on SIGCHLD; one not its child is looked for this often. */

@@ -120,6 +120,8 @@ export class Supervisor {
         if (this.core.lastError?.startsWith('status: ')) this.resolveError('status: ');
         else this.io.onChange?.();
       },
+      // logged, not lastError: the service is fine, only tampering is noticed later
+      unwatched: (text) => this.log.line('svrun', eventText({ kind: 'error', text })),
     });
   }
 

@@ -173,10 +173,12 @@ class Init {
 
   /** Service folders added to the scan directory are brought up; a removed one's supervisor is told to stop. */
   watch(): void {
-    this.watcher = watchScanDir(this.scan.dir, new Set(this.scan.entries.map((e) => e.name)), {
-      added: (name) => this.added(name),
-      removed: (name) => this.removed(name),
-    });
+    this.watcher = watchScanDir(
+      this.scan.dir,
+      new Set(this.scan.entries.map((e) => e.name)),
+      { added: (name) => this.added(name), removed: (name) => this.removed(name) },
+      say,
+    );
   }
 
   private added(name: string): void {

@@ -105,6 +105,8 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 export const MIN_FDS_SVRUN = 40;
 export const MIN_FDS_SVCTL = 40;
+/** svctl starts another svrun only while more descriptors than this stay free (for its reads, watches and spawn's own pipes). */
+export const LAUNCH_FD_RESERVE = 6;
 
 /** svctl metrics --listen: how long one request may take (headers included), and how many connections at once. */
 export const METRICS_REQUEST_TIMEOUT_MS = 10_000;

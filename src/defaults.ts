@@ -49,6 +49,10 @@ export const LOCK_RETAKE_MS = 1_000;
 export const SCAN_LOCK_RETRY_MS = 50;
 /** The shortest default wait for .svctl.lock: even an empty scan directory's holder gets this long. */
 export const SCAN_LOCK_WAIT_MIN_MS = 1_000;
+/** The holder of .svctl.lock touches its owner record this often: it is alive and its event loop runs... */
+export const SCAN_LOCK_HEARTBEAT_MS = 1_000;
+/** ...and a waiter without -t gives up on a live holder only once it has not beaten for this long (stopped, hung). */
+export const SCAN_LOCK_STALL_MS = 10_000;
 /** Built-in logger rotation (log/config may change both). */
 export const DEFAULT_ROTATION = { maxBytes: 1024 * 1024, keep: 10 } as const;
 /** A partial line (no newline yet) is written after this long without output. */

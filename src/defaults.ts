@@ -112,9 +112,16 @@ export const MIN_FDS_SVCTL = 40;
 /** svctl starts another svrun only while more descriptors than this stay free (for its reads, watches and spawn's own pipes). */
 export const LAUNCH_FD_RESERVE = 6;
 
-/** svctl metrics --listen: how long one request may take (headers included), and how many connections at once. */
+/** svctl metrics --listen: how long one request may take (headers included)... */
 export const METRICS_REQUEST_TIMEOUT_MS = 10_000;
-export const METRICS_MAX_CONNECTIONS = 64;
+/** ...how long its headers may take (a scraper sends them at once), checked this often... */
+export const METRICS_HEADERS_TIMEOUT_MS = 5_000;
+export const METRICS_TIMEOUT_CHECK_MS = 1_000;
+/** ...how many connections at once, and how long a new one has for its request before a newer one may take its place. */
+export const METRICS_MAX_CONNECTIONS = 256;
+export const METRICS_HEADERS_GRACE_MS = 1_000;
+/** A computed metrics text is served to every scrape for at least this long (metrics/snapshot.ts). */
+export const METRICS_SNAPSHOT_MIN_MS = 1_000;
 
 /** Exit codes shared by svrun and svctl (docs/status.md). */
 export const EXIT_OK = 0;

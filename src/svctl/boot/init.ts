@@ -24,6 +24,8 @@ import { type Respawner, startRespawner } from './respawn.js';
 import { readScanQuietly, watchScanDir } from './scanwatch.js';
 import { type BootStdout, startBootStdout } from '../../log/bootstdout.js';
 import { bringUp, type UpWant } from '../engine/bringup.js';
+import { observe } from '../engine/observe.js';
+import { type Notify, systemdNotifier } from './notify.js';
 
 export interface BootOptions {
   shutdownTimeoutMs: number;
@@ -67,12 +69,15 @@ export const bootExitCode = (cmdCode: number | null, shutdownCode: number): numb
 export const boot = async (ctx: Ctx, o: BootOptions): Promise<number> => {
   // every service without a down file, and the instances they require (created under the lock)
   const prepared = prepareWithInstances(loadScan(ctx, true), []);
-  const init = new Init(prepared.scan, o);
+  // before any supervisor is started: none may inherit systemd's socket (notify.ts)
+  const notify = systemdNotifier(process.env, say);
+  const init = new Init(prepared.scan, o, notify);
   const problems = await init.bringUp(prepared.names);
   if (problems.length > 0) {
     for (const p of problems) say(p);
     init.shutdown(EXIT_FAILED);
   } else if (!init.shuttingDown) {
+    notify(`READY=1\nSTATUS=${prepared.names.length} services up`);
     init.runCmd();
     init.watch();
   }
@@ -105,6 +110,7 @@ class Init {
   constructor(
     scan: Scan,
     private readonly o: BootOptions,
+    private readonly notify: Notify = () => {},
   ) {
     this.scan = scan;
     if (!becomeSubreaper()) say('boot: cannot become a child subreaper: orphans of services will not be reaped by svctl');
@@ -123,9 +129,17 @@ class Init {
       say,
       paused: () => this.shuttingDown || this.bringingUp > 0,
     }));
-    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => this.shutdown(EXIT_OK));
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => this.stopSignal(sig));
     // a handler of our own also keeps Node's defaults away: SIGUSR1 would open its inspector, SIGUSR2 would end boot
     for (const sig of FORWARDED_SIGNALS) process.on(sig, () => this.forward(sig));
+  }
+
+  /** A stop signal: said once, with how many services it stops, then the shutdown. */
+  private stopSignal(sig: NodeJS.Signals): void {
+    if (this.shuttingDown) return;
+    const running = supervisedCount(this.scan.dir);
+    say(`boot: ${sig}: stopping ${running} service${running === 1 ? '' : 's'}${this.cmd && this.cmd.exitCode === null ? ' and CMD' : ''}`);
+    this.shutdown(EXIT_OK);
   }
 
   /** A signal meant for the main program goes to CMD while it runs (as tini does); without one, boot has no use for it. */
@@ -218,6 +232,7 @@ class Init {
   shutdown(code: number): void {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
+    this.notify('STOPPING=1');
     this.respawner.stop();
     void (async () => {
       const deadline = Date.now() + this.o.shutdownTimeoutMs;
@@ -281,6 +296,10 @@ class Init {
 
 /** Each of `names` and everything it requires, wanted up. */
 const upTargets = (names: Iterable<string>, s: Scan): Map<string, UpWant> => new Map([...closure(s.graph, names)].map((n) => [n, 'up' as const]));
+
+/** How many services of the scan directory a supervisor runs now. */
+const supervisedCount = (dir: string): number =>
+  (readScanQuietly(dir)?.entries ?? []).filter((e) => !e.template && observe(e.name, e.dir).supervised).length;
 
 /** Past the shutdown deadline (or after it): nothing of ours may survive us. */
 const killEverything = async (): Promise<void> => {

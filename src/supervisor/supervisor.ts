@@ -12,6 +12,7 @@ import { GROUP_POLL_MS, ZOMBIE_LOOK_MS } from '../defaults.js';
 import { errorText } from '../errors.js';
 import type { Identity } from '../os/identity.js';
 import type { LogSink } from '../log/builtin.js';
+import { settingNearMisses } from '../settings.js';
 import { eventText } from '../log/format.js';
 import type { ServicePaths } from '../supervise/paths.js';
 import { procStartTime } from '../os/proc.js';
@@ -128,6 +129,8 @@ export class Supervisor {
   /** Runs until the state machine asks to exit; resolves with the exit code. */
   run(): Promise<number> {
     const done = new Promise<number>((resolve) => (this.exitCode = resolve));
+    // a mistyped setting is no setting at all: said once in the log, not lastError (the service starts as it is)
+    for (const w of settingNearMisses(this.def.dir, this.def.name)) this.log.line('svrun', eventText({ kind: 'error', text: w }));
     this.dispatch({ type: 'boot', at: Date.now() });
     return done;
   }

@@ -5,6 +5,7 @@
 // reverse order within --shutdown-timeout, then SIGKILLs whatever is left.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EXIT_FAILED, EXIT_OK, GROUP_POLL_MS, KILL_WAIT_MS } from '../../defaults.js';
@@ -12,6 +13,7 @@ import { errorText, oneLine, SvError } from '../../errors.js';
 import { closure } from '../../graph.js';
 import { descendantsOf, isAlive, procStartTime } from '../../os/proc.js';
 import { becomeSubreaper, type Reaper, startReaper } from '../../os/reaper.js';
+import { stdoutWhere } from '../../os/stdoutwhere.js';
 import type { Scan } from '../../scan.js';
 import { type Ctx, loadScan, type Streams } from '../context.js';
 import type { LaunchOptions } from '../engine/launch.js';
@@ -117,7 +119,8 @@ class Init {
     this.reaper = startReaper();
     const width = Math.max(0, ...[...scan.services.keys()].map((n) => n.length));
     // `svctl restart` and `up` inside the container log to our stdout too (src/log/bootstdout.ts)
-    this.stdout = startBootStdout(scan.dir, width, say);
+    // the same colours and the same place for them (svctl logs says where: stdoutwhere.ts)
+    this.stdout = startBootStdout(scan.dir, width, say, { color: isatty(1) && !process.env.NO_COLOR, where: stdoutWhere() });
     // supervisors that die without being asked are started again (docs/boot.md)
     ({ respawner: this.respawner, launch: this.launch } = startRespawner({
       scanDir: scan.dir,

@@ -65,7 +65,7 @@ export interface LogsOptions {
 }
 
 /** The line for a service whose supervisor writes to svctl boot's stdout, which goes `where` (a terminal, the journal...). */
-export const bootStdoutText = (name: string, where: string): string => `${name}: logs to svctl boot's stdout: ${where}`;
+export const bootStdoutText = (name: string, where: string): string => `${name}: logs through svctl boot to ${where}`;
 
 export const cmdLogs = async (ctx: Ctx, names: readonly string[], o: LogsOptions): Promise<number> => {
   const scan = loadScan(ctx, false);

@@ -76,7 +76,7 @@ describe('terminal polish', { timeout: 60_000 }, () => {
     await waitFor(() => text().includes(`${name![1]}web\x1b[0m | out hello ${again.pid}`), () => `the restarted web's coloured line: ${JSON.stringify(text())}`, 10_000);
     const logs = await sb.svctl(['logs', 'web']);
     expect(logs.code).toBe(1);
-    expect(logs.stderr).toMatch(/^svctl: web: logs to svctl boot's stdout: the terminal \/dev\/pts\/\d+\n$/);
+    expect(logs.stderr).toMatch(/^svctl: web: logs through svctl boot to the terminal \/dev\/pts\/\d+\n$/);
     const boot = sb.tokenPids().find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`${SVCTL}\0boot`));
     process.kill(boot!, 'SIGTERM');
     expect(await exitOf(term)).toBe(0);

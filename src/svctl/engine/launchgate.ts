@@ -47,6 +47,7 @@ let retry: NodeJS.Timeout | null = null;
 
 /** Starts what waits, as long as descriptors are free; fails what can never start; looks again soon otherwise. */
 const pump = (): void => {
+  while (queue.length > 0 && queue[0]!.state !== 'waiting') queue.shift(); // dropped while they waited
   while (queue.length > 0) {
     const use = descriptorUse();
     if (!launchFits(use) && underWay > 0) break;
@@ -67,6 +68,7 @@ const pump = (): void => {
       retry = null;
       pump();
     }, CHANGE_POLL_MS);
+    retry.unref(); // whoever waits for a launch keeps the process alive, not the gate
   }
 };
 

@@ -166,8 +166,16 @@ describe('planted while svrun runs', () => {
 
   it.each(['pid', 'status.json'])('a folder in place of %s: moved aside, the file written again, status.json true all along', async (name) => {
     const { sup, st } = await running();
-    rmSync(join(sup, name));
-    folder(name)(sup);
+    // (again, if svrun wrote the file back between the two steps)
+    await waitFor(() => {
+      try {
+        rmSync(join(sup, name), { force: true });
+        folder(name)(sup);
+        return true;
+      } catch {
+        return false;
+      }
+    }, `a folder planted at ${name}`);
     await sb.waitLog('web', new RegExp(`svrun error: supervise/${name.replace('.', '\\.')} was a directory, not a regular file: moved aside to `));
     await waitFor(() => lstatSync(join(sup, name)).isFile(), `${name} a file again`);
     expect(readFileSync(join(sup, 'pid'), 'utf8')).toBe(`${st.pid}\n`);

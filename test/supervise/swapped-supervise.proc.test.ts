@@ -12,6 +12,21 @@ import { every, exitOf, isAlive, pidsByArgv0, Sandbox, SVRUN, svrunPids, waitFor
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
 
+/**
+ * supervise/ moved to supervise.real and `plant` put at its name; again if
+ * svrun put its folder back between the two steps (a loaded machine).
+ */
+const swap = (dir: string, plant: (at: string) => void) =>
+  waitFor(() => {
+    try {
+      renameSync(join(dir, 'supervise'), join(dir, 'supervise.real'));
+      plant(join(dir, 'supervise'));
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'supervise/ swapped');
+
 /** Samples how many copies of the service run, all along: the most ever seen. */
 const countRuns = (m: string) => {
   let most = 0;
@@ -29,13 +44,12 @@ describe('supervise/ swapped while the service runs', () => {
     try {
       const elsewhere = sb.path('elsewhere');
       mkdirSync(elsewhere);
-      renameSync(join(dir, 'supervise'), join(dir, 'supervise.real'));
-      symlinkSync(elsewhere, join(dir, 'supervise'));
+      await swap(dir, (at) => symlinkSync(elsewhere, at));
       const up = await sb.svctl(['up', 'web']);
       expect(up).toMatchObject({ code: 0, stderr: '' });
       // the supervisor put its folder back under its name, and said so
       await waitFor(() => lstatSync(join(dir, 'supervise')).isDirectory(), 'supervise/ put back');
-      expect(sb.log('web')).toMatch(/svrun error: .*\/web\/supervise: it was moved to .*supervise\.real: put back; what was in its place: a symlink moved aside to supervise\..*\.replaced/);
+      await sb.waitLog('web', /svrun error: .*\/web\/supervise: it was moved to .*supervise\.real: put back; what was in its place: a symlink moved aside to supervise\..*\.replaced/);
       expect(readdirSync(elsewhere)).toEqual([]); // nothing written through the planted symlink
       expect(pidsByArgv0(m)).toEqual([st.pid]);
       const down = await sb.svctl(['down', 'web']);
@@ -53,13 +67,12 @@ describe('supervise/ swapped while the service runs', () => {
     const dir = sb.service('web', `exec ${m} 1000`, { 'timeout-kill': '300' });
     sb.svrun([dir]);
     const st = await sb.waitRunning('web', m);
-    renameSync(join(dir, 'supervise'), join(dir, 'supervise.real'));
-    mkdirSync(join(dir, 'supervise')); // an empty folder in its place: no status, no FIFO
+    await swap(dir, (at) => mkdirSync(at)); // an empty folder in its place: no status, no FIFO
     const down = await sb.svctl(['down', 'web']);
     expect(down).toMatchObject({ code: 0, stderr: '' });
     expect(isAlive(st.pid)).toBe(false);
     await waitFor(() => svrunPids(dir).length === 0, 'the supervisor gone');
-    expect(sb.log('web')).toMatch(/what was in its place: a directory moved aside to supervise\..*\.replaced/);
+    await sb.waitLog('web', /what was in its place: a directory moved aside to supervise\..*\.replaced/);
   });
 
   it('removed: not made anew (its service folder may be going too); said once; svctl names the supervisor, never says down', async () => {

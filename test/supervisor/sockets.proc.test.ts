@@ -10,7 +10,7 @@ import { request } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, Sandbox, waitFor, withSandbox } from '../helpers.js';
+import { ROOT, Sandbox, withSandbox } from '../helpers.js';
 import { freePort, httpService } from '../sockets.js';
 
 let sb!: Sandbox;

@@ -48,7 +48,7 @@ describe('svctl reload: what changes live and what restarts', () => {
     sb.service('other', `exec ${sb.marker('other')} 1000`);
     expect((await sb.svctl(['up', 'db'])).code).toBe(0);
     const supervisor = sb.status('db')!.supervisor!.pid;
-    const settings = (s: StatusJson) => s.settings as Record<string, unknown>;
+    const settings = (s: StatusJson) => s.settings as unknown as Record<string, unknown>;
     const table: [string, () => void, 'live' | 'restart', Check][] = [
       ['down-signal', () => sb.write(dir, 'down-signal', 'HUP'), 'live', (s) => settings(s).downSignal === 'SIGHUP'],
       ['timeout-kill', () => sb.write(dir, 'timeout-kill', '2000'), 'live', (s) => settings(s).timeoutKillMs === 2000],

@@ -5,6 +5,7 @@
 // ready again. `restart` of a service that holds sockets uses the same
 // letter while the service is down, so it comes back under the same
 // supervisor with its sockets (see reloadHeld).
+import { RELOAD_ANSWER_MS } from '../../defaults.js';
 import { sendControl } from '../../supervise/control.js';
 import type { ServiceDef } from '../../servicedir.js';
 import type { ReloadStatus, Status } from '../../supervise/status.js';
@@ -15,9 +16,6 @@ import { type Observed, observe } from './observe.js';
 import { noProgress, type ProgressSink } from '../output/progress.js';
 import { driveDown } from './bringdown.js';
 import { stopTimeoutMs } from './stopplan.js';
-
-/** How long a supervisor may take to read its folder and say so (it does at once; this bounds a stuck one). */
-const RELOAD_ANSWER_MS = 5000;
 
 /** What `svctl reload` reports of one service. */
 export interface Reloaded {

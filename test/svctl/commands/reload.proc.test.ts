@@ -164,6 +164,19 @@ describe('svctl reload: refused', () => {
   });
 });
 
+describe('TEMPLATE@* with no instance', () => {
+  it('down, restart and reload: nothing to do, exit 0; never "every service"', async () => {
+    sb.service('worker@', `exec ${sb.marker('worker')} 1000`);
+    sb.service('other', `exec ${sb.marker('other')} 1000`, { 'timeout-kill': '500' });
+    expect((await sb.svctl(['up', 'other'])).code).toBe(0);
+    const pid = sb.status('other')!.pid;
+    for (const cmd of ['down', 'restart', 'reload']) expect(await sb.svctl([cmd, 'worker@*']), cmd).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    expect(sb.status('other')).toMatchObject({ state: 'up', pid });
+    expect((await sb.svctl(['down', 'nope@*'])).code).toBe(2);
+    expect((await sb.svctl(['down', 'other'])).code).toBe(0);
+  });
+});
+
 describe('svctl reload: TEMPLATE@*', () => {
   it('every instance of the pool, each reporting; none: nothing to do, exit 0', async () => {
     const dir = sb.service('worker@', `exec ${sb.marker('worker')} 1000`, { 'timeout-kill': '500' });

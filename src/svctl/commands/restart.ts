@@ -19,6 +19,7 @@ import { reloadHeld } from '../engine/reload.js';
 import { keptSupervisors, restartRolling } from '../engine/rolling.js';
 import { readStopPlan } from '../engine/stopplan.js';
 import { withScanLock } from './changing.js';
+import { onlyTouched } from '../output/progress.js';
 
 export interface RestartOptions {
   /** false (--no-deps): only the named services; what requires them keeps running. */
@@ -58,6 +59,8 @@ export const cmdRestart = async (ctx: Ctx, named: readonly string[], o: RestartO
     if (stopped.length > 0) return stopped;
     const targets = new Map<string, UpWant>();
     for (const n of closure(scan.graph, again)) targets.set(n, 'up');
-    return bringUp(scan, targets, deadline, {}, ctx.progress.emit, async (def) => (keep.has(def.name) ? reloadHeld(def, deadline) : null));
+    // what they require is shown only if it had to be started: `restart web` says nothing of a db left running
+    const progress = onlyTouched(ctx.progress.emit, (n) => !again.includes(n));
+    return bringUp(scan, targets, deadline, {}, progress, async (def) => (keep.has(def.name) ? reloadHeld(def, deadline) : null));
   });
 };

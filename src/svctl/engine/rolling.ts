@@ -4,7 +4,7 @@
 // fails ends the roll: the rest keep running as they are.
 import { closure } from '../../graph.js';
 import type { Scan } from '../../scan.js';
-import { noProgress, type ProgressSink } from '../output/progress.js';
+import { noProgress, onlyTouched, type ProgressSink } from '../output/progress.js';
 import { bringDown } from './bringdown.js';
 import { bringUp, type UpWant } from './bringup.js';
 import { observe } from './observe.js';
@@ -32,7 +32,9 @@ export const restartOne = async (scan: Scan, name: string, deadline: number | nu
   const stopped = await bringDown(readStopPlan(scan), [name], deadline, progress, keep);
   if (stopped.length > 0) return stopped;
   const targets = new Map<string, UpWant>([...closure(scan.graph, [name])].map((n) => [n, 'up']));
-  return bringUp(scan, targets, deadline, {}, progress, async (def) => (keep.has(def.name) ? reloadHeld(def, deadline) : null));
+  // what it requires is shown only if it had to be started (as restart does)
+  const shown = onlyTouched(progress, (n) => n !== name);
+  return bringUp(scan, targets, deadline, {}, shown, async (def) => (keep.has(def.name) ? reloadHeld(def, deadline) : null));
 };
 
 /** The rolling restart of `names`, in their order; the problems of the one that failed and of those not restarted because of it. */

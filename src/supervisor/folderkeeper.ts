@@ -11,6 +11,8 @@ import { basename, dirname } from 'node:path';
 import { FOLDER_CHECK_FALLBACK_MS, STATUS_CHECK_DEBOUNCE_MS } from '../defaults.js';
 import { errorText } from '../errors.js';
 import type { HeldDir } from '../os/helddir.js';
+import { asideText } from '../os/safefile.js';
+import { type ControlLetter, type ControlReader, openControl } from '../supervise/control.js';
 
 export interface KeeperOptions {
   /**
@@ -108,6 +110,38 @@ export const keepFolder = (held: HeldDir, o: KeeperOptions): FolderKeeper => {
       if (poll) clearInterval(poll);
       if (pending) clearTimeout(pending);
       if (again) clearTimeout(again);
+    },
+  };
+};
+
+export interface SuperviseOptions {
+  /** A letter read from the control FIFO. */
+  onLetter: (letter: ControlLetter) => void;
+  /** A repair made (one line for the log). */
+  say: (line: string) => void;
+  /** The FIFO could not be made at all (`control: ...`, for lastError). */
+  failed: (text: string) => void;
+  /** supervise/ was put back: status.json written again. */
+  restored: () => void;
+}
+
+/**
+ * svrun's supervise/ while it supervises: its control FIFO read (a folder
+ * planted there moved aside), and the folder and the FIFO put right when
+ * moved or replaced (keepFolder). close() stops both.
+ */
+export const keepSupervise = (held: HeldDir, controlPath: string, o: SuperviseOptions): { close(): void } => {
+  let control: ControlReader | null = null;
+  try {
+    control = openControl(controlPath, o.onLetter, (m) => o.say(asideText('supervise', m, 'a FIFO')));
+  } catch (err) {
+    o.failed(`control: ${errorText(err)}`);
+  }
+  const keeper = keepFolder(held, { checks: [() => control?.recheck(FOLDER_CHECK_FALLBACK_MS) ?? null], say: o.say, restored: o.restored });
+  return {
+    close: () => {
+      keeper.stop();
+      control?.close();
     },
   };
 };

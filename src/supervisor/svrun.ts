@@ -4,8 +4,7 @@
 // a documented exit code) that cmd/svrun.ts prints. Read svrun() top down:
 // it is the whole path from `svctl up` spawning us to the service's `run`.
 import { removeCgroupDirs } from '../os/cgroup.js';
-import { type ControlReader, openControl } from '../supervise/control.js';
-import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, FOLDER_CHECK_FALLBACK_MS, REAPER_MARGIN_MS } from '../defaults.js';
+import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, REAPER_MARGIN_MS } from '../defaults.js';
 import { errorText, SvError } from '../errors.js';
 import { liveLeftovers, type Service as LeftoverScope, serviceScope } from '../supervise/leftovers.js';
 import { stopLeftovers } from './leftoverstop.js';
@@ -16,7 +15,7 @@ import { type Logger, prepareLogger } from './logger.js';
 import { pathsIn, type ServicePaths, servicePaths } from '../supervise/paths.js';
 import { asideText, ensureStateDir } from '../os/safefile.js';
 import { type HeldDir, holdDir } from '../os/helddir.js';
-import { keepFolder } from './folderkeeper.js';
+import { keepSupervise } from './folderkeeper.js';
 import { bootTimeMs, procStartTime } from '../os/proc.js';
 import { type Identity, resolveIdentity } from '../os/identity.js';
 import { findExecutable } from '../os/procgroup.js';
@@ -28,6 +27,8 @@ import type { Containment } from '../os/procgroup.js';
 import { awaitReaper, TaskReaper } from './taskreaper.js';
 import { HELP, USAGE } from './help.js';
 import { applyServiceLimits, prepareServiceCgroups, type ServiceCgroups } from './resources.js';
+import { listenSockets } from './sockets.js';
+import { Reloader } from './reload.js';
 import type { Want } from '../vocabulary.js';
 
 
@@ -112,10 +113,7 @@ interface Service {
   /** `user` resolved (only as root; otherwise the service runs as we do). */
   identity: Identity | null;
   isRoot: boolean;
-  /**
-   * supervise/ reached through its held descriptor (src/os/helddir.ts) and
-   * log/ resolved once: later swaps of either name redirect nothing.
-   */
+  /** supervise/ through its held descriptor (src/os/helddir.ts), log/ resolved once: later swaps redirect nothing. */
   paths: ServicePaths;
   /** supervise/, held: put back under its name when it is moved or replaced (src/supervisor/folderkeeper.ts). */
   held: HeldDir;
@@ -334,6 +332,11 @@ const supervise = async (svc: Service, run: Run, io: Io, startCore: Core): Promi
   // the logger first, so that nothing the service writes waits long
   await io.logger?.start();
   const core = run.terminated ? { ...startCore, want: startCore.state === 'up' ? startCore.want : 'down' } : startCore;
+  const sockets = listenSockets(def);
+  const reloader = new Reloader(def, svc.identity, {
+    ...{ isRoot: svc.isRoot, cgroups: io.cgroups, log: io.log, sockets, supervisor: () => run.supervisor },
+    ...{ nofile: limits.nofile, limits: limits.status },
+  });
   const supervisor = new Supervisor({
     def,
     paths,
@@ -347,25 +350,24 @@ const supervise = async (svc: Service, run: Run, io: Io, startCore: Core): Promi
       onTarget: (t) => run.reaper?.tell('run', t),
       limits: limits.status,
       oomKills: io.cgroups.oomKills,
+      sockets,
+      // a oneshot's svrun is a transaction, over before a reload could matter
+      ...(def.type === 'longrun' && { reload: () => reloader.reload() }),
     },
   });
   run.supervisor = supervisor;
   process.on('uncaughtException', (err) => supervisor.noteError(`internal: ${errorText(err)}`));
-  let control: ControlReader | null = null;
-  const say = (text: string) => logError(io.log, text);
-  try {
-    control = openControl(paths.control, (letter) => supervisor.dispatch(letterEvent(letter, Date.now())), (m) => say(asideText('supervise', m, 'a FIFO')));
-  } catch (err) {
-    supervisor.noteError(`control: ${errorText(err)}`);
-  }
-  // supervise/ moved, replaced or removed, or its control FIFO replaced: put right, said in the log
-  const keeper = keepFolder(svc.held, { checks: [() => control?.recheck(FOLDER_CHECK_FALLBACK_MS) ?? null], say, restored: () => supervisor.persist(true) });
+  // the control FIFO read; it and supervise/ put right when moved or replaced, said in the log
+  const control = keepSupervise(svc.held, paths.control, {
+    ...{ onLetter: (letter) => supervisor.dispatch(letterEvent(letter, Date.now())), say: (text) => logError(io.log, text) },
+    ...{ failed: (text) => supervisor.noteError(text), restored: () => supervisor.persist(true) },
+  });
   supervisor.persist();
   const running = supervisor.run();
   if (run.terminated) supervisor.dispatch({ type: 'terminate', at: Date.now() });
   const code = await running;
-  keeper.stop();
-  control?.close();
+  control.close();
+  sockets.close();
   return code;
 };
 

@@ -97,7 +97,7 @@ describe('svctl reload: what changes live and what restarts', () => {
   it.runIf(limitTarget(cgroupDirs('probe', '/nonexistent'), 'memory') !== null)('memory-max lands in the live cgroup', async () => {
     const dir = sb.service('db', `exec ${sb.marker('db')} 1000`, { 'memory-max': '64M' });
     expect((await sb.svctl(['up', 'db'])).code).toBe(0);
-    const t = limitTarget(cgroupDirs('db', join(dir, 'supervise')), 'memory')!;
+    const t = limitTarget(cgroupDirs('db', dir), 'memory')!;
     const file = join(t.dir, t.version === 1 ? 'memory.limit_in_bytes' : 'memory.max');
     expect(readFileSync(file, 'utf8').trim()).toBe(String(64 * 1024 ** 2));
     sb.write(dir, 'memory-max', '48M');

@@ -35,10 +35,12 @@ const ownCgroup = (of: CgroupsOf = 'self'): string | null => {
  * without cgroup v2. Named by the service's identity (src/os/serviceid.ts):
  * `serviceDir` is the service folder, never its supervise/.
  */
-export const cgroupPath = (name: string, serviceDir: string, of: CgroupsOf = 'self'): string | null => {
+export const cgroupPath = (name: string, serviceDir: string, of: CgroupsOf = 'self'): string | null => cgroupPathOf(serviceId(name, serviceDir), of);
+
+/** The same, for a service identity already known (`svkit-NAME-HASH`). */
+export const cgroupPathOf = (id: string, of: CgroupsOf = 'self'): string | null => {
   const parent = ownCgroup(of);
-  if (!parent) return null;
-  return join(parent, serviceId(name, serviceDir));
+  return parent ? join(parent, id) : null;
 };
 
 // On a hybrid host the cgroup v2 has no controllers: limits and usage then

@@ -9,7 +9,7 @@
 // it was exec'd; only its own user or root could have put it there).
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { cgroupPath, cgroupPopulated, inCgroupNamed, isCgroup2 } from '../os/cgroup.js';
+import { cgroupPathOf, cgroupPopulated, inCgroupNamed, isCgroup2 } from '../os/cgroup.js';
 import { groupExists, groupMembers, procStat } from '../os/proc.js';
 import { serviceId } from '../os/serviceid.js';
 import type { Status } from './status.js';
@@ -25,11 +25,10 @@ export interface Service {
 }
 
 /** The service of the folder `serviceDir` called `name`, as svrun makes it (its cgroup below ours). */
-export const serviceScope = (name: string, serviceDir: string): Service => ({
-  name,
-  id: serviceId(name, serviceDir),
-  cgroup: cgroupPath(name, serviceDir),
-});
+export const serviceScope = (name: string, serviceDir: string): Service => {
+  const id = serviceId(name, serviceDir);
+  return { name, id, cgroup: cgroupPathOf(id) };
+};
 
 /** Does process `pid`'s environment hold `entry` (NAME=VALUE)? Unreadable (another user's, as non-root): no. */
 const environHas = (pid: number, entry: string): boolean => {

@@ -125,8 +125,8 @@ export const isReaperOf = (id: string, pid: number, start: number): boolean => {
  * The reaper recorded in supervise/reaper, if it still runs (a zombie
  * counts as gone); null otherwise. The file is only a hint: /proc decides.
  */
-export const findReaper = (superviseDir: string, id: string): { pid: number; start: number } | null => {
+export const findReaper = (superviseDir: string, id: string | (() => string)): { pid: number; start: number } | null => {
   const o = readOwner(reaperRecord(superviseDir));
-  if (o === null || o.pidStart === null || o.pid <= 1) return null;
-  return isAlive(o.pid, o.pidStart) && isReaperOf(id, o.pid, o.pidStart) ? { pid: o.pid, start: o.pidStart } : null;
+  if (o === null || o.pidStart === null || o.pid <= 1 || !isAlive(o.pid, o.pidStart)) return null;
+  return isReaperOf(typeof id === 'string' ? id : id(), o.pid, o.pidStart) ? { pid: o.pid, start: o.pidStart } : null;
 };

@@ -105,7 +105,8 @@ export const shownStatus = (o: Observed, typeOf: ServiceType | (() => ServiceTyp
 
 /** Unsupervised, being reaped: a killed supervisor's task reaper is stopping what it left; not yet "down". */
 export const beingReaped = (o: Observed): { reaper: number } | null => {
-  const found = o.supervised ? null : findReaper(o.paths.supervise, serviceId(o.name, o.dir));
+  // the identity only when a record names a live process: most services have none (it costs a realpath and a hash)
+  const found = o.supervised ? null : findReaper(o.paths.supervise, () => serviceId(o.name, o.dir));
   return found && { reaper: found.pid };
 };
 

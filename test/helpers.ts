@@ -4,7 +4,22 @@
 // test started, found by a token in its environment and killed by pid.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  type FSWatcher,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  watch,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,12 +40,18 @@ export const SVCTL = join(ROOT, 'dist/cmd/svctl.js');
 /** A status.json as src/supervise/status.ts reads it, with the fields svkit added since (health, limits...) open to tests. */
 export type StatusJson = Status & { [key: string]: unknown };
 
+/**
+ * How often a wait looks at /proc or at files when nothing announces a change:
+ * no faster (every poll of /proc reads a file per process on a busy 2-core machine).
+ */
+export const POLL_MS = 50;
+
 /** Polls `fn` until it returns a truthy value; throws with `what` after `ms`. */
 export const waitFor = async <T>(
   fn: () => T | Promise<T>,
   what: string | (() => string),
   ms = 5000,
-  every = 15,
+  every = POLL_MS,
 ): Promise<NonNullable<T>> => {
   const end = Date.now() + ms;
   let last: unknown;
@@ -50,6 +71,79 @@ export const waitFor = async <T>(
   }
 };
 
+/**
+ * Like waitFor, but `fn` is tried again as soon as something changes in one
+ * of the folders `dirs` (fs.watch; a folder that appears later is watched from
+ * the next try on), and every `every` ms besides: for what no file event
+ * announces (/proc, the clock) and as the fallback where a watch fails.
+ * Changes are taken together: at most one try per 10 ms.
+ */
+export const waitOnFolders = <T>(
+  dirs: string[],
+  fn: () => T,
+  what: string | (() => string),
+  ms = 5000,
+  every = 100,
+): Promise<NonNullable<T>> =>
+  new Promise((resolve, reject) => {
+    const end = Date.now() + ms;
+    const watchers = new Map<string, FSWatcher>();
+    let last: unknown;
+    let done = false;
+    let poll: NodeJS.Timeout | undefined;
+    let soon: NodeJS.Timeout | undefined;
+    const finish = (err: Error | null, v?: NonNullable<T>) => {
+      done = true;
+      clearTimeout(poll);
+      clearTimeout(soon);
+      for (const w of watchers.values()) w.close();
+      if (err) reject(err);
+      else resolve(v!);
+    };
+    const changed = () => {
+      soon ??= setTimeout(() => {
+        soon = undefined;
+        attempt();
+      }, 10);
+    };
+    const watchNew = () => {
+      for (const d of dirs) {
+        if (watchers.has(d)) continue;
+        try {
+          const w = watch(d, { persistent: false }, changed);
+          w.on('error', () => w.close()); // the poll goes on
+          watchers.set(d, w);
+        } catch {
+          /* not there yet: tried again at the next try */
+        }
+      }
+    };
+    /** One try: watch what appeared (before reading, so no change is missed), then `fn`. */
+    const attempt = (): boolean => {
+      if (done) return true;
+      watchNew();
+      try {
+        const v = fn();
+        if (v) {
+          finish(null, v as NonNullable<T>);
+          return true;
+        }
+        last = v;
+      } catch (err) {
+        last = err;
+      }
+      return false;
+    };
+    const tick = () => {
+      if (attempt()) return;
+      if (Date.now() > end) {
+        const text = typeof what === 'function' ? what() : what;
+        finish(new Error(`timed out after ${ms} ms waiting for ${text} (last: ${String(last)})`));
+      } else poll = setTimeout(tick, Math.min(every, Math.max(1, end - Date.now() + 1)));
+    };
+    tick();
+  });
+
 // /proc is read by the code under test (src/os/proc.ts); the helpers only wait on it
 export { procStat };
 
@@ -58,15 +152,17 @@ export const isAlive = (pid: number | null | undefined): boolean => !!pid && pro
 
 const allPids = (): number[] => readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number);
 
+/** argv[0] of a live process, or null. */
+const argv0Of = (pid: number): string | null => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')[0]!;
+  } catch {
+    return null;
+  }
+};
+
 /** Live pids whose argv[0] is exactly `path` (see Sandbox.marker). */
-export const pidsByArgv0 = (path: string): number[] =>
-  allPids().filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')[0] === path && isAlive(pid);
-    } catch {
-      return false;
-    }
-  });
+export const pidsByArgv0 = (path: string): number[] => allPids().filter((pid) => argv0Of(pid) === path && isAlive(pid));
 
 export interface Run {
   code: number | null;
@@ -80,6 +176,8 @@ export class Sandbox {
   readonly token = `svtest${randomBytes(6).toString('hex')}`;
   private readonly children: ChildProcess[] = [];
   private readonly mounts: string[] = [];
+  /** Whether a process may carry this sandbox's token (its environment was handed out): cleanup then looks in /proc. */
+  private tokenHandedOut = false;
 
   constructor() {
     this.dir = mkdtempSync(join(tmpdir(), 'svkit-test-'));
@@ -89,6 +187,7 @@ export class Sandbox {
   }
 
   get env(): NodeJS.ProcessEnv {
+    this.tokenHandedOut = true;
     const env: NodeJS.ProcessEnv = { ...process.env, SVKIT_TEST_TOKEN: this.token, SVDIR: this.scan };
     delete env.SVKIT_STATE_DIR;
     return env;
@@ -177,25 +276,47 @@ export class Sandbox {
     return r.kind === 'ok' ? (r.status as StatusJson) : null;
   }
 
+  /** The folders whose changes a wait on service `name` watches: supervise/ and log/, and the service folder (until they exist). */
+  private folders(name: string, sub: 'supervise' | 'log'): string[] {
+    return [join(this.scan, name, sub), join(this.scan, name)];
+  }
+
   /** Waits until `name`'s status.json satisfies `pred`; returns that status. */
   waitStatus(name: string, pred: (s: StatusJson) => boolean, what: string, ms = 5000): Promise<StatusJson> {
-    return waitFor(() => {
-      const s = this.status(name);
-      return s && pred(s) ? s : null;
-    }, () => `${name}: ${what} (status: ${JSON.stringify(this.status(name))})`, ms);
+    return waitOnFolders(
+      this.folders(name, 'supervise'),
+      () => {
+        const s = this.status(name);
+        return s && pred(s) ? s : null;
+      },
+      () => `${name}: ${what} (status: ${JSON.stringify(this.status(name))})`,
+      ms,
+    );
   }
 
   /** Waits until the service's status names a pid that has exec'd the marker `m` (run's setup is done). */
   async waitRunning(name: string, m: string, ms = 5000): Promise<StatusJson> {
-    return waitFor(() => {
-      const s = this.status(name);
-      return s?.state === 'up' && s.pid !== null && pidsByArgv0(m).includes(s.pid) ? s : null;
-    }, () => `${name} running ${m} (status: ${JSON.stringify(this.status(name))})`, ms);
+    // the exec itself changes no file: /proc of that one pid is polled besides
+    return waitOnFolders(
+      this.folders(name, 'supervise'),
+      () => {
+        const s = this.status(name);
+        return s?.state === 'up' && s.pid !== null && argv0Of(s.pid) === m && isAlive(s.pid) ? s : null;
+      },
+      () => `${name} running ${m} (status: ${JSON.stringify(this.status(name))})`,
+      ms,
+      POLL_MS,
+    );
   }
 
   /** Waits for a line of log/current to match `re`. */
   waitLog(name: string, re: RegExp, ms = 5000): Promise<string> {
-    return waitFor(() => (re.test(this.log(name)) ? this.log(name) : null), () => `${name} log to match ${re}: ${this.log(name)}`, ms);
+    return waitOnFolders(
+      this.folders(name, 'log'),
+      () => (re.test(this.log(name)) ? this.log(name) : null),
+      () => `${name} log to match ${re}: ${this.log(name)}`,
+      ms,
+    );
   }
 
   log(name: string): string {
@@ -224,11 +345,13 @@ export class Sandbox {
   /** SIGKILLs every process this test started, by pid, until none is left; removes the folder. */
   async cleanup(): Promise<void> {
     for (const c of this.children) if (c.exitCode === null && c.pid) this.tryKill(c.pid);
-    await waitFor(() => {
-      const left = this.tokenPids();
-      for (const pid of left) this.tryKill(pid);
-      return left.length === 0;
-    }, 'test processes to die', 10_000, 20);
+    if (this.tokenHandedOut) {
+      await waitFor(() => {
+        const left = this.tokenPids();
+        for (const pid of left) this.tryKill(pid);
+        return left.length === 0;
+      }, 'test processes to die', 10_000);
+    }
     this.unmountAll();
     this.removeCgroups();
     rmSync(this.dir, { recursive: true, force: true });

@@ -99,11 +99,11 @@ describe('health checks', () => {
     sb.svrun([dir]);
     await sb.waitRunning('web', m);
     const seen = new Set<string>();
-    await waitFor(() => {
-      const h = sb.status('web')?.health as { lastCheckAt: string | null } | null | undefined;
+    await sb.waitStatus('web', (st) => {
+      const h = st.health as { lastCheckAt: string | null } | null | undefined;
       if (h?.lastCheckAt) seen.add(h.lastCheckAt);
       return seen.size >= 4;
-    }, 'four health checks', 5000, 5);
+    }, 'four health checks');
     const s = sb.status('web')!;
     expect(s).toMatchObject({ state: 'up', restarts: 0, health: { ok: true, failures: 0 } });
     expect(sb.log('web')).not.toMatch(/svrun (health|unhealthy)/);

@@ -2,14 +2,14 @@
 // on the machines this runs on): the doc shows the very files examples/
 // holds, the service folders are valid, the Dockerfile copies what exists,
 // the JSON arrays parse, and the grace periods leave boot its shutdown time.
-// (Each svctl command they use is checked in docs-commands.test.ts.)
+// (Each svctl command they use is checked in commands.test.ts.)
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { KILL_WAIT_MS } from '../src/defaults.js';
-import { fencedBlock } from './docs-commands.js';
-import { exitOf, freePort, ROOT, Sandbox, SVCTL, waitFor, withSandbox } from './helpers.js';
+import { KILL_WAIT_MS } from '../../src/defaults.js';
+import { fencedBlock } from './commands.js';
+import { exitOf, freePort, ROOT, Sandbox, SVCTL, waitFor, withSandbox } from '../helpers.js';
 
 const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
 const doc = read('docs/container.md');

@@ -9,6 +9,7 @@ import {
   chmodSync,
   closeSync,
   copyFileSync,
+  cpSync,
   existsSync,
   type FSWatcher,
   mkdirSync,
@@ -17,6 +18,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   watch,
   writeFileSync,
 } from 'node:fs';
@@ -454,6 +456,26 @@ export const startSvctl = (
     child.on('exit', (c, s) => res({ code: exitStatus(c, s), stdout: read(out), stderr: read(err) })),
   );
   return { child, stdout: () => read(out), stderr: () => read(err), done };
+};
+
+/**
+ * The built programs copied into this test's folder (dist/cmd/, package.json
+ * and koffi, laid out as in the checkout, world-readable), for a test that
+ * runs them as another user: the checkout may sit where that user cannot
+ * enter (a clone under /root). The folders on the way must be searchable by
+ * that user too (sb.dir is 0700 until the test opens it).
+ */
+export const builtCopy = (sb: Sandbox): { svctl: string; svrun: string } => {
+  const root = sb.path('svkit');
+  cpSync(join(ROOT, 'dist', 'cmd'), join(root, 'dist', 'cmd'), { recursive: true });
+  cpSync(join(ROOT, 'package.json'), join(root, 'package.json'));
+  cpSync(join(ROOT, 'node_modules', 'koffi'), join(root, 'node_modules', 'koffi'), { recursive: true, dereference: true });
+  // readable (and searchable) by all, whatever the umask of the checkout
+  for (const p of [root, ...(readdirSync(root, { recursive: true }) as string[]).map((f) => join(root, f))]) {
+    const st = statSync(p);
+    chmodSync(p, st.isDirectory() || st.mode & 0o100 ? 0o755 : 0o644);
+  }
+  return { svctl: join(root, 'dist', 'cmd', 'svctl.js'), svrun: join(root, 'dist', 'cmd', 'svrun.cjs') };
 };
 
 /** Live svrun processes supervising the folder `dir` (argv: node svrun.cjs [options] DIR). */

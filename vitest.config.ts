@@ -6,6 +6,8 @@ import { defineConfig } from 'vitest/config';
 // - proc: test/**/NAME.proc.test.ts, real svrun, svctl, sh... from the build in dist/.
 // - fault: test/fault/** (the fault scenarios' quick versions) and test/docs/** (the
 //   docs checked against the code: their commands, examples, the README's tour).
+// All three share one pool (vitest runs the projects of a group together, with one
+// maxWorkers): the unit files fill the gaps the process tests leave.
 const SLOW_TIERS = ['test/fault/**', 'test/docs/**'];
 
 export default defineConfig({
@@ -13,6 +15,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 20_000,
     pool: 'forks',
+    // the tests mostly wait on processes they started: three files at a time on two cores
+    maxWorkers: 3,
     projects: [
       {
         extends: true,
@@ -21,8 +25,7 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           exclude: ['test/**/*.proc.test.ts', ...SLOW_TIERS],
           setupFiles: ['test/unit.setup.ts'],
-          // CPU-bound: one file per core, the modules loaded once per worker (about half the CPU time)
-          maxWorkers: 2,
+          // the modules loaded once per worker, not once per file: about half the CPU time
           isolate: false,
         },
       },
@@ -32,8 +35,6 @@ export default defineConfig({
           name: 'proc',
           include: ['test/**/*.proc.test.ts'],
           exclude: SLOW_TIERS,
-          // the tests mostly wait on processes they started: three files at a time on two cores
-          maxWorkers: 3,
         },
       },
       {
@@ -41,7 +42,6 @@ export default defineConfig({
         test: {
           name: 'fault',
           include: SLOW_TIERS.map((dir) => `${dir}/*.test.ts`),
-          maxWorkers: 3,
         },
       },
     ],

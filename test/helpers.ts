@@ -17,6 +17,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  readSync,
   rmSync,
   statSync,
   watch,
@@ -154,17 +155,30 @@ export const isAlive = (pid: number | null | undefined): boolean => !!pid && pro
 
 const allPids = (): number[] => readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number);
 
-/** argv[0] of a live process, or null. */
-const argv0Of = (pid: number): string | null => {
+/** Where argvOf reads a command line (a longer one is read again whole). */
+const cmdline = Buffer.alloc(4096);
+
+/** The argv of a live process, or null: one read into a buffer kept (this runs for every process at every poll). */
+const argvOf = (pid: number): string[] | null => {
+  let fd: number;
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')[0]!;
+    fd = openSync(`/proc/${pid}/cmdline`, 'r');
   } catch {
     return null;
+  }
+  try {
+    const n = readSync(fd, cmdline, 0, cmdline.length, 0);
+    const text = n < cmdline.length ? cmdline.toString('utf8', 0, n) : readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return text.split('\0').slice(0, -1);
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
   }
 };
 
 /** Live pids whose argv[0] is exactly `path` (see Sandbox.marker). */
-export const pidsByArgv0 = (path: string): number[] => allPids().filter((pid) => argv0Of(pid) === path && isAlive(pid));
+export const pidsByArgv0 = (path: string): number[] => allPids().filter((pid) => argvOf(pid)?.[0] === path && isAlive(pid));
 
 export interface Run {
   code: number | null;
@@ -303,7 +317,7 @@ export class Sandbox {
       this.folders(name, 'supervise'),
       () => {
         const s = this.status(name);
-        return s?.state === 'up' && s.pid !== null && argv0Of(s.pid) === m && isAlive(s.pid) ? s : null;
+        return s?.state === 'up' && s.pid !== null && argvOf(s.pid)?.[0] === m && isAlive(s.pid) ? s : null;
       },
       () => `${name} running ${m} (status: ${JSON.stringify(this.status(name))})`,
       ms,
@@ -481,12 +495,8 @@ export const builtCopy = (sb: Sandbox): { svctl: string; svrun: string } => {
 /** Live svrun processes supervising the folder `dir` (argv: node svrun.cjs [options] DIR). */
 export const svrunPids = (dir: string): number[] =>
   allPids().filter((pid) => {
-    try {
-      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      return argv[1] === SVRUN && argv[argv.length - 1] === dir && isAlive(pid);
-    } catch {
-      return false;
-    }
+    const argv = argvOf(pid)?.filter(Boolean);
+    return argv?.[1] === SVRUN && argv[argv.length - 1] === dir && isAlive(pid);
   });
 
 /** The task reaper svrun started for the service folder `dir`, as src/supervisor/taskreaper.ts finds it, or null. */

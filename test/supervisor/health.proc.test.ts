@@ -202,10 +202,9 @@ describe('a log/ logger', () => {
 });
 
 describe('invalid health settings', () => {
+  // one representative: each invalid health setting and its line are servicedir.test.ts's table
   it.each<[string, Record<string, string>, string]>([
     ['health-interval without check', { 'health-interval': '100' }, 'web/health-interval: needs an executable check file'],
-    ['watchdog without notification-fd', { watchdog: '100' }, 'web/watchdog: needs a notification-fd file'],
-    ['health-retries 0', { 'health-retries': '0' }, 'web/health-retries: expected a whole number'],
   ])('%s: svrun exits 111 and svctl up exits 2 with one line naming the file, nothing started', async (_d, files, text) => {
     const m = sb.marker('web');
     const dir = sb.service('web', `exec ${m} 1000`, files);

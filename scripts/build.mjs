@@ -4,12 +4,11 @@
 // 1. esbuild strips the types of src/ and bench/ file by file into dist/
 //    (each .ts beside where tsc would emit it: the client library, the
 //    benchmarks, and what the tests load of dist/src);
-// 2. tsc emits the client library's declarations (dist/src/client/index.d.ts,
-//    package.json `exports.types`): it imports nothing of svkit, so this
-//    program is one file and Node's types;
+// 2. TypeScript writes the client library's declarations (dist/src/client/index.d.ts,
+//    package.json `exports.types`) from its one file (it imports nothing of svkit);
 // 3. scripts/bundle.mjs bundles the two programs into dist/cmd/.
 import { build } from 'esbuild';
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
 
@@ -38,23 +37,18 @@ await build({
   logLevel: 'warning',
 });
 
-const client = ts.createProgram(['src/client/index.ts'], {
-  target: ts.ScriptTarget.ES2022,
-  module: ts.ModuleKind.NodeNext,
-  moduleResolution: ts.ModuleResolutionKind.NodeNext,
-  strict: true,
-  declaration: true,
-  emitDeclarationOnly: true,
-  skipLibCheck: true,
-  types: ['node'],
-  rootDir: '.',
-  outDir: 'dist',
+// the declarations from the file alone (isolatedDeclarations: its exports say their types), no program to check
+const clientFile = 'src/client/index.ts';
+const declared = ts.transpileDeclaration(readFileSync(clientFile, 'utf8'), {
+  fileName: clientFile,
+  reportDiagnostics: true,
+  compilerOptions: { isolatedDeclarations: true, declaration: true, strict: true, module: ts.ModuleKind.NodeNext, target: ts.ScriptTarget.ES2022 },
 });
-const emitted = client.emit();
-const problems = [...ts.getPreEmitDiagnostics(client), ...emitted.diagnostics];
-if (problems.length > 0) {
-  process.stderr.write(ts.formatDiagnostics(problems, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => process.cwd(), getNewLine: () => '\n' }));
+if (declared.diagnostics?.length) {
+  const host = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => process.cwd(), getNewLine: () => '\n' };
+  process.stderr.write(ts.formatDiagnostics(declared.diagnostics, host));
   process.exit(1);
 }
+writeFileSync('dist/src/client/index.d.ts', declared.outputText);
 
 await import('./bundle.mjs');

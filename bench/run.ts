@@ -19,6 +19,7 @@ import { exec, PEERS, type Peer, removeSvkitCgroups, ROOT, RUN_ARGV, sleep, svki
 import { type Contender, type Row, Samples, table, writeDoc } from './report.js';
 import { num } from './stats.js';
 import { bootShutdown, floodStop, logThroughput, svrunKilled, upFailed, upGivesUp, upSvrunExits, waitUp } from './svkit-only.js';
+import { metricsBurst } from './metrics.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const envNum = (name: string, full: number, quick: number) => Number(process.env[name] ?? (QUICK ? quick : full));
@@ -216,6 +217,13 @@ const svkitOnly = async (): Promise<Row[]> => {
       text: `${Math.round(f.linesPerSecond).toLocaleString('en')} lines/s, ${f.lost} lost, svrun CPU ${num(f.svrunCpuMsPerMillion / 1000)} s per million lines`,
     });
   }
+  const burst = await metricsBurst(freshDir('metrics'), owned);
+  rows.push({
+    id: 'metrics-burst',
+    label: '`svctl metrics --listen`, 200 services: 1,000 concurrent scrapes',
+    unit: 'scrapes',
+    text: `${burst.answered} answered in ${num(burst.wallMs / 1000)} s (the rest refused past 256 connections); endpoint CPU ${num(burst.burstCpuMs / 1000)} s (one scrape: ${Math.round(burst.oneScrapeCpuMs)} ms)`,
+  });
   for (let i = 0; i < FEW_RUNS; i++) {
     for (const cgroup of [true, false]) samples.add(cgroup ? 'killed-cg' : 'killed-pg', 'svkit', await svrunKilled(freshDir('killed'), cgroup, owned));
     samples.add('flood-stop', 'svkit', await floodStop(freshDir('flood'), owned));

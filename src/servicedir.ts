@@ -19,6 +19,7 @@ import { capProblems, printable, quote, type Result } from './errors.js';
 import { ID_MAX, idInRange } from './os/identity.js';
 import { fileKind } from './os/safefile.js';
 import { readSettingsFile } from './settingsfile.js';
+import { parseSize } from './sizes.js';
 import { type DownSignal, parseDownSignal } from './signals.js';
 import type { Limits, RestartPolicy, Rotation, ServiceType } from './vocabulary.js';
 
@@ -308,14 +309,10 @@ export const PIDS_MAX = 4_194_304;
 export const NOFILE_MAX = 1_048_576;
 /** A cfs quota below 1 ms per 100 ms period is refused by the kernel: 1% is the least. */
 export const CPU_MAX_PERCENT = 100_000;
-const UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
-
-/** memory-max: bytes, or a number with K, M or G (powers of 1024); at least one page. Null when invalid. */
+/** memory-max: a size (src/sizes.ts), at least one page. Null when invalid. */
 export const parseMemoryMax = (v: string): number | null => {
-  const m = /^(\d{1,16})([KMG]?)$/.exec(v);
-  if (!m) return null;
-  const bytes = Number(m[1]) * UNITS[m[2]!]!;
-  return bytes >= 4096 && bytes <= Number.MAX_SAFE_INTEGER ? bytes : null;
+  const bytes = parseSize(v);
+  return bytes !== null && bytes >= 4096 ? bytes : null;
 };
 
 /** cpu-max: a whole percentage of one CPU with its `%` (`50%`, `250%`). Null when invalid. */
@@ -345,17 +342,18 @@ const readLimits = (value: (file: string) => string | null, fail: (file: string,
 };
 
 /**
- * log/config: `size BYTES` (rotate log/current past this, at least 4096)
- * and `keep N` (rotated files kept), one a line, `#` comments allowed.
+ * log/config: `size BYTES` (rotate log/current past this: a size as
+ * memory-max's, 4096 to 2^40) and `keep N` (rotated files kept), one a
+ * line, `#` comments allowed.
  */
 export const parseLogConfig = (text: string, fail: (msg: string) => void): Rotation => {
   const r: Rotation = { ...DEFAULT_ROTATION };
   for (const line of parseList(text)) {
-    const m = /^(size|keep)\s+(\d+)$/.exec(line);
-    const n = Number(m?.[2]);
-    if (m?.[1] === 'size' && n >= 4096 && n <= 2 ** 40) r.maxBytes = n;
-    else if (m?.[1] === 'keep' && n <= 10_000) r.keep = n;
-    else fail(`expected "size BYTES" (at least 4096) or "keep N", got ${quote(line)}`);
+    const m = /^(size|keep)\s+(\S+)$/.exec(line);
+    const size = m?.[1] === 'size' ? parseSize(m[2]!) : null;
+    if (size !== null && size >= 4096 && size <= 2 ** 40) r.maxBytes = size;
+    else if (m?.[1] === 'keep' && /^\d{1,5}$/.test(m[2]!) && Number(m[2]) <= 10_000) r.keep = Number(m[2]);
+    else fail(`expected "size BYTES" (at least 4096; K, M or G allowed) or "keep N", got ${quote(line)}`);
   }
   return r;
 };

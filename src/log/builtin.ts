@@ -160,10 +160,11 @@ export const fileSink = (
 export const terminalFd = (): number | null => (isatty(1) ? 1 : isatty(2) ? 2 : null);
 
 /** `NAME | <stream> <text>` on svrun's stdout; the name padded to `width` (svctl boot passes the longest). */
-export const stdoutSink = (name: string, width = 0, onError: (text: string) => void = () => {}): LogSink => {
+export const stdoutSink = (name: string, width = 0, onError: (text: string) => void = () => {}, colorAlways = false): LogSink => {
   // isatty, not process.stdout: touching that would make fd 1 non-blocking, and it is shared
-  // (svctl boot's stdout is every supervisor's and the container command's)
-  const color = isatty(1) && !process.env.NO_COLOR;
+  // (svctl boot's stdout is every supervisor's and the container command's);
+  // --log-color: boot's FIFO, which is no terminal, ends on one
+  const color = colorAlways || (isatty(1) && !process.env.NO_COLOR);
   const label = labelFor(name, width, color ? (s) => `\x1b[${31 + (hash(name) % 6)}m${s}\x1b[0m` : undefined);
   const target = { ownsFd: false, open: () => ({ fd: 1, size: 0 }) };
   return sinkOf(new QueuedWriter(target, onError), (stream, text) => formatLabelled(label, stream, text));

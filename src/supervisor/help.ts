@@ -20,6 +20,7 @@ Options:
   --log stdout     the same lines without the time, "NAME | " before each,
                    on svrun's stdout (what svctl boot uses)
   --log-width N    with --log stdout: pad the name to N characters
+  --log-color      with --log stdout: colour the name, terminal or not
   --want up        (default) start the service, restart it by its policy
   --want once      start it once, never restart it
   --want down      supervise without starting: wait for u or o on

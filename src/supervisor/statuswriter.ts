@@ -6,6 +6,7 @@ import { type FSWatcher, lstatSync, type Stats, watch } from 'node:fs';
 import { IO_RETRY_MS, STATUS_CHECK_DEBOUNCE_MS, STATUS_CHECK_FALLBACK_MS } from '../defaults.js';
 import { errorText } from '../errors.js';
 import { replaceFile } from '../os/safefile.js';
+import { watchErrorText } from '../os/watch.js';
 import type { ServicePaths } from '../supervise/paths.js';
 import { type Status, writeStatus } from '../supervise/status.js';
 import type { Core } from './state.js';
@@ -43,6 +44,8 @@ export interface StatusWriterHooks {
   failed(text: string): void;
   /** A write succeeded. */
   written(): void;
+  /** No inotify watch to be had (`text` says why): told once, the files are looked at on a timer instead. */
+  unwatched?(text: string): void;
 }
 
 export class StatusWriter {
@@ -55,6 +58,7 @@ export class StatusWriter {
   /** How status.json and pid looked when we wrote them (fstat before the rename). */
   private readonly mine = new Map<string, string>();
   private closed = false;
+  private toldUnwatched = false;
 
   constructor(
     private readonly paths: Pick<ServicePaths, 'status' | 'pid'>,
@@ -117,7 +121,12 @@ export class StatusWriter {
       }
     } catch (err) {
       // removed already: write it again soon; no inotify watch left: look now and then
-      this.scheduleCheck((err as NodeJS.ErrnoException).code === 'ENOENT' ? STATUS_CHECK_DEBOUNCE_MS : STATUS_CHECK_FALLBACK_MS);
+      const gone = (err as NodeJS.ErrnoException).code === 'ENOENT';
+      if (!gone && !this.toldUnwatched) {
+        this.toldUnwatched = true;
+        this.hooks.unwatched?.(`status: cannot watch status.json (${watchErrorText(err)}); looking every ${STATUS_CHECK_FALLBACK_MS / 1000} s instead`);
+      }
+      this.scheduleCheck(gone ? STATUS_CHECK_DEBOUNCE_MS : STATUS_CHECK_FALLBACK_MS);
       return;
     }
     // a write between ours and the watch is seen by no watch: look once now

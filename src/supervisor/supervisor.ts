@@ -12,6 +12,7 @@ import { GROUP_POLL_MS, ZOMBIE_LOOK_MS } from '../defaults.js';
 import { errorText } from '../errors.js';
 import type { Identity } from '../os/identity.js';
 import type { LogSink } from '../log/builtin.js';
+import { settingNearMisses } from '../settings.js';
 import { eventText } from '../log/format.js';
 import type { ServicePaths } from '../supervise/paths.js';
 import { procStartTime } from '../os/proc.js';
@@ -120,12 +121,16 @@ export class Supervisor {
         if (this.core.lastError?.startsWith('status: ')) this.resolveError('status: ');
         else this.io.onChange?.();
       },
+      // logged, not lastError: the service is fine, only tampering is noticed later
+      unwatched: (text) => this.log.line('svrun', eventText({ kind: 'error', text })),
     });
   }
 
   /** Runs until the state machine asks to exit; resolves with the exit code. */
   run(): Promise<number> {
     const done = new Promise<number>((resolve) => (this.exitCode = resolve));
+    // a mistyped setting is no setting at all: said once in the log, not lastError (the service starts as it is)
+    for (const w of settingNearMisses(this.def.dir, this.def.name)) this.log.line('svrun', eventText({ kind: 'error', text: w }));
     this.dispatch({ type: 'boot', at: Date.now() });
     return done;
   }

@@ -36,6 +36,8 @@ export interface SvrunArgs {
   want: Want;
   /** --log stdout: pad the name to this width (svctl boot passes the longest name's). */
   logWidth: number;
+  /** --log-color: colour the name even when stdout is no terminal (svctl boot's FIFO, when boot's own stdout is one). */
+  logColor?: boolean;
 }
 
 /** svrun's arguments; throws a usage error (exit 2) naming what is wrong. */
@@ -44,6 +46,7 @@ export const parseArgs = (argv: string[]): SvrunArgs => {
   let logMode: SvrunArgs['logMode'] = 'file';
   let want: Want = 'up';
   let logWidth = 0;
+  let logColor = false;
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -56,6 +59,8 @@ export const parseArgs = (argv: string[]): SvrunArgs => {
       const v = inline ?? argv[++i] ?? '';
       if (!/^\d{1,3}$/.test(v)) throw usage(`--log-width expects a number up to 999, got "${v}"`);
       logWidth = Number(v);
+    } else if (a === '--log-color') {
+      logColor = true;
     } else if (opt === '--want') {
       const v = inline ?? argv[++i];
       if (v !== 'up' && v !== 'once' && v !== 'down') throw usage(`--want expects up, once or down, got "${v ?? ''}"`);
@@ -67,7 +72,7 @@ export const parseArgs = (argv: string[]): SvrunArgs => {
     else rest.push(a);
   }
   if (rest.length !== 1) throw usage(rest.length === 0 ? 'missing DIR' : `expected one DIR, got ${rest.length}`);
-  return { dir: rest[0]!, logMode, want, logWidth };
+  return { dir: rest[0]!, logMode, want, logWidth, ...(logColor ? { logColor } : {}) };
 };
 
 /**
@@ -272,7 +277,7 @@ const prepareIo = async (svc: Service, run: Run, prev: ReadStatus): Promise<Io> 
   const log: LogSink = logger
     ? logger.pipe.sink
     : args.logMode === 'stdout'
-      ? stdoutSink(def.name, args.logWidth, noteError(run))
+      ? stdoutSink(def.name, args.logWidth, noteError(run), args.logColor)
       : fileSink(paths.logDir, noteError(run), def.logRotation, () => run.supervisor?.resolveError('log: '), terminalFd());
   if (prev.kind === 'corrupt') logError(log, `status: unreadable status.json replaced (${prev.reason})`);
   if (def.user !== null && !svc.isRoot) logError(log, `user: svrun is not root; ${def.user} ignored, the service runs as uid ${process.getuid?.()}`);

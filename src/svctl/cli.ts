@@ -47,7 +47,8 @@ export const buildProgram = (done: (code: number) => void, streams: Streams = pr
     .configureOutput({
       writeOut: (str) => streams.stdout(str),
       writeErr: (str) => streams.stderr(str),
-      outputError: (str, write) => write(`svctl: ${str.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')}\n`),
+      // one line, and one wording for a guess (commander says `(Did you mean --timeout?)`, svkit `(did you mean ...?)`)
+      outputError: (str, write) => write(`svctl: ${str.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ').replace(/\(Did you mean /g, '(did you mean ')}\n`),
     })
     // for options only: an unknown command gets svctl's stricter guess (the 'command:*' listener below)
     .showSuggestionAfterError(true)

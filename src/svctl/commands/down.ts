@@ -5,23 +5,17 @@
 import { dependents } from '../../graph.js';
 import { type Ctx, defaultEntries, globalDeadline, loadScan, namedEntries } from '../context.js';
 import { bringDown } from '../engine/bringdown.js';
-import { stopLockWaitMs } from '../engine/scanlock.js';
 import { readStopPlan, stopWarnings } from '../engine/stopplan.js';
 import { withScanLock } from './changing.js';
 
 export const cmdDown = async (ctx: Ctx, names: readonly string[]): Promise<number> => {
   const scan = loadScan(ctx, false);
   const named = (names.length > 0 ? namedEntries(scan, names) : defaultEntries(scan, true)).map((e) => e.name);
-  return withScanLock(
-    ctx,
-    scan,
-    async () => {
-      // planned under the lock: what runs now, in the order it was started with
-      const plan = readStopPlan(scan);
-      const all = dependents(plan.graph, named);
-      for (const w of stopWarnings(scan, plan, all)) ctx.err(w);
-      return bringDown(plan, all, globalDeadline(ctx), ctx.progress.emit);
-    },
-    stopLockWaitMs,
-  );
+  return withScanLock(ctx, scan, async () => {
+    // planned under the lock: what runs now, in the order it was started with
+    const plan = readStopPlan(scan);
+    const all = dependents(plan.graph, named);
+    for (const w of stopWarnings(scan, plan, all)) ctx.err(w);
+    return bringDown(plan, all, globalDeadline(ctx), ctx.progress.emit);
+  });
 };

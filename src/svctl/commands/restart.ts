@@ -13,6 +13,7 @@ import { createPlanned, prepareWithInstances } from '../engine/instances.js';
 import { isRunning, observe } from '../engine/observe.js';
 import { readStopPlan } from '../engine/stopplan.js';
 import { withScanLock } from './changing.js';
+import { onlyTouched } from '../output/progress.js';
 
 export interface RestartOptions {
   /** false (--no-deps): only the named services; what requires them keeps running. */
@@ -43,6 +44,7 @@ export const cmdRestart = async (ctx: Ctx, names: readonly string[], o: RestartO
     if (stopped.length > 0) return stopped;
     const targets = new Map<string, UpWant>();
     for (const n of closure(scan.graph, again)) targets.set(n, 'up');
-    return bringUp(scan, targets, deadline, {}, ctx.progress.emit);
+    // what they require is shown only if it had to be started: `restart web` says nothing of a db left running
+    return bringUp(scan, targets, deadline, {}, onlyTouched(ctx.progress.emit, (n) => !again.includes(n)));
   });
 };

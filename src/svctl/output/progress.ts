@@ -17,6 +17,8 @@ export type ProgressEvent =
   | { kind: 'backoff'; name: string; restarts: number; lastExit: string | null; nextStartAt: number; at: number }
   /** Ready, `ms` after svctl began on it. */
   | { kind: 'ready'; name: string; ms: number; at: number }
+  /** Was ready, but by the time the command reports it has exited (`exit`: `exited 3`) and is `now` (`is restarting (backoff)`). */
+  | { kind: 'exited'; name: string; exit: string; now: string; at: number }
   /** Asked to stop. */
   | { kind: 'stopping'; name: string; at: number }
   /** Down (its supervisor gone), `ms` after svctl began on it. */
@@ -32,6 +34,26 @@ export type ProgressEvent =
 export type ProgressSink = (event: ProgressEvent) => void;
 
 export const noProgress: ProgressSink = () => {};
+
+/**
+ * A sink that shows only the services a command acts on, among those
+ * `quiet` names (what `restart web` brings up only because web requires
+ * it): each one's `waiting` is held until an event says it is acted on,
+ * and `up already` drops it.
+ */
+export const onlyTouched = (sink: ProgressSink, quiet: (name: string) => boolean): ProgressSink => {
+  const held = new Map<string, ProgressEvent>();
+  return (e) => {
+    if (!quiet(e.name)) return sink(e);
+    const waiting = held.get(e.name);
+    held.delete(e.name);
+    if (e.kind === 'waiting') held.set(e.name, e);
+    else if (e.kind !== 'unchanged') {
+      if (waiting) sink(waiting);
+      sink(e);
+    }
+  };
+};
 
 /** An error line without its leading `NAME: `, for the service's own line, which names it already. */
 export const withoutName = (name: string, line: string): string => (line.startsWith(`${name}: `) ? line.slice(name.length + 2) : line);
@@ -70,6 +92,8 @@ export const phaseText = (e: ProgressEvent, now: number): { text: string; tone: 
       return { text: backoffText(e, now), tone: 'busy' };
     case 'ready':
       return { text: `ready in ${msText(e.ms)}`, tone: 'good' };
+    case 'exited':
+      return { text: `ready, but ${e.exit} and ${e.now}`, tone: 'bad' };
     case 'stopping':
       return { text: `stopping ${msText(now - e.at)}`, tone: 'busy' };
     case 'down':
@@ -122,6 +146,7 @@ export const frameLines = (model: ProgressModel, now: number, width: number, pai
 export const plainLine = (event: ProgressEvent, previous: ProgressEvent | undefined): string | null => {
   switch (event.kind) {
     case 'ready':
+    case 'exited':
     case 'down':
       return `${event.name}: ${phaseText(event, event.at).text}`;
     case 'backoff':
@@ -138,12 +163,13 @@ export const summaryLine = (model: ProgressModel, elapsedMs: number): string => 
   const add = (what: string) => counts.set(what, (counts.get(what) ?? 0) + 1);
   for (const e of model.values()) {
     if (e.kind === 'ready' || (e.kind === 'unchanged' && e.state === 'up')) add('up');
+    else if (e.kind === 'exited') add('exited since');
     else if (e.kind === 'down' || (e.kind === 'unchanged' && e.state === 'down')) add('down');
     else if (e.kind === 'failed') add('failed');
     else if (e.kind === 'blocked') add(e.toward === 'up' ? 'not started' : 'not stopped');
     else add('unfinished');
   }
-  const order = ['up', 'down', 'failed', 'not started', 'not stopped', 'unfinished'];
+  const order = ['up', 'exited since', 'down', 'failed', 'not started', 'not stopped', 'unfinished'];
   const parts = order.filter((w) => counts.has(w)).map((w) => `${counts.get(w)} ${w}`);
   return `${parts.length > 0 ? parts.join(', ') : 'nothing to do'} in ${msText(elapsedMs)}`;
 };

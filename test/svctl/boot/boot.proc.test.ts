@@ -121,7 +121,7 @@ describe('svctl boot', () => {
 
     // its log/current holds only what was there before: svctl logs says where the lines are instead
     const logs = await sb.svctl(['logs', 'web']);
-    expect(logs).toMatchObject({ code: 1, stdout: '', stderr: "svctl: web: logs to the supervisor's stdout (svctl boot); see docker logs\n" });
+    expect(logs).toMatchObject({ code: 1, stdout: '', stderr: `svctl: web: logs through svctl boot to ${out}\n` });
 
     // boot (PID 1 inside, unshare's child outside) shuts the outside supervisor down too, its last lines on stdout
     const boot = Number(readFileSync(`/proc/${ns.pid}/task/${ns.pid}/children`, 'utf8').trim().split(' ')[0]);

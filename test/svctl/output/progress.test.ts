@@ -11,6 +11,7 @@ import {
   frameLines,
   interruptedLine,
   msText,
+  onlyTouched,
   phaseText,
   plainLine,
   type ProgressEvent,
@@ -48,6 +49,7 @@ describe('phaseText: a service\'s terminal line after its name', () => {
     [{ kind: 'failed', name: 'db', reason: 'not ready after 3000 ms (state starting)', at: T }, T, 'failed: not ready after 3000 ms (state starting)', 'bad'],
     [{ kind: 'blocked', name: 'web', toward: 'up', reason: 'db failed', at: T }, T, 'not started: db failed', 'bad'],
     [{ kind: 'blocked', name: 'db', toward: 'down', reason: 'web not down', at: T }, T, 'not stopped: web not down', 'bad'],
+    [{ kind: 'exited', name: 'a', exit: 'exited 3', now: 'failed', at: T }, T, 'ready, but exited 3 and failed', 'bad'],
     [backoff(), T, 'in backoff after 5 restarts (exited 1), next start in 4.2 s', 'busy'],
     [backoff(), T + 4000, 'in backoff after 5 restarts (exited 1), next start in 200 ms', 'busy'],
     [backoff({ restarts: 1, lastExit: null }), T, 'in backoff after 1 restart, next start in 4.2 s', 'busy'],
@@ -85,6 +87,7 @@ describe('plainLine: without a terminal, one line per event that matters', () =>
   it.each<[ProgressEvent, ProgressEvent | undefined, string | null]>([
     [{ kind: 'ready', name: 'db', ms: 120, at: T }, undefined, 'db: ready in 120 ms'],
     [{ kind: 'down', name: 'db', ms: 40, at: T }, undefined, 'db: down in 40 ms'],
+    [{ kind: 'exited', name: 'a', exit: 'exited 3', now: 'is restarting (backoff)', at: T }, undefined, 'a: ready, but exited 3 and is restarting (backoff)'],
     [backoff(), undefined, 'web: in backoff after 5 restarts (exited 1), next start in 4.2 s'],
     [backoff({ at: T + 100 }), backoff(), null], // the same backoff seen again: said once
     [backoff({ nextStartAt: T + 9000, restarts: 6 }), backoff(), 'web: in backoff after 6 restarts (exited 1), next start in 9.0 s'],
@@ -98,6 +101,31 @@ describe('plainLine: without a terminal, one line per event that matters', () =>
   ])('%j -> %j', (e, prev, line) => expect(plainLine(e, prev)).toBe(line));
 });
 
+describe('onlyTouched: restart web says nothing of the db it requires and left running', () => {
+  const run = (events: ProgressEvent[]) => {
+    const seen: string[] = [];
+    const sink = onlyTouched((e) => seen.push(`${e.name} ${e.kind}`), (n) => n !== 'web');
+    for (const e of events) sink(e);
+    return seen;
+  };
+  it('db up already: neither its waiting nor its unchanged shown; web in full', () => {
+    expect(run([
+      { kind: 'waiting', name: 'db', toward: 'up', on: [], at: T },
+      { kind: 'waiting', name: 'web', toward: 'up', on: ['db'], at: T },
+      { kind: 'unchanged', name: 'db', state: 'up', at: T },
+      { kind: 'starting', name: 'web', at: T },
+      { kind: 'ready', name: 'web', ms: 5, at: T },
+    ])).toEqual(['web waiting', 'web starting', 'web ready']);
+  });
+  it('db had to be started: shown from its waiting on', () => {
+    expect(run([
+      { kind: 'waiting', name: 'db', toward: 'up', on: [], at: T },
+      { kind: 'starting', name: 'db', at: T },
+      { kind: 'ready', name: 'db', ms: 5, at: T },
+    ])).toEqual(['db waiting', 'db starting', 'db ready']);
+  });
+});
+
 describe('summaryLine', () => {
   const at = T;
   it.each<[ProgressEvent[], number, string]>([
@@ -106,6 +134,7 @@ describe('summaryLine', () => {
     [[{ kind: 'down', name: 'a', ms: 1, at }, { kind: 'unchanged', name: 'b', state: 'down', at }], 40, '2 down in 40 ms'],
     [[{ kind: 'down', name: 'a', ms: 1, at }, { kind: 'blocked', name: 'b', toward: 'down', reason: 'a not down', at }], 40, '1 down, 1 not stopped in 40 ms'],
     [[], 12, 'nothing to do in 12 ms'],
+    [[{ kind: 'ready', name: 'a', ms: 1, at }, { kind: 'exited', name: 'b', exit: 'exited 3', now: 'failed', at }], 40, '1 up, 1 exited since in 40 ms'],
   ])('%#: %s', (events, ms, line) => expect(summaryLine(model(...events), ms)).toBe(line));
 });
 

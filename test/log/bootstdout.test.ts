@@ -7,7 +7,7 @@ import { closeSync, constants, openSync, symlinkSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ensureFifo } from '../../src/os/fifo.js';
-import { logsToBootStdout, parseBootRecord, recordedOutput } from '../../src/log/bootstdout.js';
+import { bootStdoutWhere, parseBootRecord, recordedOutput } from '../../src/log/bootstdout.js';
 import { Sandbox, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
@@ -33,16 +33,16 @@ describe('the boot record', () => {
     expect(parseBootRecord(text)).toEqual(expected);
   });
 
-  it('followed while a boot reads the FIFO: svrun gets --log stdout and the FIFO as its stdout', () => {
-    writeFileSync(join(sb.scan, '.svctl.boot'), '{"log":"stdout","logWidth":3}\n');
+  it('followed while a boot reads the FIFO: svrun gets --log stdout (and --log-color) and the FIFO as its stdout', () => {
+    writeFileSync(join(sb.scan, '.svctl.boot'), '{"log":"stdout","logWidth":3,"color":true,"where":"the terminal /dev/pts/3"}\n');
     const fifo = join(sb.scan, '.svctl.stdout');
     ensureFifo(fifo);
     const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK); // boot's end
     try {
       const out = recordedOutput(sb.scan);
-      expect(out?.args).toEqual(['--log', 'stdout', '--log-width', '3']);
+      expect(out?.args).toEqual(['--log', 'stdout', '--log-width', '3', '--log-color']);
       closeSync(out!.stdout);
-      expect(logsToBootStdout(sb.scan)).toBe(true);
+      expect(bootStdoutWhere(sb.scan)).toBe('the terminal /dev/pts/3');
     } finally {
       closeSync(reader);
     }
@@ -57,6 +57,6 @@ describe('the boot record', () => {
     writeFileSync(join(sb.scan, '.svctl.boot'), '{"log":"stdout","logWidth":3}\n');
     plant();
     expect(recordedOutput(sb.scan)).toBeNull();
-    expect(logsToBootStdout(sb.scan)).toBe(false);
+    expect(bootStdoutWhere(sb.scan)).toBeNull();
   });
 });

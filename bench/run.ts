@@ -9,7 +9,7 @@
 // BENCH_LINES     lines of the logging measures (default 1,000,000; quick 200,000)
 // BENCH_QUICK=1   all of the quick defaults; docs/performance.md is then left alone
 // BENCH_WRITE=0/1 write docs/performance.md or not (default: unless quick)
-// BENCH_ONLY      comma-separated steps to run (start,restart,twenty,fifty,idle,extra); default all
+// BENCH_ONLY      comma-separated steps to run (start,restart,twenty,fifty,idle,extra,rolling); default all
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
@@ -20,6 +20,7 @@ import { type Contender, type Row, Samples, table, writeDoc } from './report.js'
 import { num } from './stats.js';
 import { bootShutdown, floodStop, logThroughput, svrunKilled, upFailed, upGivesUp, upSvrunExits, waitUp } from './svkit-only.js';
 import { metricsBurst } from './metrics.js';
+import { type RollingFigures, rollingUnderLoad } from './rolling.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const envNum = (name: string, full: number, quick: number) => Number(process.env[name] ?? (QUICK ? quick : full));
@@ -237,6 +238,23 @@ const svkitOnly = async (): Promise<Row[]> => {
   return rows;
 };
 
+/** Rolling restarts of a pool of 3 Node HTTP servers on one port, under load: requests served, refused and failed during each. */
+const rolling = async (): Promise<Row[]> => {
+  const runs: RollingFigures[] = [];
+  for (let i = 0; i < FEW_RUNS; i++) runs.push(await rollingUnderLoad(freshDir('rolling'), owned));
+  owned.killAll();
+  const sum = (k: 'served' | 'refused' | 'failed') => runs.reduce((n, r) => n + r[k], 0);
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const served = median(runs.map((r) => r.served));
+  const rollS = median(runs.map((r) => r.rollMs)) / 1000;
+  return [{
+    id: 'rolling',
+    label: '`svctl restart --rolling` of a pool of 3 Node HTTP servers on one port (`listen`), 8 requests in flight, each on a new connection',
+    unit: `${runs.length} rolls`,
+    text: `${served.toLocaleString('en')} served per roll (${Math.round(served / rollS).toLocaleString('en')}/s over ${num(rollS)} s); in all ${sum('served').toLocaleString('en')} served, ${sum('refused')} refused, ${sum('failed')} failed`,
+  }];
+};
+
 /** A goal of issue 11: at most `bound` times the floor's or runit's median, or at most `bound` in the row's unit. */
 const atMost = (bound: number, of: 'floor' | 'runit' | string) => ({
   text: of === 'floor' || of === 'runit' ? `≤ ${bound}x ${of}` : `≤ ${bound} ${of}`,
@@ -283,6 +301,7 @@ const NOTES = `- Each cell: median (p10–p90) of the samples; ratios are of med
 - Status: \`svctl status s0\`, \`sv status DIR\`, \`s6-svstat DIR\`; check of all 20: \`svctl check\`, \`sv check\` of the 20, \`s6-svwait -u -a\` of the 20 (s6 has no check).
 - Idle: 5 supervisors of each kind, each with one sleeping service, watched for ${IDLE_S} s after ${IDLE_SETTLE_S} s of settling (V8 runs a few heap-shrinking GCs in a new process's first half-minute: start-up, not idleness); wake-ups are voluntary context switches of all the process's threads (/proc/PID/task/*/status), CPU is utime + stime; both per minute.
 - Start: \`svrun DIR\` / \`runsv DIR\` / \`s6-supervise DIR\` spawned until the service's run is exec'd (svkit: \`status.json\` says up).
+- Rolling restart: \`web@\` runs a Node HTTP server on its \`listen\` socket (the client library's \`listen()\`, \`ready()\` on \`notification-fd\` 4, \`server.close()\` on SIGTERM); \`svctl scale web@ 3\`, then the bench process keeps 8 requests in flight (\`agent: false\`: a new connection each) while \`svctl restart --rolling 'web@*'\` runs; counted from its start to its exit. Refused: ECONNREFUSED; failed: any other error or a non-200 answer.
 - Goals: the "≤" ones are issue 11's (idle: "a few wake-ups a minute, near-zero CPU" read as ≤ 5 and ≤ 10 ms); the "≥" ones are what the behaviour means (the tests assert those; how little above them is the figure). The rows from "SIGTERM to svrun while its service floods" on are the wall-time bounds the tests used to assert (each "at once, not the timeout it must not wait out").`;
 
 const main = async () => {
@@ -316,6 +335,10 @@ const main = async () => {
   if (wanted('extra')) {
     step('svkit only: logging, SIGKILL of svrun');
     extra = await svkitOnly();
+  }
+  if (wanted('rolling')) {
+    step('svkit only: rolling restarts of a pool under load');
+    extra = [...extra, ...(await rolling())];
   }
 
   const seconds = Math.round((Date.now() - started.getTime()) / 1000);

@@ -81,6 +81,8 @@ export const CHANGE_POLL_MS = 50;
 export const FOLLOW_POLL_MS = 250;
 /** How often svctl redraws its progress lines on a terminal while something is under way (the clocks of `starting 1.2 s`). */
 export const TERMINAL_TICK_MS = 100;
+/** How long `svctl reload` waits for a supervisor to read its folder and say so (it does at once; this bounds a stuck one). */
+export const RELOAD_ANSWER_MS = 5_000;
 /** How long a failure report waits for svrun's event line to reach log/current (written a moment after status.json). */
 export const LOG_SETTLE_MS = 1_000;
 

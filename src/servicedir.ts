@@ -3,7 +3,7 @@
 // once, a few per file) so that svrun and svctl can refuse bad input before
 // they change anything. Files are read through src/settingsfile.ts: the
 // folder is untrusted, no read blocks or grows without bound.
-import { accessSync, constants, readdirSync, type Stats, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, type Stats, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import {
   DEFAULT_DOWN_SIGNAL,
@@ -18,6 +18,7 @@ import {
 import { capProblems, printable, quote, type Result } from './errors.js';
 import { ID_MAX, idInRange } from './os/identity.js';
 import { fileKind } from './os/safefile.js';
+import { type ListenAddress, readListen } from './listen.js';
 import { readSettingsFile } from './settingsfile.js';
 import { parseSize } from './sizes.js';
 import { type DownSignal, parseDownSignal } from './signals.js';
@@ -64,6 +65,8 @@ export interface ServiceDef {
   // --- resources (docs/services.md) ---
   /** Resources: memory-max, cpu-max, pids-max, nofile (null: absent, no limit). */
   limits: Limits;
+  /** listen: the addresses the supervisor binds and hands to every run as fds 3, 4, ... (src/listen.ts). */
+  listen: ListenAddress[];
 }
 
 export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]*$/;
@@ -99,14 +102,6 @@ const notExecutable = (file: string): string | null => {
     return null;
   } catch {
     return 'not an executable file (no execute permission)';
-  }
-};
-
-const exists = (file: string): boolean => {
-  try {
-    return statSync(file, { throwIfNoEntry: false }) !== undefined;
-  } catch {
-    return false;
   }
 };
 
@@ -217,7 +212,7 @@ export const readService = (dir: string): ReadResult => {
   failList('env', envProblems);
 
   let logRun: string | null = null;
-  if (exists(join(abs, 'log', 'run'))) logRun = executable('log/run', true);
+  if (existsSync(join(abs, 'log', 'run'))) logRun = executable('log/run', true);
   const configProblems: [string, string][] = [];
   const logRotation = parseLogConfig(text('log/config') ?? '', (msg) => configProblems.push(['log/config', msg]));
   failList('log/config', configProblems);
@@ -225,13 +220,14 @@ export const readService = (dir: string): ReadResult => {
   const check = executable('check', false);
   const health = readHealth({ value, millis, fail }, type, check !== null, notificationFd !== null);
   const limits = readLimits(value, fail);
+  const listen = readListen(parseList(text('listen') ?? ''), { oneshot: type === 'oneshot', shared: name.includes('@'), notificationFd }, fail);
 
   const def: ServiceDef = {
     name,
     dir: abs,
     type,
     requires,
-    down: exists(join(abs, 'down')),
+    down: existsSync(join(abs, 'down')),
     run,
     finish: executable('finish', false),
     stop: executable('stop', false),
@@ -250,6 +246,7 @@ export const readService = (dir: string): ReadResult => {
     instance: /@./.test(name) ? name.slice(name.indexOf('@') + 1) : null,
     ...health,
     limits,
+    listen,
   };
   return errors.length > 0 ? { ok: false, problems: errors } : { ok: true, def };
 };

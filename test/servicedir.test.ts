@@ -87,6 +87,7 @@ describe('servicedir: defaults', () => {
       healthTimeoutMs: 5000,
       watchdogMs: null,
       limits: { memoryMax: null, cpuMax: null, pidsMax: null, nofile: null },
+      listen: [],
     } satisfies ServiceDef);
   });
 

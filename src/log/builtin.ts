@@ -103,6 +103,8 @@ export interface LogSink {
   /** True while output should pause (the writer is behind). */
   readonly backlogged: boolean;
   onDrain(fn: () => void): void;
+  /** log/config changed (a reload): rotate by these from now (log/current only). */
+  setRotation?(rotation: Rotation): void;
 }
 
 /**
@@ -153,7 +155,11 @@ export const fileSink = (
 ): LogSink => {
   // the terminal is a courtesy, log/current is the log: the terminal's errors (hung up) are not the log's
   const echo = echoFd === null ? null : new QueuedWriter({ ownsFd: false, open: () => ({ fd: echoFd, size: 0 }) }, () => {});
-  return sinkOf(new QueuedWriter(rotatingFile(logDir, rotation), onError, onRecover), (stream, text) => formatLine(isoNow(), stream, text), echo);
+  // our own copy, which the writer reads at each write and rotation: a reload changes it in place
+  const held = { ...rotation };
+  const sink = sinkOf(new QueuedWriter(rotatingFile(logDir, held), onError, onRecover), (stream, text) => formatLine(isoNow(), stream, text), echo);
+  // (assigned, not spread: a spread would read `backlogged` once)
+  return Object.assign(sink, { setRotation: (r: Rotation) => void Object.assign(held, r) });
 };
 
 /** svrun's stdout if it is a terminal, else its stderr if that is one, else null (svctl, boot, tests: no terminal, no echo). */

@@ -40,9 +40,11 @@ The service folder (every file: docs/services.md):
   env/             one file per environment variable
   user             USER or USER:GROUP to run as (svrun as root)
   log/run          a logger of your own, reading the service's output
+  listen           addresses svrun binds and holds; run gets them as fds
+                   3, 4, ... (LISTEN_FDS, LISTEN_PID: systemd's protocol)
 svrun keeps supervise/status.json, supervise/pid, supervise/control (a FIFO:
-u up, d down, o once, x stop and exit, t h i q 1 2 a w p c k signals) and
-log/current.
+u up, d down, o once, x stop and exit, l reload the folder, t h i q 1 2 a w
+p c k signals) and log/current.
 
 Exit codes:
   ${EXIT_OK}    stopped on request (x, SIGTERM, SIGINT, SIGHUP, SIGQUIT); a oneshot

@@ -14,7 +14,7 @@ import type { Core } from './state.js';
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** What status.json says of a unit whose state machine is at `c` (times as ISO 8601 UTC). */
-export const statusOf = (c: Core, unit: Pick<Status, 'name' | 'type' | 'supervisor' | 'log' | 'cgroup' | 'settings' | 'limits'>): Status => ({
+export const statusOf = (c: Core, unit: Pick<Status, 'name' | 'type' | 'supervisor' | 'log' | 'cgroup' | 'settings' | 'limits' | 'reload'>): Status => ({
   version: 1,
   name: unit.name,
   type: unit.type,
@@ -35,6 +35,8 @@ export const statusOf = (c: Core, unit: Pick<Status, 'name' | 'type' | 'supervis
   cgroup: unit.cgroup,
   settings: unit.settings,
   limits: unit.limits,
+  // only a unit that reloads has the field: its presence tells svctl the supervisor knows `l`
+  ...(unit.reload !== undefined && { reload: unit.reload }),
 });
 
 export interface StatusWriterHooks {

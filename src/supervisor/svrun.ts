@@ -26,6 +26,8 @@ import type { Containment } from '../os/procgroup.js';
 import { awaitReaper, TaskReaper } from './taskreaper.js';
 import { HELP, USAGE } from './help.js';
 import { applyServiceLimits, prepareServiceCgroups, type ServiceCgroups } from './resources.js';
+import { listenSockets } from './sockets.js';
+import { Reloader } from './reload.js';
 import type { Want } from '../vocabulary.js';
 
 
@@ -322,6 +324,11 @@ const supervise = async (svc: Service, run: Run, io: Io, startCore: Core): Promi
   // the logger first, so that nothing the service writes waits long
   await io.logger?.start();
   const core = run.terminated ? { ...startCore, want: startCore.state === 'up' ? startCore.want : 'down' } : startCore;
+  const sockets = listenSockets(def);
+  const reloader = new Reloader(def, svc.identity, {
+    ...{ isRoot: svc.isRoot, cgroups: io.cgroups, log: io.log, sockets, supervisor: () => run.supervisor },
+    ...{ nofile: limits.nofile, limits: limits.status },
+  });
   const supervisor = new Supervisor({
     def,
     paths,
@@ -335,6 +342,9 @@ const supervise = async (svc: Service, run: Run, io: Io, startCore: Core): Promi
       onTarget: (t) => run.reaper?.tell('run', t),
       limits: limits.status,
       oomKills: io.cgroups.oomKills,
+      sockets,
+      // a oneshot's svrun is a transaction, over before a reload could matter
+      ...(def.type === 'longrun' && { reload: () => reloader.reload() }),
     },
   });
   run.supervisor = supervisor;
@@ -350,6 +360,7 @@ const supervise = async (svc: Service, run: Run, io: Io, startCore: Core): Promi
   if (run.terminated) supervisor.dispatch({ type: 'terminate', at: Date.now() });
   const code = await running;
   control?.close();
+  sockets.close();
   return code;
 };
 

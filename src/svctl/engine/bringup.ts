@@ -161,6 +161,8 @@ export const bringUp = async (
   deadline: number | null,
   launch: LaunchOptions = {},
   progress: ProgressSink = noProgress,
+  /** Done first for each service, when its turn comes (restart: a kept supervisor reads its folder); a line fails it. */
+  first: (def: ServiceDef) => Promise<string | null> = async () => null,
 ): Promise<string[]> => {
   const want = (name: string): UpWant => targets.get(name) ?? 'up';
   const def = (name: string): ServiceDef => scan.services.get(name)!;
@@ -171,7 +173,7 @@ export const bringUp = async (
     progress(e);
   };
   const results = await runGraph(subgraph(scan.graph, targets.keys()), 'requires-first', {
-    act: (name) => driveUp(def(name), want(name), deadline, launch, told),
+    act: async (name) => (await first(def(name))) ?? driveUp(def(name), want(name), deadline, launch, told),
     already: (name) => isUp(observe(name, def(name).dir), def(name).type, want(name)),
     waiting: (name, on) => progress({ kind: 'waiting', name, toward: 'up', on, at: Date.now() }),
     settled: (name, r, acted) => {

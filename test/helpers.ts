@@ -49,11 +49,18 @@ export type StatusJson = Status & { [key: string]: unknown };
  */
 export const POLL_MS = 50;
 
+/**
+ * The default deadline of a wait: what a loaded 2-core machine may need to
+ * start node and svrun (a wait returns as soon as its event comes, so only a
+ * failing test waits this long).
+ */
+export const DEADLINE_MS = 10_000;
+
 /** Polls `fn` until it returns a truthy value; throws with `what` after `ms`. */
 export const waitFor = async <T>(
   fn: () => T | Promise<T>,
   what: string | (() => string),
-  ms = 5000,
+  ms = DEADLINE_MS,
   every = POLL_MS,
 ): Promise<NonNullable<T>> => {
   const end = Date.now() + ms;
@@ -85,7 +92,7 @@ export const waitOnFolders = <T>(
   dirs: string[],
   fn: () => T,
   what: string | (() => string),
-  ms = 5000,
+  ms = DEADLINE_MS,
   every = 100,
 ): Promise<NonNullable<T>> =>
   new Promise((resolve, reject) => {
@@ -298,7 +305,7 @@ export class Sandbox {
   }
 
   /** Waits until `name`'s status.json satisfies `pred`; returns that status. */
-  waitStatus(name: string, pred: (s: StatusJson) => boolean, what: string, ms = 5000): Promise<StatusJson> {
+  waitStatus(name: string, pred: (s: StatusJson) => boolean, what: string, ms = DEADLINE_MS): Promise<StatusJson> {
     return waitOnFolders(
       this.folders(name, 'supervise'),
       () => {
@@ -311,7 +318,7 @@ export class Sandbox {
   }
 
   /** Waits until the service's status names a pid that has exec'd the marker `m` (run's setup is done). */
-  async waitRunning(name: string, m: string, ms = 5000): Promise<StatusJson> {
+  async waitRunning(name: string, m: string, ms = DEADLINE_MS): Promise<StatusJson> {
     // the exec itself changes no file: /proc of that one pid is polled besides
     return waitOnFolders(
       this.folders(name, 'supervise'),
@@ -326,7 +333,7 @@ export class Sandbox {
   }
 
   /** Waits for a line of log/current to match `re`. */
-  waitLog(name: string, re: RegExp, ms = 5000): Promise<string> {
+  waitLog(name: string, re: RegExp, ms = DEADLINE_MS): Promise<string> {
     return waitOnFolders(
       this.folders(name, 'log'),
       () => (re.test(this.log(name)) ? this.log(name) : null),

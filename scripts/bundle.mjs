@@ -1,11 +1,10 @@
 // Bundles each entry point (cmd/svrun.ts, cmd/svctl.ts) with what it imports,
-// svkit's modules and its dependencies, into one file that replaces tsc's
-// dist/cmd/svrun.js and dist/cmd/svctl.js: start-up then reads and compiles
+// svkit's modules and its dependencies, into one file (dist/cmd/svrun.cjs,
+// dist/cmd/svctl.js and its second half): start-up then reads and compiles
 // one file instead of resolving and loading dozens of ES modules, once per
-// service (see docs/performance.md). tsc still type-checks and emits the rest
-// of dist/ (the client library stays as tsc emits it). Run after `tsc -p .`.
+// service (see docs/performance.md). The rest of dist/ is scripts/build.mjs's
+// (the client library stays a module of its own), which runs this last.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
 
 /** What both bundles share. */
 const common = {
@@ -64,5 +63,3 @@ await build({
   // its own descriptor check, src/os/fds.ts) does not need: plain node:fs
   alias: { 'graceful-fs': 'node:fs' },
 });
-// tsc's unbundled svrun is not left beside the bundle to be started by mistake
-rmSync('dist/cmd/svrun.js', { force: true });

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT_FAILED, EXIT_INVALID, EXIT_USAGE } from '../src/defaults.js';
 import { capProblems, collectErrors, failure, oneLine, printable, quote, signalled, SvError } from '../src/errors.js';
-import { resolveIdentity } from '../src/os/identity.js';
 import { bootExitCode } from '../src/svctl/boot/init.js';
 import { idInRange } from '../src/os/identity.js';
 import { checkUser } from '../src/servicedir.js';
@@ -102,16 +101,6 @@ describe('errors: one model, printed only by the entry points', () => {
     expect((thrown as SvError).exitCode).toBe(EXIT_USAGE);
     // anything but an SvError is a bug: it is not collected
     expect(() => collectErrors([1], () => { throw new TypeError('bug'); })).toThrow(TypeError);
-  });
-
-  it('resolveIdentity throws an invalid definition naming the file at fault', () => {
-    let thrown: unknown;
-    try {
-      resolveIdentity('no-such-user-svkit', 'web/user');
-    } catch (err) {
-      thrown = err;
-    }
-    expect(thrown).toMatchObject({ code: 'svkit.invalid', exitCode: EXIT_INVALID, lines: ['web/user: unknown user "no-such-user-svkit"'] });
   });
 
   it('boot exits with CMD\'s code when CMD ran (128+N for a signal: exitStatus, test/signals.test.ts), else why it shut down', () => {

@@ -32,7 +32,7 @@ describe('levels', () => {
     expect(order).toHaveLength(5);
   });
 
-  it('a chain of 20,000 services: levels, order and closures without recursion', () => {
+  it('a chain of 20,000 services: levels, order, closures and what svctl graph prints, without recursion', () => {
     const spec: Record<string, string> = { s0: '' };
     for (let i = 1; i < 20_000; i++) spec[`s${i}`] = `s${i - 1}`;
     const g = graph(spec);
@@ -42,6 +42,8 @@ describe('levels', () => {
     expect(lv[19_999]).toEqual(['s19999']);
     expect(startOrder(g).slice(0, 3)).toEqual(['s0', 's1', 's2']);
     expect(closure(g, ['s19999']).size).toBe(20_000);
+    // what `svctl graph s19999` computes (src/svctl/commands/graph.ts)
+    expect(levels(subgraph(g, closure(g, ['s19999']))).map((l) => l.join(' '))).toEqual(Array.from({ length: 20_000 }, (_, i) => `s${i}`));
     expect(dependents(g, ['s0']).size).toBe(20_000);
     expect(findCycles(g)).toEqual([]);
     expect(withoutCycles(g)).toBe(g);

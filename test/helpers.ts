@@ -4,7 +4,25 @@
 // test started, found by a token in its environment and killed by pid.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  type FSWatcher,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  watch,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,12 +44,25 @@ export const SVCTL = join(ROOT, 'dist/cmd/svctl.js');
 /** A status.json as src/supervise/status.ts reads it, with the fields svkit added since (health, limits...) open to tests. */
 export type StatusJson = Status & { [key: string]: unknown };
 
+/**
+ * How often a wait looks at /proc or at files when nothing announces a change:
+ * no faster (every poll of /proc reads a file per process on a busy 2-core machine).
+ */
+export const POLL_MS = 50;
+
+/**
+ * The default deadline of a wait: what a loaded 2-core machine may need to
+ * start node and svrun (a wait returns as soon as its event comes, so only a
+ * failing test waits this long).
+ */
+export const DEADLINE_MS = 10_000;
+
 /** Polls `fn` until it returns a truthy value; throws with `what` after `ms`. */
 export const waitFor = async <T>(
   fn: () => T | Promise<T>,
   what: string | (() => string),
-  ms = 5000,
-  every = 15,
+  ms = DEADLINE_MS,
+  every = POLL_MS,
 ): Promise<NonNullable<T>> => {
   const end = Date.now() + ms;
   let last: unknown;
@@ -51,6 +82,79 @@ export const waitFor = async <T>(
   }
 };
 
+/**
+ * Like waitFor, but `fn` is tried again as soon as something changes in one
+ * of the folders `dirs` (fs.watch; a folder that appears later is watched from
+ * the next try on), and every `every` ms besides: for what no file event
+ * announces (/proc, the clock) and as the fallback where a watch fails.
+ * Changes are taken together: at most one try per 10 ms.
+ */
+export const waitOnFolders = <T>(
+  dirs: string[],
+  fn: () => T,
+  what: string | (() => string),
+  ms = DEADLINE_MS,
+  every = 100,
+): Promise<NonNullable<T>> =>
+  new Promise((resolve, reject) => {
+    const end = Date.now() + ms;
+    const watchers = new Map<string, FSWatcher>();
+    let last: unknown;
+    let done = false;
+    let poll: NodeJS.Timeout | undefined;
+    let soon: NodeJS.Timeout | undefined;
+    const finish = (err: Error | null, v?: NonNullable<T>) => {
+      done = true;
+      clearTimeout(poll);
+      clearTimeout(soon);
+      for (const w of watchers.values()) w.close();
+      if (err) reject(err);
+      else resolve(v!);
+    };
+    const changed = () => {
+      soon ??= setTimeout(() => {
+        soon = undefined;
+        attempt();
+      }, 10);
+    };
+    const watchNew = () => {
+      for (const d of dirs) {
+        if (watchers.has(d)) continue;
+        try {
+          const w = watch(d, { persistent: false }, changed);
+          w.on('error', () => w.close()); // the poll goes on
+          watchers.set(d, w);
+        } catch {
+          /* not there yet: tried again at the next try */
+        }
+      }
+    };
+    /** One try: watch what appeared (before reading, so no change is missed), then `fn`. */
+    const attempt = (): boolean => {
+      if (done) return true;
+      watchNew();
+      try {
+        const v = fn();
+        if (v) {
+          finish(null, v as NonNullable<T>);
+          return true;
+        }
+        last = v;
+      } catch (err) {
+        last = err;
+      }
+      return false;
+    };
+    const tick = () => {
+      if (attempt()) return;
+      if (Date.now() > end) {
+        const text = typeof what === 'function' ? what() : what;
+        finish(new Error(`timed out after ${ms} ms waiting for ${text} (last: ${String(last)})`));
+      } else poll = setTimeout(tick, Math.min(every, Math.max(1, end - Date.now() + 1)));
+    };
+    tick();
+  });
+
 // /proc is read by the code under test (src/os/proc.ts); the helpers only wait on it
 export { procStat };
 
@@ -59,15 +163,30 @@ export const isAlive = (pid: number | null | undefined): boolean => !!pid && pro
 
 const allPids = (): number[] => readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number);
 
+/** Where argvOf reads a command line (a longer one is read again whole). */
+const cmdline = Buffer.alloc(4096);
+
+/** The argv of a live process, or null: one read into a buffer kept (this runs for every process at every poll). */
+const argvOf = (pid: number): string[] | null => {
+  let fd: number;
+  try {
+    fd = openSync(`/proc/${pid}/cmdline`, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const n = readSync(fd, cmdline, 0, cmdline.length, 0);
+    const text = n < cmdline.length ? cmdline.toString('utf8', 0, n) : readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return text.split('\0').slice(0, -1);
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+};
+
 /** Live pids whose argv[0] is exactly `path` (see Sandbox.marker). */
-export const pidsByArgv0 = (path: string): number[] =>
-  allPids().filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')[0] === path && isAlive(pid);
-    } catch {
-      return false;
-    }
-  });
+export const pidsByArgv0 = (path: string): number[] => allPids().filter((pid) => argvOf(pid)?.[0] === path && isAlive(pid));
 
 export interface Run {
   code: number | null;
@@ -81,6 +200,8 @@ export class Sandbox {
   readonly token = `svtest${randomBytes(6).toString('hex')}`;
   private readonly children: ChildProcess[] = [];
   private readonly mounts: string[] = [];
+  /** Whether a process may carry this sandbox's token (its environment was handed out): cleanup then looks in /proc. */
+  private tokenHandedOut = false;
 
   constructor() {
     this.dir = mkdtempSync(join(tmpdir(), 'svkit-test-'));
@@ -90,6 +211,7 @@ export class Sandbox {
   }
 
   get env(): NodeJS.ProcessEnv {
+    this.tokenHandedOut = true;
     const env: NodeJS.ProcessEnv = { ...process.env, SVKIT_TEST_TOKEN: this.token, SVDIR: this.scan };
     delete env.SVKIT_STATE_DIR;
     return env;
@@ -178,25 +300,47 @@ export class Sandbox {
     return r.kind === 'ok' ? (r.status as StatusJson) : null;
   }
 
+  /** The folders whose changes a wait on service `name` watches: supervise/ and log/, and the service folder (until they exist). */
+  private folders(name: string, sub: 'supervise' | 'log'): string[] {
+    return [join(this.scan, name, sub), join(this.scan, name)];
+  }
+
   /** Waits until `name`'s status.json satisfies `pred`; returns that status. */
-  waitStatus(name: string, pred: (s: StatusJson) => boolean, what: string, ms = 5000): Promise<StatusJson> {
-    return waitFor(() => {
-      const s = this.status(name);
-      return s && pred(s) ? s : null;
-    }, () => `${name}: ${what} (status: ${JSON.stringify(this.status(name))})`, ms);
+  waitStatus(name: string, pred: (s: StatusJson) => boolean, what: string, ms = DEADLINE_MS): Promise<StatusJson> {
+    return waitOnFolders(
+      this.folders(name, 'supervise'),
+      () => {
+        const s = this.status(name);
+        return s && pred(s) ? s : null;
+      },
+      () => `${name}: ${what} (status: ${JSON.stringify(this.status(name))})`,
+      ms,
+    );
   }
 
   /** Waits until the service's status names a pid that has exec'd the marker `m` (run's setup is done). */
-  async waitRunning(name: string, m: string, ms = 5000): Promise<StatusJson> {
-    return waitFor(() => {
-      const s = this.status(name);
-      return s?.state === 'up' && s.pid !== null && pidsByArgv0(m).includes(s.pid) ? s : null;
-    }, () => `${name} running ${m} (status: ${JSON.stringify(this.status(name))})`, ms);
+  async waitRunning(name: string, m: string, ms = DEADLINE_MS): Promise<StatusJson> {
+    // the exec itself changes no file: /proc of that one pid is polled besides
+    return waitOnFolders(
+      this.folders(name, 'supervise'),
+      () => {
+        const s = this.status(name);
+        return s?.state === 'up' && s.pid !== null && argvOf(s.pid)?.[0] === m && isAlive(s.pid) ? s : null;
+      },
+      () => `${name} running ${m} (status: ${JSON.stringify(this.status(name))})`,
+      ms,
+      POLL_MS,
+    );
   }
 
   /** Waits for a line of log/current to match `re`. */
-  waitLog(name: string, re: RegExp, ms = 5000): Promise<string> {
-    return waitFor(() => (re.test(this.log(name)) ? this.log(name) : null), () => `${name} log to match ${re}: ${this.log(name)}`, ms);
+  waitLog(name: string, re: RegExp, ms = DEADLINE_MS): Promise<string> {
+    return waitOnFolders(
+      this.folders(name, 'log'),
+      () => (re.test(this.log(name)) ? this.log(name) : null),
+      () => `${name} log to match ${re}: ${this.log(name)}`,
+      ms,
+    );
   }
 
   log(name: string): string {
@@ -225,11 +369,13 @@ export class Sandbox {
   /** SIGKILLs every process this test started, by pid, until none is left; removes the folder. */
   async cleanup(): Promise<void> {
     for (const c of this.children) if (c.exitCode === null && c.pid) this.tryKill(c.pid);
-    await waitFor(() => {
-      const left = this.tokenPids();
-      for (const pid of left) this.tryKill(pid);
-      return left.length === 0;
-    }, 'test processes to die', 10_000, 20);
+    if (this.tokenHandedOut) {
+      await waitFor(() => {
+        const left = this.tokenPids();
+        for (const pid of left) this.tryKill(pid);
+        return left.length === 0;
+      }, 'test processes to die', 10_000);
+    }
     this.unmountAll();
     this.removeCgroups();
     rmSync(this.dir, { recursive: true, force: true });
@@ -334,15 +480,31 @@ export const startSvctl = (
   return { child, stdout: () => read(out), stderr: () => read(err), done };
 };
 
+/**
+ * The built programs copied into this test's folder (dist/cmd/, package.json
+ * and koffi, laid out as in the checkout, world-readable), for a test that
+ * runs them as another user: the checkout may sit where that user cannot
+ * enter (a clone under /root). The folders on the way must be searchable by
+ * that user too (sb.dir is 0700 until the test opens it).
+ */
+export const builtCopy = (sb: Sandbox): { svctl: string; svrun: string } => {
+  const root = sb.path('svkit');
+  cpSync(join(ROOT, 'dist', 'cmd'), join(root, 'dist', 'cmd'), { recursive: true });
+  cpSync(join(ROOT, 'package.json'), join(root, 'package.json'));
+  cpSync(join(ROOT, 'node_modules', 'koffi'), join(root, 'node_modules', 'koffi'), { recursive: true, dereference: true });
+  // readable (and searchable) by all, whatever the umask of the checkout
+  for (const p of [root, ...(readdirSync(root, { recursive: true }) as string[]).map((f) => join(root, f))]) {
+    const st = statSync(p);
+    chmodSync(p, st.isDirectory() || st.mode & 0o100 ? 0o755 : 0o644);
+  }
+  return { svctl: join(root, 'dist', 'cmd', 'svctl.js'), svrun: join(root, 'dist', 'cmd', 'svrun.cjs') };
+};
+
 /** Live svrun processes supervising the folder `dir` (argv: node svrun.cjs [options] DIR). */
 export const svrunPids = (dir: string): number[] =>
   allPids().filter((pid) => {
-    try {
-      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      return argv[1] === SVRUN && argv[argv.length - 1] === dir && isAlive(pid);
-    } catch {
-      return false;
-    }
+    const argv = argvOf(pid)?.filter(Boolean);
+    return argv?.[1] === SVRUN && argv[argv.length - 1] === dir && isAlive(pid);
   });
 
 /** The task reaper svrun started for the service folder `dir`, as src/supervisor/taskreaper.ts finds it, or null. */

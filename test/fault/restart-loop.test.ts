@@ -24,10 +24,7 @@ const restartLoop = async (restarts: number) => {
   for (let i = 1; i <= restarts; i++) {
     const old = st.pid!;
     control(dir, 'du');
-    st = await waitFor(() => {
-      const s = sb.status('loop');
-      return s?.state === 'up' && s.pid !== old && s.pid !== null ? s : null;
-    }, () => `restart ${i} (status: ${JSON.stringify(sb.status('loop'))})`, 10_000, 2);
+    st = await sb.waitStatus('loop', (s) => s.state === 'up' && s.pid !== old && s.pid !== null, `restart ${i}`, 10_000);
     expect(isAlive(old), `restart ${i}: the old run ${old} still alive`).toBe(false);
     if (i % 50 === 0) rssMax = Math.max(rssMax, rssKiB(sv.pid!) ?? 0);
     if (i % Math.max(1, Math.floor(restarts / 10)) === 0) rssTrend.push(rssKiB(sv.pid!) ?? 0);

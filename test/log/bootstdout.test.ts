@@ -2,12 +2,13 @@
 // the record is parsed as untrusted input, and followed only while a boot
 // reads the FIFO: a stale record (a SIGKILLed boot) or a planted file or
 // symlink in the FIFO's place leaves supervisors logging to log/current.
-import { spawnSync } from 'node:child_process';
-import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+// svctl up on a stale record, end to end: bootstdout.proc.test.ts.
+import { closeSync, constants, openSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseBootRecord } from '../../src/log/bootstdout.js';
-import { Sandbox, svrunPids, withSandbox } from '../helpers.js';
+import { ensureFifo } from '../../src/os/fifo.js';
+import { bootStdoutWhere, parseBootRecord, recordedOutput } from '../../src/log/bootstdout.js';
+import { Sandbox, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -32,21 +33,30 @@ describe('the boot record', () => {
     expect(parseBootRecord(text)).toEqual(expected);
   });
 
+  it('followed while a boot reads the FIFO: svrun gets --log stdout (and --log-color) and the FIFO as its stdout', () => {
+    writeFileSync(join(sb.scan, '.svctl.boot'), '{"log":"stdout","logWidth":3,"color":true,"where":"the terminal /dev/pts/3"}\n');
+    const fifo = join(sb.scan, '.svctl.stdout');
+    ensureFifo(fifo);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK); // boot's end
+    try {
+      const out = recordedOutput(sb.scan);
+      expect(out?.args).toEqual(['--log', 'stdout', '--log-width', '3', '--log-color']);
+      closeSync(out!.stdout);
+      expect(bootStdoutWhere(sb.scan)).toBe('the terminal /dev/pts/3');
+    } finally {
+      closeSync(reader);
+    }
+  });
+
   it.each<[string, () => void]>([
-    ['a record left by a boot that is gone (its FIFO has no reader)', () => expect(spawnSync('mkfifo', [join(sb.scan, '.svctl.stdout')]).status).toBe(0)],
+    ['a record left by a boot that is gone (its FIFO has no reader)', () => ensureFifo(join(sb.scan, '.svctl.stdout'))],
     ['a regular file in the FIFO\'s place', () => writeFileSync(join(sb.scan, '.svctl.stdout'), '')],
     ['a symlink in the FIFO\'s place (never followed)', () => symlinkSync(sb.path('elsewhere'), join(sb.scan, '.svctl.stdout'))],
-  ])('%s: svctl up starts the supervisor as usual, logging to log/current', async (_d, plant) => {
-    const dir = sb.service('web', 'echo hello\nexec sleep 1000');
+    ['no FIFO at all', () => {}],
+  ])('%s: not followed (svrun logs to log/current as usual)', (_d, plant) => {
     writeFileSync(join(sb.scan, '.svctl.boot'), '{"log":"stdout","logWidth":3}\n');
     plant();
-    const r = await sb.svctl(['up', 'web']);
-    expect(r).toMatchObject({ code: 0, stderr: '' });
-    await sb.waitLog('web', /out hello/);
-    const [pid] = svrunPids(dir);
-    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).not.toContain('stdout');
-    const logs = await sb.svctl(['logs', 'web']);
-    expect(logs.code).toBe(0);
-    expect(logs.stdout).toMatch(/ out hello\n/);
+    expect(recordedOutput(sb.scan)).toBeNull();
+    expect(bootStdoutWhere(sb.scan)).toBeNull();
   });
 });

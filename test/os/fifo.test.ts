@@ -1,12 +1,11 @@
 // src/os/fifo.ts's writer, on real files: a letter goes into a FIFO that a
 // reader holds, and never through a planted symlink or into a file that
 // stands where a FIFO should be (the folder is untrusted).
-import { execFileSync } from 'node:child_process';
 import { closeSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openWriter, writeFifo } from '../../src/os/fifo.js';
+import { ensureFifo, openWriter, writeFifo } from '../../src/os/fifo.js';
 import { fifoHasReader } from '../../src/svctl/engine/observe.js';
 
 let dir = '';
@@ -19,7 +18,7 @@ describe('writeFifo', () => {
   it('writes into a FIFO that has a reader; no reader, or nothing there: no-reader', () => {
     const fifo = join(dir, 'control');
     expect(writeFifo(fifo, 'x')).toBe('no-reader');
-    execFileSync('mkfifo', [fifo]);
+    ensureFifo(fifo);
     expect(writeFifo(fifo, 'x')).toBe('no-reader');
     const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
     try {

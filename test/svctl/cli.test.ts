@@ -2,7 +2,7 @@
 // sink, test/svctl/inprocess.ts): graph, global options before or after the
 // command, usage errors (exit 2, one line, nothing changed) and help. The
 // binary itself (exit codes reaching the shell) is checked end-to-end in
-// query.test.ts.
+// query.proc.test.ts.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -1,11 +1,11 @@
 // svctl's quick path (src/svctl/fastpath.ts): status and check read without
 // commander. What it takes, it must do exactly as commander would (same
-// output, same exit code); everything else is left to commander. The built
-// svctl then loads none of what only the other commands use, and status and
+// output, same exit code); everything else is left to commander. Status and
 // check read no service definition they do not need (seen from the files'
 // access times: a read updates a file's atime when it is older than a day).
-import { spawnSync } from 'node:child_process';
-import { statSync, utimesSync, writeFileSync } from 'node:fs';
+// The built svctl loading none of what only the other commands use:
+// fastpath.proc.test.ts.
+import { statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT_OK } from '../../src/defaults.js';
@@ -13,7 +13,7 @@ import { parseQuick, quickCommand } from '../../src/svctl/fastpath.js';
 import { cmdStatus } from '../../src/svctl/commands/status.js';
 import { cmdCheck } from '../../src/svctl/commands/check.js';
 import { runCommand } from '../../src/svctl/cli.js';
-import { Sandbox, SVCTL, withSandbox } from '../helpers.js';
+import { Sandbox, withSandbox } from '../helpers.js';
 import { captureCtx, captureSink, DEAD_PID, prepareStatus, svctlInProcess, thisProcessAsSupervisor } from './inprocess.js';
 
 let sb!: Sandbox;
@@ -97,25 +97,6 @@ describe('the quick path (status and check without commander)', () => {
       opts: { dir: 'b', timeout: 7, json: true },
       names: ['x', 'y'],
     });
-  });
-});
-
-describe('the built svctl status and check', () => {
-  it('load none of the Node modules only the other commands use (child_process, http)', () => {
-    prepare();
-    // a preload that lists the built-in modules loaded, as the process exits
-    const probe = join(sb.dir, 'modules.cjs');
-    writeFileSync(probe, "process.on('exit', () => require('fs').writeSync(2, JSON.stringify(process.moduleLoadList)));\n");
-    for (const cmd of ['status', 'check']) {
-      const r = spawnSync(process.execPath, ['-r', probe, SVCTL, '-d', sb.scan, cmd, 'web'], { encoding: 'utf8', timeout: 20_000 });
-      expect(r.status, r.stderr).toBe(EXIT_OK);
-      const loaded = JSON.parse(r.stderr) as string[];
-      expect(loaded).toContain('NativeModule fs'); // the probe saw the process's modules
-      expect(loaded.filter((m) => /^NativeModule (child_process|http|readline)$/.test(m))).toEqual([]);
-    }
-    // the other commands still have them
-    const r = spawnSync(process.execPath, ['-r', probe, SVCTL, '-d', sb.scan, 'graph'], { encoding: 'utf8', timeout: 20_000 });
-    expect(JSON.parse(r.stderr.slice(r.stderr.indexOf('['))) as string[]).toContain('NativeModule child_process');
   });
 });
 

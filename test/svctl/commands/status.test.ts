@@ -2,7 +2,7 @@
 // directory of status files prepared with src/supervise/status.ts: no supervisor
 // runs. "Supervised" is this test process recorded as the supervisor (alive,
 // its real start time); "not supervised" a pid no process can have. What needs
-// a real svrun (leftovers, reaping) is in query.test.ts and taskreaper.test.ts.
+// a real svrun (leftovers, reaping) is in query.proc.test.ts and taskreaper.proc.test.ts.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -2,7 +2,7 @@
 // writer on a recording sink with a fake clock (src/svctl/output/progresswriter.ts),
 // the colour decision and the status table's READY and STATE columns: all
 // without a terminal. The real runs, under a pseudo-terminal and without one,
-// are in progress-cli.test.ts.
+// are in progress-cli.proc.test.ts.
 import { describe, expect, it } from 'vitest';
 import { colors, colorWanted, paintState } from '../../../src/svctl/output/colors.js';
 import {

@@ -2,7 +2,7 @@
 // the tests are not PID 1): order, output, CMD and its exit code, reverse
 // shutdown within --shutdown-timeout, reaping orphans, watching the folder.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exitOf, isAlive, pidsByArgv0, procStat, Sandbox, startSvctl, SVCTL, svrunPids, waitFor, withSandbox } from '../../helpers.js';
@@ -227,6 +227,26 @@ describe('svctl boot', () => {
     const r = await b.done;
     expect(r.code).toBe(0);
     expect(r.stderr.match(/died/g)).toHaveLength(2);
+    expect(sb.tokenPids()).toEqual([]);
+  });
+
+  it('a symlinked service folder (scan/web -> elsewhere/web) is supervised, and its SIGKILLed supervisor started again', async () => {
+    // the respawner reads the scan directory as svctl does (src/scan.ts): a symlink to a folder is a service
+    const m = sb.marker('web');
+    const real = sb.path('elsewhere/web');
+    sb.write(real, 'run', `#!/bin/bash\nexec ${m} 1000\n`);
+    symlinkSync(real, join(sb.scan, 'web'));
+    const b = startSvctl(sb, ['boot']);
+    const first = await sb.waitRunning('web', m, 10_000);
+    const pid = first.supervisor!.pid;
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => b.stderr().includes(`svctl: boot: web: supervisor pid ${pid} died (killed by SIGKILL); restarting it\n`), () => `the restart logged: ${b.stderr()}`, 10_000);
+    const again = await sb.waitStatus('web', (s) => s.state === 'up' && s.supervisor!.pid !== pid && isAlive(s.supervisor!.pid), 'web up under a new supervisor', 10_000);
+    expect(again.supervisor!.pid).not.toBe(pid);
+    await sb.waitRunning('web', m, 10_000);
+    expect(pidsByArgv0(m)).toHaveLength(1);
+    b.child.kill('SIGTERM');
+    expect((await b.done).code).toBe(0);
     expect(sb.tokenPids()).toEqual([]);
   });
 

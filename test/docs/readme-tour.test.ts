@@ -6,8 +6,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, cpSync, existsSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readStatus } from '../src/supervise/status.js';
-import { exitOf, freePort, ROOT, Sandbox, waitFor, withSandbox } from './helpers.js';
+import { readStatus } from '../../src/supervise/status.js';
+import { exitOf, freePort, ROOT, Sandbox, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

@@ -4,7 +4,7 @@
 import { chmodSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pidsByArgv0, Sandbox, startSvctl, SVCTL, svrunPids, waitFor, withSandbox } from '../../helpers.js';
+import { builtCopy, pidsByArgv0, Sandbox, startSvctl, svrunPids, waitFor, withSandbox } from '../../helpers.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */
 const SLOW = 10_000;
@@ -121,8 +121,10 @@ describe('without write access to the scan directory', () => {
     service('web');
     // root-owned and not writable by others; the folders on the way must be searchable by nobody
     for (const d of [sb.dir, sb.scan]) chmodSync(d, 0o755);
+    // svctl as built, copied where nobody can read it (the checkout may be in /root); the tmp folder's parents are searchable
+    const { svctl } = builtCopy(sb);
     const before = readdirSync(sb.scan).sort();
-    const asNobody = (args: string[]) => sb.exec('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, SVCTL, ...args]);
+    const asNobody = (args: string[]) => sb.exec('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, svctl, ...args]);
     for (const cmd of ['down', 'up']) {
       const r = await asNobody([cmd]);
       expect(r.stderr, cmd).toBe(

@@ -6,8 +6,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { commandAndOptions, helpListing, markdownCode, svctlInvocations } from './docs-commands.js';
-import { ROOT, SVCTL } from './helpers.js';
+import { commandAndOptions, helpListing, markdownCode, svctlInvocations } from './commands.js';
+import { ROOT, SVCTL } from '../helpers.js';
 
 /** svctl's help page (`svctl --help`, `svctl CMD --help`). */
 const help = async (args: string[]): Promise<string> =>

@@ -5,9 +5,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sendControl } from '../../../src/supervise/control.js';
-import { dependents } from '../../../src/graph.js';
-import { bringDown } from '../../../src/svctl/engine/bringdown.js';
-import { stopPlanOf } from '../../../src/svctl/engine/stopplan.js';
 import { isAlive, pidsByArgv0, Sandbox, svrunPids, taskReaperPid, waitFor, withSandbox } from '../../helpers.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */
@@ -208,23 +205,6 @@ describe('processes a SIGKILLed supervisor left', () => {
     expect(pidsByArgv0(sb.marker('grandchild'))).toEqual([]);
     expect((await sb.svctl(['status'])).stdout).toMatch(/^stubborn +down +- /m);
   });
-});
-
-describe('a dependency chain of 20,000 services', () => {
-  it('bringDown orders and walks it with nothing running, without overflowing the stack', async () => {
-    const n = 20_000;
-    const inputs = Array.from({ length: n }, (_, i) => ({
-      name: `s${i}`,
-      dir: join(sb.scan, `s${i}`), // no folder, no supervise/: nothing runs
-      def: null,
-      requires: i > 0 ? [`s${i - 1}`] : [],
-      running: null,
-    }));
-    const plan = stopPlanOf(inputs);
-    const all = dependents(plan.graph, ['s0']);
-    expect(all.size).toBe(n);
-    expect(await bringDown(plan, all, null)).toEqual([]);
-  }, 60_000);
 });
 
 describe('svctl restart', () => {

@@ -7,6 +7,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSyn
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pidsByArgv0, Sandbox, waitFor, withSandbox } from '../../helpers.js';
+import { svctlInProcess } from '../inprocess.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -108,8 +109,9 @@ describe('svctl up NAME@INST: instances created from the template', () => {
       [['up', 'worker@2', 'worker@a@b'], /^svctl: worker@a@b: invalid instance name "a@b"/],
       [['restart', 'worker@x y'], /^svctl: worker@x y: invalid instance name "x y"/],
     ];
+    // in this process (test/svctl/inprocess.ts): refused before anything is started or locked; exit codes through the binary: query.proc.test.ts
     for (const [args, re] of cases) {
-      const r = await sb.svctl(args);
+      const r = await svctlInProcess([...args, '-d', sb.scan]);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr.split('\n').filter(Boolean), args.join(' ')).toHaveLength(1);
       expect(r.stderr.trim(), args.join(' ')).toMatch(re);

@@ -1,13 +1,13 @@
 // docs/migrating.md says only what svkit has: every converted example is a
 // valid service folder (written out and read by svctl, as `svctl up` would
 // check it), and every svkit name in the concepts table is one the
-// reference docs define. (Its svctl commands: docs-commands.test.ts.)
+// reference docs define. (Its svctl commands: commands.test.ts.)
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { markdownCode } from './docs-commands.js';
-import { ROOT, Sandbox, SVCTL, withSandbox } from './helpers.js';
+import { markdownCode } from './commands.js';
+import { ROOT, Sandbox, SVCTL, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

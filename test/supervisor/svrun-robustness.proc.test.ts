@@ -145,7 +145,7 @@ describe('svrun robustness', () => {
     const dir = sb.service('st', `trap '' TERM; exec ${m} 1000`, { 'timeout-kill': '20000' });
     const a = sb.svrun([dir]);
     const st = await sb.waitRunning('st', m);
-    // its task reaper first: the leftovers are the next svrun's (test/taskreaper.test.ts has Ctrl-C while a reaper works)
+    // its task reaper first: the leftovers are the next svrun's (taskreaper.proc.test.ts has Ctrl-C while a reaper works)
     process.kill(await waitFor(() => taskReaperPid(dir), 'the task reaper'), 'SIGKILL');
     a.kill('SIGKILL');
     await exitOf(a);

@@ -168,7 +168,7 @@ describe('svctl metrics --listen', E2E, () => {
     expect((await srv.done).code).toBe(0);
   });
 
-  it('an invalid HOST:PORT, or none: one line, exit 2, nothing served (the cases: metrics.test.ts parseListen)', async () => {
+  it('an invalid HOST:PORT, or none: one line, exit 2, nothing served (the cases: test/svctl/metrics/prometheus.test.ts parseListen)', async () => {
     sb.service('a', forever('a'), { down: '' });
     const [missing, bad] = await Promise.all([sb.svctl(['metrics', '--listen']), sb.svctl(['metrics', '--listen', '127.0.0.1:65536'])]);
     expect(missing).toMatchObject({ code: 2, stdout: '', stderr: "svctl: option '--listen <HOST:PORT>' argument missing\n" });

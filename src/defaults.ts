@@ -103,6 +103,13 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 export const MIN_FDS_SVRUN = 40;
 export const MIN_FDS_SVCTL = 40;
+/**
+ * What each service beyond the first adds to a hosting svrun: its control
+ * FIFO (2), log file, the output pipes of run, finish and a check (6), a
+ * notification pipe, the reaper's pipe, a log/ logger's held pipe (4); with
+ * a margin, as MIN_FDS_SVRUN.
+ */
+export const FDS_PER_HOSTED_SERVICE = 20;
 
 /** svctl metrics --listen: how long one request may take (headers included), and how many connections at once. */
 export const METRICS_REQUEST_TIMEOUT_MS = 10_000;

@@ -18,7 +18,8 @@ import { errorText } from '../errors.js';
 import { isAlive } from '../os/proc.js';
 import { type Owner, readOwner, sameOwner, self, writeOwner } from './owner.js';
 
-export type Release = () => Promise<void>;
+/** Lets go of the lock; `last`, when given, runs just before, under the guard (a successor waits for both). */
+export type Release = (last?: () => void) => Promise<void>;
 
 /** The file inside the lock directory that names its holder (src/supervise/owner.ts). */
 const ownerFile = (lockPath: string) => join(lockPath, 'owner');
@@ -118,7 +119,13 @@ export const acquireLock = (opts: LockOptions): Promise<LockResult> =>
       rmSync(opts.lockPath, { recursive: true, force: true });
       release = await take();
     }
-    opts.claim();
+    try {
+      opts.claim();
+    } catch (err) {
+      // not ours after all: a lock held for nothing would refuse every later supervisor while we live
+      await release().catch(() => {});
+      throw err;
+    }
     return { ok: true, release };
   });
 
@@ -144,6 +151,8 @@ export const holdLock = async (opts: HoldOptions): Promise<LockResult> => {
   let watcher: FSWatcher | null = null;
   let fallback: NodeJS.Timeout | null = null;
   let done = false;
+  /** Another supervisor holds the lock now: status.json is its to write. */
+  let lost = false;
   const unwatch = () => {
     watcher?.close();
     watcher = null;
@@ -203,6 +212,7 @@ export const holdLock = async (opts: HoldOptions): Promise<LockResult> => {
       }
       if (again && !again.ok && again.holder !== null && again.holder !== process.pid) {
         opts.onError(`lock: now held by pid ${again.holder}: stopping`);
+        lost = true;
         release = async () => {};
         opts.onLost(again.holder);
         return;
@@ -215,10 +225,22 @@ export const holdLock = async (opts: HoldOptions): Promise<LockResult> => {
   watchLock(generation);
   return {
     ok: true,
-    release: () => {
+    release: async (last) => {
       done = true;
       unwatch();
-      return release();
+      if (!last || lost) return release();
+      // under the guard: a successor that saw what `last` wrote finds the lock free, never still ours
+      let ran = false;
+      const finish = async () => {
+        if (ran) return;
+        ran = true;
+        try {
+          last();
+        } finally {
+          await release();
+        }
+      };
+      await withGuard(opts.lockPath, finish).catch(finish);
     },
   };
 };

@@ -78,6 +78,8 @@ export class StatusWriter {
       this.written = text;
     } catch (err) {
       this.hooks.failed(`status: ${errorText(err)}`);
+      // the last writes (after close) are not retried: the folder may be gone, and the host lives on
+      if (this.closed) return;
       this.retry ??= setTimeout(() => {
         this.retry = null;
         this.write();

@@ -84,7 +84,8 @@ export class Supervisor {
   private readonly def: ServiceDef;
   private readonly containment: Containment;
   private readonly log: LogSink;
-  private readonly supervisorId: NonNullable<Status['supervisor']>;
+  /** Who status.json names as supervisor; null once the supervision is over (ended()). */
+  private supervisorId: Status['supervisor'];
   private readonly identity: Identity | null;
   private readonly io: UnitIO;
 
@@ -193,6 +194,16 @@ export class Supervisor {
 
   get state() {
     return this.core.state;
+  }
+
+  /**
+   * The supervision is over (everything stopped, the lock about to be let
+   * go): status.json names no supervisor any more. The process may live on,
+   * hosting other services, so its pid no longer says "supervised".
+   */
+  ended(): void {
+    this.supervisorId = null;
+    this.persist();
   }
 
   status(): Status {

@@ -1,0 +1,387 @@
+// One service's supervision, from its folder to its last status: validate,
+// lock, clean up after a killed predecessor, then supervise until asked to
+// stop. A lone `svrun DIR` runs one; a hosting svrun (svrun.ts) runs one per
+// DIR in the same process, each exactly as it would run alone: nothing here
+// is shared between two services but the process. Everything that can fail
+// for good fails before supervision starts, with an SvError (one line per
+// problem and a documented exit code). Read the walk (supervise) top down:
+// it is the whole path from `svctl up` to the service's `run`.
+import { cgroupPath, removeCgroupDirs } from '../os/cgroup.js';
+import { type ControlReader, openControl } from '../supervise/control.js';
+import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, REAPER_MARGIN_MS } from '../defaults.js';
+import { errorText, SvError } from '../errors.js';
+import { liveLeftovers } from '../supervise/leftovers.js';
+import { stopLeftovers } from './leftoverstop.js';
+import { holdLock, type Release } from '../supervise/lock.js';
+import { fileSink, type LogSink, stdoutSink, terminalFd } from '../log/builtin.js';
+import { eventText } from '../log/format.js';
+import { type Logger, prepareLogger } from './logger.js';
+import { pathsIn, type ServicePaths, servicePaths } from '../supervise/paths.js';
+import { ensureStateDir } from '../os/safefile.js';
+import { bootTimeMs, procStartTime } from '../os/proc.js';
+import { type Identity, resolveIdentity } from '../os/identity.js';
+import { findExecutable } from '../os/procgroup.js';
+import { readService, type ServiceDef } from '../servicedir.js';
+import { type Core, initialCore, letterEvent } from './state.js';
+import { blankStatus, heldSettings, type ReadStatus, readStatus, type Status, writeStatus } from '../supervise/status.js';
+import { Supervisor } from './supervisor.js';
+import type { Containment } from '../os/procgroup.js';
+import { awaitReaper, TaskReaper } from './taskreaper.js';
+import { applyServiceLimits, prepareServiceCgroups, type ServiceCgroups } from './resources.js';
+import { watchFolderGone } from './foldergone.js';
+import type { Want } from '../vocabulary.js';
+
+/** One DIR of svrun's command line, with the options that apply to every DIR. */
+export interface ServiceArgs {
+  dir: string;
+  logMode: 'file' | 'stdout';
+  /** What to do once supervising: svctl passes `once` for `svctl once`, `down` to start a host's services in order. */
+  want: Want;
+  /** --log stdout: pad the name to this width (svctl boot passes the longest name's). */
+  logWidth: number;
+}
+
+/** What the process hosting a supervision shares with it (svrun.ts). */
+export interface HostSide {
+  /** A second Ctrl-C reached the process: waits end, services are killed at once. */
+  urgent(): boolean;
+  /** Several services share the process: lines shown on its terminal say whose they are. */
+  several: boolean;
+}
+
+/** A supervision as its host drives it. */
+export interface Supervision {
+  readonly name: string;
+  /** supervise/ as resolved: two supervisions of one folder would share it. */
+  readonly superviseDir: string;
+  /** Locks, cleans up and supervises until asked to stop; the exit code. Throws an SvError (100, 111) for what is refused first. */
+  run(): Promise<number>;
+  /** A stop signal to the host: stop the service, end the supervision (before supervising: start nothing). */
+  terminate(): void;
+  /** A second Ctrl-C: SIGKILL to the service's group at once. */
+  killNow(): void;
+  /** Ctrl-Z (SIGSTOP) and `fg` (SIGCONT): the service's group with its host. */
+  freeze(signal: 'SIGSTOP' | 'SIGCONT'): void;
+  /** An error of the host's own (uncaught): in this service's log and status.json; false while it has neither. */
+  noteError(text: string): boolean;
+}
+
+/** The service as validated before anything is locked or started. */
+interface Service {
+  args: ServiceArgs;
+  def: ServiceDef;
+  /** `user` resolved (only as root; otherwise the service runs as we do). */
+  identity: Identity | null;
+  isRoot: boolean;
+  /** With supervise/ and log/ resolved once: later swaps of a symlink redirect nothing. */
+  paths: ServicePaths;
+  /** Who the old run's processes are, by what svkit itself would have made (never by status.json). */
+  leftoverScope: { name: string; cgroup: string | null };
+  /** This supervisor, as status.json names it. */
+  me: NonNullable<Status['supervisor']>;
+}
+
+/** The one mutable state of a supervision, shared by the host's signals, its lock and the supervisor. */
+interface Run {
+  /** From the start of supervision on. */
+  supervisor: Supervisor | null;
+  /** From the first process of ours on: a SIGKILL of the host leaves them to it. */
+  reaper: TaskReaper | null;
+  /** The service's log, once opened. */
+  log: LogSink | null;
+  /** A stop signal arrived (or the folder went): before supervision, start nothing. */
+  terminated: boolean;
+  /** Another live supervisor took our lock: exit 100 once stopped. */
+  yielded: boolean;
+  release: Release;
+}
+
+/** What a supervision writes to: the service's log, its logger if it has one, the containment of its processes and its cgroups. */
+interface Io {
+  logger: Logger | null;
+  log: LogSink;
+  containment: Containment;
+  cgroups: ServiceCgroups;
+}
+
+/** One of svrun's `error: TEXT` events in the service's log (src/log/format.ts). */
+const logError = (log: LogSink, text: string): void => log.line('svrun', eventText({ kind: 'error', text }));
+
+const noteError = (run: Run) => (text: string) => run.supervisor?.noteError(text);
+
+/** Validates DIR (throws exit 111 naming the file at fault) and returns its supervision, not started. */
+export const prepareSupervision = (args: ServiceArgs, host: HostSide): Supervision => {
+  const svc = validate(args);
+  const run: Run = { supervisor: null, reaper: null, log: null, terminated: false, yielded: false, release: async () => {} };
+  const terminate = () => {
+    run.terminated = true;
+    run.supervisor?.dispatch({ type: 'terminate', at: Date.now() });
+  };
+  return {
+    name: svc.def.name,
+    superviseDir: svc.paths.supervise,
+    run: () => supervise(svc, run, host, terminate),
+    terminate,
+    killNow: () => run.supervisor?.dispatch({ type: 'kill-now', at: Date.now() }),
+    freeze: (signal) => run.supervisor?.freezeGroup(signal),
+    noteError: (text) => {
+      if (run.supervisor) run.supervisor.noteError(text);
+      else if (run.log) logError(run.log, text);
+      return run.log !== null;
+    },
+  };
+};
+
+/**
+ * The walk, one step per call: the exit code once the service is stopped,
+ * or an SvError (100, 111) for what is refused before supervision starts.
+ */
+const supervise = async (svc: Service, run: Run, host: HostSide, terminate: () => void): Promise<number> => {
+  const claimed = await lock(svc, run);
+  // a killed predecessor's task reaper may still be stopping the old run: let it finish, bounded
+  await awaitReaper(svc.paths.supervise, 2 * svc.def.timeoutKillMs + REAPER_MARGIN_MS, host.urgent);
+  const io = await prepareIo(svc, run, claimed.prev, host);
+  const old = claimed.prev.kind === 'ok' ? claimed.prev.status : null;
+  if (!(await clearLeftovers(svc, run, io, old, host))) {
+    await tearDown(svc, run, io);
+    return EXIT_OK;
+  }
+  const unwatch = watchFolderGone(svc.def.dir, () => {
+    logError(io.log, `${svc.def.dir} removed: stopping`);
+    terminate();
+  });
+  const code = await runSupervisor(svc, run, io, claimed.startCore);
+  unwatch();
+  await tearDown(svc, run, io);
+  return run.yielded ? EXIT_LOCKED : code;
+};
+
+/** The definition, the user and the state folders; throws (exit 111) naming the file at fault. */
+const validate = (args: ServiceArgs): Service => {
+  const read = readService(args.dir);
+  if (!read.ok) throw new SvError('svkit.invalid', EXIT_INVALID, read.problems);
+  const def = read.def;
+  const invalid = (line: string) => new SvError('svkit.invalid', EXIT_INVALID, line);
+  if (def.template) throw invalid(`${def.name}: a template is never started itself; start an instance (${def.name}NAME)`);
+  const isRoot = process.getuid?.() === 0;
+  const identity = def.user !== null && isRoot ? resolveIdentity(def.user, `${def.name}/user`) : null;
+
+  // supervise/ and the built-in logger's log/: real folders, or symlinks svrun's own user made
+  // to a folder only it may write (src/os/safefile.ts); resolved once, so later swaps redirect nothing
+  const paths = servicePaths(def.dir, def.name);
+  const fileLog = !def.logRun && args.logMode === 'file';
+  const folders: [string, string][] = [['supervise', paths.supervise], ...(fileLog ? [['log', paths.logDir] as [string, string]] : [])];
+  const resolved = folders.map(([what, dir]) => {
+    try {
+      return ensureStateDir(dir);
+    } catch (err) {
+      throw invalid(`${def.name}/${what}: ${errorText(err)}`);
+    }
+  });
+  const safe = pathsIn(resolved[0]!, resolved[1] ?? paths.logDir);
+  return {
+    args,
+    def,
+    identity,
+    isRoot,
+    paths: safe,
+    leftoverScope: { name: def.name, cgroup: cgroupPath(def.name, safe.supervise) },
+    me: { pid: process.pid, pidStart: procStartTime(process.pid), startedAt: new Date().toISOString() },
+  };
+};
+
+/**
+ * Takes supervise/lock for good (src/supervise/lock.ts) and claims
+ * status.json. The old status is read under the lock: only then is it the
+ * last word of the previous supervisor. Throws exit 100 when another
+ * supervisor holds it, 111 when it cannot be taken.
+ */
+const lock = async (svc: Service, run: Run): Promise<{ prev: ReadStatus; startCore: Core }> => {
+  const { def, paths, args, me } = svc;
+  let prev: ReadStatus = { kind: 'missing' };
+  let startCore: Core = initialCore(args.want, Date.now());
+  const claim = () => {
+    prev = readStatus(paths.status);
+    const old = prev.kind === 'ok' ? prev.status : null;
+    startCore = def.type === 'oneshot' ? oneshotCore(old, args.want) : initialCore(args.want, Date.now());
+    // the old run's pid and cgroup stay on record until its leftovers are gone;
+    // what status.json names counts only once /proc or the cgroup proves it
+    const leftovers = liveLeftovers(old, svc.leftoverScope);
+    writeStatus(paths.status, {
+      ...(old ?? blankStatus(def.name, def.type)),
+      supervisor: me,
+      want: args.want,
+      state: leftovers ? 'stopping' : startCore.state,
+      since: new Date().toISOString(),
+      settings: heldSettings(def),
+    });
+  };
+  const held = await holdLock({
+    dir: paths.supervise,
+    lockPath: paths.lock,
+    owner: () => {
+      const r = readStatus(paths.status);
+      return r.kind === 'ok' ? r.status.supervisor : null;
+    },
+    claim,
+    reclaim: () => run.supervisor?.persist(),
+    onError: noteError(run),
+    onLost: () => {
+      run.yielded = true;
+      run.supervisor?.dispatch({ type: 'terminate', at: Date.now() });
+    },
+  }).catch((err: unknown) => {
+    throw new SvError('svkit.invalid', EXIT_INVALID, `${def.name}/supervise/lock: ${errorText(err)}`);
+  });
+  if (!held.ok) throw new SvError('svkit.locked', EXIT_LOCKED, `${def.name} is already supervised by pid ${held.holder ?? '(unknown)'}`);
+  run.release = held.release;
+  return { prev, startCore };
+};
+
+/**
+ * The service's log (its `log/` subservice's pipe, stdout, or the built-in
+ * log files) and the containment of its processes. A `log/` that cannot be
+ * set up throws (exit 111), the lock released.
+ */
+const prepareIo = async (svc: Service, run: Run, prev: ReadStatus, host: HostSide): Promise<Io> => {
+  const { def, paths, args, me } = svc;
+  const setpriv = findExecutable('setpriv');
+  let logger: Logger | null = null;
+  try {
+    if (def.logRun) {
+      logger = prepareLogger({
+        def,
+        superviseDir: paths.supervise,
+        me,
+        identity: svc.identity,
+        setpriv,
+        onError: noteError(run),
+        onChange: () => run.supervisor?.persist(),
+        onTarget: (t) => run.reaper?.tell('log', t),
+      });
+    }
+  } catch (err) {
+    await run.release(() => endRecord(svc)).catch(() => {});
+    throw new SvError('svkit.invalid', EXIT_INVALID, `${def.name}/log/supervise: ${errorText(err)}`);
+  }
+  const echoName = host.several ? def.name : null;
+  const log: LogSink = logger
+    ? logger.pipe.sink
+    : args.logMode === 'stdout'
+      ? stdoutSink(def.name, args.logWidth, noteError(run))
+      : fileSink(paths.logDir, noteError(run), def.logRotation, () => run.supervisor?.resolveError('log: '), terminalFd(), echoName);
+  run.log = log;
+  if (prev.kind === 'corrupt') logError(log, `status: unreadable status.json replaced (${prev.reason})`);
+  if (def.user !== null && !svc.isRoot) logError(log, `user: svrun is not root; ${def.user} ignored, the service runs as uid ${process.getuid?.()}`);
+
+  const cgroups = prepareServiceCgroups(def, paths.supervise);
+  const containment = { ...cgroups.containment, setpriv };
+  if (!containment.setpriv) logError(log, 'setpriv not found: no parent-death signal for the service');
+  return { logger, log, containment, cgroups };
+};
+
+/**
+ * Stops what a killed predecessor left running. False when a stop signal
+ * came while leftovers that may not be killed (timeout-kill 0) still run:
+ * they stay on record for the next supervisor, and nothing is started.
+ */
+const clearLeftovers = async (svc: Service, run: Run, io: Io, old: Status | null, host: HostSide): Promise<boolean> => {
+  const { def, paths, me } = svc;
+  const gone = await stopLeftovers(old, {
+    service: svc.leftoverScope,
+    downSignal: def.downSignal,
+    timeoutKillMs: def.timeoutKillMs,
+    log: (t) => io.log.line('svrun', t),
+    urgent: host.urgent,
+    stopRequested: () => run.terminated,
+  });
+  if (gone || !run.terminated) return true;
+  writeStatus(paths.status, {
+    ...(old ?? blankStatus(def.name, def.type)),
+    supervisor: me, want: 'down', state: 'down', since: new Date().toISOString(),
+    lastError: 'leftovers: still running, never killed (timeout-kill 0)',
+  });
+  return false;
+};
+
+/** Runs the state machine's interpreter, told by the control FIFO and the host's signals, until asked to stop; its exit code. */
+const runSupervisor = async (svc: Service, run: Run, io: Io, startCore: Core): Promise<number> => {
+  const { def, paths, me } = svc;
+  // limits once the old run is gone: a lower memory limit is refused while its memory is in use
+  const limits = applyServiceLimits(def, io.cgroups, (t) => logError(io.log, t));
+  // from here on processes of ours run: a SIGKILL of svrun leaves them to the reaper
+  run.reaper = new TaskReaper(paths.supervise, (t) => logError(io.log, t));
+  // the logger first, so that nothing the service writes waits long
+  await io.logger?.start();
+  const core = run.terminated ? { ...startCore, want: startCore.state === 'up' ? startCore.want : 'down' } : startCore;
+  const supervisor = new Supervisor({
+    def,
+    paths,
+    containment: { ...io.containment, nofile: limits.nofile },
+    log: io.log,
+    supervisorId: me,
+    core,
+    identity: svc.identity,
+    io: {
+      ...(io.logger && { output: io.logger.pipe.serviceOut, logStatus: io.logger.summary }),
+      onTarget: (t) => run.reaper?.tell('run', t),
+      limits: limits.status,
+      oomKills: io.cgroups.oomKills,
+    },
+  });
+  run.supervisor = supervisor;
+  let control: ControlReader | null = null;
+  try {
+    control = openControl(paths.control, (letter) => supervisor.dispatch(letterEvent(letter, Date.now())));
+  } catch (err) {
+    supervisor.noteError(`control: ${errorText(err)}`);
+  }
+  supervisor.persist();
+  const running = supervisor.run();
+  if (run.terminated) supervisor.dispatch({ type: 'terminate', at: Date.now() });
+  const code = await running;
+  control?.close();
+  return code;
+};
+
+/**
+ * Everything stopped: the log closed, the last status written, the reaper
+ * dismissed, the cgroup removed; then, as the lock is let go, status.json
+ * says no supervisor any more (the host may live on with other services).
+ */
+const tearDown = async (svc: Service, run: Run, io: Io): Promise<void> => {
+  // the logger last, so that the service's last lines are logged (it closes the pipe)
+  if (io.logger) await io.logger.stop();
+  else await io.log.close();
+  run.supervisor?.persist();
+  // everything is stopped: dismiss the reaper (it leaves without touching anything)
+  await run.reaper?.dismiss();
+  // the cgroup goes before the lock: a successor must not find it half removed
+  if (run.supervisor) removeCgroupDirs(io.cgroups.dirs);
+  const supervisor = run.supervisor;
+  await run.release(() => (supervisor ? supervisor.ended() : endRecord(svc))).catch(() => {});
+};
+
+/** status.json, when it still names this supervision, says it is over (no Supervisor wrote it last). */
+const endRecord = (svc: Service): void => {
+  const r = readStatus(svc.paths.status);
+  const s = r.kind === 'ok' ? r.status.supervisor : null;
+  if (r.kind !== 'ok' || s?.pid !== svc.me.pid || s.startedAt !== svc.me.startedAt) return;
+  try {
+    writeStatus(svc.paths.status, { ...r.status, supervisor: null });
+  } catch {
+    /* the folder is gone: nothing names us */
+  }
+};
+
+/**
+ * A oneshot's svrun is a transaction that exits when done: it starts from
+ * the state on disk, which says whether the oneshot's effect holds (`up`
+ * since this boot: a reboot undoes what a oneshot did).
+ */
+const oneshotCore = (old: Status | null, want: Want): Core => {
+  const core = { ...initialCore(want, Date.now()), exiting: true };
+  if (old?.type !== 'oneshot' || old.state !== 'up' || Date.parse(old.since) < bootTimeMs()) return core;
+  const ms = (t: string | null) => (t === null ? null : Date.parse(t));
+  return { ...core, state: 'up', since: Date.parse(old.since), startedAt: ms(old.startedAt), readyAt: ms(old.readyAt), lastExit: old.lastExit };
+};

@@ -17,6 +17,8 @@ import { withScanLock } from './changing.js';
 export interface RestartOptions {
   /** false (--no-deps): only the named services; what requires them keeps running. */
   deps: boolean;
+  /** --host: the supervisors started live in one svrun. */
+  host?: boolean;
 }
 
 export const cmdRestart = async (ctx: Ctx, names: readonly string[], o: RestartOptions = { deps: true }): Promise<number> => {
@@ -43,6 +45,6 @@ export const cmdRestart = async (ctx: Ctx, names: readonly string[], o: RestartO
     if (stopped.length > 0) return stopped;
     const targets = new Map<string, UpWant>();
     for (const n of closure(scan.graph, again)) targets.set(n, 'up');
-    return bringUp(scan, targets, deadline, {}, ctx.progress.emit);
+    return bringUp(scan, targets, deadline, { host: o.host ?? false }, ctx.progress.emit);
   });
 };

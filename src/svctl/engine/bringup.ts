@@ -12,6 +12,8 @@ import type { Scan } from '../../scan.js';
 import type { ServiceDef } from '../../servicedir.js';
 import type { Status } from '../../supervise/status.js';
 import { type Launched, type LaunchOptions, launchSvrun } from './launch.js';
+import { type Hosted, type HostLaunch, launchHost } from './host.js';
+import { LEFTOVERS_KILL_WAIT_MS, REAPER_MARGIN_MS } from '../../defaults.js';
 import { isUp, observe } from './observe.js';
 import { failureDetail, logSettled } from './failure.js';
 import { runGraph } from './schedule.js';
@@ -65,6 +67,7 @@ export const driveUp = async (
   deadline: number | null,
   launch: LaunchOptions = {},
   progress: ProgressSink = noProgress,
+  hosted: Hosted | null = null,
 ): Promise<string | null> => {
   const t0 = Date.now();
   const name = def.name;
@@ -92,7 +95,9 @@ export const driveUp = async (
     /* svrun will report it */
   }
   const changes = new ChangeWaiter([supervise]);
-  let launched: Launched | null = null;
+  // hosted: its supervisor is being started already (held down), by the host of this bring-up
+  let launched: Launched | null = hosted;
+  const unwatch = hosted?.onExit(() => changes.poke());
   let askedAt: number | null = null;
   try {
     for (;;) {
@@ -110,6 +115,7 @@ export const driveUp = async (
           // the FIFO opens a moment after the supervisor starts: until then, try again at the next wake
           if (sendControl(control, want === 'once' ? 'o' : 'u') === 'sent') {
             askedAt = sentAt;
+            hosted?.asked();
             tell(null);
           }
         }
@@ -132,6 +138,7 @@ export const driveUp = async (
     }
   } finally {
     changes.close();
+    unwatch?.();
     launched?.release();
   }
 };
@@ -150,8 +157,9 @@ export const bringUp = async (
 ): Promise<string[]> => {
   const want = (name: string): UpWant => targets.get(name) ?? 'up';
   const def = (name: string): ServiceDef => scan.services.get(name)!;
+  const host = launch.host ? startHost(scan, targets.keys(), launch) : null;
   const results = await runGraph(subgraph(scan.graph, targets.keys()), 'requires-first', {
-    act: (name) => driveUp(def(name), want(name), deadline, launch, progress),
+    act: (name) => driveUp(def(name), want(name), deadline, launch, progress, host?.services.has(name) ? host.launch.service(def(name)) : null),
     already: (name) => isUp(observe(name, def(name).dir), def(name).type, want(name)),
     waiting: (name, on) => progress({ kind: 'waiting', name, toward: 'up', on, at: Date.now() }),
     settled: (name, r, acted) => {
@@ -161,7 +169,26 @@ export const bringUp = async (
       else if (!acted) progress({ kind: 'unchanged', name, state: 'up', at });
     },
   });
+  if (host) await host.launch.dismissUnasked(Date.now() + claimBoundMs(host.services.values()));
   return results.flatMap(([name, r]) =>
     r.kind === 'failed' ? [r.problem] : r.kind === 'blocked' ? [`${name}: not started because ${r.causes.join(', ')} failed`] : [],
   );
 };
+
+/**
+ * `--host`: one svrun for every longrun among `names` that no supervisor
+ * runs now, its services held down until driveUp asks each up in order; a
+ * oneshot keeps its own svrun, a transaction that exits when done. Null
+ * when none needs a supervisor.
+ */
+const startHost = (scan: Scan, names: Iterable<string>, launch: LaunchOptions): { launch: HostLaunch; services: Map<string, ServiceDef> } | null => {
+  const services = new Map<string, ServiceDef>();
+  for (const name of names) {
+    const def = scan.services.get(name)!;
+    if (def.type === 'longrun' && !observe(name, def.dir).supervised) services.set(name, def);
+  }
+  return services.size === 0 ? null : { launch: launchHost([...services.values()], launch), services };
+};
+
+/** How long a host may take to open a service's FIFO: a predecessor's reaper, then its leftovers (docs/svrun.md). */
+const claimBoundMs = (defs: Iterable<ServiceDef>): number => Math.max(0, ...[...defs].map((d) => 3 * d.timeoutKillMs)) + REAPER_MARGIN_MS + LEFTOVERS_KILL_WAIT_MS;

@@ -7,7 +7,7 @@
 // instead, as boot's own do (src/log/bootstdout.ts), whichever svctl
 // command starts it.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readSync, rmdirSync, unlinkSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmdirSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { SVRUN_JS } from '../../programs.js';
@@ -24,7 +24,13 @@ export interface Launched {
   release(): void;
 }
 
-const MAX_STDERR_BYTES = 16 * 1024;
+/** A hosting svrun, read while it runs: its stderr says which of its folders it refused (src/svctl/engine/host.ts). */
+export interface Spawned extends Launched {
+  /** The stderr lines so far (re-read only when it grew). */
+  lines(): string[];
+}
+
+const MAX_STDERR_BYTES = 64 * 1024;
 
 /** How svctl boot wants its supervisors: output on its own stdout, prefixed by service name. */
 export interface LaunchOptions {
@@ -32,27 +38,33 @@ export interface LaunchOptions {
   args?: string[];
   /** svrun's stdout: /dev/null (it logs to log/current), or svctl's own. */
   stdout?: 'ignore' | 'inherit';
-  /** Told the pid of every svrun started. */
-  onSpawn?: (pid: number, dir: string) => void;
+  /** One svrun process hosts every supervisor a bring-up starts (`--host`, SVKIT_HOST=1; docs/svctl.md). */
+  host?: boolean;
+  /** Told the pid of every svrun started, with the folders it supervises. */
+  onSpawn?: (pid: number, dirs: readonly string[]) => void;
   /** Told how every svrun started here ended (svctl boot supervises its supervisors). */
-  onExit?: (pid: number, dir: string, code: number | null, signal: NodeJS.Signals | null) => void;
+  onExit?: (pid: number, dirs: readonly string[], code: number | null, signal: NodeJS.Signals | null) => void;
 }
 
-export const launchSvrun = (dir: string, want: Want, onExit: () => void, opts: LaunchOptions = {}): Launched => {
+/** A supervisor for the folder `dir`: a lone svrun. */
+export const launchSvrun = (dir: string, want: Want, onExit: () => void, opts: LaunchOptions = {}): Launched => spawnSvrun([dir], want, onExit, opts);
+
+/** svrun for `dirs` (one, or several hosted), detached; its stderr kept for svctl alone. */
+export const spawnSvrun = (dirs: readonly string[], want: Want, onExit: () => void, opts: LaunchOptions = {}): Spawned => {
   const tmp = mkdtempSync(join(tmpdir(), 'svctl-'));
   const file = join(tmp, 'svrun.stderr');
   let fd: number | null = openSync(file, 'w+', 0o600);
   // boot says how for its own; any other command follows what boot recorded for the scan directory
-  const recorded = opts.args === undefined ? recordedOutput(dirname(dir)) : null;
+  const recorded = opts.args === undefined ? recordedOutput(dirname(dirs[0]!)) : null;
   const args = recorded?.args ?? opts.args ?? [];
   let child;
   try {
-    child = spawn(process.execPath, [SVRUN_JS, '--want', want, ...args, dir], {
+    child = spawn(process.execPath, [SVRUN_JS, '--want', want, ...args, ...dirs], {
       detached: true,
       stdio: ['ignore', recorded?.stdout ?? opts.stdout ?? 'ignore', fd],
       cwd: '/',
     });
-    if (child.pid !== undefined) opts.onSpawn?.(child.pid, dir);
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid, dirs);
   } finally {
     if (recorded) closeSync(recorded.stdout); // the child's copy is the one that counts
     // the child has its own copy of the descriptor: nothing is left on disk, even if svctl is killed
@@ -65,15 +77,20 @@ export const launchSvrun = (dir: string, want: Want, onExit: () => void, opts: L
       }
     }
   }
+  let read: { size: number; lines: string[] } = { size: 0, lines: [] };
   const readLines = (): string[] => {
-    if (fd === null) return [];
-    const buf = Buffer.alloc(MAX_STDERR_BYTES);
+    if (fd === null) return read.lines;
+    const size = fstatSync(fd).size;
+    if (size === read.size) return read.lines;
+    const buf = Buffer.alloc(Math.min(size, MAX_STDERR_BYTES));
     const n = readSync(fd, buf, 0, buf.length, 0);
-    return buf.subarray(0, n).toString('utf8').split('\n').filter((l) => l.trim() !== '');
+    read = { size, lines: buf.subarray(0, n).toString('utf8').split('\n').filter((l) => l.trim() !== '') };
+    return read.lines;
   };
-  const launched: Launched = {
+  const launched: Spawned = {
     pid: child.pid ?? -1,
     exit: null,
+    lines: readLines,
     release: () => {
       if (fd !== null) closeSync(fd);
       fd = null;
@@ -86,7 +103,7 @@ export const launchSvrun = (dir: string, want: Want, onExit: () => void, opts: L
   child.on('exit', (code, signal) => {
     launched.exit = { code: exitStatus(code, signal), lines: readLines() };
     launched.release();
-    if (child.pid !== undefined) opts.onExit?.(child.pid, dir, code, signal);
+    if (child.pid !== undefined) opts.onExit?.(child.pid, dirs, code, signal);
     onExit();
   });
   child.unref();

@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach } from 'vitest';
+import { afterEach, beforeEach, describe } from 'vitest';
 import { writeFifo } from '../src/os/fifo.js';
 import { cgroupDirs, removeCgroupDirs } from '../src/os/cgroup.js';
 import { isAlive as procIsAlive, procStat } from '../src/os/proc.js';
@@ -80,6 +80,8 @@ export class Sandbox {
   readonly token = `svtest${randomBytes(6).toString('hex')}`;
   private readonly children: ChildProcess[] = [];
   private readonly mounts: string[] = [];
+  /** svctl starts hosted supervisors (SVKIT_HOST=1 in what this sandbox runs): see inBothModes. */
+  hosted = false;
 
   constructor() {
     this.dir = mkdtempSync(join(tmpdir(), 'svkit-test-'));
@@ -91,6 +93,8 @@ export class Sandbox {
   get env(): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = { ...process.env, SVKIT_TEST_TOKEN: this.token, SVDIR: this.scan };
     delete env.SVKIT_STATE_DIR;
+    delete env.SVKIT_HOST;
+    if (this.hosted) env.SVKIT_HOST = '1';
     return env;
   }
 
@@ -292,6 +296,24 @@ export const withSandbox = (use: (sb: Sandbox) => void): void => {
   });
 };
 
+/** The two ways svctl starts supervisors: one svrun per service, and hosted (`--host`, SVKIT_HOST=1). */
+export const SVCTL_MODES = [
+  { mode: 'one svrun per service', hosted: false },
+  { mode: 'hosted, SVKIT_HOST=1', hosted: true },
+] as const;
+
+/**
+ * The tests `body` declares, once in each of SVCTL_MODES (the sandbox's
+ * svctl calls get SVKIT_HOST=1 in the second): `inBothModes(() => sb, (hosted) => { ... })`.
+ */
+export const inBothModes = (sandbox: () => Sandbox, body: (hosted: boolean) => void): void =>
+  describe.each(SVCTL_MODES)('$mode', ({ hosted }) => {
+    beforeEach(() => {
+      sandbox().hosted = hosted;
+    });
+    body(hosted);
+  });
+
 /** Writes runit letters (several at once, or junk) into the control FIFO of the service folder `dir` (src/os/fifo.ts); throws when no supervisor reads them. */
 export const control = (dir: string, letters: string): void => {
   if (writeFifo(join(dir, 'supervise', 'control'), letters) !== 'written') throw new Error(`${dir}: not supervised`);
@@ -333,12 +355,12 @@ export const startSvctl = (
   return { child, stdout: () => read(out), stderr: () => read(err), done };
 };
 
-/** Live svrun processes supervising the folder `dir` (argv: node svrun.cjs [options] DIR). */
+/** Live svrun processes supervising the folder `dir` (argv: node svrun.cjs [options] DIR..., a host among them). */
 export const svrunPids = (dir: string): number[] =>
   allPids().filter((pid) => {
     try {
       const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      return argv[1] === SVRUN && argv[argv.length - 1] === dir && isAlive(pid);
+      return argv[1] === SVRUN && argv.slice(2).includes(dir) && isAlive(pid);
     } catch {
       return false;
     }

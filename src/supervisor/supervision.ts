@@ -47,6 +47,8 @@ export interface HostSide {
   urgent(): boolean;
   /** Several services share the process: lines shown on its terminal say whose they are. */
   several: boolean;
+  /** Other services are still hosted: the process outlives this supervision, so its pid will not say it ended. */
+  livesOn(): boolean;
 }
 
 /** A supervision as its host drives it. */
@@ -143,7 +145,7 @@ const supervise = async (svc: Service, run: Run, host: HostSide, terminate: () =
   const io = await prepareIo(svc, run, claimed.prev, host);
   const old = claimed.prev.kind === 'ok' ? claimed.prev.status : null;
   if (!(await clearLeftovers(svc, run, io, old, host))) {
-    await tearDown(svc, run, io);
+    await tearDown(svc, run, io, host);
     return EXIT_OK;
   }
   const unwatch = watchFolderGone(svc.def.dir, () => {
@@ -152,7 +154,7 @@ const supervise = async (svc: Service, run: Run, host: HostSide, terminate: () =
   });
   const code = await runSupervisor(svc, run, io, claimed.startCore);
   unwatch();
-  await tearDown(svc, run, io);
+  await tearDown(svc, run, io, host);
   return run.yielded ? EXIT_LOCKED : code;
 };
 
@@ -261,7 +263,7 @@ const prepareIo = async (svc: Service, run: Run, prev: ReadStatus, host: HostSid
       });
     }
   } catch (err) {
-    await run.release(() => endRecord(svc)).catch(() => {});
+    await run.release(host.livesOn() ? () => endRecord(svc) : undefined).catch(() => {});
     throw new SvError('svkit.invalid', EXIT_INVALID, `${def.name}/log/supervise: ${errorText(err)}`);
   }
   const echoName = host.several ? def.name : null;
@@ -346,10 +348,12 @@ const runSupervisor = async (svc: Service, run: Run, io: Io, startCore: Core): P
 
 /**
  * Everything stopped: the log closed, the last status written, the reaper
- * dismissed, the cgroup removed; then, as the lock is let go, status.json
- * says no supervisor any more (the host may live on with other services).
+ * dismissed, the cgroup removed, the lock let go. A host that lives on
+ * with other services says, as it lets go, that it no longer supervises
+ * this one (status.json names no supervisor); a process that is about to
+ * exit says so by exiting, as a lone svrun always has.
  */
-const tearDown = async (svc: Service, run: Run, io: Io): Promise<void> => {
+const tearDown = async (svc: Service, run: Run, io: Io, host: HostSide): Promise<void> => {
   // the logger last, so that the service's last lines are logged (it closes the pipe)
   if (io.logger) await io.logger.stop();
   else await io.log.close();
@@ -359,7 +363,8 @@ const tearDown = async (svc: Service, run: Run, io: Io): Promise<void> => {
   // the cgroup goes before the lock: a successor must not find it half removed
   if (run.supervisor) removeCgroupDirs(io.cgroups.dirs);
   const supervisor = run.supervisor;
-  await run.release(() => (supervisor ? supervisor.ended() : endRecord(svc))).catch(() => {});
+  const last = host.livesOn() ? () => (supervisor ? supervisor.ended() : endRecord(svc)) : undefined;
+  await run.release(last).catch(() => {});
 };
 
 /** status.json, when it still names this supervision, says it is over (no Supervisor wrote it last). */

@@ -104,7 +104,7 @@ export const svrun = async (argv: string[]): Promise<number> => {
 
   const hosted = new Set<Supervision>();
   let interrupts = 0;
-  const side: HostSide = { urgent: () => interrupts > 1, several: args.dirs.length > 1 };
+  const side: HostSide = { urgent: () => interrupts > 1, several: args.dirs.length > 1, livesOn: () => hosted.size > 1 };
   const outcomes: Outcome[] = [];
   const supervisions: Supervision[] = [];
   const folders = new Set<string>();

@@ -147,8 +147,8 @@ export const startRespawner = (o: RespawnOptions): { respawner: Respawner; launc
       // the backoff of services (docs/svrun.md, the state machine): a supervisor that lived 10 s starts the sequence again
       st.shortRuns = st.lastStartAt === null ? 0 : nextShortRuns(st.shortRuns + 1, Date.now() - st.lastStartAt);
       const delay = restartDelay(st.shortRuns);
+      // kept (bounded by MAX_ENDED): a host's death is every one of its services'
       const how = ended.get(dead.pid);
-      ended.delete(dead.pid);
       o.say(`boot: ${name}: supervisor pid ${dead.pid} died${how ? ` (${how})` : ''}; restarting it${delay > 0 ? ` in ${delay} ms` : ''}`);
       st.timer = setTimeout(() => restart(name, dir, want), delay);
     }

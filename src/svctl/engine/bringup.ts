@@ -97,6 +97,7 @@ export const driveUp = async (
   const changes = new ChangeWaiter([supervise]);
   // hosted: its supervisor is being started already (held down), by the host of this bring-up
   let launched: Launched | null = hosted;
+  hosted?.reached(want);
   const unwatch = hosted?.onExit(() => changes.poke());
   let askedAt: number | null = null;
   try {
@@ -169,7 +170,7 @@ export const bringUp = async (
       else if (!acted) progress({ kind: 'unchanged', name, state: 'up', at });
     },
   });
-  if (host) await host.launch.dismissUnasked(Date.now() + claimBoundMs(host.services.values()));
+  if (host) await host.launch.settle(Date.now() + claimBoundMs(host.services.values()));
   return results.flatMap(([name, r]) =>
     r.kind === 'failed' ? [r.problem] : r.kind === 'blocked' ? [`${name}: not started because ${r.causes.join(', ')} failed`] : [],
   );

@@ -36,7 +36,9 @@ export type HostedDef = Pick<ServiceDef, 'name' | 'dir'>;
 
 /** One service of a host, as a bring-up drives it. */
 export interface Hosted extends Launched {
-  /** `u` or `o` went to it: it is the bring-up's now, not to be dismissed. */
+  /** The bring-up starts driving it toward `want` (a lone svrun would be started now, with it). */
+  reached(want: 'up' | 'once'): void;
+  /** `u` or `o` went to it. */
   asked(): void;
   /** Wakes `fn` when the host exits. */
   onExit(fn: () => void): () => void;
@@ -47,11 +49,13 @@ export interface HostLaunch {
   /** The host's side of one of its services (a Launched that "exits" when the host refused it). */
   service(def: HostedDef): Hosted;
   /**
-   * Ends the supervision of each service never asked up (what it required
-   * failed, or the deadline passed): without a host it would have no
-   * supervisor; bounded by `until`.
+   * After the bring-up, each service as it would be without a host: one
+   * reached but not yet asked (the deadline came before its FIFO opened)
+   * is asked now, as a lone svrun started with its want would go on; one
+   * never reached (what it requires failed) is let go (`x`): it would have
+   * no supervisor. Bounded by `until`.
    */
-  dismissUnasked(until: number): Promise<void>;
+  settle(until: number): Promise<void>;
 }
 
 /** Starts the host of `defs`, their services held down (`--want down`) unless `want` says otherwise. */
@@ -68,6 +72,7 @@ export const launchHost = (defs: readonly HostedDef[], opts: LaunchOptions, want
   );
   const pending = new Set(defs.map((d) => d.dir));
   const asked = new Set<string>();
+  const reached = new Map<string, 'up' | 'once'>();
   const released = (dir: string) => {
     pending.delete(dir);
     if (pending.size === 0) spawned.release();
@@ -86,13 +91,14 @@ export const launchHost = (defs: readonly HostedDef[], opts: LaunchOptions, want
         return mine.length > 0 ? { code: 111, lines: mine } : null;
       },
       release: () => released(def.dir),
+      reached: (w) => reached.set(def.dir, w),
       asked: () => asked.add(def.dir),
       onExit: (fn) => {
         waiters.add(fn);
         return () => waiters.delete(fn);
       },
     }),
-    dismissUnasked: async (until) => {
+    settle: async (until) => {
       const left = new Map(defs.filter((d) => !asked.has(d.dir)).map((d) => [d.name, d]));
       if (left.size === 0) return;
       const changes = new ChangeWaiter([...left.values()].map((d) => observe(d.name, d.dir).paths.supervise));
@@ -105,8 +111,10 @@ export const launchHost = (defs: readonly HostedDef[], opts: LaunchOptions, want
             // a supervision of the host that ended meanwhile names no supervisor, since the host started
             const ended = s !== null && s.supervisor === null && Date.parse(s.since) >= startedAt;
             const claimed = s?.supervisor?.pid === spawned.pid && o.supervised;
-            // claimed: `x` once its FIFO is open (after a predecessor's leftovers, as any supervisor)
-            if (refused || ended || (claimed && sendControl(o.paths.control, 'x') === 'sent')) left.delete(name);
+            const w = reached.get(d.dir);
+            const letter = w === undefined ? 'x' : w === 'once' ? 'o' : 'u';
+            // claimed: the letter once its FIFO is open (after a predecessor's leftovers, as any supervisor)
+            if (refused || ended || (claimed && sendControl(o.paths.control, letter) === 'sent')) left.delete(name);
           }
           if (left.size === 0 || Date.now() >= until) return;
           await changes.next(until);

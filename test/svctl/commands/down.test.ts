@@ -8,7 +8,7 @@ import { sendControl } from '../../../src/supervise/control.js';
 import { dependents } from '../../../src/graph.js';
 import { bringDown } from '../../../src/svctl/engine/bringdown.js';
 import { stopPlanOf } from '../../../src/svctl/engine/stopplan.js';
-import { isAlive, pidsByArgv0, Sandbox, svrunPids, taskReaperPid, waitFor, withSandbox } from '../../helpers.js';
+import { inBothModes, isAlive, pidsByArgv0, Sandbox, svrunPids, taskReaperPid, waitFor, withSandbox } from '../../helpers.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */
 const SLOW = 10_000;
@@ -25,6 +25,7 @@ const recorder = (name: string, files: Record<string, string> = {}) =>
 
 const control = (name: string) => join(sb.scan, name, 'supervise', 'control');
 
+inBothModes(() => sb, () => {
 describe('svctl down', () => {
   it('stops in reverse dependency order, and every supervisor exits', async () => {
     recorder('a');
@@ -210,6 +211,8 @@ describe('processes a SIGKILLed supervisor left', () => {
   });
 });
 
+});
+
 describe('a dependency chain of 20,000 services', () => {
   it('bringDown orders and walks it with nothing running, without overflowing the stack', async () => {
     const n = 20_000;
@@ -227,6 +230,7 @@ describe('a dependency chain of 20,000 services', () => {
   }, 60_000);
 });
 
+inBothModes(() => sb, () => {
 describe('svctl restart', () => {
   it('takes the running services that require it along, and nothing else', async () => {
     recorder('db');
@@ -281,6 +285,7 @@ describe('svctl restart', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^svctl: .*missing required argument/);
   });
+});
 });
 
 const at = (iso: unknown) => Date.parse(String(iso));

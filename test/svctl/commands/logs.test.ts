@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lineTime } from '../../../src/log/format.js';
 import { formatBatch, mergeByTime, prefixer } from '../../../src/svctl/commands/logs.js';
 import { linesBefore, LogTail } from '../../../src/log/tail.js';
-import { Sandbox, startSvctl, waitFor } from '../../helpers.js';
+import { Sandbox, startSvctl, SVCTL_MODES, waitFor } from '../../helpers.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */
 const SLOW = 10_000;
@@ -162,10 +162,11 @@ describe('LogTail on files (no processes)', () => {
   });
 });
 
-describe('svctl logs', () => {
+describe.each(SVCTL_MODES)('svctl logs ($mode)', ({ hosted }) => {
   let sb: Sandbox;
   beforeEach(() => {
     sb = new Sandbox();
+    sb.hosted = hosted;
   });
   afterEach(async () => {
     await sb.cleanup();

@@ -1,10 +1,13 @@
 // A service whose folder is removed is stopped, as runsvdir stops the runsv
 // of a folder gone from its scan directory: its supervision ends, and in a
 // hosted svrun only that one (svctl boot could signal a lone svrun; it cannot
-// signal one service of a host). One inotify watch on the folder itself:
-// its own entries changing wake it, never the files below (supervise/, log/),
-// so an idle supervisor stays idle.
+// signal one service of a host). The folder's parent is watched, for the
+// folder's own name: the folder itself says nothing when it goes while the
+// service runs in it (its cwd keeps the inode, so no IN_DELETE_SELF comes
+// until the service exits). Events about other names cost a comparison; an
+// idle scan directory wakes nobody.
 import { type FSWatcher, lstatSync, watch } from 'node:fs';
+import { basename, dirname } from 'node:path';
 
 const gone = (dir: string): boolean => {
   try {
@@ -14,8 +17,9 @@ const gone = (dir: string): boolean => {
   }
 };
 
-/** Calls `onGone` once `dir` no longer exists (removed or moved away); returns what stops watching. */
+/** Calls `onGone` once `dir` no longer exists (removed, or moved away); returns what stops watching. */
 export const watchFolderGone = (dir: string, onGone: () => void): (() => void) => {
+  const name = basename(dir);
   let watcher: FSWatcher | null = null;
   const stop = () => {
     watcher?.close();
@@ -27,11 +31,12 @@ export const watchFolderGone = (dir: string, onGone: () => void): (() => void) =
     onGone();
   };
   try {
-    watcher = watch(dir, { persistent: false }, look);
-    // the watch ends with the folder (IN_IGNORED): look once more
+    watcher = watch(dirname(dir), { persistent: false }, (_event, file) => {
+      if (file === null || file === name) look();
+    });
     watcher.on('error', look);
   } catch {
-    return stop; // no inotify: the folder is not watched (as before hosting)
+    return stop; // no inotify: the folder is not watched
   }
   return stop;
 };

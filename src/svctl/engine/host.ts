@@ -102,6 +102,7 @@ export const launchHost = (defs: readonly HostedDef[], opts: LaunchOptions, want
       const left = new Map(defs.filter((d) => !asked.has(d.dir)).map((d) => [d.name, d]));
       if (left.size === 0) return;
       const changes = new ChangeWaiter([...left.values()].map((d) => observe(d.name, d.dir).paths.supervise));
+      const lettered = new Set<string>();
       try {
         for (;;) {
           for (const [name, d] of left) {
@@ -113,8 +114,13 @@ export const launchHost = (defs: readonly HostedDef[], opts: LaunchOptions, want
             const claimed = s?.supervisor?.pid === spawned.pid && o.supervised;
             const w = reached.get(d.dir);
             const letter = w === undefined ? 'x' : w === 'once' ? 'o' : 'u';
-            // claimed: the letter once its FIFO is open (after a predecessor's leftovers, as any supervisor)
-            if (refused || ended || (claimed && sendControl(o.paths.control, letter) === 'sent')) left.delete(name);
+            if (refused || ended || (letter === 'x' && lettered.has(name) && !o.supervised)) left.delete(name);
+            // claimed: the letter once its FIFO is open (after a predecessor's leftovers, as any supervisor);
+            // one let go is waited for, as `down` waits for its supervisor to be gone
+            else if (claimed && !lettered.has(name) && sendControl(o.paths.control, letter) === 'sent') {
+              lettered.add(name);
+              if (letter !== 'x') left.delete(name);
+            }
           }
           if (left.size === 0 || Date.now() >= until) return;
           await changes.next(until);

@@ -47,9 +47,9 @@ describe('svctl and oneshots', () => {
     expect(err[0]).toMatch(/^svctl: migrate: failed: run exited 1; last output: err schema locked$/);
     expect(err[1]).toBe('svctl: app: not started because migrate failed');
     expect(sb.status('migrate')).toMatchObject({ state: 'failed', lastExit: { code: 1 } });
-    // never started, and no supervisor left (a host's is dismissed)
+    // never started, and no supervisor left (a host's is let go)
     expect(sb.status('app')?.startedAt ?? null).toBeNull();
-    expect(sb.status('app')?.supervisor ?? null).toBeNull();
+    expect(JSON.parse((await sb.svctl(['status', '--json', 'app'])).stdout)[0]).toMatchObject({ state: 'down', supervised: false });
   });
 });
 });

@@ -134,8 +134,9 @@ describe('svctl up: failures', () => {
     expect(err).toHaveLength(2);
     expect(err[0]).toMatch(/^svctl: f: failed \(exited 3\); last output: err cannot open config$/);
     expect(err[1]).toBe('svctl: g: not started because f failed');
-    // never started, and no supervisor left (a host's is dismissed)
-    expect(sb.status('g')?.supervisor ?? null).toBeNull();
+    // never started, and no supervisor left (a host's is let go)
+    expect(sb.status('g')?.startedAt ?? null).toBeNull();
+    expect(JSON.parse((await sb.svctl(['status', '--json', 'g'])).stdout)[0]).toMatchObject({ state: 'down', supervised: false });
     expect(pidsByArgv0(sb.marker('g'))).toEqual([]);
     expect(sb.status('h')!.state).toBe('up');
   });

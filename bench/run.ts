@@ -73,7 +73,7 @@ const ROWS: Row[] = [
   { id: 'pss', label: 'supervisor PSS per service, 20 running (--host: the host\'s twentieth)', unit: 'MiB', goals: [atMost('svkit', 1.15, 'floor')] },
   { id: 'uss', label: 'same, private memory only (USS: what the others running do not change)', unit: 'MiB' },
   { id: 'uss-idle', label: `same, idle supervisors ${IDLE_SETTLE_S} s after start (start-up's garbage collected; --host: a fifth of a host of 5)`, unit: 'MiB' },
-  { id: 'reaper-pss', label: '+ svkit\'s task reaper (`sh`) per service', unit: 'KiB' },
+  { id: 'reaper-pss', label: '+ svkit\'s task reaper (`sh`): one per svrun (--host: one for the 20)', unit: 'KiB' },
   { id: 'up50', label: 'bring-up of 50 services, until all up', unit: 'ms', goals: [atMost('svkit', 1.25, 'floor'), atMost('host', 3, 'runit'), { of: 'host', text: '< 1500 ms (pm2)', met: (s) => s.median < 1500 }] },
   { id: 'down50', label: 'stop-all of 50, until none of their processes is left', unit: 'ms', goals: [atMost('svkit', 250, 'ms'), atMost('host', 3, 'runit')] },
   { id: 'status', label: '`svctl status NAME`, one call', unit: 'ms', goals: [atMost('svkit', 1.3, 'floor')] },

@@ -146,7 +146,7 @@ export const twenty = async (b: Bench) => {
     const share = 20 / sups.length;
     b.samples.add('pss', p.name, ...sups.map((s) => pssKiB(s) / 1024 / share));
     b.samples.add('uss', p.name, ...sups.map((s) => ussKiB(s) / 1024 / share));
-    const helpers = p.helpers(scan, names);
+    const helpers = [...new Set(p.helpers(scan, names))]; // a host's services share one task reaper
     if (p.name === 'svkit' || p.name === 'host') b.samples.add('reaper-pss', p.name, ...helpers.map(pssKiB));
     b.samples.add('mem20', p.name, [...sups, ...helpers].reduce((sum, pid) => sum + pssKiB(pid), 0) / 1024);
     // each group alone: the next one's Node processes must not share these pages

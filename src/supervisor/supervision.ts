@@ -26,7 +26,7 @@ import { type Core, initialCore, letterEvent } from './state.js';
 import { blankStatus, heldSettings, type ReadStatus, readStatus, type Status, writeStatus } from '../supervise/status.js';
 import { Supervisor } from './supervisor.js';
 import type { Containment } from '../os/procgroup.js';
-import { awaitReaper, TaskReaper } from './taskreaper.js';
+import { awaitReaper, type ReaperPart } from './taskreaper.js';
 import { applyServiceLimits, prepareServiceCgroups, type ServiceCgroups } from './resources.js';
 import { watchFolderGone } from './foldergone.js';
 import type { Want } from '../vocabulary.js';
@@ -49,6 +49,8 @@ export interface HostSide {
   several: boolean;
   /** Other services are still hosted: the process outlives this supervision, so its pid will not say it ended. */
   livesOn(): boolean;
+  /** This service's part of the process's task reaper (src/supervisor/taskreaper.ts); `onError`: its log. */
+  joinReaper(superviseDir: string, onError: (text: string) => void): ReaperPart;
 }
 
 /** A supervision as its host drives it. */
@@ -88,7 +90,7 @@ interface Run {
   /** From the start of supervision on. */
   supervisor: Supervisor | null;
   /** From the first process of ours on: a SIGKILL of the host leaves them to it. */
-  reaper: TaskReaper | null;
+  reaper: ReaperPart | null;
   /** The service's log, once opened. */
   log: LogSink | null;
   /** A stop signal arrived (or the folder went): before supervision, start nothing. */
@@ -152,7 +154,7 @@ const supervise = async (svc: Service, run: Run, host: HostSide, terminate: () =
     logError(io.log, `${svc.def.dir} removed: stopping`);
     terminate();
   });
-  const code = await runSupervisor(svc, run, io, claimed.startCore);
+  const code = await runSupervisor(svc, run, io, claimed.startCore, host);
   unwatch();
   await tearDown(svc, run, io, host);
   return run.yielded ? EXIT_LOCKED : code;
@@ -307,12 +309,12 @@ const clearLeftovers = async (svc: Service, run: Run, io: Io, old: Status | null
 };
 
 /** Runs the state machine's interpreter, told by the control FIFO and the host's signals, until asked to stop; its exit code. */
-const runSupervisor = async (svc: Service, run: Run, io: Io, startCore: Core): Promise<number> => {
+const runSupervisor = async (svc: Service, run: Run, io: Io, startCore: Core, host: HostSide): Promise<number> => {
   const { def, paths, me } = svc;
   // limits once the old run is gone: a lower memory limit is refused while its memory is in use
   const limits = applyServiceLimits(def, io.cgroups, (t) => logError(io.log, t));
   // from here on processes of ours run: a SIGKILL of svrun leaves them to the reaper
-  run.reaper = new TaskReaper(paths.supervise, (t) => logError(io.log, t));
+  run.reaper = host.joinReaper(paths.supervise, (t) => logError(io.log, t));
   // the logger first, so that nothing the service writes waits long
   await io.logger?.start();
   const core = run.terminated ? { ...startCore, want: startCore.state === 'up' ? startCore.want : 'down' } : startCore;
@@ -358,8 +360,8 @@ const tearDown = async (svc: Service, run: Run, io: Io, host: HostSide): Promise
   if (io.logger) await io.logger.stop();
   else await io.log.close();
   run.supervisor?.persist();
-  // everything is stopped: dismiss the reaper (it leaves without touching anything)
-  await run.reaper?.dismiss();
+  // everything is stopped: the reaper forgets the service (and leaves once svrun's last service ended)
+  run.reaper?.dismiss();
   // the cgroup goes before the lock: a successor must not find it half removed
   if (run.supervisor) removeCgroupDirs(io.cgroups.dirs);
   const supervisor = run.supervisor;

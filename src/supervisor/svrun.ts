@@ -12,6 +12,7 @@ import { hostDescriptorShortage } from '../os/fds.js';
 import type { Want } from '../vocabulary.js';
 import { HELP, USAGE } from './help.js';
 import { type HostSide, prepareSupervision, type Supervision } from './supervision.js';
+import { TaskReaper } from './taskreaper.js';
 
 export interface SvrunArgs {
   dirs: string[];
@@ -104,7 +105,14 @@ export const svrun = async (argv: string[]): Promise<number> => {
 
   const hosted = new Set<Supervision>();
   let interrupts = 0;
-  const side: HostSide = { urgent: () => interrupts > 1, several: args.dirs.length > 1, livesOn: () => hosted.size > 1 };
+  let reaper: TaskReaper;
+  const side: HostSide = {
+    urgent: () => interrupts > 1,
+    several: args.dirs.length > 1,
+    livesOn: () => hosted.size > 1,
+    // the reaper is made below, once every folder's supervise/ is known, before any supervision runs
+    joinReaper: (dir, onError) => reaper.join(dir, onError),
+  };
   const outcomes: Outcome[] = [];
   const supervisions: Supervision[] = [];
   const folders = new Set<string>();
@@ -119,6 +127,8 @@ export const svrun = async (argv: string[]): Promise<number> => {
       outcomes.push(refuse(err));
     }
   }
+  // one task reaper for every service (src/supervise/reaper.ts), started with the first process of any
+  reaper = new TaskReaper(supervisions.map((s) => s.superviseDir));
   handleSignals(hosted, () => ++interrupts);
   process.on('uncaughtException', (err) => {
     // whose it is cannot be told: every service it may concern records it
@@ -138,6 +148,7 @@ export const svrun = async (argv: string[]): Promise<number> => {
     }
   });
   outcomes.push(...(await Promise.all(ended)));
+  await reaper.close();
   return hostExitCode(outcomes);
 };
 

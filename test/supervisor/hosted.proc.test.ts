@@ -64,6 +64,7 @@ describe('svrun hosting several services', () => {
     const bad = sb.service('bad', 'exec sleep 1000', { 'timeout-kill': 'soon' });
     const host = sb.svrun(['a', 'crashy', 'bad', 'quits', 'gone', 'b'].map((n) => join(sb.scan, n)));
     for (const n of [...neighbours, 'quits', 'gone']) await sb.waitRunning(n, sb.marker(n), SLOW);
+    for (const n of neighbours) await sb.waitLog(n, new RegExp(` out ${n}-hello\n`), SLOW);
     await sb.waitStatus('crashy', (s) => s.restarts >= 2, 'a crash loop', SLOW);
     expect(host.output()).toBe('svrun: bad/timeout-kill: expected milliseconds, got "soon"\n');
     expect(readdirSync(bad)).not.toContain('supervise');
@@ -107,6 +108,7 @@ describe('svrun hosting several services', () => {
     sb.service('hog', 'x=xxxxxxxxxxxxxxxx; while :; do x=$x$x; done', { 'memory-max': '32M', 'timeout-kill': '300' });
     const host = sb.svrun([join(sb.scan, 'calm'), join(sb.scan, 'hog')]);
     await sb.waitRunning('calm', sb.marker('calm'), SLOW);
+    await sb.waitLog('calm', / out calm-hello\n/, SLOW);
     const before = snapshot('calm');
     const hog = await sb.waitStatus('hog', (s) => (s.lastExit as { reason?: string } | null)?.reason === 'oom' && s.restarts >= 1, 'an OOM kill and a restart', SLOW);
     expect(hog.supervisor!.pid).toBe(host.pid);
@@ -139,6 +141,29 @@ describe('svrun hosting several services', () => {
     }
     expect(await sb.svctl(['down'])).toMatchObject({ code: 0, stderr: '' });
     await waitFor(() => !isAlive(again), 'the host to exit once its last service left', SLOW);
+  });
+
+  it('one task reaper serves the host: after a SIGKILL it stops every service at once, each on its own timeout-kill, and lets each go when done', async () => {
+    for (const [n, ms] of [['quick', 300], ['slow', 4000]] as const) sb.service(n, `trap '' TERM\nexec ${sb.marker(n)} 1000`, { 'timeout-kill': String(ms) });
+    steady('left');
+    const host = sb.svrun(['quick', 'slow', 'left'].map((n) => join(sb.scan, n)));
+    for (const n of ['quick', 'slow', 'left']) await sb.waitRunning(n, sb.marker(n), SLOW);
+    const reaper = await waitFor(() => taskReaperPid(join(sb.scan, 'quick')), 'the reaper', SLOW);
+    expect(taskReaperPid(join(sb.scan, 'slow'))).toBe(reaper);
+    // a service that left the host is the reaper's no more
+    control(join(sb.scan, 'left'), 'x');
+    await sb.waitStatus('left', (s) => s.supervisor === null, 'left ended', SLOW);
+    expect(taskReaperPid(join(sb.scan, 'left'))).toBeNull();
+    host.kill('SIGKILL');
+    // quick is SIGKILLed after its 300 ms, while slow still has its 4 s: quick's folder is free at once
+    await waitFor(() => pidsByArgv0(sb.marker('quick')).length === 0 && taskReaperPid(join(sb.scan, 'quick')) === null, 'quick reaped', SLOW);
+    expect(pidsByArgv0(sb.marker('slow'))).toHaveLength(1);
+    expect(isAlive(reaper)).toBe(true);
+    const again = sb.svrun([join(sb.scan, 'quick')]);
+    await sb.waitRunning('quick', sb.marker('quick'), SLOW);
+    await waitFor(() => pidsByArgv0(sb.marker('slow')).length === 0 && !isAlive(reaper), 'slow reaped and the reaper gone', SLOW);
+    again.kill('SIGKILL'); // its own reaper stops quick
+    await waitFor(() => pidsByArgv0(sb.marker('quick')).length === 0, 'quick reaped again', SLOW);
   });
 
   it('each service holds fds 0, 1, 2 (and its notification fd) only, never a neighbour\'s pipe', async () => {

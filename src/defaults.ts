@@ -73,6 +73,10 @@ export const STATUS_CHECK_FALLBACK_MS = 15_000;
 
 /** svctl's fallback look at a folder it watches when inotify says nothing (a folder made later, NFS): up, down and wait answer this soon. */
 export const CHANGE_POLL_MS = 50;
+/** A bring-up's poll while inotify watches the supervise/ folder (everything it waits for wakes it: src/svctl/engine/bringup.ts). */
+export const UP_WATCHED_POLL_MS = 500;
+/** How often svctl reads a starting host's stderr for a folder it refused (src/svctl/engine/host.ts). */
+export const HOST_STDERR_POLL_MS = 50;
 /** `logs -f`'s fallback poll: a person reads it, a quarter second is prompt and costs little. */
 export const FOLLOW_POLL_MS = 250;
 /** How often svctl redraws its progress lines on a terminal while something is under way (the clocks of `starting 1.2 s`). */

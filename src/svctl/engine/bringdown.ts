@@ -12,7 +12,7 @@ import { type Launched, launchSvrun } from './launch.js';
 import { beingReaped, hasLeftovers, isRunning, observe } from './observe.js';
 import { runGraph } from './schedule.js';
 import { type StopPlan, type StopTarget, stopTimeoutMs } from './stopplan.js';
-import { ChangeWaiter } from './changewait.js';
+import { ChangeWaiter, STATUS_CHANGES } from './changewait.js';
 import { noProgress, type ProgressSink, withoutName } from '../output/progress.js';
 
 /** A oneshot that is up (or failed) is taken down by a `svrun --want down` transaction, which runs its `stop`. */
@@ -37,7 +37,7 @@ export const driveDown = async (def: StopTarget, deadline: number | null, progre
     progress({ kind: 'down', name: def.name, ms: at - t0, at });
     return null;
   };
-  const changes = new ChangeWaiter([o0.paths.supervise]);
+  const changes = new ChangeWaiter([o0.paths.supervise], undefined, STATUS_CHANGES);
   let launched: Launched | null = null;
   let launchedAt = 0;
   try {

@@ -13,11 +13,11 @@ import type { ServiceDef } from '../../servicedir.js';
 import type { Status } from '../../supervise/status.js';
 import { type Launched, type LaunchOptions, launchSvrun } from './launch.js';
 import { type Hosted, type HostLaunch, launchHost } from './host.js';
-import { LEFTOVERS_KILL_WAIT_MS, REAPER_MARGIN_MS } from '../../defaults.js';
+import { CHANGE_POLL_MS, LEFTOVERS_KILL_WAIT_MS, REAPER_MARGIN_MS, UP_WATCHED_POLL_MS } from '../../defaults.js';
 import { isUp, observe } from './observe.js';
 import { failureDetail, logSettled } from './failure.js';
 import { runGraph } from './schedule.js';
-import { ChangeWaiter } from './changewait.js';
+import { ChangeWaiter, STATUS_CHANGES } from './changewait.js';
 import { noProgress, type ProgressSink, withoutName } from '../output/progress.js';
 import { exitText } from '../../vocabulary.js';
 
@@ -94,7 +94,9 @@ export const driveUp = async (
   } catch {
     /* svrun will report it */
   }
-  const changes = new ChangeWaiter([supervise]);
+  // every change a bring-up waits for is a status.json written, or a poke (an svrun or host exited, a
+  // host's stderr grew): with the folder watched, the poll is a slow safety net (50 bring-ups at once poll too)
+  const changes = new ChangeWaiter([supervise], CHANGE_POLL_MS, STATUS_CHANGES, UP_WATCHED_POLL_MS);
   // hosted: its supervisor is being started already (held down), by the host of this bring-up
   let launched: Launched | null = hosted;
   hosted?.reached(want);

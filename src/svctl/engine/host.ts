@@ -7,11 +7,12 @@
 // (invalid, already supervised) is that folder's lines, exactly a lone
 // svrun's: they are told apart by the service they name (errors name their
 // subject first, src/errors.ts).
+import { HOST_STDERR_POLL_MS } from '../../defaults.js';
 import { printable } from '../../errors.js';
 import { sendControl } from '../../supervise/control.js';
 import type { ServiceDef } from '../../servicedir.js';
 import type { Want } from '../../vocabulary.js';
-import { ChangeWaiter } from './changewait.js';
+import { ChangeWaiter, STATUS_CHANGES } from './changewait.js';
 import { type Launched, type LaunchOptions, spawnSvrun } from './launch.js';
 import { observe } from './observe.js';
 
@@ -66,6 +67,7 @@ export const launchHost = (defs: readonly HostedDef[], opts: LaunchOptions, want
     defs.map((d) => d.dir),
     want,
     () => {
+      clearInterval(reading);
       for (const w of waiters) w();
     },
     opts,
@@ -73,9 +75,20 @@ export const launchHost = (defs: readonly HostedDef[], opts: LaunchOptions, want
   const pending = new Set(defs.map((d) => d.dir));
   const asked = new Set<string>();
   const reached = new Map<string, 'up' | 'once'>();
+  // a refusal is a line on stderr, which no watch sees: read it for the bring-ups while any waits for its claim
+  let seen = 0;
+  const reading = setInterval(() => {
+    const n = spawned.lines().length;
+    if (n === seen) return;
+    seen = n;
+    for (const w of waiters) w();
+  }, HOST_STDERR_POLL_MS);
+  reading.unref();
   const released = (dir: string) => {
     pending.delete(dir);
-    if (pending.size === 0) spawned.release();
+    if (pending.size > 0) return;
+    clearInterval(reading);
+    spawned.release();
   };
   /** Lines about no service of ours (the host's own: too few descriptors, a crash). */
   const hostLines = (lines: readonly string[]) => lines.filter((l) => !defs.some((d) => linesOf(d.name, d.dir, [l]).length > 0));
@@ -101,7 +114,7 @@ export const launchHost = (defs: readonly HostedDef[], opts: LaunchOptions, want
     settle: async (until) => {
       const left = new Map(defs.filter((d) => !asked.has(d.dir)).map((d) => [d.name, d]));
       if (left.size === 0) return;
-      const changes = new ChangeWaiter([...left.values()].map((d) => observe(d.name, d.dir).paths.supervise));
+      const changes = new ChangeWaiter([...left.values()].map((d) => observe(d.name, d.dir).paths.supervise), undefined, STATUS_CHANGES);
       const lettered = new Set<string>();
       try {
         for (;;) {

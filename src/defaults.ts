@@ -49,6 +49,10 @@ export const LOCK_RETAKE_MS = 1_000;
 export const SCAN_LOCK_RETRY_MS = 50;
 /** The shortest default wait for .svctl.lock: even an empty scan directory's holder gets this long. */
 export const SCAN_LOCK_WAIT_MIN_MS = 1_000;
+/** The holder of .svctl.lock touches its owner record this often: it is alive and its event loop runs... */
+export const SCAN_LOCK_HEARTBEAT_MS = 1_000;
+/** ...and a waiter without -t gives up on a live holder only once it has not beaten for this long (stopped, hung). */
+export const SCAN_LOCK_STALL_MS = 10_000;
 /** Built-in logger rotation (log/config may change both). */
 export const DEFAULT_ROTATION = { maxBytes: 1024 * 1024, keep: 10 } as const;
 /** A partial line (no newline yet) is written after this long without output. */
@@ -81,6 +85,8 @@ export const HOST_STDERR_POLL_MS = 50;
 export const FOLLOW_POLL_MS = 250;
 /** How often svctl redraws its progress lines on a terminal while something is under way (the clocks of `starting 1.2 s`). */
 export const TERMINAL_TICK_MS = 100;
+/** How long `svctl reload` waits for a supervisor to read its folder and say so (it does at once; this bounds a stuck one). */
+export const RELOAD_ANSWER_MS = 5_000;
 /** How long a failure report waits for svrun's event line to reach log/current (written a moment after status.json). */
 export const LOG_SETTLE_MS = 1_000;
 
@@ -88,6 +94,8 @@ export const LOG_SETTLE_MS = 1_000;
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
 /** svctl boot reads a folder added to the scan directory once it has been quiet this long (its files are being written). */
 export const SCAN_SETTLE_MS = 500;
+/** Where inotify cannot watch the scan directory, svctl boot looks at it this often instead. */
+export const SCAN_POLL_MS = 2_000;
 /** After boot's final SIGKILL, how long it waits for the processes to be gone (the kernel takes a moment). */
 export const KILL_WAIT_MS = 2_000;
 /** svctl boot restarts a dead supervisor on SIGCHLD; one not its child is looked for this often. */
@@ -114,10 +122,19 @@ export const MIN_FDS_SVCTL = 40;
  * a margin, as MIN_FDS_SVRUN.
  */
 export const FDS_PER_HOSTED_SERVICE = 20;
+/** svctl starts another svrun only while more descriptors than this stay free (for its reads, watches and spawn's own pipes). */
+export const LAUNCH_FD_RESERVE = 6;
 
-/** svctl metrics --listen: how long one request may take (headers included), and how many connections at once. */
+/** svctl metrics --listen: how long one request may take (headers included)... */
 export const METRICS_REQUEST_TIMEOUT_MS = 10_000;
-export const METRICS_MAX_CONNECTIONS = 64;
+/** ...how long its headers may take (a scraper sends them at once), checked this often... */
+export const METRICS_HEADERS_TIMEOUT_MS = 5_000;
+export const METRICS_TIMEOUT_CHECK_MS = 1_000;
+/** ...how many connections at once, and how long a new one has for its request before a newer one may take its place. */
+export const METRICS_MAX_CONNECTIONS = 256;
+export const METRICS_HEADERS_GRACE_MS = 1_000;
+/** A computed metrics text is served to every scrape for at least this long (metrics/snapshot.ts). */
+export const METRICS_SNAPSHOT_MIN_MS = 1_000;
 
 /** Exit codes shared by svrun and svctl (docs/status.md). */
 export const EXIT_OK = 0;

@@ -3,7 +3,7 @@
 // once, a few per file) so that svrun and svctl can refuse bad input before
 // they change anything. Files are read through src/settingsfile.ts: the
 // folder is untrusted, no read blocks or grows without bound.
-import { accessSync, constants, readdirSync, type Stats, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, type Stats, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import {
   DEFAULT_DOWN_SIGNAL,
@@ -18,7 +18,9 @@ import {
 import { capProblems, printable, quote, type Result } from './errors.js';
 import { ID_MAX, idInRange } from './os/identity.js';
 import { fileKind } from './os/safefile.js';
+import { type ListenAddress, readListen } from './listen.js';
 import { readSettingsFile } from './settingsfile.js';
+import { parseSize } from './sizes.js';
 import { type DownSignal, parseDownSignal } from './signals.js';
 import type { Limits, RestartPolicy, Rotation, ServiceType } from './vocabulary.js';
 
@@ -63,6 +65,8 @@ export interface ServiceDef {
   // --- resources (docs/services.md) ---
   /** Resources: memory-max, cpu-max, pids-max, nofile (null: absent, no limit). */
   limits: Limits;
+  /** listen: the addresses the supervisor binds and hands to every run as fds 3, 4, ... (src/listen.ts). */
+  listen: ListenAddress[];
 }
 
 export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]*$/;
@@ -98,14 +102,6 @@ const notExecutable = (file: string): string | null => {
     return null;
   } catch {
     return 'not an executable file (no execute permission)';
-  }
-};
-
-const exists = (file: string): boolean => {
-  try {
-    return statSync(file, { throwIfNoEntry: false }) !== undefined;
-  } catch {
-    return false;
   }
 };
 
@@ -216,7 +212,7 @@ export const readService = (dir: string): ReadResult => {
   failList('env', envProblems);
 
   let logRun: string | null = null;
-  if (exists(join(abs, 'log', 'run'))) logRun = executable('log/run', true);
+  if (existsSync(join(abs, 'log', 'run'))) logRun = executable('log/run', true);
   const configProblems: [string, string][] = [];
   const logRotation = parseLogConfig(text('log/config') ?? '', (msg) => configProblems.push(['log/config', msg]));
   failList('log/config', configProblems);
@@ -224,13 +220,14 @@ export const readService = (dir: string): ReadResult => {
   const check = executable('check', false);
   const health = readHealth({ value, millis, fail }, type, check !== null, notificationFd !== null);
   const limits = readLimits(value, fail);
+  const listen = readListen(parseList(text('listen') ?? ''), { oneshot: type === 'oneshot', shared: name.includes('@'), notificationFd }, fail);
 
   const def: ServiceDef = {
     name,
     dir: abs,
     type,
     requires,
-    down: exists(join(abs, 'down')),
+    down: existsSync(join(abs, 'down')),
     run,
     finish: executable('finish', false),
     stop: executable('stop', false),
@@ -249,6 +246,7 @@ export const readService = (dir: string): ReadResult => {
     instance: /@./.test(name) ? name.slice(name.indexOf('@') + 1) : null,
     ...health,
     limits,
+    listen,
   };
   return errors.length > 0 ? { ok: false, problems: errors } : { ok: true, def };
 };
@@ -308,14 +306,10 @@ export const PIDS_MAX = 4_194_304;
 export const NOFILE_MAX = 1_048_576;
 /** A cfs quota below 1 ms per 100 ms period is refused by the kernel: 1% is the least. */
 export const CPU_MAX_PERCENT = 100_000;
-const UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
-
-/** memory-max: bytes, or a number with K, M or G (powers of 1024); at least one page. Null when invalid. */
+/** memory-max: a size (src/sizes.ts), at least one page. Null when invalid. */
 export const parseMemoryMax = (v: string): number | null => {
-  const m = /^(\d{1,16})([KMG]?)$/.exec(v);
-  if (!m) return null;
-  const bytes = Number(m[1]) * UNITS[m[2]!]!;
-  return bytes >= 4096 && bytes <= Number.MAX_SAFE_INTEGER ? bytes : null;
+  const bytes = parseSize(v);
+  return bytes !== null && bytes >= 4096 ? bytes : null;
 };
 
 /** cpu-max: a whole percentage of one CPU with its `%` (`50%`, `250%`). Null when invalid. */
@@ -345,17 +339,18 @@ const readLimits = (value: (file: string) => string | null, fail: (file: string,
 };
 
 /**
- * log/config: `size BYTES` (rotate log/current past this, at least 4096)
- * and `keep N` (rotated files kept), one a line, `#` comments allowed.
+ * log/config: `size BYTES` (rotate log/current past this: a size as
+ * memory-max's, 4096 to 2^40) and `keep N` (rotated files kept), one a
+ * line, `#` comments allowed.
  */
 export const parseLogConfig = (text: string, fail: (msg: string) => void): Rotation => {
   const r: Rotation = { ...DEFAULT_ROTATION };
   for (const line of parseList(text)) {
-    const m = /^(size|keep)\s+(\d+)$/.exec(line);
-    const n = Number(m?.[2]);
-    if (m?.[1] === 'size' && n >= 4096 && n <= 2 ** 40) r.maxBytes = n;
-    else if (m?.[1] === 'keep' && n <= 10_000) r.keep = n;
-    else fail(`expected "size BYTES" (at least 4096) or "keep N", got ${quote(line)}`);
+    const m = /^(size|keep)\s+(\S+)$/.exec(line);
+    const size = m?.[1] === 'size' ? parseSize(m[2]!) : null;
+    if (size !== null && size >= 4096 && size <= 2 ** 40) r.maxBytes = size;
+    else if (m?.[1] === 'keep' && /^\d{1,5}$/.test(m[2]!) && Number(m[2]) <= 10_000) r.keep = Number(m[2]);
+    else fail(`expected "size BYTES" (at least 4096; K, M or G allowed) or "keep N", got ${quote(line)}`);
   }
   return r;
 };

@@ -11,8 +11,8 @@ export type Want = 'up' | 'down' | 'once';
 export type State = 'starting' | 'up' | 'stopping' | 'finishing' | 'backoff' | 'down' | 'failed';
 export const STATES: readonly State[] = ['starting', 'up', 'stopping', 'finishing', 'backoff', 'down', 'failed'];
 
-/** The control letters that are commands to the supervisor's state machine (the others relay signals). */
-export type Command = 'u' | 'd' | 'o' | 'x';
+/** The control letters that are commands to the supervisor's state machine (the others relay signals); `l`: reload. */
+export type Command = 'u' | 'd' | 'o' | 'x' | 'l';
 
 /**
  * Why svrun ended a run, when it did so on its own: the kernel's OOM killer

@@ -39,7 +39,7 @@ describe('docs/migrating.md', () => {
   it('every converted example is a valid service folder', () => {
     const files = convertedFiles(doc);
     const services = new Set([...files.keys()].map((p) => p.split('/')[1]!));
-    expect([...services].sort()).toEqual(['api', 'app', 'celery', 'migrate', 'nginx']);
+    expect([...services].sort()).toEqual(['api', 'api@', 'app', 'celery', 'migrate', 'nginx', 'web']);
     for (const [path, body] of files) {
       const file = join(sb.dir, path);
       mkdirSync(dirname(file), { recursive: true });
@@ -58,7 +58,7 @@ describe('docs/migrating.md', () => {
     const r = spawnSync(process.execPath, [SVCTL, '-d', join(sb.dir, 'services'), 'graph'], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toBe('api migrate php-fpm redis\napp celery nginx\n'); // app after migrate, nginx after php-fpm, celery after redis
+    expect(r.stdout).toBe('api migrate php-fpm redis web\napp celery nginx\n'); // app after migrate, nginx after php-fpm, celery after redis
   });
 
   it('every svkit file, value and function in the concepts table is one the reference docs name', () => {

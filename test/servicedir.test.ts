@@ -87,6 +87,7 @@ describe('servicedir: defaults', () => {
       healthTimeoutMs: 5000,
       watchdogMs: null,
       limits: { memoryMax: null, cpuMax: null, pidsMax: null, nofile: null },
+      listen: [],
     } satisfies ServiceDef);
   });
 
@@ -343,13 +344,17 @@ describe('servicedir: executables', () => {
     ['size 65536\n', { maxBytes: 65536, keep: 10 }],
     ['# small logs\nsize 4096\nkeep 3\n', { maxBytes: 4096, keep: 3 }],
     ['keep 0\n', { maxBytes: 1048576, keep: 0 }],
+    // sizes as memory-max writes them (src/sizes.ts)
+    ['size 1M\nkeep 3\n', { maxBytes: 1024 ** 2, keep: 3 }],
+    ['size 64K\n', { maxBytes: 64 * 1024, keep: 10 }],
+    ['size 1G\n', { maxBytes: 1024 ** 3, keep: 10 }],
   ])('log/config %j -> %j', (config, rotation) => {
     expect(ok(svc('web', { 'log/config': config })).logRotation).toEqual(rotation);
   });
 
-  it.each<[string]>([['1048576'], ['size 100'], ['size 1M'], ['keep -1'], ['rotate daily']])('log/config %j is an error naming the file', (config) => {
+  it.each<[string]>([['1048576'], ['size 100'], ['size 2K'], ['size 1.5M'], ['size 1m'], ['size 2T'], ['keep -1'], ['keep 1K'], ['rotate daily']])('log/config %j is an error naming the file', (config) => {
     expect(errs(svc('web', { 'log/config': `${config}\n` }))).toEqual([
-      `web/log/config: expected "size BYTES" (at least 4096) or "keep N", got "${config}"`,
+      `web/log/config: expected "size BYTES" (at least 4096; K, M or G allowed) or "keep N", got "${config}"`,
     ]);
   });
 });

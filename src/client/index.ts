@@ -6,6 +6,7 @@
 // Invariant: once a stop is requested, the process ends either cleanly or
 // with a line on stderr saying what was still running — never silently.
 import { closeSync, writeSync } from 'node:fs';
+import type { ListenOptions } from 'node:net';
 
 /** Used when `$SVKIT_TIMEOUT_KILL` is missing, invalid or 0 (never SIGKILL). */
 const DEFAULT_DEADLINE_MS = 5_000;
@@ -305,4 +306,60 @@ export const session = <T>(name: string, work: Promise<T> | (() => Promise<T>)):
   sessions.add(entry);
   void entry.settled.then(() => sessions.delete(entry));
   return promise;
+};
+
+/** sd_listen_fds' SD_LISTEN_FDS_START: the first socket a supervisor hands over. */
+const LISTEN_FDS_START = 3;
+/** The sockets found by the first listenFds() (the variables are gone after it). */
+let sockets: number[] | null = null;
+
+/**
+ * The listening sockets svrun hands the service (its `listen` file; systemd's
+ * socket-activation protocol): fds 3, 4, ... in the file's order, when
+ * `$LISTEN_PID` is this process and `$LISTEN_FDS` counts them; else none.
+ * The first call removes `LISTEN_FDS`, `LISTEN_PID` and `LISTEN_FDNAMES` from
+ * `process.env` (as sd_listen_fds(1) does), so a child process never takes
+ * them for its own; later calls return the same list. Never throws.
+ * @returns the descriptors, in `listen`'s order ([] when not socket-activated)
+ */
+export const listenFds = (): number[] => {
+  if (sockets !== null) return [...sockets];
+  const { LISTEN_FDS: count = '', LISTEN_PID: pid = '' } = process.env;
+  for (const k of ['LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES']) delete process.env[k];
+  const n = /^\d{1,4}$/.test(count) && pid.trim() === String(process.pid) ? Number(count) : 0;
+  sockets = Array.from({ length: n }, (_, i) => LISTEN_FDS_START + i);
+  return [...sockets];
+};
+
+/** What listen() needs of a server: `net.Server`, `http.Server`, `https.Server` and the like. */
+export interface ListeningServer {
+  listen(options: ListenOptions | { fd: number }, callback: () => void): unknown;
+  once(event: 'error', listener: (err: Error) => void): unknown;
+  off(event: 'error', listener: (err: Error) => void): unknown;
+}
+
+/**
+ * Makes `server` accept on the socket svrun holds for it (`listen`'s
+ * `index`th address, default the first), so connections that arrive while
+ * the service restarts wait for the next run instead of being refused.
+ * Outside svkit (no such socket), it listens on `fallback` instead, so the
+ * same code runs in development: a port, or Node's listen options.
+ * @param server the server to start
+ * @param fallback where to listen when svrun handed no socket (a port, or `{ port, host }`...)
+ * @param index which of the sockets (0: the first address in `listen`)
+ * @returns a promise resolved once the server listens, rejected with the server's error
+ * @throws {Error} (rejected) when there is neither such a socket nor a fallback
+ */
+export const listen = (server: ListeningServer, fallback?: number | ListenOptions, index = 0): Promise<void> => {
+  const fd = listenFds()[index];
+  const options: ListenOptions | { fd: number } | null = fd !== undefined ? { fd } : typeof fallback === 'number' ? { port: fallback } : (fallback ?? null);
+  if (options === null) return Promise.reject(new Error(`svkit: no listening socket ${index} from svrun (LISTEN_FDS) and no fallback`));
+  return new Promise<void>((resolve, reject) => {
+    const failed = (err: Error) => reject(err);
+    server.once('error', failed);
+    server.listen(options, () => {
+      server.off('error', failed);
+      resolve();
+    });
+  });
 };

@@ -30,7 +30,14 @@ export interface BootRecord {
   log: 'stdout';
   /** svrun's --log-width: the longest service name when boot started. */
   logWidth: number;
+  /** boot's stdout is a terminal that takes colours: svrun's --log-color, so names are coloured as boot's own supervisors' are. */
+  color?: boolean;
+  /** Where boot's stdout goes, as a person finds it (stdoutwhere.ts): what `svctl logs` says. */
+  where?: string;
 }
+
+/** A `where` longer than this is no record of boot's. */
+const MAX_WHERE = 256;
 
 /** The record's text, or null when it is not one boot wrote (anything else in the file is ignored, never trusted). */
 export const parseBootRecord = (text: string): BootRecord | null => {
@@ -43,7 +50,11 @@ export const parseBootRecord = (text: string): BootRecord | null => {
   const r = v as Partial<BootRecord> | null;
   if (r === null || typeof r !== 'object' || r.log !== 'stdout') return null;
   if (!Number.isInteger(r.logWidth) || r.logWidth! < 0 || r.logWidth! > 255) return null;
-  return { log: 'stdout', logWidth: r.logWidth! };
+  const rec: BootRecord = { log: 'stdout', logWidth: r.logWidth! };
+  if (r.color === true) rec.color = true;
+  // said to a person as it is: printable, one line, short
+  if (typeof r.where === 'string' && r.where.length <= MAX_WHERE && /^[\x20-\x7e]+$/.test(r.where)) rec.where = r.where;
+  return rec;
 };
 
 export const readBootRecord = (scanDir: string): BootRecord | null => {
@@ -65,14 +76,16 @@ export const recordedOutput = (scanDir: string): { args: string[]; stdout: numbe
   const rec = readBootRecord(scanDir);
   if (rec === null) return null;
   const fd = openBootStdout(scanDir);
-  return fd === null ? null : { args: ['--log', 'stdout', '--log-width', String(rec.logWidth)], stdout: fd };
+  if (fd === null) return null;
+  return { args: ['--log', 'stdout', '--log-width', String(rec.logWidth), ...(rec.color ? ['--log-color'] : [])], stdout: fd };
 };
 
-/** Whether svctl boot runs this scan directory now, with its supervisors logging to its stdout. */
-export const logsToBootStdout = (scanDir: string): boolean => {
+/** Where the supervisors' lines go while svctl boot runs this scan directory (`the terminal /dev/pts/3`, `its stdout`), or null: no boot runs it. */
+export const bootStdoutWhere = (scanDir: string): string | null => {
   const out = recordedOutput(scanDir);
-  if (out) closeSync(out.stdout);
-  return out !== null;
+  if (!out) return null;
+  closeSync(out.stdout);
+  return readBootRecord(scanDir)?.where ?? 'its stdout';
 };
 
 /** Largest write of whole lines: a pipe write up to PIPE_BUF is never interleaved with another supervisor's line. */
@@ -93,7 +106,12 @@ export interface BootStdout {
  * why through `say`, when the state folder does not take them (read-only,
  * without $SVKIT_STATE_DIR): supervisors started by svctl then log as usual.
  */
-export const startBootStdout = async (scanDir: string, logWidth: number, say: (line: string) => void): Promise<BootStdout | null> => {
+export const startBootStdout = async (
+  scanDir: string,
+  logWidth: number,
+  say: (line: string) => void,
+  more: Pick<BootRecord, 'color' | 'where'> = {},
+): Promise<BootStdout | null> => {
   const fifo = scanStatePath(scanDir, BOOT_STDOUT);
   const record = scanStatePath(scanDir, BOOT_RECORD);
   let rfd: number;
@@ -118,7 +136,7 @@ export const startBootStdout = async (scanDir: string, logWidth: number, say: (l
     /* the FIFO is boot's own: nothing to do but stop copying */
   });
   try {
-    replaceFile(record, `${JSON.stringify({ log: 'stdout', logWidth } satisfies BootRecord)}\n`, 0o644);
+    replaceFile(record, `${JSON.stringify({ log: 'stdout', logWidth, ...more } satisfies BootRecord)}\n`, 0o644);
   } catch (err) {
     say(`boot: ${record}: ${errorText(err)}; supervisors that svctl starts will log to log/current`);
   }

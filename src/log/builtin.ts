@@ -103,6 +103,8 @@ export interface LogSink {
   /** True while output should pause (the writer is behind). */
   readonly backlogged: boolean;
   onDrain(fn: () => void): void;
+  /** log/config changed (a reload): rotate by these from now (log/current only). */
+  setRotation?(rotation: Rotation): void;
 }
 
 /**
@@ -157,17 +159,22 @@ export const fileSink = (
   // the terminal is a courtesy, log/current is the log: the terminal's errors (hung up) are not the log's
   const echo = echoFd === null ? null : new QueuedWriter({ ownsFd: false, open: () => ({ fd: echoFd, size: 0 }) }, () => {});
   const label = echoName === null ? '' : labelFor(echoName);
-  return sinkOf(new QueuedWriter(rotatingFile(logDir, rotation), onError, onRecover), (stream, text) => formatLine(isoNow(), stream, text), echo, label);
+  // our own copy, which the writer reads at each write and rotation: a reload changes it in place
+  const held = { ...rotation };
+  const sink = sinkOf(new QueuedWriter(rotatingFile(logDir, held), onError, onRecover), (stream, text) => formatLine(isoNow(), stream, text), echo, label);
+  // (assigned, not spread: a spread would read `backlogged` once)
+  return Object.assign(sink, { setRotation: (r: Rotation) => void Object.assign(held, r) });
 };
 
 /** svrun's stdout if it is a terminal, else its stderr if that is one, else null (svctl, boot, tests: no terminal, no echo). */
 export const terminalFd = (): number | null => (isatty(1) ? 1 : isatty(2) ? 2 : null);
 
 /** `NAME | <stream> <text>` on svrun's stdout; the name padded to `width` (svctl boot passes the longest). */
-export const stdoutSink = (name: string, width = 0, onError: (text: string) => void = () => {}): LogSink => {
+export const stdoutSink = (name: string, width = 0, onError: (text: string) => void = () => {}, colorAlways = false): LogSink => {
   // isatty, not process.stdout: touching that would make fd 1 non-blocking, and it is shared
-  // (svctl boot's stdout is every supervisor's and the container command's)
-  const color = isatty(1) && !process.env.NO_COLOR;
+  // (svctl boot's stdout is every supervisor's and the container command's);
+  // --log-color: boot's FIFO, which is no terminal, ends on one
+  const color = colorAlways || (isatty(1) && !process.env.NO_COLOR);
   const label = labelFor(name, width, color ? (s) => `\x1b[${31 + (hash(name) % 6)}m${s}\x1b[0m` : undefined);
   const target = { ownsFd: false, open: () => ({ fd: 1, size: 0 }) };
   return sinkOf(new QueuedWriter(target, onError), (stream, text) => formatLabelled(label, stream, text));

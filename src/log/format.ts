@@ -42,8 +42,14 @@ export const isRotatedName = (name: string): boolean => parseRotatedName(name) !
 /** A line of log/current, newline included. */
 export const formatLine = (at: string, stream: Stream, text: string): string => `${at} ${stream} ${text}\n`;
 
-/** A line on svrun's stdout after its `label` (labelFor): `web | out hello`. */
-export const formatLabelled = (label: string, stream: Stream, text: string): string => `${label}${stream} ${text}\n`;
+/**
+ * A line on svrun's stdout after its `label` (labelFor): `web | out hello`.
+ * A line with escape codes (a service's colours) ends with a reset before
+ * its newline: a colour the service resets only on its next line would
+ * paint the newline and the next line's label.
+ */
+export const formatLabelled = (label: string, stream: Stream, text: string): string =>
+  `${label}${stream} ${text}${text.includes('\x1b[') ? '\x1b[0m' : ''}\n`;
 
 /** A line in the pipe to a `log/` logger: the service's as it is, svrun's own marked `svrun: `. */
 export const formatPiped = (stream: Stream, text: string): string => (stream === 'svrun' ? `svrun: ${text}\n` : `${text}\n`);

@@ -36,6 +36,15 @@ export const findExecutable = (name: string): string | null => {
 const CGROUP_WRAPPER = 'echo $$ > "$0" || exit 111; exec "$@"';
 /** The same for several cgroups (v2 and v1 ones): $0 says how many cgroup.procs files follow. */
 const CGROUPS_WRAPPER = 'n=$0; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 111; shift; n=$((n-1)); done; exec "$@"';
+/**
+ * systemd's LISTEN_PID is the pid of the program that gets the sockets, unknown
+ * before fork: the first wrapper sets it to its own pid, which every later
+ * wrapper and the program keep (each execs in place).
+ */
+const LISTEN_PID = 'LISTEN_PID=$$; export LISTEN_PID; ';
+/** The wrapper that does only that, where no cgroup is joined ($0 is a placeholder). */
+const LISTEN_PID_WRAPPER = `${LISTEN_PID}exec "$@"`;
+const WRAPPERS = new Set([CGROUP_WRAPPER, CGROUPS_WRAPPER, LISTEN_PID_WRAPPER, LISTEN_PID + CGROUP_WRAPPER, LISTEN_PID + CGROUPS_WRAPPER]);
 
 /**
  * Has `pid` got past our wrappers (sh joining the cgroup, setpriv) and
@@ -48,7 +57,7 @@ export const pastWrappers = (c: Containment, pid: number): boolean => {
   } catch {
     return true;
   }
-  if (argv[0] === '/bin/sh' && argv[1] === '-c' && (argv[2] === CGROUP_WRAPPER || argv[2] === CGROUPS_WRAPPER)) return false;
+  if (argv[0] === '/bin/sh' && argv[1] === '-c' && WRAPPERS.has(argv[2] ?? '')) return false;
   return argv[0] !== c.setpriv && argv[0] !== c.nofile?.prlimit;
 };
 
@@ -62,6 +71,8 @@ export interface SpawnOptions {
   deathSignal: NodeJS.Signals;
   /** Run as this user (svrun is root); null: as svrun. */
   identity: Identity | null;
+  /** Set $LISTEN_PID to the program's pid (it gets listening sockets). */
+  listenPid?: boolean;
 }
 
 /** Spawns `file` as the leader of a new session; its pid is the group's id. */
@@ -76,12 +87,15 @@ export const spawnContained = (c: Containment, o: SpawnOptions): ChildProcess =>
   // before setpriv drops root: only root may raise a hard limit
   if (c.nofile) argv = [c.nofile.prlimit, `--nofile=${c.nofile.limit}:${c.nofile.limit}`, '--', ...argv];
   const v1 = c.cgroup ? (c.v1Cgroups ?? []) : [];
+  const pid = o.listenPid ? LISTEN_PID : '';
   if (c.cgroup && v1.length === 0) {
     // join the cgroup first: everything run forks is born inside it
-    argv = ['/bin/sh', '-c', CGROUP_WRAPPER, join(c.cgroup, 'cgroup.procs'), ...argv];
+    argv = ['/bin/sh', '-c', pid + CGROUP_WRAPPER, join(c.cgroup, 'cgroup.procs'), ...argv];
   } else if (c.cgroup) {
     const procs = [c.cgroup, ...v1].map((d) => join(d, 'cgroup.procs'));
-    argv = ['/bin/sh', '-c', CGROUPS_WRAPPER, String(procs.length), ...procs, ...argv];
+    argv = ['/bin/sh', '-c', pid + CGROUPS_WRAPPER, String(procs.length), ...procs, ...argv];
+  } else if (o.listenPid) {
+    argv = ['/bin/sh', '-c', LISTEN_PID_WRAPPER, 'svkit', ...argv];
   }
   return spawn(argv[0]!, argv.slice(1), { cwd: o.cwd, env: o.env, stdio: o.stdio, detached: true });
 };

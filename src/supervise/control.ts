@@ -50,6 +50,7 @@ export const CONTROL_LETTERS: readonly ControlLetter[] = [
   command('d', 'down: stop it (down-signal, timeout-kill, then SIGKILL)'),
   command('o', 'once: start it, do not restart it'),
   command('x', 'stop the service (as d), then exit the supervisor'),
+  command('l', 'reload: read the service folder again and apply what changed, restarting the service when what it runs changed'),
   relay('t', 'SIGTERM'),
   relay('h', 'SIGHUP'),
   relay('i', 'SIGINT'),

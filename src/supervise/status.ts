@@ -2,7 +2,7 @@
 // file in the same folder, then rename) so no reader ever sees half of it.
 import type { Stats } from 'node:fs';
 import { replaceFile } from '../os/safefile.js';
-import type { LastExit, ServiceType, State, Want } from '../vocabulary.js';
+import type { LastExit, RestartPolicy, Rotation, ServiceType, State, Want } from '../vocabulary.js';
 import { readSettingsFile } from '../settingsfile.js';
 
 /** Where the health checks stand (a service with health-interval), as status.json shows it. */
@@ -42,6 +42,19 @@ export interface HeldSettings {
    * from it. Absent in files of an older svrun.
    */
   readiness?: Readiness;
+  // the rest of what `svctl reload` may change (absent in files of an older svrun)
+  /** `listen`'s addresses as written; the supervisor holds their sockets. */
+  listen?: string[];
+  restart?: RestartPolicy;
+  timeoutReadyMs?: number;
+  notificationFd?: number | null;
+  user?: string | null;
+  healthIntervalMs?: number | null;
+  healthRetries?: number;
+  healthTimeoutMs?: number;
+  watchdogMs?: number | null;
+  /** The built-in logger's rotation (log/config); null with a log/run logger. */
+  logRotation?: Rotation | null;
 }
 
 export type Readiness = 'notification-fd' | 'check' | 'notification-fd+check' | 'none';
@@ -53,13 +66,55 @@ export const heldSettings = (def: {
   timeoutFinishMs: number;
   notificationFd: number | null;
   check: string | null;
+  listen?: readonly { text: string }[];
+  restart?: RestartPolicy;
+  timeoutReadyMs?: number;
+  user?: string | null;
+  healthIntervalMs?: number | null;
+  healthRetries?: number;
+  healthTimeoutMs?: number;
+  watchdogMs?: number | null;
+  logRun?: string | null;
+  logRotation?: Rotation;
 }): HeldSettings => ({
   requires: [...def.requires],
   downSignal: def.downSignal,
   timeoutKillMs: def.timeoutKillMs,
   timeoutFinishMs: def.timeoutFinishMs,
   readiness: def.notificationFd !== null ? (def.check !== null ? 'notification-fd+check' : 'notification-fd') : def.check !== null ? 'check' : 'none',
+  listen: (def.listen ?? []).map((a) => a.text),
+  restart: def.restart,
+  timeoutReadyMs: def.timeoutReadyMs,
+  notificationFd: def.notificationFd,
+  user: def.user,
+  healthIntervalMs: def.healthIntervalMs,
+  healthRetries: def.healthRetries,
+  healthTimeoutMs: def.healthTimeoutMs,
+  watchdogMs: def.watchdogMs,
+  logRotation: def.logRun ? null : def.logRotation && { ...def.logRotation },
 });
+
+/**
+ * svkit addition: the outcome of the supervisor's last reload (`l`), which
+ * `svctl reload` waits for and reports. Null until the first; the field's
+ * presence says the supervisor understands `l` (absent in files of an older svrun).
+ */
+export interface ReloadStatus {
+  /** When the supervisor read its folder (ISO 8601 UTC). */
+  at: string;
+  /** Nothing was applied when false: `error` says why. */
+  ok: boolean;
+  /** The settings (file names) that changed and hold now, without a restart. */
+  live: string[];
+  /** The settings whose change restarts the service; they hold from its next start. */
+  restart: string[];
+  /** The service was restarted for them (it was running); false when it was not running or nothing asked for it. */
+  restarted: boolean;
+  /** Settings that changed but hold only under a new supervisor (`type`, `log/run`): `svctl restart` starts one. */
+  newSupervisor: string[];
+  /** Why nothing was applied (the folder is invalid now), else null. */
+  error: string | null;
+}
 
 export interface Status {
   version: 1;
@@ -86,6 +141,8 @@ export interface Status {
   settings?: HeldSettings | null;
   /** svkit addition: the resource limits the supervisor holds and whether the cgroups took them; null without limit files. */
   limits?: LimitsStatus | null;
+  /** svkit addition: the last reload's outcome (absent in files of an older svrun, which knows no `l`). */
+  reload?: ReloadStatus | null;
 }
 
 /** memory-max (bytes), cpu-max (percent of one CPU), pids-max, nofile as read; `applied`: every one set is in force. */

@@ -6,6 +6,8 @@ import type { ServiceDef } from '../servicedir.js';
 /** The service's environment: svrun's own, env/ applied, and what the client library reads. */
 export const serviceEnv = (def: ServiceDef, identity: Identity | null): NodeJS.ProcessEnv => {
   const env: NodeJS.ProcessEnv = { ...process.env };
+  // sockets of svrun's own (socket-activated svrun) are not the service's: run gets its own (src/supervisor/sockets.ts)
+  for (const k of ['LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES']) delete env[k];
   if (identity) {
     env.HOME = identity.home;
     env.USER = identity.name;

@@ -22,6 +22,7 @@ Options:
   --log stdout     the same lines without the time, "NAME | " before each,
                    on svrun's stdout (what svctl boot uses)
   --log-width N    with --log stdout: pad the name to N characters
+  --log-color      with --log stdout: colour the name, terminal or not
   --want up        (default) start the service, restart it by its policy
   --want once      start it once, never restart it
   --want down      supervise without starting: wait for u or o on
@@ -41,9 +42,11 @@ The service folder (every file: docs/services.md):
   env/             one file per environment variable
   user             USER or USER:GROUP to run as (svrun as root)
   log/run          a logger of your own, reading the service's output
+  listen           addresses svrun binds and holds; run gets them as fds
+                   3, 4, ... (LISTEN_FDS, LISTEN_PID: systemd's protocol)
 svrun keeps supervise/status.json, supervise/pid, supervise/control (a FIFO:
-u up, d down, o once, x stop and exit, t h i q 1 2 a w p c k signals) and
-log/current.
+u up, d down, o once, x stop and exit, l reload the folder, t h i q 1 2 a w
+p c k signals) and log/current.
 
 Exit codes:
   ${EXIT_OK}    stopped on request (x, SIGTERM, SIGINT, SIGHUP, SIGQUIT); a oneshot

@@ -89,7 +89,10 @@ export type Event =
   | { type: 'health-result'; ok: boolean; detail: string; at: number }
   /** A line on notification-fd after readiness. */
   | { type: 'heartbeat'; at: number }
-  | { type: 'watchdog-timeout'; at: number };
+  | { type: 'watchdog-timeout'; at: number }
+  // --- reload ---
+  /** A reload put new settings (`cfg`) in force; `restart`: what the service runs changed. */
+  | { type: 'reconfigured'; restart: boolean; at: number };
 
 export type TimerName = 'kill' | 'backoff' | 'health' | 'watchdog';
 
@@ -114,6 +117,8 @@ export type Effect =
   | { type: 'run-health-check' }
   /** Kill a health check still running (the service is leaving up). */
   | { type: 'cancel-health-check' }
+  /** Read the service folder again (`l`): the interpreter reports a `reconfigured` when it put new settings in force. */
+  | { type: 'reload' }
   | { type: 'log'; event: SvrunEvent }
   | { type: 'exit'; code: number };
 
@@ -208,10 +213,15 @@ class Transition {
   }
 
   becomeReady(): void {
-    const { s, cfg } = this;
-    s.readyAt = this.at;
+    this.s.readyAt = this.at;
     this.enter('up');
     this.log({ kind: 'ready' });
+    this.armMonitors();
+  }
+
+  /** Health checks and the watchdog, from now, as the settings say. */
+  armMonitors(): void {
+    const { s, cfg } = this;
     if (this.healthOn) {
       s.health = { ok: true, failures: 0, lastCheckAt: null };
       this.fx.push({ type: 'timer', name: 'health', ms: cfg.healthIntervalMs! });
@@ -382,6 +392,9 @@ const ON: Handlers = {
       case 'd':
         s.want = 'down';
         return t.stop();
+      case 'l':
+        if (!s.exiting) t.fx.push({ type: 'reload' });
+        return;
       default:
         assertNever(e.cmd);
     }
@@ -490,6 +503,26 @@ const ON: Handlers = {
   },
   'watchdog-timeout': (t) => {
     if (t.s.state === 'up' && t.watchdogOn) t.endRun('watchdog', { kind: 'watchdog', ms: t.at - (t.s.lastBeatAt ?? t.at) });
+  },
+  // --- reload: the new settings hold from now; a stop under way ends with the timeout it began with ---
+  reconfigured: (t, e) => {
+    const { s } = t;
+    if (s.state === 'up') {
+      // whatever the old settings armed goes; the new ones are armed from now (or the stop below disarms them)
+      t.fx.push({ type: 'cancel-timer', name: 'health' }, { type: 'cancel-health-check' }, { type: 'cancel-timer', name: 'watchdog' });
+      if (!t.healthOn) s.health = null;
+    }
+    if (e.restart && isRunning(s.state)) {
+      // stopped as by `d`, but still wanted up: decide() starts it again as a fresh start
+      s.stopRequested = true;
+      return t.sendDownSignal();
+    }
+    if (e.restart && s.state === 'backoff') {
+      t.fx.push({ type: 'cancel-timer', name: 'backoff' });
+      s.shortRuns = 0;
+      return t.spawn();
+    }
+    if (s.state === 'up') t.armMonitors();
   },
 };
 

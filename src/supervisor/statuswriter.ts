@@ -6,6 +6,7 @@ import { type FSWatcher, lstatSync, type Stats, watch } from 'node:fs';
 import { IO_RETRY_MS, STATUS_CHECK_DEBOUNCE_MS, STATUS_CHECK_FALLBACK_MS } from '../defaults.js';
 import { errorText } from '../errors.js';
 import { replaceFile } from '../os/safefile.js';
+import { watchErrorText } from '../os/watch.js';
 import type { ServicePaths } from '../supervise/paths.js';
 import { type Status, writeStatus } from '../supervise/status.js';
 import type { Core } from './state.js';
@@ -13,7 +14,7 @@ import type { Core } from './state.js';
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** What status.json says of a unit whose state machine is at `c` (times as ISO 8601 UTC). */
-export const statusOf = (c: Core, unit: Pick<Status, 'name' | 'type' | 'supervisor' | 'log' | 'cgroup' | 'settings' | 'limits'>): Status => ({
+export const statusOf = (c: Core, unit: Pick<Status, 'name' | 'type' | 'supervisor' | 'log' | 'cgroup' | 'settings' | 'limits' | 'reload'>): Status => ({
   version: 1,
   name: unit.name,
   type: unit.type,
@@ -34,6 +35,8 @@ export const statusOf = (c: Core, unit: Pick<Status, 'name' | 'type' | 'supervis
   cgroup: unit.cgroup,
   settings: unit.settings,
   limits: unit.limits,
+  // only a unit that reloads has the field: its presence tells svctl the supervisor knows `l`
+  ...(unit.reload !== undefined && { reload: unit.reload }),
 });
 
 export interface StatusWriterHooks {
@@ -43,6 +46,8 @@ export interface StatusWriterHooks {
   failed(text: string): void;
   /** A write succeeded. */
   written(): void;
+  /** No inotify watch to be had (`text` says why): told once, the files are looked at on a timer instead. */
+  unwatched?(text: string): void;
 }
 
 export class StatusWriter {
@@ -55,6 +60,7 @@ export class StatusWriter {
   /** How status.json and pid looked when we wrote them (fstat before the rename). */
   private readonly mine = new Map<string, string>();
   private closed = false;
+  private toldUnwatched = false;
 
   constructor(
     private readonly paths: Pick<ServicePaths, 'status' | 'pid'>,
@@ -119,7 +125,12 @@ export class StatusWriter {
       }
     } catch (err) {
       // removed already: write it again soon; no inotify watch left: look now and then
-      this.scheduleCheck((err as NodeJS.ErrnoException).code === 'ENOENT' ? STATUS_CHECK_DEBOUNCE_MS : STATUS_CHECK_FALLBACK_MS);
+      const gone = (err as NodeJS.ErrnoException).code === 'ENOENT';
+      if (!gone && !this.toldUnwatched) {
+        this.toldUnwatched = true;
+        this.hooks.unwatched?.(`status: cannot watch status.json (${watchErrorText(err)}); looking every ${STATUS_CHECK_FALLBACK_MS / 1000} s instead`);
+      }
+      this.scheduleCheck(gone ? STATUS_CHECK_DEBOUNCE_MS : STATUS_CHECK_FALLBACK_MS);
       return;
     }
     // a write between ours and the watch is seen by no watch: look once now

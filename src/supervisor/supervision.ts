@@ -29,6 +29,8 @@ import type { Containment } from '../os/procgroup.js';
 import { awaitReaper, type ReaperPart } from './taskreaper.js';
 import { applyServiceLimits, prepareServiceCgroups, type ServiceCgroups } from './resources.js';
 import { watchFolderGone } from './foldergone.js';
+import { listenSockets } from './sockets.js';
+import { Reloader } from './reload.js';
 import type { Want } from '../vocabulary.js';
 
 /** One DIR of svrun's command line, with the options that apply to every DIR. */
@@ -39,6 +41,8 @@ export interface ServiceArgs {
   want: Want;
   /** --log stdout: pad the name to this width (svctl boot passes the longest name's). */
   logWidth: number;
+  /** --log-color: colour the name even when stdout is no terminal (svctl boot's FIFO, when boot's own stdout is one). */
+  logColor?: boolean;
 }
 
 /** What the process hosting a supervision shares with it (svrun.ts). */
@@ -272,7 +276,7 @@ const prepareIo = async (svc: Service, run: Run, prev: ReadStatus, host: HostSid
   const log: LogSink = logger
     ? logger.pipe.sink
     : args.logMode === 'stdout'
-      ? stdoutSink(def.name, args.logWidth, noteError(run))
+      ? stdoutSink(def.name, args.logWidth, noteError(run), args.logColor)
       : fileSink(paths.logDir, noteError(run), def.logRotation, () => run.supervisor?.resolveError('log: '), terminalFd(), echoName);
   run.log = log;
   if (prev.kind === 'corrupt') logError(log, `status: unreadable status.json replaced (${prev.reason})`);
@@ -318,6 +322,11 @@ const runSupervisor = async (svc: Service, run: Run, io: Io, startCore: Core, ho
   // the logger first, so that nothing the service writes waits long
   await io.logger?.start();
   const core = run.terminated ? { ...startCore, want: startCore.state === 'up' ? startCore.want : 'down' } : startCore;
+  const sockets = listenSockets(def);
+  const reloader = new Reloader(def, svc.identity, {
+    ...{ isRoot: svc.isRoot, cgroups: io.cgroups, log: io.log, sockets, supervisor: () => run.supervisor },
+    ...{ nofile: limits.nofile, limits: limits.status },
+  });
   const supervisor = new Supervisor({
     def,
     paths,
@@ -331,6 +340,9 @@ const runSupervisor = async (svc: Service, run: Run, io: Io, startCore: Core, ho
       onTarget: (t) => run.reaper?.tell('run', t),
       limits: limits.status,
       oomKills: io.cgroups.oomKills,
+      sockets,
+      // a oneshot's svrun is a transaction, over before a reload could matter
+      ...(def.type === 'longrun' && { reload: () => reloader.reload() }),
     },
   });
   run.supervisor = supervisor;
@@ -345,6 +357,7 @@ const runSupervisor = async (svc: Service, run: Run, io: Io, startCore: Core, ho
   if (run.terminated) supervisor.dispatch({ type: 'terminate', at: Date.now() });
   const code = await running;
   control?.close();
+  sockets.close();
   return code;
 };
 

@@ -12,6 +12,7 @@ import { GROUP_POLL_MS, ZOMBIE_LOOK_MS } from '../defaults.js';
 import { errorText } from '../errors.js';
 import type { Identity } from '../os/identity.js';
 import type { LogSink } from '../log/builtin.js';
+import { settingNearMisses } from '../settings.js';
 import { eventText } from '../log/format.js';
 import type { ServicePaths } from '../supervise/paths.js';
 import { procStartTime } from '../os/proc.js';
@@ -20,11 +21,12 @@ import { awaitExec, pollCheck, readyOnSpawn, runCheck, type RunningCheck, watchN
 import type { ServiceDef } from '../servicedir.js';
 import { signalNumber } from '../signals.js';
 import { type Config, type Core, type Effect, type Event, TIMER_EVENTS, type TimerName, step } from './state.js';
-import { type HeldSettings, heldSettings, type Status } from '../supervise/status.js';
+import { type HeldSettings, heldSettings, type ReloadStatus, type Status } from '../supervise/status.js';
 import type { ReapTarget } from '../supervise/reaper.js';
 import { serviceEnv } from './environment.js';
 import { type Output, OutputPipes } from './output.js';
 import { runScript } from './scripts.js';
+import type { ListenSockets } from './sockets.js';
 import { statusOf, StatusWriter } from './statuswriter.js';
 
 /** How a unit's processes are wired when it is not the plain built-in-logger case. */
@@ -43,7 +45,34 @@ export interface UnitIO {
   limits?: Status['limits'];
   /** The OOM kills counted in the service's memory cgroup, or null (src/os/usage.ts): read around each run. */
   oomKills?: () => number | null;
+  /** The service's listening sockets (`listen`), bound before each start until they all are, and handed to `run` (src/supervisor/sockets.ts). */
+  sockets?: ListenSockets;
+  /** `l`: read the folder again and call reconfigure() (src/supervisor/reload.ts); absent: a unit that does not reload (a logger). */
+  reload?: () => void;
 }
+
+/** What a reload puts in force (src/supervisor/reload.ts). */
+export interface Reconfiguration {
+  def: ServiceDef;
+  identity: Identity | null;
+  nofile: Containment['nofile'];
+  limits: Status['limits'];
+  /** What the service runs changed: restart it (sockets kept unless `listen` changed). */
+  restart: boolean;
+}
+
+/** The state machine's settings of a unit. */
+const configOf = (def: ServiceDef): Config => ({
+  restart: def.restart,
+  downSignal: def.downSignal,
+  timeoutKillMs: def.timeoutKillMs,
+  hasFinish: def.finish !== null,
+  oneshot: def.type === 'oneshot',
+  hasStop: def.stop !== null,
+  healthIntervalMs: def.healthIntervalMs,
+  healthRetries: def.healthRetries,
+  watchdogMs: def.watchdogMs,
+});
 
 export interface SupervisorOptions {
   def: ServiceDef;
@@ -61,8 +90,8 @@ export interface SupervisorOptions {
 
 export class Supervisor {
   private core: Core;
-  private readonly cfg: Config;
-  private readonly env: NodeJS.ProcessEnv;
+  private cfg: Config;
+  private env: NodeJS.ProcessEnv;
   private readonly queue: Event[] = [];
   private dispatching = false;
   private readonly timers = new Map<TimerName, NodeJS.Timeout>();
@@ -71,8 +100,10 @@ export class Supervisor {
   private readonly writer: StatusWriter;
   private readonly output: OutputPipes;
   private exitCode: ((code: number) => void) | null = null;
-  /** Recorded in status.json: svctl stops us with these, whatever the folder says later. */
-  private readonly settings: HeldSettings;
+  /** Recorded in status.json: svctl stops us with these, whatever the folder says later (until a reload). */
+  private settings: HeldSettings;
+  /** The last reload's outcome, for status.json (null before the first). */
+  private lastReload: ReloadStatus | null = null;
   private target: ReapTarget | null = null;
   /** The health check running now, if any (one at a time: the next is timed from the end of this one). */
   private healthCheck: RunningCheck | null = null;
@@ -81,12 +112,12 @@ export class Supervisor {
   /** The run whose exec awaitExec is looking for (status.json is not written meanwhile: holdingStarting). */
   private execAwaited: ChildProcess | null = null;
 
-  private readonly def: ServiceDef;
-  private readonly containment: Containment;
+  private def: ServiceDef;
+  private containment: Containment;
   private readonly log: LogSink;
   /** Who status.json names as supervisor; null once the supervision is over (ended()). */
   private supervisorId: Status['supervisor'];
-  private readonly identity: Identity | null;
+  private identity: Identity | null;
   private readonly io: UnitIO;
 
   constructor(o: SupervisorOptions) {
@@ -95,17 +126,7 @@ export class Supervisor {
     this.io = o.io ?? {};
     const def = this.def;
     this.core = o.core;
-    this.cfg = {
-      restart: def.restart,
-      downSignal: def.downSignal,
-      timeoutKillMs: def.timeoutKillMs,
-      hasFinish: def.finish !== null,
-      oneshot: def.type === 'oneshot',
-      hasStop: def.stop !== null,
-      healthIntervalMs: def.healthIntervalMs,
-      healthRetries: def.healthRetries,
-      watchdogMs: def.watchdogMs,
-    };
+    this.cfg = configOf(def);
     this.env = serviceEnv(def, this.identity);
     this.settings = heldSettings(def);
     this.output = new OutputPipes(this.log, this.io.output);
@@ -121,12 +142,16 @@ export class Supervisor {
         if (this.core.lastError?.startsWith('status: ')) this.resolveError('status: ');
         else this.io.onChange?.();
       },
+      // logged, not lastError: the service is fine, only tampering is noticed later
+      unwatched: (text) => this.log.line('svrun', eventText({ kind: 'error', text })),
     });
   }
 
   /** Runs until the state machine asks to exit; resolves with the exit code. */
   run(): Promise<number> {
     const done = new Promise<number>((resolve) => (this.exitCode = resolve));
+    // a mistyped setting is no setting at all: said once in the log, not lastError (the service starts as it is)
+    for (const w of settingNearMisses(this.def.dir, this.def.name)) this.log.line('svrun', eventText({ kind: 'error', text: w }));
     this.dispatch({ type: 'boot', at: Date.now() });
     return done;
   }
@@ -197,6 +222,25 @@ export class Supervisor {
   }
 
   /**
+   * A reload read the folder: `next` (null when nothing is applied, `record`
+   * says why) holds from now, for the state machine, the environment of
+   * what starts next, the task reaper and status.json.
+   */
+  reconfigure(next: Reconfiguration | null, record: Omit<ReloadStatus, 'restarted'>): void {
+    const running = ['starting', 'up', 'backoff'].includes(this.core.state);
+    this.lastReload = { ...record, restarted: next !== null && next.restart && running };
+    if (next === null) return this.persist();
+    ({ def: this.def, identity: this.identity } = next);
+    this.cfg = configOf(next.def);
+    this.env = serviceEnv(next.def, next.identity);
+    this.settings = heldSettings(next.def);
+    this.containment = { ...this.containment, nofile: next.nofile };
+    this.io.limits = next.limits;
+    this.target = null; // the task reaper learns the new down-signal and timeout-kill
+    this.dispatch({ type: 'reconfigured', restart: next.restart, at: Date.now() });
+  }
+
+  /**
    * The supervision is over (everything stopped, the lock about to be let
    * go): status.json names no supervisor any more. The process may live on,
    * hosting other services, so its pid no longer says "supervised".
@@ -215,6 +259,7 @@ export class Supervisor {
       cgroup: this.containment.cgroup,
       settings: this.settings,
       limits: this.io.limits ?? null,
+      reload: this.io.reload ? this.lastReload : undefined,
     });
   }
 
@@ -256,6 +301,8 @@ export class Supervisor {
         this.healthCheck?.cancel();
         this.healthCheck = null;
         return;
+      case 'reload':
+        return this.io.reload?.();
       case 'log':
         return this.log.line('svrun', eventText(fx.event));
       case 'exit':
@@ -288,9 +335,9 @@ export class Supervisor {
     return { cwd: this.def.dir, env: this.env, identity: this.identity };
   }
 
-  /** run's descriptors: stdin, `output`'s two, and the notification-fd's pipe (read by svrun; not fd 1 or 2, a socketpair will do). */
+  /** run's descriptors: stdin, `output`'s two, the listening sockets (3, 4, ...), and the notification-fd's pipe (read by svrun; not fd 1 or 2, a socketpair will do). */
   private stdio(output: Output): StdioOptions {
-    const stdio: StdioOptions = [this.io.stdin ?? 'ignore', ...output.stdio];
+    const stdio: StdioOptions = [this.io.stdin ?? 'ignore', ...output.stdio, ...(this.io.sockets?.fds() ?? [])];
     const nfd = this.def.notificationFd;
     if (nfd !== null) {
       while (stdio.length < nfd) stdio.push('ignore');
@@ -308,13 +355,21 @@ export class Supervisor {
     } catch (err) {
       return this.dispatch({ type: 'spawn-failed', error: `run: ${errorText(err)}`, at });
     }
+    try {
+      // bound before the first start (and again after a reload that changed them); a failure is retried like a failed spawn
+      this.io.sockets?.bind();
+    } catch (err) {
+      return this.dispatch({ type: 'spawn-failed', error: errorText(err), at });
+    }
     this.oomKillsAtStart = this.io.oomKills?.() ?? null;
     let child: ChildProcess;
     let output: Output | null = null;
     try {
       output = this.output.open();
+      const sockets = this.io.sockets;
       child = spawnContained(this.containment, {
         ...this.spawnBase(),
+        ...(sockets && sockets.count > 0 && { env: { ...this.env, ...sockets.env() }, listenPid: true }),
         file: this.def.run,
         args: this.args,
         stdio: this.stdio(output),

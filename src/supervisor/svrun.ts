@@ -21,6 +21,8 @@ export interface SvrunArgs {
   want: Want;
   /** --log stdout: pad the name to this width (svctl boot passes the longest name's). */
   logWidth: number;
+  /** --log-color: colour the name even when stdout is no terminal (svctl boot's FIFO, when boot's own stdout is one). */
+  logColor?: boolean;
 }
 
 /** svrun's arguments; throws a usage error (exit 2) naming what is wrong. */
@@ -29,6 +31,7 @@ export const parseArgs = (argv: string[]): SvrunArgs => {
   let logMode: SvrunArgs['logMode'] = 'file';
   let want: Want = 'up';
   let logWidth = 0;
+  let logColor = false;
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -41,6 +44,8 @@ export const parseArgs = (argv: string[]): SvrunArgs => {
       const v = inline ?? argv[++i] ?? '';
       if (!/^\d{1,3}$/.test(v)) throw usage(`--log-width expects a number up to 999, got "${v}"`);
       logWidth = Number(v);
+    } else if (a === '--log-color') {
+      logColor = true;
     } else if (opt === '--want') {
       const v = inline ?? argv[++i];
       if (v !== 'up' && v !== 'once' && v !== 'down') throw usage(`--want expects up, once or down, got "${v ?? ''}"`);
@@ -52,7 +57,7 @@ export const parseArgs = (argv: string[]): SvrunArgs => {
     else rest.push(a);
   }
   if (rest.length === 0) throw usage('missing DIR');
-  return { dirs: rest, logMode, want, logWidth };
+  return { dirs: rest, logMode, want, logWidth, ...(logColor ? { logColor } : {}) };
 };
 
 /** One line on stderr, straight to fd 2 (no stream: svctl boot's supervisors share it). */
@@ -118,7 +123,7 @@ export const svrun = async (argv: string[]): Promise<number> => {
   const folders = new Set<string>();
   for (const dir of args.dirs) {
     try {
-      const s = prepareSupervision({ dir, logMode: args.logMode, want: args.want, logWidth: args.logWidth }, side);
+      const s = prepareSupervision({ dir, logMode: args.logMode, want: args.want, logWidth: args.logWidth, ...(args.logColor && { logColor: true }) }, side);
       // the same folder twice (or two names for it) would fight over one lock: the first has it
       if (folders.has(s.superviseDir)) throw new SvError('svkit.locked', EXIT_LOCKED, `${s.name} is already supervised by pid ${process.pid}`);
       folders.add(s.superviseDir);

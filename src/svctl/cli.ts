@@ -8,7 +8,9 @@ import { PACKAGE_JSON } from '../programs.js';
 import { cmdDown } from './commands/down.js';
 import { cmdGraph } from './commands/graph.js';
 import { cmdRemove } from './commands/remove.js';
+import { cmdReload } from './commands/reload.js';
 import { cmdRestart } from './commands/restart.js';
+import { cmdScale } from './commands/scale.js';
 import { cmdUp } from './commands/up.js';
 import { type Ctx, type GlobalOptions, makeCtx, processStreams, type Streams } from './context.js';
 import { cmdLogs } from './commands/logs.js';
@@ -52,7 +54,8 @@ export const buildProgram = (done: (code: number) => void, streams: Streams = pr
     .configureOutput({
       writeOut: (str) => streams.stdout(str),
       writeErr: (str) => streams.stderr(str),
-      outputError: (str, write) => write(`svctl: ${str.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')}\n`),
+      // one line, and one wording for a guess (commander says `(Did you mean --timeout?)`, svkit `(did you mean ...?)`)
+      outputError: (str, write) => write(`svctl: ${str.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ').replace(/\(Did you mean /g, '(did you mean ')}\n`),
     })
     // for options only: an unknown command gets svctl's stricter guess (the 'command:*' listener below)
     .showSuggestionAfterError(true)
@@ -79,18 +82,39 @@ export const buildProgram = (done: (code: number) => void, streams: Streams = pr
   program
     .command('down')
     .description('stop services, after every running service that requires them (default: all); their supervisors exit')
-    .argument('[NAME...]')
+    .argument('[NAME...]', 'services; TEMPLATE@* for every instance of TEMPLATE@')
     .addHelpText('after', example('$ svctl down db       # stops what requires db first, then db'))
     .action((names: string[], _o, cmd: Command) => run(cmd, (ctx) => cmdDown(ctx, names)));
 
   program
     .command('restart')
-    .description('down then up of the named services and of the running services that require them (--no-deps: the named ones only)')
-    .argument('<NAME...>')
+    .description('down then up of the named services and of the running services that require them (--no-deps: the named ones only; --rolling: one at a time)')
+    .argument('<NAME...>', 'services; TEMPLATE@* for every instance of TEMPLATE@')
     .option('--no-deps', 'restart only the named services; what requires them keeps running')
+    .option('--rolling', 'restart the named services one at a time, each once the previous one is ready again; what requires them keeps running')
     .option('--host', HOST_HELP)
-    .addHelpText('after', example('$ svctl restart db            # web, which requires db, goes down and up with it', '$ svctl restart --no-deps db  # web keeps running'))
-    .action((names: string[], o: { deps: boolean; host?: boolean }, cmd: Command) => run(cmd, (ctx) => cmdRestart(ctx, names, { deps: o.deps, host: hosting(o) })));
+    .addHelpText(
+      'after',
+      example('$ svctl restart db            # web, which requires db, goes down and up with it', '$ svctl restart --no-deps db  # web keeps running', "$ svctl restart --rolling 'web@*'"),
+    )
+    .action((names: string[], o: { deps: boolean; rolling?: boolean; host?: boolean }, cmd: Command) =>
+      run(cmd, (ctx) => cmdRestart(ctx, names, { deps: o.deps, rolling: o.rolling ?? false, host: hosting(o) })),
+    );
+
+  program
+    .command('reload')
+    .description('the running supervisors read their folders again: what can change live is applied, a changed run (env/, user...) restarts the service under its supervisor')
+    .argument('<NAME...>', 'services; TEMPLATE@* for every instance of TEMPLATE@')
+    .addHelpText('after', example('$ echo 3000 > services/db/timeout-kill && svctl reload db', "$ svctl reload 'web@*' --json"))
+    .action((names: string[], _o, cmd: Command) => run(cmd, (ctx) => cmdReload(ctx, names)));
+
+  program
+    .command('scale')
+    .description('N instances of the template up (1 to N, created where missing); the others stopped and removed, highest numbers first')
+    .argument('<TEMPLATE@>', 'a template folder (its name ends with @)')
+    .argument('<N>', 'how many instances')
+    .addHelpText('after', example('$ svctl scale web@ 4     # web@1 .. web@4 up', '$ svctl scale web@ 2     # web@4, then web@3, stopped and removed'))
+    .action((template: string, count: string, _o, cmd: Command) => run(cmd, (ctx) => cmdScale(ctx, template, count)));
 
   program
     .command('once')

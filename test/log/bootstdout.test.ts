@@ -16,6 +16,10 @@ describe('the boot record', () => {
   it.each<[string, unknown]>([
     ['{"log":"stdout","logWidth":3}', { log: 'stdout', logWidth: 3 }],
     ['{"log":"stdout","logWidth":0,"extra":true}\n', { log: 'stdout', logWidth: 0 }],
+    ['{"log":"stdout","logWidth":3,"color":true,"where":"the terminal /dev/pts/3"}', { log: 'stdout', logWidth: 3, color: true, where: 'the terminal /dev/pts/3' }],
+    // colour only when true; a `where` that is not one printable line is not said
+    ['{"log":"stdout","logWidth":3,"color":"yes","where":"a\\nb"}', { log: 'stdout', logWidth: 3 }],
+    [`{"log":"stdout","logWidth":3,"where":"${'x'.repeat(300)}"}`, { log: 'stdout', logWidth: 3 }],
     ['{"log":"file","logWidth":3}', null],
     ['{"log":"stdout","logWidth":-1}', null],
     ['{"log":"stdout","logWidth":1e9}', null],

@@ -58,6 +58,8 @@ describe('format: log lines', () => {
   it('on svrun stdout: `NAME | <stream> <text>`, the name padded (and painted) as told', () => {
     expect(formatLabelled(labelFor('web'), 'out', 'hi')).toBe('web | out hi\n');
     expect(formatLabelled(labelFor('web', 6), 'svrun', 'ready')).toBe('web    | svrun ready\n');
+    // a service's colour that it resets only on its next line stops at the end of its own
+    expect(formatLabelled(labelFor('web'), 'out', '\x1b[31mred')).toBe('web | out \x1b[31mred\x1b[0m\n');
     expect(labelFor('db', 4, (s) => `<${s}>`)).toBe('<db  > | ');
   });
 

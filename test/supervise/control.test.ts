@@ -16,6 +16,7 @@ describe('control: the letter table', () => {
     ['d', 'd', null],
     ['o', 'o', null],
     ['x', 'x', null],
+    ['l', 'l', null],
     ['t', null, 'SIGTERM'],
     ['h', null, 'SIGHUP'],
     ['i', null, 'SIGINT'],
@@ -36,7 +37,7 @@ describe('control: the letter table', () => {
 
   it('no other byte is a letter (0..255)', () => {
     const letters = new Set(CONTROL_LETTERS.map((l) => l.letter));
-    expect(letters.size).toBe(15);
+    expect(letters.size).toBe(16);
     for (let b = 0; b < 256; b++) {
       const ch = String.fromCharCode(b);
       if (!letters.has(ch as ControlLetter['letter'])) expect(parseLetter(ch)).toBeNull();

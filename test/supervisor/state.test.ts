@@ -1186,6 +1186,7 @@ describe('state: health and watchdog over random event sequences', () => {
       const next: Event[] = [];
       for (const fx of r.effects) if (fx.type === 'spawn') next.push({ type: 'spawned', pid: pid++, pidStart: null, at });
       if (core.state === 'starting') next.push({ type: 'ready', at });
+      if (core.state === 'up' || core.state === 'backoff' || core.state === 'starting') next.push({ type: 'reconfigured', restart: rnd() < 0.3, at });
       if (core.state === 'up') {
         next.push({ type: 'heartbeat', at }, { type: 'command', cmd: pick(['d', 'u'] as const), at });
         if (rnd() < 0.1) next.push({ type: 'exited', code: pick([0, 1]), signal: null, groupEmpty: true, at });
@@ -1206,5 +1207,61 @@ describe('state: health and watchdog over random event sequences', () => {
     // the sweep is only worth something if both were reached
     expect(ends.unhealthy).toBeGreaterThan(0);
     expect(ends.watchdog).toBeGreaterThan(0);
+  });
+});
+
+describe('state: reload (command l, then reconfigured with the new settings)', () => {
+  const reconfigured = (restart: boolean, at: number): Event => ({ type: 'reconfigured', restart, at });
+
+  it('l asks the interpreter to read the folder; nothing else changes; not once exiting', () => {
+    const m = reach('up').feed(cmd('l', 500));
+    expect([m.core.state, m.core.pid, actionsOf(m.last)]).toEqual(['up', 100, [{ type: 'reload' }]]);
+    expect(reach('up').feed(terminate(500), cmd('l', 600)).last).toEqual([]);
+  });
+
+  it('live settings while up: the process stays; health and watchdog re-armed from now with the new values', () => {
+    const m = reach('up', { healthIntervalMs: 1000, watchdogMs: 5000 });
+    m.core = { ...m.core, health: { ok: true, failures: 2, lastCheckAt: 400 } };
+    const next = step(m.core, reconfigured(false, 700), cfgWith({ healthIntervalMs: 2000, watchdogMs: 9000 }), signalNumber);
+    expect([next.core.state, next.core.pid, next.core.lastBeatAt, next.core.health]).toEqual(['up', 100, 700, { ok: true, failures: 0, lastCheckAt: null }]);
+    expect(actionsOf(next.effects)).toEqual([
+      { type: 'cancel-timer', name: 'health' },
+      { type: 'cancel-health-check' },
+      { type: 'cancel-timer', name: 'watchdog' },
+      { type: 'timer', name: 'health', ms: 2000 },
+      { type: 'timer', name: 'watchdog', ms: 9000 },
+    ]);
+    expect(logsOf(next.effects)).toEqual([]);
+  });
+
+  it('health-interval removed while up: its timer and check cancelled, health null, nothing armed again', () => {
+    const m = reach('up', { healthIntervalMs: 1000 });
+    const next = step(m.core, reconfigured(false, 700), cfgWith({ healthIntervalMs: null }), signalNumber);
+    expect(next.core.health).toBeNull();
+    expect(actionsOf(next.effects).filter((e) => e.type === 'timer')).toEqual([]);
+  });
+
+  it.each<[State, boolean, State, string[]]>([
+    ['up', true, 'stopping', ['SIGHUP', 'SIGCONT']],
+    ['starting', true, 'stopping', ['SIGHUP', 'SIGCONT']],
+    ['backoff', true, 'starting', []],
+    ['down', true, 'down', []],
+    ['failed', true, 'failed', []],
+    ['stopping', true, 'stopping', []],
+    ['up', false, 'up', []],
+    ['backoff', false, 'backoff', []],
+  ])('%s, restart %s: %s, signals %j (the new down-signal)', (from, restart, to, signals) => {
+    const m = reach(from);
+    const next = step(m.core, reconfigured(restart, 3000), cfgWith({ downSignal: 'SIGHUP' }), signalNumber);
+    expect(next.core.state).toBe(to);
+    expect(signalsOf(next.effects)).toEqual(signals);
+    if (from === 'backoff' && restart) expect(actionsOf(next.effects)).toEqual([{ type: 'cancel-timer', name: 'backoff' }, { type: 'spawn' }]);
+  });
+
+  it('a restart for a reload: stopped, then started again at once as a fresh start, still wanted up, not counted as a restart', () => {
+    const m = reach('up').feed(reconfigured(true, 1000), exited(null, 'SIGTERM', 1100));
+    expect([m.core.state, m.core.want, m.core.restarts, m.core.shortRuns]).toEqual(['starting', 'up', 0, 0]);
+    expect(count(m.last, 'spawn')).toBe(1);
+    expect(m.allLogs).toEqual(['started pid 100', 'ready', 'stopping: SIGTERM', 'killed by SIGTERM']);
   });
 });

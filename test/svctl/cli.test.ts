@@ -88,6 +88,8 @@ describe('the command line (in process)', () => {
     [['bogus'], /^svctl: unknown command 'bogus'\n$/],
     [['stauts'], /^svctl: unknown command 'stauts' \(did you mean status\?\)\n$/],
     [['status', '--bogus'], /^svctl: unknown option '--bogus'/],
+    // one wording for a guess, commander's for options included
+    [['up', '--tiemout', '5'], /^svctl: unknown option '--tiemout' \(did you mean --timeout\?\)\n$/],
     [['-t', 'soon', 'status'], /^svctl: .*expected milliseconds, got "soon"/],
     [['wait', 'up'], /^svctl: missing required argument 'NAME'/],
     [['wait', 'sideways', 'web'], /^svctl: wait: expected up, down or failed, got "sideways"\n/],

@@ -5,6 +5,7 @@
 // reverse order within --shutdown-timeout, then SIGKILLs whatever is left.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EXIT_FAILED, EXIT_OK, GROUP_POLL_MS, KILL_WAIT_MS } from '../../defaults.js';
@@ -12,6 +13,7 @@ import { errorText, oneLine, SvError } from '../../errors.js';
 import { closure } from '../../graph.js';
 import { descendantsOf, isAlive, procStartTime } from '../../os/proc.js';
 import { becomeSubreaper, type Reaper, startReaper } from '../../os/reaper.js';
+import { stdoutWhere } from '../../os/stdoutwhere.js';
 import type { Scan } from '../../scan.js';
 import { type Ctx, loadScan, type Streams } from '../context.js';
 import type { LaunchOptions } from '../engine/launch.js';
@@ -24,6 +26,8 @@ import { type Respawner, startRespawner } from './respawn.js';
 import { readScanQuietly, watchScanDir } from './scanwatch.js';
 import { type BootStdout, startBootStdout } from '../../log/bootstdout.js';
 import { bringUp, type UpWant } from '../engine/bringup.js';
+import { observe } from '../engine/observe.js';
+import { type Notify, systemdNotifier } from './notify.js';
 
 export interface BootOptions {
   shutdownTimeoutMs: number;
@@ -69,12 +73,15 @@ export const bootExitCode = (cmdCode: number | null, shutdownCode: number): numb
 export const boot = async (ctx: Ctx, o: BootOptions): Promise<number> => {
   // every service without a down file, and the instances they require (created under the lock)
   const prepared = prepareWithInstances(loadScan(ctx, true), []);
-  const init = new Init(prepared.scan, o);
+  // before any supervisor is started: none may inherit systemd's socket (notify.ts)
+  const notify = systemdNotifier(process.env, say);
+  const init = new Init(prepared.scan, o, notify);
   const problems = await init.bringUp(prepared.names);
   if (problems.length > 0) {
     for (const p of problems) say(p);
     init.shutdown(EXIT_FAILED);
   } else if (!init.shuttingDown) {
+    notify(`READY=1\nSTATUS=${prepared.names.length} services up`);
     init.runCmd();
     init.watch();
   }
@@ -107,13 +114,15 @@ class Init {
   constructor(
     scan: Scan,
     private readonly o: BootOptions,
+    private readonly notify: Notify = () => {},
   ) {
     this.scan = scan;
     if (!becomeSubreaper()) say('boot: cannot become a child subreaper: orphans of services will not be reaped by svctl');
     this.reaper = startReaper();
     const width = Math.max(0, ...[...scan.services.keys()].map((n) => n.length));
     // `svctl restart` and `up` inside the container log to our stdout too (src/log/bootstdout.ts)
-    this.stdout = startBootStdout(scan.dir, width, say);
+    // the same colours and the same place for them (svctl logs says where: stdoutwhere.ts)
+    this.stdout = startBootStdout(scan.dir, width, say, { color: isatty(1) && !process.env.NO_COLOR, where: stdoutWhere() });
     // supervisors that die without being asked are started again (docs/boot.md)
     ({ respawner: this.respawner, launch: this.launch } = startRespawner({
       scanDir: scan.dir,
@@ -129,9 +138,17 @@ class Init {
       say,
       paused: () => this.shuttingDown || this.bringingUp > 0,
     }));
-    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => this.shutdown(EXIT_OK));
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => this.stopSignal(sig));
     // a handler of our own also keeps Node's defaults away: SIGUSR1 would open its inspector, SIGUSR2 would end boot
     for (const sig of FORWARDED_SIGNALS) process.on(sig, () => this.forward(sig));
+  }
+
+  /** A stop signal: said once, with how many services it stops, then the shutdown. */
+  private stopSignal(sig: NodeJS.Signals): void {
+    if (this.shuttingDown) return;
+    const running = supervisedCount(this.scan.dir);
+    say(`boot: ${sig}: stopping ${running} service${running === 1 ? '' : 's'}${this.cmd && this.cmd.exitCode === null ? ' and CMD' : ''}`);
+    this.shutdown(EXIT_OK);
   }
 
   /** A signal meant for the main program goes to CMD while it runs (as tini does); without one, boot has no use for it. */
@@ -179,10 +196,12 @@ class Init {
 
   /** Service folders added to the scan directory are brought up; a removed one's supervisor is told to stop. */
   watch(): void {
-    this.watcher = watchScanDir(this.scan.dir, new Set(this.scan.entries.map((e) => e.name)), {
-      added: (name) => this.added(name),
-      removed: (name) => this.removed(name),
-    });
+    this.watcher = watchScanDir(
+      this.scan.dir,
+      new Set(this.scan.entries.map((e) => e.name)),
+      { added: (name) => this.added(name), removed: (name) => this.removed(name) },
+      say,
+    );
   }
 
   private added(name: string): void {
@@ -222,6 +241,7 @@ class Init {
   shutdown(code: number): void {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
+    this.notify('STOPPING=1');
     this.respawner.stop();
     void (async () => {
       const deadline = Date.now() + this.o.shutdownTimeoutMs;
@@ -285,6 +305,10 @@ class Init {
 
 /** Each of `names` and everything it requires, wanted up. */
 const upTargets = (names: Iterable<string>, s: Scan): Map<string, UpWant> => new Map([...closure(s.graph, names)].map((n) => [n, 'up' as const]));
+
+/** How many services of the scan directory a supervisor runs now. */
+const supervisedCount = (dir: string): number =>
+  (readScanQuietly(dir)?.entries ?? []).filter((e) => !e.template && observe(e.name, e.dir).supervised).length;
 
 /** Past the shutdown deadline (or after it): nothing of ours may survive us. */
 const killEverything = async (): Promise<void> => {

@@ -5,19 +5,23 @@ import { EXIT_FAILED, EXIT_OK } from '../../defaults.js';
 import { SvError } from '../../errors.js';
 import type { Scan } from '../../scan.js';
 import { type Ctx, globalDeadline } from '../context.js';
-import { defaultLockWaitMs, lockScanDir } from '../engine/scanlock.js';
+import { holderText } from '../engine/lockwait.js';
+import { lockScanDir } from '../engine/scanlock.js';
 
 /**
  * Runs `fn` holding the lock; throws (exit 1) naming the holder when it
  * cannot be had in time, with `fn`'s problems when it has any, and, when a
  * stop signal arrives meanwhile, with 128+N once the lock is dropped.
  */
-export const withScanLock = async (ctx: Ctx, scan: Scan, fn: () => Promise<string[]>, waitMs = defaultLockWaitMs): Promise<number> => {
-  const deadline = globalDeadline(ctx) ?? ctx.startedAt + waitMs(scan);
-  const lock = await lockScanDir(scan.dir, deadline);
+export const withScanLock = async (ctx: Ctx, scan: Scan, fn: () => Promise<string[]>): Promise<number> => {
+  // without -t: as long as the holder lives and beats (src/svctl/engine/lockwait.ts)
+  const lock = await lockScanDir(scan.dir, globalDeadline(ctx), true, (holder) =>
+    ctx.progress.notice(`waiting for the scan lock, held by ${holderText(holder)}`),
+  );
   if (!lock.ok) {
-    const who = lock.holder === null ? 'another svctl' : `svctl pid ${lock.holder}`;
-    throw new SvError('svkit.locked', EXIT_FAILED, `${scan.dir}: locked by ${who}; gave up after ${Date.now() - ctx.startedAt} ms`);
+    const who = holderText(lock.holder);
+    const why = lock.stalledMs === undefined ? '' : `, which has not moved for ${Math.round(lock.stalledMs / 1000)} s (stopped?)`;
+    throw new SvError('svkit.locked', EXIT_FAILED, `${scan.dir}: locked by ${who}${why}; gave up after ${Date.now() - ctx.startedAt} ms`);
   }
   let problems: string[];
   try {

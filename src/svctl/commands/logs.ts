@@ -5,13 +5,14 @@
 // names, or none (every service that has a log), lines are merged by their
 // timestamps and prefixed `NAME | `, padded like `svctl boot`'s output; with
 // one, they are printed as they are. Under svctl boot the supervisors log to
-// its stdout: log/current holds only older lines, so none are shown.
+// its stdout: log/current holds only older lines, so none are shown, and
+// where boot's stdout goes is said instead.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT_FAILED, EXIT_OK, FOLLOW_POLL_MS } from '../../defaults.js';
 import { CURRENT, labelFor, lineTime } from '../../log/format.js';
 import { servicePaths } from '../../supervise/paths.js';
-import { logsToBootStdout } from '../../log/bootstdout.js';
+import { bootStdoutWhere } from '../../log/bootstdout.js';
 import { type Ctx, defaultEntries, loadScan, namedEntries } from '../context.js';
 import { LogTail } from '../../log/tail.js';
 import { ChangeWaiter } from '../engine/changewait.js';
@@ -63,19 +64,19 @@ export interface LogsOptions {
   follow: boolean;
 }
 
-/** The line for a service whose supervisor writes to svctl boot's stdout. */
-export const bootStdoutText = (name: string): string => `${name}: logs to the supervisor's stdout (svctl boot); see docker logs`;
+/** The line for a service whose supervisor writes to svctl boot's stdout, which goes `where` (a terminal, the journal...). */
+export const bootStdoutText = (name: string, where: string): string => `${name}: logs through svctl boot to ${where}`;
 
 export const cmdLogs = async (ctx: Ctx, names: readonly string[], o: LogsOptions): Promise<number> => {
   const scan = loadScan(ctx, false);
   const every = names.length === 0;
   // no name: every service (down ones included: their last lines tell why), each with its name
   const entries = every ? defaultEntries(scan, true) : namedEntries(scan, names);
-  const toStdout = logsToBootStdout(scan.dir);
+  const toStdout = bootStdoutWhere(scan.dir);
   const shown: { name: string; tail: LogTail }[] = [];
   for (const e of entries) {
     if (existsSync(join(e.dir, 'log', 'run'))) ctx.err(`${e.name}: logs through its own logger (log/run); svctl logs shows the built-in log only`);
-    else if (toStdout) ctx.err(bootStdoutText(e.name));
+    else if (toStdout !== null) ctx.err(bootStdoutText(e.name, toStdout));
     else shown.push({ name: e.name, tail: new LogTail(servicePaths(e.dir, e.name).logDir) });
   }
   if (every && entries.length === 0) ctx.err(`no services in ${scan.dir}`);

@@ -3,6 +3,7 @@
 // under the scan lock, bring the services and what they require up in
 // dependency order.
 import { closure } from '../../graph.js';
+import { settingNearMisses } from '../../settings.js';
 import { type Ctx, globalDeadline, loadScan } from '../context.js';
 import { bringUp, type UpWant } from '../engine/bringup.js';
 import { createPlanned, prepareWithInstances } from '../engine/instances.js';
@@ -15,6 +16,11 @@ import { withScanLock } from './changing.js';
  */
 export const cmdUp = async (ctx: Ctx, names: readonly string[], want: UpWant = 'up', host = false): Promise<number> => {
   const p = prepareWithInstances(loadScan(ctx, true), names);
+  // a mistyped setting is silently no setting: one line each, and the services start all the same
+  for (const n of closure(p.scan.graph, p.names)) {
+    const def = p.scan.services.get(n);
+    if (def) for (const w of settingNearMisses(def.dir, n)) ctx.err(`warning: ${w}`);
+  }
   return withScanLock(ctx, p.scan, async () => {
     const made = createPlanned(p.scan, closure(p.scan.graph, p.names));
     if (!made.ok) return made.problems;

@@ -19,8 +19,12 @@ import { noProgress, type ProgressSink, withoutName } from '../output/progress.j
 const needsTransaction = (def: Pick<StopTarget, 'type'>, s: Status | null): boolean =>
   def.type === 'oneshot' && s !== null && s.state !== 'down';
 
-/** Drives one service down (supervisor exited); resolves with null or the line saying why it is not down by the deadline. */
-export const driveDown = async (def: StopTarget, deadline: number | null, progress: ProgressSink = noProgress): Promise<string | null> => {
+/**
+ * Drives one service down (supervisor exited); resolves with null or the line
+ * saying why it is not down by the deadline. `keep`: stop the service with
+ * `d` and keep its supervisor (and the sockets it holds) for the `up` that follows.
+ */
+export const driveDown = async (def: StopTarget, deadline: number | null, progress: ProgressSink = noProgress, keep = false): Promise<string | null> => {
   const t0 = Date.now();
   const until = deadline ?? t0 + stopTimeoutMs(def);
   const o0 = observe(def.name, def.dir);
@@ -30,7 +34,8 @@ export const driveDown = async (def: StopTarget, deadline: number | null, progre
   }
   // `x` before anything else: the supervisors of a level then stop together, while svctl sets up its waits
   // (sent before the watch is armed is not lost: the loop looks at the status before it waits)
-  let sent = o0.supervised && sendControl(o0.paths.control, 'x') === 'sent';
+  const letter = keep ? 'd' : 'x';
+  let sent = o0.supervised && sendControl(o0.paths.control, letter) === 'sent';
   progress({ kind: 'stopping', name: def.name, at: t0 });
   const down = (): null => {
     const at = Date.now();
@@ -46,7 +51,8 @@ export const driveDown = async (def: StopTarget, deadline: number | null, progre
       const s = o.recorded;
       if (o.supervised) {
         // until the FIFO has a reader (a supervisor still starting), try again at the next wake
-        if (!sent) sent = sendControl(o.paths.control, 'x') === 'sent';
+        if (!sent) sent = sendControl(o.paths.control, letter) === 'sent';
+        else if (keep && s?.want === 'down' && (s.state === 'down' || s.state === 'failed')) return down();
       } else if (!launched && beingReaped(o)) {
         // a killed supervisor's task reaper is stopping what it left, as that supervisor would: down once it is done
       } else if (!launched && (hasLeftovers(s, o) || needsTransaction(def, s))) {
@@ -82,8 +88,13 @@ export const driveDown = async (def: StopTarget, deadline: number | null, progre
  * after all its dependents among them are down. Resolves with one line per
  * service not down, in stop order; empty on success.
  */
-export const bringDown = async (plan: StopPlan, names: Iterable<string>, deadline: number | null, progress: ProgressSink = noProgress): Promise<string[]> =>
-  [...(await notDown(plan, names, deadline, progress)).values()];
+export const bringDown = async (
+  plan: StopPlan,
+  names: Iterable<string>,
+  deadline: number | null,
+  progress: ProgressSink = noProgress,
+  keep: ReadonlySet<string> = new Set(),
+): Promise<string[]> => [...(await notDown(plan, names, deadline, progress, keep)).values()];
 
 /** bringDown's problems by service: the services that are not down, each with its line. */
 export const notDown = async (
@@ -91,10 +102,12 @@ export const notDown = async (
   names: Iterable<string>,
   deadline: number | null,
   progress: ProgressSink = noProgress,
+  /** Services stopped under a supervisor that stays (see driveDown). */
+  keep: ReadonlySet<string> = new Set(),
 ): Promise<Map<string, string>> => {
   const target = (name: string): StopTarget => plan.targets.get(name)!;
   const results = await runGraph(subgraph(plan.graph, [...names].filter((n) => plan.targets.has(n))), 'dependents-first', {
-    act: (name) => driveDown(target(name), deadline, progress),
+    act: (name) => driveDown(target(name), deadline, progress, keep.has(name)),
     already: (name) => !isRunning(observe(name, target(name).dir), target(name).type),
     waiting: (name, on) => progress({ kind: 'waiting', name, toward: 'down', on, at: Date.now() }),
     settled: (name, r, acted) => {

@@ -49,6 +49,20 @@ const failure = async (def: ServiceDef, s: Status, askedAt: number): Promise<str
   return `${def.name}: ${what}${s.lastError ? '' : ` (${exitText(s.lastExit)})`}${failureDetail(def, s)}`;
 };
 
+/** How a service that was ready has exited since `t` (`exited 3`) and what it is doing now, or null. */
+export const exitedSince = (s: Status | null, t: number): { exit: string; now: string } | null => {
+  if (!s?.lastExit || !(at(s.lastExit.at) >= t)) return null;
+  const now =
+    s.state === 'backoff'
+      ? 'is restarting (backoff)'
+      : s.state === 'starting' || s.state === 'up'
+        ? `was restarted (${s.restarts} restart${s.restarts === 1 ? '' : 's'})`
+        : s.state === 'failed'
+          ? 'failed'
+          : `is ${s.state}`;
+  return { exit: exitText(s.lastExit), now };
+};
+
 /** svrun's own lines name the service already: they are shown as they are, with svctl's prefix. */
 const svrunFailure = (def: ServiceDef, l: Launched, s: Status | null): string => {
   const lines = l.exit?.lines.map((x) => x.replace(/^svrun: /, '')) ?? [];
@@ -157,12 +171,21 @@ export const bringUp = async (
   deadline: number | null,
   launch: LaunchOptions = {},
   progress: ProgressSink = noProgress,
+  /** Done first for each service, when its turn comes (restart: a kept supervisor reads its folder); a line fails it. */
+  first: (def: ServiceDef) => Promise<string | null> = async () => null,
 ): Promise<string[]> => {
   const want = (name: string): UpWant => targets.get(name) ?? 'up';
   const def = (name: string): ServiceDef => scan.services.get(name)!;
+  const began = Date.now();
+  const readied: string[] = [];
+  const told: ProgressSink = (e) => {
+    if (e.kind === 'ready') readied.push(e.name);
+    progress(e);
+  };
   const host = launch.host ? startHost(scan, targets.keys(), launch) : null;
+  const hosted = (name: string) => (host?.services.has(name) ? host.launch.service(def(name)) : null);
   const results = await runGraph(subgraph(scan.graph, targets.keys()), 'requires-first', {
-    act: (name) => driveUp(def(name), want(name), deadline, launch, progress, host?.services.has(name) ? host.launch.service(def(name)) : null),
+    act: async (name) => (await first(def(name))) ?? driveUp(def(name), want(name), deadline, launch, told, hosted(name)),
     already: (name) => isUp(observe(name, def(name).dir), def(name).type, want(name)),
     waiting: (name, on) => progress({ kind: 'waiting', name, toward: 'up', on, at: Date.now() }),
     settled: (name, r, acted) => {
@@ -173,6 +196,12 @@ export const bringUp = async (
     },
   });
   if (host) await host.launch.settle(Date.now() + claimBoundMs(host.services.values()));
+  // ready, but exited since (a longrun that crashes at once): said by the time up reports, so a crash loop shows
+  for (const name of readied) {
+    const d = def(name);
+    const since = d.type === 'longrun' ? exitedSince(observe(name, d.dir).recorded, began) : null;
+    if (since) progress({ kind: 'exited', name, ...since, at: Date.now() });
+  }
   return results.flatMap(([name, r]) =>
     r.kind === 'failed' ? [r.problem] : r.kind === 'blocked' ? [`${name}: not started because ${r.causes.join(', ')} failed`] : [],
   );

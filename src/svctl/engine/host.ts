@@ -93,9 +93,14 @@ export const launchHost = (defs: readonly HostedDef[], opts: LaunchOptions, want
   /** Lines about no service of ours (the host's own: too few descriptors, a crash). */
   const hostLines = (lines: readonly string[]) => lines.filter((l) => !defs.some((d) => linesOf(d.name, d.dir, [l]).length > 0));
   return {
-    pid: spawned.pid,
+    // -1 while the launch waits for a free descriptor (src/svctl/engine/launchgate.ts)
+    get pid() {
+      return spawned.pid;
+    },
     service: (def) => ({
-      pid: spawned.pid,
+      get pid() {
+        return spawned.pid;
+      },
       get exit() {
         const all = spawned.exit?.lines ?? spawned.lines();
         const mine = linesOf(def.name, def.dir, all);

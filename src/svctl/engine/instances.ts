@@ -221,3 +221,32 @@ export const removeInstances = async (scan: Scan, names: readonly string[], dead
   }
   return problems;
 };
+
+/** Instances in a pool's order: numbered ones by number, then the others by name (`worker@2` before `worker@10` before `worker@blue`). */
+export const byInstance = (a: string, b: string): number => {
+  const [x, y] = [splitInstance(a)?.instance ?? a, splitInstance(b)?.instance ?? b];
+  const [nx, ny] = [/^\d+$/.test(x), /^\d+$/.test(y)];
+  if (nx && ny && Number(x) !== Number(y)) return Number(x) - Number(y);
+  if (nx !== ny) return nx ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+};
+
+/** The existing instances of the template `template` (`worker@`), in a pool's order. */
+export const instancesOf = (scan: ScanEntries, template: string): string[] =>
+  scan.entries.filter((e) => !e.template && templateOf(e.name, new Set([template])) === template).map((e) => e.name).sort(byInstance);
+
+/**
+ * `worker@*` stands for every existing instance of the template `worker@`
+ * (none: nothing); other names are kept as they are, each name once. Throws
+ * (exit 2) for a pattern whose template does not exist.
+ */
+export const expandPools = (scan: ScanEntries, names: readonly string[]): string[] => {
+  const templates = templatesOf(scan);
+  const out = collectErrors(names, (name): string[] => {
+    if (!name.endsWith('@*')) return [name];
+    const template = name.slice(0, -1);
+    if (!templates.has(template)) throw new SvError('svkit.missing-service', EXIT_USAGE, `${name}: no template ${template} in ${scan.dir}`);
+    return instancesOf(scan, template);
+  });
+  return [...new Set(out.flat())];
+};

@@ -1,32 +1,35 @@
 // Starting a supervisor: svrun detached in its own session, stdin and stdout
-// on /dev/null (it logs to log/current), stderr in an unlinked temp file that
-// only svctl still reads. If svrun fails fast (100 already supervised, 111
+// on /dev/null (it logs to log/current), stderr in a file with no name that
+// only svctl reads (as many at once as its descriptors allow: launchgate.ts). If svrun fails fast (100 already supervised, 111
 // invalid definition) its one-line message is there; once it supervises,
 // svctl lets go of it and nothing ties the two together any more. While
 // svctl boot runs the scan directory, a supervisor logs to boot's stdout
 // instead, as boot's own do (src/log/bootstdout.ts), whichever svctl
 // command starts it.
 import { spawn } from 'node:child_process';
-import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmdirSync, unlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { closeSync, fstatSync, readSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { errorText } from '../../errors.js';
+import { anonymousFile } from '../../os/tmpfile.js';
 import { SVRUN_JS } from '../../programs.js';
 import { exitStatus } from '../../signals.js';
 import { recordedOutput } from '../../log/bootstdout.js';
 import type { Want } from '../../vocabulary.js';
+import { type Ticket, whenDescriptorFree } from './launchgate.js';
 
 
 export interface Launched {
+  /** -1 while the launch waits for a free descriptor. */
   pid: number;
   /** svrun's exit, once it has exited: its code (128+N for signal N) and stderr lines. */
   exit: { code: number; lines: string[] } | null;
-  /** Stops reading stderr (the supervisor is running); idempotent. */
+  /** Stops reading stderr (the supervisor is running), or drops the launch while it waits; idempotent. */
   release(): void;
 }
 
 /** A hosting svrun, read while it runs: its stderr says which of its folders it refused (src/svctl/engine/host.ts). */
 export interface Spawned extends Launched {
-  /** The stderr lines so far (re-read only when it grew). */
+  /** The stderr lines so far (read again only when it grew). */
   lines(): string[];
 }
 
@@ -59,32 +62,8 @@ export const launchSvrun = (dir: string, want: Want, onExit: () => void, opts: L
 
 /** svrun for `dirs` (one, or several hosted), detached; its stderr kept for svctl alone. */
 export const spawnSvrun = (dirs: readonly string[], want: Want, onExit: () => void, opts: LaunchOptions = {}): Spawned => {
-  const tmp = mkdtempSync(join(tmpdir(), 'svctl-'));
-  const file = join(tmp, 'svrun.stderr');
-  let fd: number | null = openSync(file, 'w+', 0o600);
-  // boot says how for its own; any other command follows what boot recorded for the scan directory
-  const recorded = opts.args === undefined ? recordedOutput(dirname(dirs[0]!)) : null;
-  const args = recorded?.args ?? opts.args ?? [];
-  let child;
-  try {
-    child = spawn(process.execPath, [...(dirs.length > 1 ? HOST_NODE_FLAGS : []), SVRUN_JS, '--want', want, ...args, ...dirs], {
-      detached: true,
-      stdio: ['ignore', recorded?.stdout ?? opts.stdout ?? 'ignore', fd],
-      cwd: '/',
-    });
-    if (child.pid !== undefined) opts.onSpawn?.(child.pid, dirs);
-  } finally {
-    if (recorded) closeSync(recorded.stdout); // the child's copy is the one that counts
-    // the child has its own copy of the descriptor: nothing is left on disk, even if svctl is killed
-    // (unlink and rmdir need no descriptor: at EMFILE, a throw here would leave the child's error unhandled)
-    for (const remove of [() => unlinkSync(file), () => rmdirSync(tmp)]) {
-      try {
-        remove();
-      } catch {
-        /* gone already */
-      }
-    }
-  }
+  let fd: number | null = null;
+  let ticket: Ticket | null = null;
   let read: { size: number; lines: string[] } = { size: 0, lines: [] };
   const readLines = (): string[] => {
     if (fd === null) return read.lines;
@@ -96,24 +75,59 @@ export const spawnSvrun = (dirs: readonly string[], want: Want, onExit: () => vo
     return read.lines;
   };
   const launched: Spawned = {
-    pid: child.pid ?? -1,
+    pid: -1,
     exit: null,
     lines: readLines,
     release: () => {
       if (fd !== null) closeSync(fd);
       fd = null;
+      ticket?.done(); // a launch still waiting for a descriptor is dropped
     },
   };
-  child.on('error', (err) => {
-    launched.exit = { code: 127, lines: [`svrun: ${err.message}`] };
-    onExit();
-  });
-  child.on('exit', (code, signal) => {
-    launched.exit = { code: exitStatus(code, signal), lines: readLines() };
-    launched.release();
-    if (child.pid !== undefined) opts.onExit?.(child.pid, dirs, code, signal);
-    onExit();
-  });
-  child.unref();
+  const failed = (line: string) => {
+    launched.exit = { code: 127, lines: [`svrun: ${line}`] };
+    // as for a spawn error, later: the caller has its Launched (and the gate its ticket) by then
+    setImmediate(() => {
+      launched.release();
+      onExit();
+    });
+  };
+  const name = basename(dirs[0]!);
+  const start = () => {
+    // boot says how for its own; any other command follows what boot recorded for the scan directory
+    let recorded: ReturnType<typeof recordedOutput> = null;
+    let child;
+    try {
+      // no name on disk, ever (src/os/tmpfile.ts): nothing is left behind, whatever happens to svctl
+      fd = anonymousFile();
+      recorded = opts.args === undefined ? recordedOutput(dirname(dirs[0]!)) : null;
+      const args = recorded?.args ?? opts.args ?? [];
+      child = spawn(process.execPath, [...(dirs.length > 1 ? HOST_NODE_FLAGS : []), SVRUN_JS, '--want', want, ...args, ...dirs], {
+        detached: true,
+        stdio: ['ignore', recorded?.stdout ?? opts.stdout ?? 'ignore', fd],
+        cwd: '/',
+      });
+    } catch (err) {
+      return failed(`${name}: cannot start a supervisor: ${errorText(err)}`);
+    } finally {
+      if (recorded) closeSync(recorded.stdout); // the child's copy is the one that counts
+    }
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid, dirs);
+    launched.pid = child.pid ?? -1;
+    child.on('error', (err) => {
+      launched.exit = { code: 127, lines: [`svrun: ${err.message}`] };
+      launched.release();
+      onExit();
+    });
+    child.on('exit', (code, signal) => {
+      launched.exit = { code: exitStatus(code, signal), lines: readLines() };
+      launched.release();
+      if (child.pid !== undefined) opts.onExit?.(child.pid, dirs, code, signal);
+      onExit();
+    });
+    child.unref();
+  };
+  // at most what the descriptor limit allows under way at once (src/svctl/engine/launchgate.ts)
+  ticket = whenDescriptorFree(start, (why) => failed(`${name}: ${why}`));
   return launched;
 };

@@ -5,10 +5,11 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SCAN_LOCK_RETRY_MS, SCAN_LOCK_WAIT_MIN_MS } from '../../defaults.js';
+import { SCAN_LOCK_RETRY_MS, SCAN_LOCK_STALL_MS, SCAN_LOCK_WAIT_MIN_MS } from '../../defaults.js';
+import { beat, sinceBeat } from './lockwait.js';
 import { type Graph, levels } from '../../graph.js';
 import type { Scan } from '../../scan.js';
-import { readStopPlan, stopTimeoutMs } from './stopplan.js';
+import { stopTimeoutMs } from './stopplan.js';
 import { acquireLock, type LockOptions, type LockResult } from '../../supervise/lock.js';
 import { readOwner, self, writeOwner } from '../../supervise/owner.js';
 import { scanStatePath } from '../../supervise/paths.js';
@@ -29,7 +30,8 @@ export type ScanLock =
        */
       interrupted: Promise<never>;
     }
-  | { ok: false; holder: number | null };
+  /** Not had: by the deadline, or (`stalledMs`) because its live holder stopped beating (lockwait.ts). */
+  | { ok: false; holder: number | null; stalledMs?: number };
 
 const DENIED = new Set(['EACCES', 'EPERM', 'EROFS']);
 
@@ -55,16 +57,25 @@ const tryLock = async (opts: LockOptions): Promise<LockResult> => {
 };
 
 /**
- * Waits for the lock until `deadline` (ms since epoch). While held, a stop
- * signal drops it and rejects `interrupted`, unless `onSignal` is false
- * (svctl boot handles its signals itself and releases the lock on its way
- * out). Throws an SvError when the lock may not be taken at all.
+ * Waits for the lock until `deadline` (ms since epoch), or with no deadline
+ * as long as its holder beats (lockwait.ts); `onWait` is told each new
+ * holder waited for. While held, the lock beats, and a stop signal drops it
+ * and rejects `interrupted`, unless `onSignal` is false (svctl boot handles
+ * its signals itself and releases the lock on its way out). Throws an
+ * SvError when the lock may not be taken at all.
  */
-export const lockScanDir = async (scanDir: string, deadline: number, onSignal = true): Promise<ScanLock> => {
+export const lockScanDir = async (
+  scanDir: string,
+  deadline: number | null,
+  onSignal = true,
+  onWait: (holder: number | null) => void = () => {},
+): Promise<ScanLock> => {
   const lockPath = scanLockPath(scanDir);
   const ownerPath = `${lockPath}.owner`;
   const me = self();
   let holder: number | null = null;
+  /** The holder last told to onWait (undefined: none yet). */
+  let told: number | null | undefined;
   for (;;) {
     const got = await tryLock({
       dir: scanDir,
@@ -76,12 +87,14 @@ export const lockScanDir = async (scanDir: string, deadline: number, onSignal = 
       onCompromised: (err) => process.stderr.write(`svctl: warning: ${lockPath}: ${err.message}\n`),
     });
     if (got.ok) {
+      const stopBeating = beat(ownerPath);
       let interrupt: (err: SvError) => void = () => {};
       const interrupted = new Promise<never>((_, reject) => (interrupt = reject));
       interrupted.catch(() => {}); // whoever races it sees the rejection; no one racing it is no crash
       // synchronously, in the handler: the lock must not outlive us whatever the command does next
       const stop = (sig: NodeJS.Signals) => {
         unlisten();
+        stopBeating();
         rmSync(ownerPath, { force: true });
         rmSync(lockPath, { recursive: true, force: true });
         interrupt(signalled(sig));
@@ -95,15 +108,19 @@ export const lockScanDir = async (scanDir: string, deadline: number, onSignal = 
         interrupted,
         release: async () => {
           unlisten();
+          stopBeating();
           // the owner file goes first: a lock without one is never taken for a dead holder's
           rmSync(ownerPath, { force: true });
           await got.release().catch(() => {});
         },
       };
     }
-    holder = got.holder;
-    if (Date.now() >= deadline) return { ok: false, holder };
-    await sleep(Math.min(SCAN_LOCK_RETRY_MS, Math.max(0, deadline - Date.now())));
+    if (got.holder !== holder || told === undefined) onWait(got.holder);
+    told = holder = got.holder;
+    if (deadline !== null && Date.now() >= deadline) return { ok: false, holder };
+    const stalledMs = deadline === null && holder !== null ? sinceBeat(ownerPath) : null;
+    if (stalledMs !== null && stalledMs > SCAN_LOCK_STALL_MS) return { ok: false, holder, stalledMs };
+    await sleep(Math.min(SCAN_LOCK_RETRY_MS, Math.max(0, (deadline ?? Infinity) - Date.now())));
   }
 };
 
@@ -115,20 +132,12 @@ const levelWaits = (g: Graph, waitOf: (name: string) => number): number => {
 };
 
 /**
- * How long to wait for the lock without -t: as long as another svctl may
- * legitimately take to bring the whole directory up or down, level by level.
+ * How long svctl boot waits for the lock before it goes on without it: as
+ * long as another svctl may legitimately take to bring the whole directory
+ * up or down, level by level.
  */
 export const defaultLockWaitMs = (scan: Scan): number =>
   levelWaits(scan.graph, (name) => {
     const d = scan.services.get(name)!;
     return Math.max(d.timeoutReadyMs, stopTimeoutMs(d));
   });
-
-/** The same for a directory that may hold invalid folders: their stops are bounded by the plan's timeouts. */
-export const stopLockWaitMs = (scan: Scan): number => {
-  const plan = readStopPlan(scan);
-  return levelWaits(plan.graph, (name) => {
-    const d = scan.services.get(name);
-    return Math.max(d?.timeoutReadyMs ?? 0, stopTimeoutMs(plan.targets.get(name)!));
-  });
-};

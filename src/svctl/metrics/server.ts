@@ -1,15 +1,27 @@
-// metrics --listen HOST:PORT: the same text as `svctl metrics`, computed
-// afresh for every GET /metrics, with Node's own http module. Read-only and
-// small: one path, bounded connections and request times. It runs until
-// SIGTERM or SIGINT and then exits 0, as a service does, so a metrics
-// endpoint is just one more service folder (services.example/metrics).
+// metrics --listen HOST:PORT: the same text as `svctl metrics`, with Node's
+// own http module; one computed text serves every scrape while it is fresh
+// (snapshot.ts). Read-only and small: one path, bounded header and request
+// times, bounded connections that slow clients cannot hold (connections.ts).
+// It runs until SIGTERM or SIGINT and then exits 0, as a service does, so a
+// metrics endpoint is just one more service folder (services.example/metrics).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, METRICS_MAX_CONNECTIONS, METRICS_REQUEST_TIMEOUT_MS } from '../../defaults.js';
+import {
+  EXIT_FAILED,
+  EXIT_OK,
+  EXIT_USAGE,
+  METRICS_HEADERS_GRACE_MS,
+  METRICS_HEADERS_TIMEOUT_MS,
+  METRICS_MAX_CONNECTIONS,
+  METRICS_REQUEST_TIMEOUT_MS,
+  METRICS_TIMEOUT_CHECK_MS,
+} from '../../defaults.js';
 import { errorText, quote, SvError } from '../../errors.js';
 import type { Ctx } from '../context.js';
 import { METRICS_CONTENT_TYPE } from './prometheus.js';
 import { collectMetrics } from './collect.js';
+import { boundConnections } from './connections.js';
+import { Snapshot } from './snapshot.js';
 
 export interface ListenAddress {
   host: string;
@@ -47,8 +59,8 @@ const reply = (req: IncomingMessage, res: ServerResponse, status: number, body: 
   res.end(req.method === 'HEAD' ? undefined : bytes);
 };
 
-/** GET /metrics: the text, read now; the scan directory unusable: 500 with why (also logged); else 404 or 405. */
-const handle = (ctx: Ctx, names: readonly string[], req: IncomingMessage, res: ServerResponse): void => {
+/** GET /metrics: the fresh text; the scan directory unusable: 500 with why (also logged); else 404 or 405. */
+const handle = (ctx: Ctx, metrics: Snapshot, req: IncomingMessage, res: ServerResponse): void => {
   let path: string;
   try {
     path = new URL(req.url ?? '/', 'http://metrics').pathname;
@@ -59,7 +71,7 @@ const handle = (ctx: Ctx, names: readonly string[], req: IncomingMessage, res: S
   if (req.method !== 'GET' && req.method !== 'HEAD') return reply(req, res, 405, 'method not allowed\n', { Allow: 'GET, HEAD' });
   let text: string;
   try {
-    text = collectMetrics(ctx, names);
+    text = metrics.get();
   } catch (err) {
     if (!(err instanceof SvError)) throw err;
     for (const p of err.lines) ctx.err(`metrics: ${p}`);
@@ -78,9 +90,10 @@ export const serveMetrics = async (ctx: Ctx, names: readonly string[], listen: s
   // the scan directory and the names, checked once before listening (throws, exit 2)
   collectMetrics(ctx, names);
 
-  const server = createServer((req, res) => {
+  const metrics = new Snapshot(() => collectMetrics(ctx, names));
+  const server = createServer({ connectionsCheckingInterval: METRICS_TIMEOUT_CHECK_MS }, (req, res) => {
     try {
-      handle(ctx, names, req, res);
+      handle(ctx, metrics, req, res);
     } catch (err) {
       // whatever one request meets, the endpoint keeps serving (a service: only a signal ends it)
       ctx.err(`metrics: ${errorText(err)}`);
@@ -88,9 +101,9 @@ export const serveMetrics = async (ctx: Ctx, names: readonly string[], listen: s
       else res.destroy();
     }
   });
-  server.maxConnections = METRICS_MAX_CONNECTIONS;
+  boundConnections(server, METRICS_MAX_CONNECTIONS, METRICS_HEADERS_GRACE_MS);
   server.requestTimeout = METRICS_REQUEST_TIMEOUT_MS;
-  server.headersTimeout = METRICS_REQUEST_TIMEOUT_MS;
+  server.headersTimeout = METRICS_HEADERS_TIMEOUT_MS;
   return new Promise<number>((resolve) => {
     let listening = false;
     const stop = () => {

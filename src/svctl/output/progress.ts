@@ -1,4 +1,4 @@
-// What `up`, `down`, `restart`, `once` and `remove` are doing, as typed
+// What `up`, `down`, `restart`, `once`, `remove`, `reload` and `scale` are doing, as typed
 // events, and how they read: one line per service for a terminal (redrawn
 // in place by src/svctl/output/progresswriter.ts), one plain line per event that
 // matters for a pipe or a file, a summary, and the line Ctrl-C leaves. Pure:
@@ -17,6 +17,8 @@ export type ProgressEvent =
   | { kind: 'backoff'; name: string; restarts: number; lastExit: string | null; nextStartAt: number; at: number }
   /** Ready, `ms` after svctl began on it. */
   | { kind: 'ready'; name: string; ms: number; at: number }
+  /** Was ready, but by the time the command reports it has exited (`exit`: `exited 3`) and is `now` (`is restarting (backoff)`). */
+  | { kind: 'exited'; name: string; exit: string; now: string; at: number }
   /** Asked to stop. */
   | { kind: 'stopping'; name: string; at: number }
   /** Down (its supervisor gone), `ms` after svctl began on it. */
@@ -26,12 +28,45 @@ export type ProgressEvent =
   /** Did not get there; `reason` is svctl's error line without the service's name. */
   | { kind: 'failed'; name: string; reason: string; at: number }
   /** Not acted on because what it waited for did not get there (`reason`: "db failed"). */
-  | { kind: 'blocked'; name: string; toward: Toward; reason: string; at: number };
+  | { kind: 'blocked'; name: string; toward: Toward; reason: string; at: number }
+  /** Its supervisor was asked to read its folder again (reload). */
+  | { kind: 'reloading'; name: string; at: number }
+  /** Restarted by its supervisor after a reload, for the settings `changed`; not ready yet. */
+  | { kind: 'restarting'; name: string; changed: string[]; at: number }
+  /**
+   * Reloaded, `ms` after svctl began on it: the settings that hold now
+   * without a restart (`live`), those whose change restarted it (`restart`;
+   * `restarted` false: it was not running, they hold from its next start),
+   * and those that wait for a new supervisor.
+   */
+  | { kind: 'reloaded'; name: string; live: string[]; restart: string[]; restarted: boolean; newSupervisor: string[]; ms: number; at: number }
+  /** Stopped and its folder deleted (scale, remove), `ms` after svctl began on it. */
+  | { kind: 'removed'; name: string; ms: number; at: number };
 
 /** Where events go: the command's writer, or nowhere. */
 export type ProgressSink = (event: ProgressEvent) => void;
 
 export const noProgress: ProgressSink = () => {};
+
+/**
+ * A sink that shows only the services a command acts on, among those
+ * `quiet` names (what `restart web` brings up only because web requires
+ * it): each one's `waiting` is held until an event says it is acted on,
+ * and `up already` drops it.
+ */
+export const onlyTouched = (sink: ProgressSink, quiet: (name: string) => boolean): ProgressSink => {
+  const held = new Map<string, ProgressEvent>();
+  return (e) => {
+    if (!quiet(e.name)) return sink(e);
+    const waiting = held.get(e.name);
+    held.delete(e.name);
+    if (e.kind === 'waiting') held.set(e.name, e);
+    else if (e.kind !== 'unchanged') {
+      if (waiting) sink(waiting);
+      sink(e);
+    }
+  };
+};
 
 /** An error line without its leading `NAME: `, for the service's own line, which names it already. */
 export const withoutName = (name: string, line: string): string => (line.startsWith(`${name}: `) ? line.slice(name.length + 2) : line);
@@ -56,6 +91,17 @@ export const msText = (ms: number): string => {
 export const backoffText = (e: Extract<ProgressEvent, { kind: 'backoff' }>, now: number): string =>
   `in backoff after ${e.restarts} restart${e.restarts === 1 ? '' : 's'}${e.lastExit ? ` (${e.lastExit})` : ''}, next start in ${msText(e.nextStartAt - now)}`;
 
+/** What a reload did, in a phrase: `timeout-kill applied; restarted for run, ready in 120 ms`. */
+export const reloadedText = (e: Extract<ProgressEvent, { kind: 'reloaded' }>): string => {
+  const parts: string[] = [];
+  if (e.live.length > 0) parts.push(`${e.live.join(', ')} applied`);
+  if (e.restart.length > 0) {
+    parts.push(e.restarted ? `restarted for ${e.restart.join(', ')}, ready in ${msText(e.ms)}` : `${e.restart.join(', ')} from its next start (not running)`);
+  }
+  if (e.newSupervisor.length > 0) parts.push(`${e.newSupervisor.join(', ')} not applied: needs a new supervisor (svctl restart)`);
+  return parts.length > 0 ? `reloaded: ${parts.join('; ')}` : 'reloaded: nothing changed';
+};
+
 /** How a line reads on a terminal, for the colours: going, done, bad, or nothing to say. */
 export type Tone = 'busy' | 'good' | 'bad' | 'plain';
 
@@ -70,6 +116,8 @@ export const phaseText = (e: ProgressEvent, now: number): { text: string; tone: 
       return { text: backoffText(e, now), tone: 'busy' };
     case 'ready':
       return { text: `ready in ${msText(e.ms)}`, tone: 'good' };
+    case 'exited':
+      return { text: `ready, but ${e.exit} and ${e.now}`, tone: 'bad' };
     case 'stopping':
       return { text: `stopping ${msText(now - e.at)}`, tone: 'busy' };
     case 'down':
@@ -81,11 +129,19 @@ export const phaseText = (e: ProgressEvent, now: number): { text: string; tone: 
       return { text: /^failed\b/.test(e.reason) ? e.reason : `failed: ${e.reason}`, tone: 'bad' };
     case 'blocked':
       return { text: `not ${e.toward === 'up' ? 'started' : 'stopped'}: ${e.reason}`, tone: 'bad' };
+    case 'reloading':
+      return { text: `reloading ${msText(now - e.at)}`, tone: 'busy' };
+    case 'restarting':
+      return { text: `restarting for ${e.changed.join(', ')} ${msText(now - e.at)}`, tone: 'busy' };
+    case 'reloaded':
+      return { text: reloadedText(e), tone: e.newSupervisor.length > 0 ? 'plain' : 'good' };
+    case 'removed':
+      return { text: `removed in ${msText(e.ms)}`, tone: 'good' };
   }
 };
 
 /** Still under way: what an interruption leaves behind. */
-const UNDER_WAY = new Set<ProgressEvent['kind']>(['waiting', 'starting', 'backoff', 'stopping']);
+const UNDER_WAY = new Set<ProgressEvent['kind']>(['waiting', 'starting', 'backoff', 'stopping', 'reloading', 'restarting']);
 
 /** Paints a phrase in a tone (identity without colours). */
 export type Paint = (tone: Tone, text: string) => string;
@@ -122,7 +178,10 @@ export const frameLines = (model: ProgressModel, now: number, width: number, pai
 export const plainLine = (event: ProgressEvent, previous: ProgressEvent | undefined): string | null => {
   switch (event.kind) {
     case 'ready':
+    case 'exited':
     case 'down':
+    case 'reloaded':
+    case 'removed':
       return `${event.name}: ${phaseText(event, event.at).text}`;
     case 'backoff':
       if (previous?.kind === 'backoff' && previous.nextStartAt === event.nextStartAt) return null;
@@ -138,12 +197,14 @@ export const summaryLine = (model: ProgressModel, elapsedMs: number): string => 
   const add = (what: string) => counts.set(what, (counts.get(what) ?? 0) + 1);
   for (const e of model.values()) {
     if (e.kind === 'ready' || (e.kind === 'unchanged' && e.state === 'up')) add('up');
+    else if (e.kind === 'exited') add('exited since');
     else if (e.kind === 'down' || (e.kind === 'unchanged' && e.state === 'down')) add('down');
     else if (e.kind === 'failed') add('failed');
     else if (e.kind === 'blocked') add(e.toward === 'up' ? 'not started' : 'not stopped');
+    else if (e.kind === 'reloaded' || e.kind === 'removed') add(e.kind);
     else add('unfinished');
   }
-  const order = ['up', 'down', 'failed', 'not started', 'not stopped', 'unfinished'];
+  const order = ['up', 'exited since', 'down', 'reloaded', 'removed', 'failed', 'not started', 'not stopped', 'unfinished'];
   const parts = order.filter((w) => counts.has(w)).map((w) => `${counts.get(w)} ${w}`);
   return `${parts.length > 0 ? parts.join(', ') : 'nothing to do'} in ${msText(elapsedMs)}`;
 };
@@ -166,7 +227,7 @@ const leftText = (e: ProgressEvent): string => {
 export const interruptedLine = (model: ProgressModel): string => {
   const left = [...model.values()].filter((e) => UNDER_WAY.has(e.kind));
   if (left.length === 0) return 'interrupted';
-  const goingUp = left.some((e) => e.kind === 'starting' || e.kind === 'backoff' || (e.kind === 'waiting' && e.toward === 'up'));
+  const goingUp = left.some((e) => e.kind === 'starting' || e.kind === 'backoff' || e.kind === 'restarting' || (e.kind === 'waiting' && e.toward === 'up'));
   const advice = goingUp ? 'left running; svctl down to stop' : 'left as they are; svctl down to finish';
   return `interrupted: ${left.map(leftText).join(', ')} (${advice})`;
 };

@@ -25,6 +25,8 @@ export interface ProgressWriter {
   finish(summary?: boolean): void;
   /** The line an interruption leaves: what was still under way, in which state. */
   interrupted(): string;
+  /** A line for a person at a terminal (what svctl waits for), `svctl: ` first; nothing elsewhere. */
+  notice(line: string): void;
 }
 
 export interface WriterOptions {
@@ -91,5 +93,9 @@ export const makeProgressWriter = (
       if (summary) write.stderr(`${summaryLine(model, now() - opts.startedAt)}\n`);
     },
     interrupted: () => interruptedLine(model),
+    // before any frame (a wait for the lock comes first): the frame is drawn below it
+    notice: (line) => {
+      if (mode === 'terminal' && !finished && drawn === 0) write.stderr(`svctl: ${line}\n`);
+    },
   };
 };

@@ -31,7 +31,7 @@ describe('svctl completion', () => {
 
     // every command of commander's table, and help
     expect(complete(script, ['svctl', ''])).toEqual([...COMMANDS, 'help'].sort());
-    expect(complete(script, ['svctl', 're'])).toEqual(['remove', 'restart']);
+    expect(complete(script, ['svctl', 're'])).toEqual(['reload', 'remove', 'restart']);
     expect(complete(script, ['svctl', 'restart', '--no'])).toEqual(['--no-deps']);
     expect(complete(script, ['svctl', 'signal', 'HU'])).toEqual(['HUP']);
     expect(complete(script, ['svctl', 'wait', ''])).toEqual(['down', 'failed', 'up']);

@@ -104,13 +104,13 @@ describe('svctl metrics', E2E, () => {
 });
 
 describe('svctl metrics --listen', E2E, () => {
-  it('serves the same text at GET /metrics, read afresh per request; 404 elsewhere, 405 for other methods; SIGTERM: exit 0', async () => {
+  it('serves the same text at GET /metrics, computed anew once the last is a second old; 404 elsewhere, 405 for other methods; SIGTERM: exit 0', async () => {
     sb.service('a', forever('a'), { 'timeout-kill': '300' });
     sb.service('b', forever('b'), { down: '', 'timeout-kill': '300' });
     expect((await sb.svctl(['up', 'a'])).code).toBe(0);
     const srv = await serve();
 
-    let res = await get(srv.url);
+    const res = await get(srv.url);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe(METRICS_CONTENT_TYPE);
     let m = parsePromText(await res.text());
@@ -118,8 +118,11 @@ describe('svctl metrics --listen', E2E, () => {
     expect(values(m, 'svkit_up', 'b')).toEqual([0]);
 
     expect((await sb.svctl(['up', 'b'])).code).toBe(0);
-    res = await get(`${srv.url}?x=1`); // a query string changes nothing
-    m = parsePromText(await res.text());
+    // a text is served for a second at least (metrics/snapshot.ts): the next one says b is up
+    m = await waitFor(async () => {
+      const again = parsePromText(await (await get(`${srv.url}?x=1`)).text()); // a query string changes nothing
+      return values(again, 'svkit_up', 'b')[0] === 1 ? again : null;
+    }, 'a text with b up', SLOW, 200);
     expect(values(m, 'svkit_up', 'b')).toEqual([1]);
 
     const head = await get(srv.url, { method: 'HEAD' });

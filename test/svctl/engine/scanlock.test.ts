@@ -50,7 +50,7 @@ describe('scan lock', () => {
     const t0 = Date.now();
     const second = await sb.svctl(['up', '-t', '300']);
     expect(second.code).toBe(1);
-    expect(second.stderr).toMatch(new RegExp(`^svctl: .*: locked by svctl pid ${first.child.pid}; gave up after \\d+ ms\\n$`));
+    expect(second.stderr).toMatch(new RegExp(`^svctl: .*: locked by svctl pid ${first.child.pid} \\(svctl up\\); gave up after \\d+ ms\\n$`));
     expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
     expect((await sb.svctl(['status'])).code).toBe(0);
     expect((await sb.svctl(['check'])).code).toBe(1);

@@ -11,6 +11,7 @@ import {
   frameLines,
   interruptedLine,
   msText,
+  onlyTouched,
   phaseText,
   plainLine,
   type ProgressEvent,
@@ -24,6 +25,9 @@ import { blankStatus } from '../../../src/supervise/status.js';
 
 const T = 1_000_000;
 const model = (...events: ProgressEvent[]): ProgressModel => events.reduce<ProgressModel>((m, e) => applyEvent(m, e), new Map());
+const reloaded = (over: Partial<Extract<ProgressEvent, { kind: 'reloaded' }>> = {}): ProgressEvent => ({
+  kind: 'reloaded', name: 'db', live: [], restart: [], restarted: false, newSupervisor: [], ms: 30, at: T, ...over,
+});
 const backoff = (over: Partial<Extract<ProgressEvent, { kind: 'backoff' }>> = {}): ProgressEvent => ({
   kind: 'backoff', name: 'web', restarts: 5, lastExit: 'exited 1', nextStartAt: T + 4200, at: T, ...over,
 });
@@ -48,9 +52,18 @@ describe('phaseText: a service\'s terminal line after its name', () => {
     [{ kind: 'failed', name: 'db', reason: 'not ready after 3000 ms (state starting)', at: T }, T, 'failed: not ready after 3000 ms (state starting)', 'bad'],
     [{ kind: 'blocked', name: 'web', toward: 'up', reason: 'db failed', at: T }, T, 'not started: db failed', 'bad'],
     [{ kind: 'blocked', name: 'db', toward: 'down', reason: 'web not down', at: T }, T, 'not stopped: web not down', 'bad'],
+    [{ kind: 'exited', name: 'a', exit: 'exited 3', now: 'failed', at: T }, T, 'ready, but exited 3 and failed', 'bad'],
     [backoff(), T, 'in backoff after 5 restarts (exited 1), next start in 4.2 s', 'busy'],
     [backoff(), T + 4000, 'in backoff after 5 restarts (exited 1), next start in 200 ms', 'busy'],
     [backoff({ restarts: 1, lastExit: null }), T, 'in backoff after 1 restart, next start in 4.2 s', 'busy'],
+    [{ kind: 'reloading', name: 'db', at: T }, T + 20, 'reloading 20 ms', 'busy'],
+    [{ kind: 'restarting', name: 'db', changed: ['run', 'env'], at: T }, T + 1100, 'restarting for run, env 1.1 s', 'busy'],
+    [reloaded(), T, 'reloaded: nothing changed', 'good'],
+    [reloaded({ live: ['timeout-kill', 'memory-max'] }), T, 'reloaded: timeout-kill, memory-max applied', 'good'],
+    [reloaded({ live: ['timeout-kill'], restart: ['run'], restarted: true, ms: 310 }), T, 'reloaded: timeout-kill applied; restarted for run, ready in 310 ms', 'good'],
+    [reloaded({ restart: ['env'] }), T, 'reloaded: env from its next start (not running)', 'good'],
+    [reloaded({ newSupervisor: ['log/run'] }), T, 'reloaded: log/run not applied: needs a new supervisor (svctl restart)', 'plain'],
+    [{ kind: 'removed', name: 'w@3', ms: 300, at: T }, T, 'removed in 300 ms', 'good'],
   ])('%j at +%d: %s', (e, now, text, tone) => expect(phaseText(e, now)).toEqual({ text, tone }));
 });
 
@@ -85,6 +98,7 @@ describe('plainLine: without a terminal, one line per event that matters', () =>
   it.each<[ProgressEvent, ProgressEvent | undefined, string | null]>([
     [{ kind: 'ready', name: 'db', ms: 120, at: T }, undefined, 'db: ready in 120 ms'],
     [{ kind: 'down', name: 'db', ms: 40, at: T }, undefined, 'db: down in 40 ms'],
+    [{ kind: 'exited', name: 'a', exit: 'exited 3', now: 'is restarting (backoff)', at: T }, undefined, 'a: ready, but exited 3 and is restarting (backoff)'],
     [backoff(), undefined, 'web: in backoff after 5 restarts (exited 1), next start in 4.2 s'],
     [backoff({ at: T + 100 }), backoff(), null], // the same backoff seen again: said once
     [backoff({ nextStartAt: T + 9000, restarts: 6 }), backoff(), 'web: in backoff after 6 restarts (exited 1), next start in 9.0 s'],
@@ -95,7 +109,36 @@ describe('plainLine: without a terminal, one line per event that matters', () =>
     // failures are svctl's error lines on stderr, as before: not repeated on stdout
     [{ kind: 'failed', name: 'db', reason: 'failed (exited 3)', at: T }, undefined, null],
     [{ kind: 'blocked', name: 'web', toward: 'up', reason: 'db failed', at: T }, undefined, null],
+    [reloaded({ live: ['restart'] }), undefined, 'db: reloaded: restart applied'],
+    [{ kind: 'removed', name: 'w@3', ms: 300, at: T }, undefined, 'w@3: removed in 300 ms'],
+    [{ kind: 'reloading', name: 'db', at: T }, undefined, null],
+    [{ kind: 'restarting', name: 'db', changed: ['run'], at: T }, undefined, null],
   ])('%j -> %j', (e, prev, line) => expect(plainLine(e, prev)).toBe(line));
+});
+
+describe('onlyTouched: restart web says nothing of the db it requires and left running', () => {
+  const run = (events: ProgressEvent[]) => {
+    const seen: string[] = [];
+    const sink = onlyTouched((e) => seen.push(`${e.name} ${e.kind}`), (n) => n !== 'web');
+    for (const e of events) sink(e);
+    return seen;
+  };
+  it('db up already: neither its waiting nor its unchanged shown; web in full', () => {
+    expect(run([
+      { kind: 'waiting', name: 'db', toward: 'up', on: [], at: T },
+      { kind: 'waiting', name: 'web', toward: 'up', on: ['db'], at: T },
+      { kind: 'unchanged', name: 'db', state: 'up', at: T },
+      { kind: 'starting', name: 'web', at: T },
+      { kind: 'ready', name: 'web', ms: 5, at: T },
+    ])).toEqual(['web waiting', 'web starting', 'web ready']);
+  });
+  it('db had to be started: shown from its waiting on', () => {
+    expect(run([
+      { kind: 'waiting', name: 'db', toward: 'up', on: [], at: T },
+      { kind: 'starting', name: 'db', at: T },
+      { kind: 'ready', name: 'db', ms: 5, at: T },
+    ])).toEqual(['db waiting', 'db starting', 'db ready']);
+  });
 });
 
 describe('summaryLine', () => {
@@ -106,6 +149,10 @@ describe('summaryLine', () => {
     [[{ kind: 'down', name: 'a', ms: 1, at }, { kind: 'unchanged', name: 'b', state: 'down', at }], 40, '2 down in 40 ms'],
     [[{ kind: 'down', name: 'a', ms: 1, at }, { kind: 'blocked', name: 'b', toward: 'down', reason: 'a not down', at }], 40, '1 down, 1 not stopped in 40 ms'],
     [[], 12, 'nothing to do in 12 ms'],
+    [[reloaded(), { ...reloaded(), name: 'api' } as ProgressEvent, { kind: 'failed', name: 'x', reason: 'no supervisor', at }], 50, '2 reloaded, 1 failed in 50 ms'],
+    [[{ kind: 'ready', name: 'w@1', ms: 1, at }, { kind: 'removed', name: 'w@2', ms: 1, at }], 50, '1 up, 1 removed in 50 ms'],
+    [[{ kind: 'reloading', name: 'db', at }], 50, '1 unfinished in 50 ms'],
+    [[{ kind: 'ready', name: 'a', ms: 1, at }, { kind: 'exited', name: 'b', exit: 'exited 3', now: 'failed', at }], 40, '1 up, 1 exited since in 40 ms'],
   ])('%#: %s', (events, ms, line) => expect(summaryLine(model(...events), ms)).toBe(line));
 });
 
@@ -120,6 +167,8 @@ describe('interruptedLine: what a stop signal left, in which state', () => {
       [{ kind: 'stopping', name: 'web', at: T }, { kind: 'waiting', name: 'db', toward: 'down', on: ['web'], at: T }],
       'interrupted: web stopping, db waiting (left as they are; svctl down to finish)',
     ],
+    [[{ kind: 'restarting', name: 'db', changed: ['run'], at: T }], 'interrupted: db restarting (left running; svctl down to stop)'],
+    [[{ kind: 'reloading', name: 'db', at: T }], 'interrupted: db reloading (left as they are; svctl down to finish)'],
     [[{ kind: 'ready', name: 'db', ms: 1, at: T }], 'interrupted'],
     [[], 'interrupted'],
   ])('%#: %s', (events, line) => expect(interruptedLine(model(...events))).toBe(line));

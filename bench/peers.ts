@@ -57,7 +57,8 @@ const installed = (...tools: string[]): boolean => spawnSync('sh', ['-c', `comma
 const runChild = (supervisor: number): number | null => children(supervisor).find((c) => cmdline(c) === RUN_ARGV) ?? null;
 
 export interface Peer {
-  readonly name: 'svkit' | 'runit' | 's6';
+  /** svkit one svrun per service, svkit hosted (`host`), runit, s6. */
+  readonly name: 'svkit' | 'host' | 'runit' | 's6';
   /** The per-service supervisor: svrun, runsv, s6-supervise. */
   readonly supervisor: string;
   readonly available: boolean;
@@ -73,6 +74,8 @@ export interface Peer {
   downAll(scan: string, names: readonly string[], owned: Owned): Promise<void>;
   /** Ends all that upAll started, the peer's way (the caller SIGKILLs what is left after). */
   teardown(scan: string): Promise<void>;
+  /** What supervision needs besides the supervisors, while upAll's services run: svkit's task reapers, runit's and s6's scanner. */
+  helpers(scan: string, names: readonly string[]): number[];
   /** One status call for one service, and one readiness check of them all. */
   statusArgv(scan: string, name: string): string[];
   checkArgv(scan: string, names: readonly string[]): string[];
@@ -94,24 +97,31 @@ const readStatus = (dir: string): StatusJson | null => {
 
 const svkitCgroups = new Set<string>();
 
-export const svkit: Peer = {
-  name: 'svkit',
+/** The service's run as status.json names it, once it is the exec'd run. */
+export const svkitRun = (dir: string): number | null => {
+  const s = readStatus(dir);
+  if (s?.cgroup) svkitCgroups.add(s.cgroup);
+  return s?.state === 'up' && s.pid && cmdline(s.pid) === RUN_ARGV ? s.pid : null;
+};
+
+/** One svrun hosting every folder of `dirs` (`svrun DIR DIR...`). */
+export const svrunHost = (dirs: readonly string[]): ChildProcess => spawn(process.execPath, [SVRUN, ...dirs], { stdio: 'ignore' });
+
+/** svkit in either mode: one svrun per service, or (`hosted`) one svrun for all, as `svctl up --host` makes it. */
+const svkitPeer = (hosted: boolean): Peer => ({
+  name: hosted ? 'host' : 'svkit',
   supervisor: 'svrun',
   available: true,
   downEndsSupervisors: true,
   superviseOne: (dir) => spawn(process.execPath, [SVRUN, dir], { stdio: 'ignore' }),
-  runPid: (_supervisor, dir) => {
-    const s = readStatus(dir);
-    if (s?.cgroup) svkitCgroups.add(s.cgroup);
-    return s?.state === 'up' && s.pid && cmdline(s.pid) === RUN_ARGV ? s.pid : null;
-  },
+  runPid: (_supervisor, dir) => svkitRun(dir),
   upAll: async (scan, names, owned) => {
-    const code = await exec([process.execPath, SVCTL, '-d', scan, 'up'], owned);
+    const code = await exec([process.execPath, SVCTL, '-d', scan, 'up', ...(hosted ? ['--host'] : [])], owned);
     if (code !== 0) throw new Error(`bench: svctl up exited ${code}`);
     return names.map((n) => {
       const dir = join(scan, n);
       const sup = readStatus(dir)?.supervisor?.pid;
-      if (!sup || !svkit.runPid(sup, dir)) throw new Error(`bench: ${n} not up after svctl up`);
+      if (!sup || !svkitRun(dir)) throw new Error(`bench: ${n} not up after svctl up`);
       owned.addTree(sup);
       return sup;
     });
@@ -123,9 +133,22 @@ export const svkit: Peer = {
   teardown: async (scan) => {
     await exec([process.execPath, SVCTL, '-d', scan, 'down']);
   },
+  helpers: (scan, names) => names.map((n) => taskReaper(join(scan, n))).filter((p): p is number => p !== null),
   statusArgv: (scan, name) => [process.execPath, SVCTL, '-d', scan, 'status', name],
   checkArgv: (scan) => [process.execPath, SVCTL, '-d', scan, 'check'],
+});
+
+/** The task reaper supervise/reaper records for a service folder, or null. */
+export const taskReaper = (dir: string): number | null => {
+  try {
+    return Number(readFileSync(join(dir, 'supervise/reaper'), 'utf8').split(' ')[0]) || null;
+  } catch {
+    return null;
+  }
 };
+
+export const svkit = svkitPeer(false);
+export const svkitHost = svkitPeer(true);
 
 /** The cgroups svrun made that a SIGKILL at cleanup may have left (empty ones only go). */
 export const removeSvkitCgroups = (): void => {
@@ -182,6 +205,10 @@ const daemontools = (p: {
       await until(() => root.exitCode !== null || root.signalCode !== null, `${p.scanner} to exit`, 5_000).catch(() => {});
       await until(() => sups.every((s) => cmdline(s) === ''), `${p.supervisor}s to exit`, 5_000).catch(() => {});
     },
+    helpers: (scan) => {
+      const root = roots.get(scan)?.pid;
+      return root ? [root] : [];
+    },
     statusArgv: (scan, name) => p.statusArgv(join(scan, name)),
     checkArgv: (scan, names) => p.checkArgv(dirs(scan, names)),
   };
@@ -211,4 +238,4 @@ export const s6 = daemontools({
   checkArgv: (d) => ['s6-svwait', '-u', '-a', '-t', '1000', ...d],
 });
 
-export const PEERS: readonly Peer[] = [svkit, runit, s6];
+export const PEERS: readonly Peer[] = [svkit, svkitHost, runit, s6];

@@ -1,10 +1,11 @@
 // The table: one row per measure, svkit next to the Node floor and the peers,
-// with ratios and the goal of issue 11; and docs/performance.md, whose
+// in both modes, with ratios and the goals of issues 11 and 20; and docs/performance.md, whose
 // generated part sits between two markers so the hand-written analysis stays.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { best, cell, ratio, type Summary, summarize, times } from './stats.js';
 
-export type Contender = 'svkit' | 'floor' | 'runit' | 's6';
+/** svkit in each mode (one svrun per service; `host`: hosted, one svrun for all), the Node floor, the peers. */
+export type Contender = 'svkit' | 'host' | 'floor' | 'runit' | 's6';
 
 /** Samples by measure, then by contender. */
 export class Samples {
@@ -21,39 +22,46 @@ export class Samples {
   }
 }
 
+/** A goal for one svkit mode's figure: whether it is met (null: cannot tell in this run). */
+export interface Goal {
+  of: 'svkit' | 'host';
+  text: string;
+  met: (figure: Summary, ref: { floor: Summary | null; runit: Summary | null }) => boolean | null;
+}
+
 export interface Row {
   id: string;
   label: string;
   unit: string;
-  /** A goal (issue 11's, or a bound the behaviour means), and whether the svkit figure meets it (null: cannot tell in this run). */
-  goal?: { text: string; met: (svkit: Summary, floor: Summary | null, runit: Summary | null) => boolean | null };
-  /** Instead of figures (svkit-only measures with more than one number). */
-  text?: string;
+  /** Goals (issue 11's and 20's, or a bound the behaviour means), per mode. */
+  goals?: Goal[];
+  /** Instead of figures (svkit-only measures with more than one number), per mode. */
+  text?: { svkit: string; host: string };
 }
 
-const verdict = (row: Row, s: Samples): string => {
-  const svkit = s.get(row.id, 'svkit');
-  if (!row.goal) return '';
-  const met = svkit ? row.goal.met(svkit, s.get(row.id, 'floor'), s.get(row.id, 'runit')) : null;
-  return `${row.goal.text}${met === null ? '' : met ? ' ✓' : ' ✗'}`;
-};
+const MODE = { svkit: 'svkit', host: '--host' } as const;
+
+const verdict = (row: Row, s: Samples): string =>
+  (row.goals ?? [])
+    .map((g) => {
+      const figure = s.get(row.id, g.of);
+      const met = figure ? g.met(figure, { floor: s.get(row.id, 'floor'), runit: s.get(row.id, 'runit') }) : null;
+      return `${MODE[g.of]} ${g.text}${met === null ? '' : met ? ' ✓' : ' ✗'}`;
+    })
+    .join('; ');
 
 export const table = (rows: readonly Row[], s: Samples): string => {
-  const head = '| measure | unit | svkit | Node floor | svkit ÷ floor | runit | s6 | svkit ÷ best peer | goal |';
+  const head = '| measure | unit | svkit | svkit --host | Node floor | runit | s6 | svkit, --host ÷ best peer | goal |';
   const lines = [head, `|${'---|'.repeat(9)}`];
   for (const row of rows) {
     if (row.text !== undefined) {
-      lines.push(`| ${row.label} | ${row.unit} | ${row.text} | - | - | - | - | - | |`);
+      lines.push(`| ${row.label} | ${row.unit} | ${row.text.svkit} | ${row.text.host} | - | - | - | - | |`);
       continue;
     }
-    const svkit = s.get(row.id, 'svkit');
-    const floor = s.get(row.id, 'floor');
-    const runit = s.get(row.id, 'runit');
-    const s6 = s.get(row.id, 's6');
-    const peer = best([runit, s6]);
-    lines.push(
-      `| ${row.label} | ${row.unit} | ${cell(svkit)} | ${cell(floor)} | ${times(ratio(svkit, floor))} | ${cell(runit)} | ${cell(s6)} | ${times(ratio(svkit, peer))} | ${verdict(row, s)} |`,
-    );
+    const [svkit, host, floor, runit, s6] = (['svkit', 'host', 'floor', 'runit', 's6'] as const).map((w) => s.get(row.id, w));
+    const peer = best([runit!, s6!]);
+    const ratios = svkit || host ? `${times(ratio(svkit!, peer))}, ${times(ratio(host!, peer))}` : '-';
+    lines.push(`| ${row.label} | ${row.unit} | ${cell(svkit!)} | ${cell(host!)} | ${cell(floor!)} | ${cell(runit!)} | ${cell(s6!)} | ${ratios} | ${verdict(row, s)} |`);
   }
   return lines.join('\n');
 };

@@ -3,8 +3,16 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cpuMs, groupAlive, type Owned } from './proc.js';
-import { exec, RUN_ARGV, SVCTL, SVRUN, sleep, svkit, until, writeService } from './peers.js';
+import { cpuMs, descendants, groupAlive, type Owned, pssKiB } from './proc.js';
+import { exec, RUN_ARGV, SVCTL, SVRUN, sleep, svkit, svrunHost, until, writeService } from './peers.js';
+
+/**
+ * Each measure runs in both modes: `hosted` puts the measured service in one
+ * svrun with an idle neighbour (svrun DIR OTHER), or runs svctl with --host.
+ */
+const neighbour = (dir: string): string => writeService(`${dir}-neighbour`);
+const supervise = (dir: string, hosted: boolean) => (hosted ? svrunHost([dir, neighbour(dir)]) : svkit.superviseOne(dir));
+const hostFlag = (hosted: boolean) => (hosted ? ['--host'] : []);
 
 const statusOf = (dir: string): { state?: string; pid?: number; cgroup?: string | null; supervisor?: { pid: number } | null } | null => {
   try {
@@ -34,8 +42,8 @@ export interface LogFigures {
 }
 
 /** A service prints `lines` short lines (seq) as fast as it can; time from svrun's start until the last one is in the file. */
-export const logThroughput = async (base: string, mode: 'builtin' | 'subservice', lines: number, owned: Owned): Promise<LogFigures> => {
-  const d = writeService(join(base, `flood-${mode}`), `seq 1 ${lines}; exec sleep 1000`);
+export const logThroughput = async (base: string, mode: 'builtin' | 'subservice', lines: number, owned: Owned, hosted: boolean): Promise<LogFigures> => {
+  const d = writeService(join(base, `flood-${mode}${hosted ? '-hosted' : ''}`), `seq 1 ${lines}; exec sleep 1000`);
   mkdirSync(join(d, 'log'));
   let file: string;
   let re: RegExp;
@@ -49,7 +57,7 @@ export const logThroughput = async (base: string, mode: 'builtin' | 'subservice'
     re = /^\d+$/;
   }
   const t0 = performance.now();
-  const sv = svkit.superviseOne(d);
+  const sv = supervise(d, hosted);
   owned.add(sv.pid);
   await until(() => endsWith(file, `${lines}\n`), 'the last log line', 300_000); // one writer, in order: the last line means all
   const ms = performance.now() - t0;
@@ -62,26 +70,35 @@ export const logThroughput = async (base: string, mode: 'builtin' | 'subservice'
 };
 
 /**
- * SIGKILL of svrun itself: how long until nothing of its service runs (its
- * task reaper's work). The service and a background grandchild stop on TERM.
+ * SIGKILL of svrun itself: how long until nothing of its services runs (their
+ * task reapers' work). Each service and a background grandchild stop on TERM;
+ * hosted, three services in the svrun killed.
  */
-export const svrunKilled = async (dir: string, cgroup: boolean, owned: Owned): Promise<number> => {
-  writeService(dir, 'sleep 1000 & exec sleep 1000');
+export const svrunKilled = async (dir: string, cgroup: boolean, owned: Owned, hosted: boolean): Promise<number> => {
+  const dirs = hosted ? [0, 1, 2].map((i) => `${dir}-${i}`) : [dir];
+  for (const d of dirs) writeService(d, 'sleep 1000 & exec sleep 1000');
   const env = { ...process.env, ...(cgroup ? {} : { SVKIT_NO_CGROUP: '1' }) };
-  const c = spawn(process.execPath, [SVRUN, dir], { stdio: 'ignore', env });
+  const c = spawn(process.execPath, [SVRUN, ...dirs], { stdio: 'ignore', env });
   owned.add(c.pid);
-  const st = await until(() => {
-    const s = statusOf(dir);
-    return s?.state === 'up' && s.pid ? s : null;
-  }, 'svrun up');
-  await until(() => existsSync(join(dir, 'supervise/reaper')), 'the task reaper');
-  await sleep(50); // past the wrappers: the grandchild runs
+  const sts = await Promise.all(
+    dirs.map(async (d) => {
+      const st = await until(() => {
+        const s = statusOf(d);
+        return s?.state === 'up' && s.pid ? s : null;
+      }, 'svrun up');
+      await until(() => existsSync(join(d, 'supervise/reaper')), 'the task reaper');
+      return st;
+    }),
+  );
+  await sleep(50); // past the wrappers: the grandchildren run
   owned.addTree(c.pid);
-  const pgid = st.pid!;
   const t0 = performance.now();
   c.kill('SIGKILL');
-  const events = st.cgroup ? join(st.cgroup, 'cgroup.events') : null;
-  await until(() => (events ? !/^populated 1$/m.test(readFileSync(events, 'utf8')) : !groupAlive(pgid)), 'the service gone', 30_000);
+  const gone = (st: (typeof sts)[number]) => {
+    const events = st.cgroup ? join(st.cgroup, 'cgroup.events') : null;
+    return events ? !/^populated 1$/m.test(readFileSync(events, 'utf8')) : !groupAlive(st.pid!);
+  };
+  await until(() => sts.every(gone), 'the services gone', 30_000);
   return performance.now() - t0;
 };
 
@@ -111,9 +128,9 @@ const watching = (pid: number): boolean => {
 };
 
 /** SIGTERM to svrun while its service floods the built-in log, until svrun exited (was: < 3 s). */
-export const floodStop = async (dir: string, owned: Owned): Promise<number> => {
+export const floodStop = async (dir: string, owned: Owned, hosted: boolean): Promise<number> => {
   writeService(dir, 'exec yes');
-  const sv = svkit.superviseOne(dir);
+  const sv = supervise(dir, hosted);
   owned.add(sv.pid);
   await until(() => statusOf(dir)?.state === 'up', 'the flood up', 60_000);
   owned.addTree(sv.pid);
@@ -125,12 +142,12 @@ export const floodStop = async (dir: string, owned: Owned): Promise<number> => {
 };
 
 /** `svctl wait up`, already watching, from the moment status.json says up to its exit (was: < 2 s). */
-export const waitUp = async (scan: string, owned: Owned): Promise<number> => {
+export const waitUp = async (scan: string, owned: Owned, hosted: boolean): Promise<number> => {
   const dir = writeService(join(scan, 'w'));
   const waiter = spawn(process.execPath, [SVCTL, '-d', scan, 'wait', 'up', 'w', '-t', '60000'], { stdio: 'ignore' });
   owned.add(waiter.pid);
   await until(() => watching(waiter.pid!), 'svctl wait to watch', 60_000);
-  const sv = svkit.superviseOne(dir);
+  const sv = supervise(dir, hosted);
   owned.add(sv.pid);
   const upAt = await until(() => statusOf(dir)?.state === 'up' && performance.now(), 'the service up', 60_000);
   await until(() => waiter.exitCode !== null, 'svctl wait to return', 60_000);
@@ -142,40 +159,40 @@ export const waitUp = async (scan: string, owned: Owned): Promise<number> => {
 };
 
 /** `svctl up` of a service that fails for good (exit 3, restart never), until it reported it (was: < 6 s; timeout-ready 10 s). */
-export const upFailed = async (scan: string, owned: Owned): Promise<number> => {
+export const upFailed = async (scan: string, owned: Owned, hosted: boolean): Promise<number> => {
   const dir = writeService(join(scan, 'f'), 'echo "cannot open config" >&2; exit 3');
   setting(dir, 'notification-fd', '3');
   setting(dir, 'restart', 'never');
-  const ms = await timedExec(svctl(scan, 'up'), owned);
+  const ms = await timedExec(svctl(scan, 'up', ...hostFlag(hosted)), owned);
   owned.addTree(statusOf(dir)?.supervisor?.pid);
   await exec(svctl(scan, 'down'), owned);
   return ms;
 };
 
 /** `svctl up -t 500` of a service that never gets ready, until it gave up (was: < 5 s; timeout-ready 20 s). */
-export const upGivesUp = async (scan: string, owned: Owned): Promise<number> => {
+export const upGivesUp = async (scan: string, owned: Owned, hosted: boolean): Promise<number> => {
   const dir = writeService(join(scan, 'never'));
   setting(dir, 'notification-fd', '3');
   setting(dir, 'timeout-ready', '20000');
-  const ms = await timedExec(svctl(scan, 'up', '-t', '500'), owned);
+  const ms = await timedExec(svctl(scan, 'up', '-t', '500', ...hostFlag(hosted)), owned);
   owned.addTree(statusOf(dir)?.supervisor?.pid);
   await exec(svctl(scan, 'down'), owned);
   return ms;
 };
 
 /** `svctl up` where svrun exits at once (supervise/ is a file), until it showed svrun's error (was: < 5 s; timeout-ready 20 s). */
-export const upSvrunExits = async (scan: string, owned: Owned): Promise<number> => {
+export const upSvrunExits = async (scan: string, owned: Owned, hosted: boolean): Promise<number> => {
   const dir = writeService(join(scan, 'web'));
   setting(dir, 'timeout-ready', '20000');
   writeFileSync(join(dir, 'supervise'), 'in the way\n');
-  return timedExec(svctl(scan, 'up'), owned);
+  return timedExec(svctl(scan, 'up', ...hostFlag(hosted)), owned);
 };
 
 /** `svctl boot --shutdown-timeout 1500` with a service that ignores TERM: SIGTERM to boot until it exited (was: < 6 s; at least 1.5 s). */
-export const bootShutdown = async (scan: string, owned: Owned): Promise<number> => {
+export const bootShutdown = async (scan: string, owned: Owned, hosted: boolean): Promise<number> => {
   const dir = writeService(join(scan, 'stuck'), `trap '' TERM; exec ${RUN_ARGV}`);
   setting(dir, 'timeout-kill', '60000');
-  const boot = spawn(process.execPath, [SVCTL, '-d', scan, 'boot', '--shutdown-timeout', '1500'], { stdio: 'ignore' });
+  const boot = spawn(process.execPath, [SVCTL, '-d', scan, 'boot', '--shutdown-timeout', '1500', ...hostFlag(hosted)], { stdio: 'ignore' });
   owned.add(boot.pid);
   await until(() => statusOf(dir)?.state === 'up', 'boot to bring stuck up', 60_000);
   owned.addTree(boot.pid);
@@ -183,4 +200,23 @@ export const bootShutdown = async (scan: string, owned: Owned): Promise<number> 
   boot.kill('SIGTERM');
   await until(() => boot.exitCode !== null || boot.signalCode !== null, 'boot to exit', 90_000);
   return performance.now() - t0;
+};
+
+/**
+ * A container's footprint: `svctl boot` with three services, 2 s after all
+ * are up: the PSS (MiB) of boot and every process below it but the services'
+ * own (their runs: RUN_ARGV), i.e. boot, the supervisors and task reapers.
+ */
+export const containerFootprint = async (scan: string, owned: Owned, hosted: boolean, settleMs: number): Promise<number> => {
+  const dirs = ['a', 'b', 'c'].map((n) => writeService(join(scan, n)));
+  const boot = spawn(process.execPath, [SVCTL, '-d', scan, 'boot', ...hostFlag(hosted)], { stdio: 'ignore' });
+  owned.add(boot.pid);
+  await until(() => dirs.every((d) => statusOf(d)?.state === 'up'), 'boot to bring a, b, c up', 60_000);
+  await sleep(settleMs);
+  owned.addTree(boot.pid);
+  const services = new Set(dirs.map((d) => statusOf(d)?.pid));
+  const kib = [boot.pid!, ...descendants(boot.pid!)].filter((p) => !services.has(p)).reduce((sum, p) => sum + (pssKiB(p) || 0), 0);
+  boot.kill('SIGTERM');
+  await until(() => boot.exitCode !== null || boot.signalCode !== null, 'boot to exit', 60_000);
+  return kib / 1024;
 };

@@ -83,6 +83,10 @@ export const STATUS_CHECK_FALLBACK_MS = 15_000;
 
 /** svctl's fallback look at a folder it watches when inotify says nothing (a folder made later, NFS): up, down and wait answer this soon. */
 export const CHANGE_POLL_MS = 50;
+/** A bring-up's poll while inotify watches the supervise/ folder (everything it waits for wakes it: src/svctl/engine/bringup.ts). */
+export const UP_WATCHED_POLL_MS = 500;
+/** How often svctl reads a starting host's stderr for a folder it refused (src/svctl/engine/host.ts). */
+export const HOST_STDERR_POLL_MS = 50;
 /** `logs -f`'s fallback poll: a person reads it, a quarter second is prompt and costs little. */
 export const FOLLOW_POLL_MS = 250;
 /** How often svctl redraws its progress lines on a terminal while something is under way (the clocks of `starting 1.2 s`). */
@@ -117,6 +121,13 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 export const MIN_FDS_SVRUN = 40;
 export const MIN_FDS_SVCTL = 40;
+/**
+ * What each service beyond the first adds to a hosting svrun: its control
+ * FIFO (2), log file, the output pipes of run, finish and a check (6), a
+ * notification pipe, a log/ logger's held pipe (3), its held supervise/ and
+ * the flock on its folder (2); with a margin, as MIN_FDS_SVRUN.
+ */
+export const FDS_PER_HOSTED_SERVICE = 20;
 /** svctl starts another svrun only while more descriptors than this stay free (for its reads, watches and spawn's own pipes). */
 export const LAUNCH_FD_RESERVE = 6;
 

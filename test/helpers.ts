@@ -28,7 +28,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach } from 'vitest';
+import { afterEach, beforeEach, describe } from 'vitest';
 import { writeFifo } from '../src/os/fifo.js';
 import { cgroupDirs, removeCgroupDirs } from '../src/os/cgroup.js';
 import { isAlive as procIsAlive, procStat } from '../src/os/proc.js';
@@ -202,6 +202,8 @@ export class Sandbox {
   private readonly mounts: string[] = [];
   /** Whether a process may carry this sandbox's token (its environment was handed out): cleanup then looks in /proc. */
   private tokenHandedOut = false;
+  /** svctl starts hosted supervisors (SVKIT_HOST=1 in what this sandbox runs): see inBothModes. */
+  hosted = false;
 
   constructor() {
     this.dir = mkdtempSync(join(tmpdir(), 'svkit-test-'));
@@ -214,6 +216,8 @@ export class Sandbox {
     this.tokenHandedOut = true;
     const env: NodeJS.ProcessEnv = { ...process.env, SVKIT_TEST_TOKEN: this.token, SVDIR: this.scan };
     delete env.SVKIT_STATE_DIR;
+    delete env.SVKIT_HOST;
+    if (this.hosted) env.SVKIT_HOST = '1';
     return env;
   }
 
@@ -439,6 +443,24 @@ export const withSandbox = (use: (sb: Sandbox) => void): void => {
   });
 };
 
+/** The two ways svctl starts supervisors: one svrun per service, and hosted (`--host`, SVKIT_HOST=1). */
+export const SVCTL_MODES = [
+  { mode: 'one svrun per service', hosted: false },
+  { mode: 'hosted, SVKIT_HOST=1', hosted: true },
+] as const;
+
+/**
+ * The tests `body` declares, once in each of SVCTL_MODES (the sandbox's
+ * svctl calls get SVKIT_HOST=1 in the second): `inBothModes(() => sb, (hosted) => { ... })`.
+ */
+export const inBothModes = (sandbox: () => Sandbox, body: (hosted: boolean) => void): void =>
+  describe.each(SVCTL_MODES)('$mode', ({ hosted }) => {
+    beforeEach(() => {
+      sandbox().hosted = hosted;
+    });
+    body(hosted);
+  });
+
 /** Writes runit letters (several at once, or junk) into the control FIFO of the service folder `dir` (src/os/fifo.ts); throws when no supervisor reads them. */
 export const control = (dir: string, letters: string): void => {
   if (writeFifo(join(dir, 'supervise', 'control'), letters) !== 'written') throw new Error(`${dir}: not supervised`);
@@ -500,11 +522,11 @@ export const builtCopy = (sb: Sandbox): { svctl: string; svrun: string } => {
   return { svctl: join(root, 'dist', 'cmd', 'svctl.js'), svrun: join(root, 'dist', 'cmd', 'svrun.cjs') };
 };
 
-/** Live svrun processes supervising the folder `dir` (argv: node svrun.cjs [options] DIR). */
+/** Live svrun processes supervising the folder `dir` (argv: node svrun.cjs [options] DIR..., a host among them). */
 export const svrunPids = (dir: string): number[] =>
   allPids().filter((pid) => {
     const argv = argvOf(pid)?.filter(Boolean);
-    return argv?.[1] === SVRUN && argv[argv.length - 1] === dir && isAlive(pid);
+    return argv?.[1] === SVRUN && argv.slice(2).includes(dir) && isAlive(pid);
   });
 
 /** The task reaper svrun started for the service folder `dir`, as src/supervisor/taskreaper.ts finds it, or null. */

@@ -113,12 +113,12 @@ export interface LogSink {
  * read (a terminal scrolled back, stopped with Ctrl-S) never holds the
  * service back; it queues on its own and drops its oldest lines.
  */
-const sinkOf = (writer: QueuedWriter, format: (stream: Stream, text: string) => string, echo: QueuedWriter | null = null): LogSink => ({
+const sinkOf = (writer: QueuedWriter, format: (stream: Stream, text: string) => string, echo: QueuedWriter | null = null, echoLabel = ''): LogSink => ({
   // svrun's own lines quote untrusted values (a setting, an error from a file): one line always
   line: (stream, text) => {
     const line = format(stream, stream === 'svrun' ? printable(text) : text);
     writer.push(line);
-    echo?.push(line);
+    echo?.push(echoLabel + line);
   },
   close: async (ms = LOG_FLUSH_MS) => {
     await Promise.all([writer.close(ms), echo?.close(ms)]);
@@ -144,7 +144,9 @@ const isoNow = (): string => {
 /**
  * log/current in `logDir`, created when missing, rotated by `rotation`;
  * `onRecover` once writes succeed again after failing. `echoFd`: a terminal
- * (see terminalFd) that is shown every line too, as written to the file.
+ * (see terminalFd) that is shown every line too, as written to the file;
+ * `echoName`: each line shown there says whose it is (`NAME | `: one svrun
+ * hosting several services).
  */
 export const fileSink = (
   logDir: string,
@@ -152,12 +154,14 @@ export const fileSink = (
   rotation: Rotation = DEFAULT_ROTATION,
   onRecover?: () => void,
   echoFd: number | null = null,
+  echoName: string | null = null,
 ): LogSink => {
   // the terminal is a courtesy, log/current is the log: the terminal's errors (hung up) are not the log's
   const echo = echoFd === null ? null : new QueuedWriter({ ownsFd: false, open: () => ({ fd: echoFd, size: 0 }) }, () => {});
+  const label = echoName === null ? '' : labelFor(echoName);
   // our own copy, which the writer reads at each write and rotation: a reload changes it in place
   const held = { ...rotation };
-  const sink = sinkOf(new QueuedWriter(rotatingFile(logDir, held), onError, onRecover), (stream, text) => formatLine(isoNow(), stream, text), echo);
+  const sink = sinkOf(new QueuedWriter(rotatingFile(logDir, held), onError, onRecover), (stream, text) => formatLine(isoNow(), stream, text), echo, label);
   // (assigned, not spread: a spread would read `backlogged` once)
   return Object.assign(sink, { setRotation: (r: Rotation) => void Object.assign(held, r) });
 };

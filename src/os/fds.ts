@@ -5,7 +5,7 @@
 // marks every inherited descriptor above stderr close-on-exec before it does
 // anything else; what it hands on itself (spawn's stdio) is unaffected.
 import { closeSync, readdirSync, readFileSync } from 'node:fs';
-import { EXIT_FAILED, EXIT_INVALID, MIN_FDS_SVCTL, MIN_FDS_SVRUN } from '../defaults.js';
+import { EXIT_FAILED, EXIT_INVALID, FDS_PER_HOSTED_SERVICE, MIN_FDS_SVCTL, MIN_FDS_SVRUN } from '../defaults.js';
 import { libc } from './libc.js';
 
 const O_CLOEXEC = 0o2000000;
@@ -106,4 +106,16 @@ export const tooFewDescriptors = (program: keyof typeof NEEDS, exhausted = false
 export const descriptorShortage = (program: keyof typeof NEEDS): { line: string; exitCode: number } | null => {
   limitAtStart = descriptorLimit();
   return limitAtStart !== null && limitAtStart < NEEDS[program].min ? tooFewDescriptors(program) : null;
+};
+
+/**
+ * An svrun hosting `services` services needs descriptors for each (see
+ * FDS_PER_HOSTED_SERVICE): null when the limit allows it, else the line
+ * saying it does not (exit 111), checked before any folder is touched.
+ */
+export const hostDescriptorShortage = (services: number): { line: string; exitCode: number } | null => {
+  const need = MIN_FDS_SVRUN + FDS_PER_HOSTED_SERVICE * Math.max(0, services - 1);
+  const limit = limitAtStart ?? descriptorLimit();
+  if (limit === null || limit >= need) return null;
+  return { line: `svrun: too few file descriptors for ${services} services (limit ${limit}, needs at least ${need}): raise the hard limit (ulimit -Hn)`, exitCode: EXIT_INVALID };
 };

@@ -30,7 +30,8 @@ import { isAlive } from '../os/proc.js';
 import { fileKind } from '../os/safefile.js';
 import { type Owner, readOwner, sameOwner, self, writeOwner } from './owner.js';
 
-export type Release = () => Promise<void>;
+/** Lets go of the lock; `last`, when given, runs just before, under the guard (a successor waits for both). */
+export type Release = (last?: () => void) => Promise<void>;
 
 /** The file inside the lock directory that names its holder (src/supervise/owner.ts). */
 const ownerFile = (lockPath: string) => join(lockPath, 'owner');
@@ -192,7 +193,13 @@ export const acquireLock = (opts: LockOptions): Promise<LockResult> =>
       clearStaleLock(opts.lockPath);
       release = await take();
     }
-    opts.claim();
+    try {
+      opts.claim();
+    } catch (err) {
+      // not ours after all: a lock held for nothing would refuse every later supervisor while we live
+      await release().catch(() => {});
+      throw err;
+    }
     return { ok: true, release };
   });
 
@@ -259,6 +266,8 @@ export const holdLock = async (opts: HoldOptions): Promise<LockResult> => {
   let watcher: FSWatcher | null = null;
   let fallback: NodeJS.Timeout | null = null;
   let done = false;
+  /** Another supervisor holds the lock now: status.json is its to write. */
+  let lost = false;
   const unwatch = () => {
     watcher?.close();
     watcher = null;
@@ -319,6 +328,7 @@ export const holdLock = async (opts: HoldOptions): Promise<LockResult> => {
       }
       if (again && !again.ok && again.holder !== null && again.holder !== process.pid) {
         opts.onError(`lock: now held by pid ${again.holder}: stopping`);
+        lost = true;
         release = async () => {};
         opts.onLost(again.holder);
         return;
@@ -341,11 +351,23 @@ export const holdLock = async (opts: HoldOptions): Promise<LockResult> => {
   return {
     ok: true,
     notes: first.notes,
-    release: async () => {
+    release: async (last) => {
       done = true;
       unwatch();
       try {
-        await release();
+        if (!last || lost) return await release();
+        // under the guard: a successor that saw what `last` wrote finds the lock free, never still ours
+        let ran = false;
+        const finish = async () => {
+          if (ran) return;
+          ran = true;
+          try {
+            last();
+          } finally {
+            await release();
+          }
+        };
+        await withGuard(opts.lockPath, finish).catch(finish);
       } finally {
         dropFolder(); // the lock directory first: the folder's flock is what a successor waits on
       }

@@ -3,16 +3,18 @@
 // no CLI framework: svrun runs once per service and stays lean.
 import { CHECK_INTERVAL_MS, DEFAULT_TIMEOUT_KILL_MS, EXIT_FAILED, EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE } from '../defaults.js';
 
-export const USAGE = 'usage: svrun [--log file|stdout] [--log-width N] [--want up|once|down] DIR';
+export const USAGE = 'usage: svrun [--log file|stdout] [--log-width N] [--want up|once|down] DIR...';
 
 export const HELP = `${USAGE}
 
-Supervise the one service defined in the folder DIR, in the foreground:
+Supervise the service defined in the folder DIR, in the foreground:
 check its files, take its lock, stop what a killed predecessor left running,
 start run and keep it in the wanted state (restarts with backoff) until a
-request or a signal ends it. svctl starts one svrun per service; in a
-terminal, the log lines are shown too, Ctrl-C stops the service and exits,
-Ctrl-Z pauses both.
+request or a signal ends it. In a terminal, the log lines are shown too,
+Ctrl-C stops the service and exits, Ctrl-Z pauses both. Several DIRs: one
+process supervises each service as a lone svrun would (its own lock, status,
+control FIFO, log and task reaper) and exits once none is left; a refused
+DIR is its own lines on stderr, the others are supervised.
 
 Options:
   --log file       (default) the built-in logger writes DIR/log/current:
@@ -48,7 +50,8 @@ p c k signals) and log/current.
 
 Exit codes:
   ${EXIT_OK}    stopped on request (x, SIGTERM, SIGINT, SIGHUP, SIGQUIT); a oneshot
-       is up (or down, with --want down)
+       is up (or down, with --want down). Several DIRs: the highest code
+       of the services supervised; if none was, why (100 or 111)
   ${EXIT_FAILED}    a oneshot failed
   ${EXIT_USAGE}    usage error
   ${EXIT_LOCKED}  the service is already supervised (by the pid named)

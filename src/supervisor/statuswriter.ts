@@ -97,6 +97,8 @@ export class StatusWriter {
     if (failure !== null) {
       const err = failure;
       this.hooks.failed(`status: ${errorText(err)}`);
+      // the last writes (after close) are not retried: the folder may be gone, and the host lives on
+      if (this.closed) return;
       this.retry ??= setTimeout(() => {
         this.retry = null;
         this.write();

@@ -115,7 +115,8 @@ export class Supervisor {
   private def: ServiceDef;
   private containment: Containment;
   private readonly log: LogSink;
-  private readonly supervisorId: NonNullable<Status['supervisor']>;
+  /** Who status.json names as supervisor; null once the supervision is over (ended()). */
+  private supervisorId: Status['supervisor'];
   private identity: Identity | null;
   private readonly io: UnitIO;
 
@@ -239,6 +240,16 @@ export class Supervisor {
     this.io.limits = next.limits;
     this.target = null; // the task reaper learns the new down-signal and timeout-kill
     this.dispatch({ type: 'reconfigured', restart: next.restart, at: Date.now() });
+  }
+
+  /**
+   * The supervision is over (everything stopped, the lock about to be let
+   * go): status.json names no supervisor any more. The process may live on,
+   * hosting other services, so its pid no longer says "supervised".
+   */
+  ended(): void {
+    this.supervisorId = null;
+    this.persist();
   }
 
   status(): Status {

@@ -1,41 +1,23 @@
-// svrun DIR: validate, lock, clean up after a killed predecessor, then
-// supervise until asked to stop. Everything that can fail for good fails
-// here, before supervision starts, with an SvError (one line per problem and
-// a documented exit code) that cmd/svrun.ts prints. Read svrun() top down:
-// it is the whole path from `svctl up` spawning us to the service's `run`.
-import { removeCgroupDirs } from '../os/cgroup.js';
-import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, REAPER_MARGIN_MS } from '../defaults.js';
-import { errorText, SvError } from '../errors.js';
-import { liveLeftovers, type Service as LeftoverScope, serviceScope } from '../supervise/leftovers.js';
-import { stopLeftovers } from './leftoverstop.js';
-import { holdLock, type Release } from '../supervise/lock.js';
-import { fileSink, type LogSink, stdoutSink, terminalFd } from '../log/builtin.js';
-import { eventText } from '../log/format.js';
-import { type Logger, prepareLogger } from './logger.js';
-import { pathsIn, type ServicePaths, servicePaths } from '../supervise/paths.js';
-import { asideText, ensureStateDir } from '../os/safefile.js';
-import { type HeldDir, holdDir } from '../os/helddir.js';
-import { keepSupervise } from './folderkeeper.js';
-import { bootTimeMs, procStartTime } from '../os/proc.js';
-import { type Identity, resolveIdentity } from '../os/identity.js';
-import { findExecutable } from '../os/procgroup.js';
-import { readService, type ServiceDef } from '../servicedir.js';
-import { type Core, initialCore, letterEvent } from './state.js';
-import { blankStatus, heldSettings, type ReadStatus, readStatus, type Status, writeStatus } from '../supervise/status.js';
-import { Supervisor } from './supervisor.js';
-import type { Containment } from '../os/procgroup.js';
-import { awaitReaper, TaskReaper } from './taskreaper.js';
-import { HELP, USAGE } from './help.js';
-import { applyServiceLimits, prepareServiceCgroups, type ServiceCgroups } from './resources.js';
-import { listenSockets } from './sockets.js';
-import { Reloader } from './reload.js';
+// svrun DIR [DIR...]: one process supervising each DIR exactly as a lone
+// `svrun DIR` would (supervision.ts: its own lock, status.json, control FIFO,
+// log, cgroup, task reaper). This is the host, the process-wide part: the
+// command line, the signals (a stop signal stops every service as its own
+// svrun would), uncaught errors (recorded where a user sees them, never
+// fatal to the others), and the exit code. A lone `svrun DIR` is a host of
+// one: same path, same lines, same exit codes.
+import { writeSync } from 'node:fs';
+import { EXIT_INVALID, EXIT_LOCKED, EXIT_OK, EXIT_USAGE } from '../defaults.js';
+import { errorText, failure, oneLine, SvError } from '../errors.js';
+import { hostDescriptorShortage } from '../os/fds.js';
 import type { Want } from '../vocabulary.js';
-
+import { HELP, USAGE } from './help.js';
+import { type HostSide, prepareSupervision, type Supervision } from './supervision.js';
+import { TaskReaper } from './taskreaper.js';
 
 export interface SvrunArgs {
-  dir: string;
+  dirs: string[];
   logMode: 'file' | 'stdout';
-  /** What to do once supervising: svctl passes `once` for `svctl once`. */
+  /** What to do once supervising: svctl passes `once` for `svctl once`, `down` for the services of a host it brings up in order. */
   want: Want;
   /** --log stdout: pad the name to this width (svctl boot passes the longest name's). */
   logWidth: number;
@@ -74,324 +56,126 @@ export const parseArgs = (argv: string[]): SvrunArgs => {
     } else if (a.startsWith('-') && a !== '-') throw usage(`unknown option "${a}"`);
     else rest.push(a);
   }
-  if (rest.length !== 1) throw usage(rest.length === 0 ? 'missing DIR' : `expected one DIR, got ${rest.length}`);
-  return { dir: rest[0]!, logMode, want, logWidth, ...(logColor ? { logColor } : {}) };
+  if (rest.length === 0) throw usage('missing DIR');
+  return { dirs: rest, logMode, want, logWidth, ...(logColor ? { logColor } : {}) };
+};
+
+/** One line on stderr, straight to fd 2 (no stream: svctl boot's supervisors share it). */
+const say = (line: string): void => {
+  try {
+    writeSync(2, `${line}\n`);
+  } catch {
+    /* nowhere to say it */
+  }
+};
+
+/** How a hosted service's supervision ended: its exit code, and whether it supervised at all. */
+type Outcome = { supervised: boolean; code: number };
+
+/** Prints a refusal (one line per problem, `svrun: ` first) and returns its exit code. */
+const refuse = (err: unknown): Outcome => {
+  const { lines, exitCode } = failure('svrun', err, EXIT_INVALID);
+  for (const l of lines) say(l);
+  return { supervised: false, code: exitCode };
 };
 
 /**
- * svrun from start to exit, one step per call: the exit code once the
- * service is stopped, or an SvError (exit 2, 100 or 111) for what is refused
- * before supervision starts.
+ * The host's exit code: the highest of the services it supervised (0
+ * stopped on request, 1 a failed oneshot, 100 a lock another supervisor
+ * took back); when it supervised none, why: the refusals' code if they
+ * share one (100: all already supervised), else 111. With one DIR, that is
+ * exactly a lone svrun's code.
+ */
+export const hostExitCode = (outcomes: readonly Outcome[]): number => {
+  const supervised = outcomes.filter((o) => o.supervised).map((o) => o.code);
+  if (supervised.length > 0) return Math.max(...supervised);
+  const codes = new Set(outcomes.map((o) => o.code));
+  return codes.size === 1 ? [...codes][0]! : EXIT_INVALID;
+};
+
+/**
+ * svrun from start to exit: every DIR validated (a refused one is its own
+ * lines on stderr, the others go on), supervised until each ends; resolves
+ * with the exit code. Throws only for the command line as a whole (exit 2,
+ * or 111 for too few descriptors).
  */
 export const svrun = async (argv: string[]): Promise<number> => {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(HELP);
     return EXIT_OK;
   }
-  const svc = validate(parseArgs(argv));
-  const run: Run = { supervisor: null, reaper: null, terminated: false, interrupts: 0, yielded: false, release: async () => {} };
-  handleSignals(run);
-  const claimed = await lock(svc, run);
-  // a killed predecessor's task reaper may still be stopping the old run: let it finish, bounded
-  await awaitReaper(svc.paths.supervise, svc.leftoverScope.id, 2 * svc.def.timeoutKillMs + REAPER_MARGIN_MS, () => run.interrupts > 1);
-  const io = await prepareIo(svc, run, claimed.prev);
-  for (const note of claimed.notes) logError(io.log, note);
-  const old = claimed.prev.kind === 'ok' ? claimed.prev.status : null;
-  if (!(await clearLeftovers(svc, run, io, old))) {
-    await tearDown(run, io);
-    return EXIT_OK;
-  }
-  const code = await supervise(svc, run, io, claimed.startCore);
-  await tearDown(run, io);
-  return run.yielded ? EXIT_LOCKED : code;
-};
+  const args = parseArgs(argv);
+  const short = hostDescriptorShortage(args.dirs.length);
+  if (short) throw new SvError('svkit.invalid', short.exitCode, short.line.replace(/^svrun: /, ''));
 
-/** The service svrun supervises, as validated before anything is locked or started. */
-interface Service {
-  args: SvrunArgs;
-  def: ServiceDef;
-  /** `user` resolved (only as root; otherwise the service runs as we do). */
-  identity: Identity | null;
-  isRoot: boolean;
-  /** supervise/ through its held descriptor (src/os/helddir.ts), log/ resolved once: later swaps redirect nothing. */
-  paths: ServicePaths;
-  /** supervise/, held: put back under its name when it is moved or replaced (src/supervisor/folderkeeper.ts). */
-  held: HeldDir;
-  /** Who the old run's processes are, by what svkit itself would have made (never by status.json). */
-  leftoverScope: LeftoverScope;
-  /** This supervisor, as status.json names it. */
-  me: NonNullable<Status['supervisor']>;
-}
-
-/**
- * The one mutable state of an svrun, shared by its signal handlers, its lock
- * and supervision (nothing else is reassigned after validation).
- */
-interface Run {
-  /** From the start of supervision on. */
-  supervisor: Supervisor | null;
-  /** From the first process of ours on: a SIGKILL of svrun leaves them to it. */
-  reaper: TaskReaper | null;
-  /** A stop signal arrived: before supervision, start nothing. */
-  terminated: boolean;
-  /** Ctrl-C's so far: a second one kills at once. */
-  interrupts: number;
-  /** Another live supervisor took our lock: exit 100 once stopped. */
-  yielded: boolean;
-  release: Release;
-}
-
-/** What svrun writes to: the service's log, its logger if it has one, the containment of its processes and its cgroups. */
-interface Io {
-  logger: Logger | null;
-  log: LogSink;
-  containment: Containment;
-  cgroups: ServiceCgroups;
-}
-
-/** One of svrun's `error: TEXT` events in the service's log (src/log/format.ts). */
-const logError = (log: LogSink, text: string): void => log.line('svrun', eventText({ kind: 'error', text }));
-
-const noteError = (run: Run) => (text: string) => run.supervisor?.noteError(text);
-
-/** The definition, the user and the state folders; throws (exit 111) naming the file at fault. */
-const validate = (args: SvrunArgs): Service => {
-  const read = readService(args.dir);
-  if (!read.ok) throw new SvError('svkit.invalid', EXIT_INVALID, read.problems);
-  const def = read.def;
-  const invalid = (line: string) => new SvError('svkit.invalid', EXIT_INVALID, line);
-  if (def.template) throw invalid(`${def.name}: a template is never started itself; start an instance (${def.name}NAME)`);
-  const isRoot = process.getuid?.() === 0;
-  const identity = def.user !== null && isRoot ? resolveIdentity(def.user, `${def.name}/user`) : null;
-
-  // supervise/ and the built-in logger's log/: real folders, or symlinks svrun's own user made
-  // to a folder only it may write (src/os/safefile.ts); resolved once, so later swaps redirect nothing
-  const paths = servicePaths(def.dir, def.name);
-  const fileLog = !def.logRun && args.logMode === 'file';
-  const folders: [string, string][] = [['supervise', paths.supervise], ...(fileLog ? [['log', paths.logDir] as [string, string]] : [])];
-  const resolved = folders.map(([what, dir]) => {
+  const hosted = new Set<Supervision>();
+  let interrupts = 0;
+  let reaper: TaskReaper;
+  const side: HostSide = {
+    urgent: () => interrupts > 1,
+    several: args.dirs.length > 1,
+    livesOn: () => hosted.size > 1,
+    // the reaper is made below, once every folder's supervise/ is known, before any supervision runs
+    joinReaper: (id, dir, onError) => reaper.join(id, dir, onError),
+  };
+  const outcomes: Outcome[] = [];
+  const supervisions: Supervision[] = [];
+  const folders = new Set<string>();
+  for (const dir of args.dirs) {
     try {
-      return ensureStateDir(dir);
+      const s = prepareSupervision({ dir, logMode: args.logMode, want: args.want, logWidth: args.logWidth, ...(args.logColor && { logColor: true }) }, side);
+      // the same folder twice (or two names for it) would fight over one lock: the first has it
+      if (folders.has(s.id)) throw new SvError('svkit.locked', EXIT_LOCKED, `${s.name} is already supervised by pid ${process.pid}`);
+      folders.add(s.id);
+      supervisions.push(s);
     } catch (err) {
-      throw invalid(`${def.name}/${what}: ${errorText(err)}`);
+      outcomes.push(refuse(err));
+    }
+  }
+  // one task reaper for every service (src/supervise/reaper.ts), started with the first process of any
+  reaper = new TaskReaper(supervisions.map((s) => ({ id: s.id, superviseDir: s.superviseDir })));
+  handleSignals(hosted, () => ++interrupts);
+  process.on('uncaughtException', (err) => {
+    // whose it is cannot be told: every service it may concern records it
+    const text = `internal: ${errorText(err)}`;
+    let told = false;
+    for (const s of hosted) told = s.noteError(text) || told;
+    if (!told) say(`svrun: ${oneLine(text)}`);
+  });
+  const ended = supervisions.map(async (s): Promise<Outcome> => {
+    hosted.add(s);
+    try {
+      return { supervised: true, code: await s.run() };
+    } catch (err) {
+      return refuse(err);
+    } finally {
+      hosted.delete(s);
     }
   });
-  const held = holdDir(paths.supervise, resolved[0]!);
-  const safe = pathsIn(held.path, resolved[1] ?? paths.logDir);
-  return {
-    args,
-    def,
-    identity,
-    isRoot,
-    paths: safe,
-    held,
-    leftoverScope: serviceScope(def.name, def.dir),
-    me: { pid: process.pid, pidStart: procStartTime(process.pid), startedAt: new Date().toISOString() },
-  };
+  outcomes.push(...(await Promise.all(ended)));
+  await reaper.close();
+  return hostExitCode(outcomes);
 };
 
 /**
- * Signals are handled from before the claim: once status.json names us, while
- * we wait for a predecessor's reaper too (a second Ctrl-C: kill at once).
+ * Signals are handled from before any claim: once status.json names us,
+ * while we wait for a predecessor's reaper too (a second Ctrl-C: kill at
+ * once). Each reaches every service still hosted, as it would its own svrun.
  */
-const handleSignals = (run: Run): void => {
+const handleSignals = (hosted: ReadonlySet<Supervision>, interrupted: () => number): void => {
   const onStop = (sig: NodeJS.Signals) => {
-    if (sig === 'SIGINT' && ++run.interrupts > 1) return run.supervisor?.dispatch({ type: 'kill-now', at: Date.now() });
-    run.terminated = true;
-    run.supervisor?.dispatch({ type: 'terminate', at: Date.now() });
+    const again = sig === 'SIGINT' && interrupted() > 1;
+    for (const s of hosted) {
+      if (again) s.killNow();
+      else s.terminate();
+    }
   };
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'] as const) process.on(sig, onStop);
   process.on('SIGTSTP', () => {
-    run.supervisor?.freezeGroup('SIGSTOP');
+    for (const s of hosted) s.freeze('SIGSTOP');
     process.kill(process.pid, 'SIGSTOP');
   });
-  process.on('SIGCONT', () => run.supervisor?.freezeGroup('SIGCONT'));
-};
-
-/**
- * Takes supervise/lock for good (src/supervise/lock.ts) and claims
- * status.json. The old status is read under the lock: only then is it the
- * last word of the previous supervisor. Throws exit 100 when another
- * supervisor holds it, 111 when it cannot be taken.
- */
-const lock = async (svc: Service, run: Run): Promise<{ prev: ReadStatus; startCore: Core; notes: readonly string[] }> => {
-  const { def, paths, args, me } = svc;
-  let prev: ReadStatus = { kind: 'missing' };
-  const notes: string[] = [];
-  let startCore: Core = initialCore(args.want, Date.now());
-  const claim = () => {
-    prev = readStatus(paths.status);
-    const old = prev.kind === 'ok' ? prev.status : null;
-    startCore = def.type === 'oneshot' ? oneshotCore(old, args.want) : initialCore(args.want, Date.now());
-    // the old run's pid and cgroup stay on record until its leftovers are gone;
-    // what status.json names counts only once /proc or the cgroup proves it
-    const leftovers = liveLeftovers(old, svc.leftoverScope);
-    writeStatus(paths.status, {
-      ...(old ?? blankStatus(def.name, def.type)),
-      supervisor: me,
-      want: args.want,
-      state: leftovers ? 'stopping' : startCore.state,
-      since: new Date().toISOString(),
-      settings: heldSettings(def),
-    }, (m) => notes.push(asideText('supervise', m)));
-  };
-  const held = await holdLock({
-    folder: def.dir,
-    dir: paths.supervise,
-    lockPath: paths.lock,
-    owner: () => {
-      const r = readStatus(paths.status);
-      return r.kind === 'ok' ? r.status.supervisor : null;
-    },
-    claim,
-    reclaim: () => run.supervisor?.persist(),
-    onError: noteError(run),
-    onLost: () => {
-      run.yielded = true;
-      run.supervisor?.dispatch({ type: 'terminate', at: Date.now() });
-    },
-  }).catch((err: unknown) => {
-    throw new SvError('svkit.invalid', EXIT_INVALID, `${def.name}/supervise/lock: ${errorText(err)}`);
+  process.on('SIGCONT', () => {
+    for (const s of hosted) s.freeze('SIGCONT');
   });
-  if (!held.ok) throw new SvError('svkit.locked', EXIT_LOCKED, `${def.name} is already supervised by pid ${held.holder ?? '(unknown)'}`);
-  run.release = held.release;
-  return { prev, startCore, notes: [...(held.notes ?? []), ...notes] };
-};
-
-/**
- * The service's log (its `log/` subservice's pipe, stdout, or the built-in
- * log files) and the containment of its processes. A `log/` that cannot be
- * set up throws (exit 111), the lock released.
- */
-const prepareIo = async (svc: Service, run: Run, prev: ReadStatus): Promise<Io> => {
-  const { def, paths, args, me } = svc;
-  const setpriv = findExecutable('setpriv');
-  let logger: Logger | null = null;
-  try {
-    if (def.logRun) {
-      logger = prepareLogger({
-        def,
-        superviseDir: paths.supervise,
-        me,
-        identity: svc.identity,
-        setpriv,
-        onError: noteError(run),
-        onChange: () => run.supervisor?.persist(),
-        onTarget: (t) => run.reaper?.tell('log', t),
-      });
-    }
-  } catch (err) {
-    await run.release().catch(() => {});
-    throw new SvError('svkit.invalid', EXIT_INVALID, `${def.name}/log/supervise: ${errorText(err)}`);
-  }
-  const log: LogSink = logger
-    ? logger.pipe.sink
-    : args.logMode === 'stdout'
-      ? stdoutSink(def.name, args.logWidth, noteError(run), args.logColor)
-      : fileSink(paths.logDir, noteError(run), def.logRotation, () => run.supervisor?.resolveError('log: '), terminalFd());
-  if (prev.kind === 'corrupt') logError(log, `status: unreadable status.json replaced (${prev.reason})`);
-  if (def.user !== null && !svc.isRoot) logError(log, `user: svrun is not root; ${def.user} ignored, the service runs as uid ${process.getuid?.()}`);
-
-  const cgroups = prepareServiceCgroups(def);
-  const containment = { ...cgroups.containment, setpriv };
-  if (!containment.setpriv) logError(log, 'setpriv not found: no parent-death signal for the service');
-  return { logger, log, containment, cgroups };
-};
-
-/**
- * Stops what a killed predecessor left running. False when a stop signal
- * came while leftovers that may not be killed (timeout-kill 0) still run:
- * they stay on record for the next supervisor, and nothing is started.
- */
-const clearLeftovers = async (svc: Service, run: Run, io: Io, old: Status | null): Promise<boolean> => {
-  const { def, paths, me } = svc;
-  const gone = await stopLeftovers(old, {
-    service: svc.leftoverScope,
-    downSignal: def.downSignal,
-    timeoutKillMs: def.timeoutKillMs,
-    log: (t) => io.log.line('svrun', t),
-    urgent: () => run.interrupts > 1,
-    stopRequested: () => run.terminated,
-  });
-  if (gone || !run.terminated) return true;
-  writeStatus(paths.status, {
-    ...(old ?? blankStatus(def.name, def.type)),
-    supervisor: me, want: 'down', state: 'down', since: new Date().toISOString(),
-    lastError: 'leftovers: still running, never killed (timeout-kill 0)',
-  });
-  return false;
-};
-
-/** Runs the state machine's interpreter, told by the control FIFO and signals, until asked to stop; its exit code. */
-const supervise = async (svc: Service, run: Run, io: Io, startCore: Core): Promise<number> => {
-  const { def, paths, me } = svc;
-  // limits once the old run is gone: a lower memory limit is refused while its memory is in use
-  const limits = applyServiceLimits(def, io.cgroups, (t) => logError(io.log, t));
-  // from here on processes of ours run: a SIGKILL of svrun leaves them to the reaper
-  run.reaper = new TaskReaper(paths.supervise, svc.leftoverScope.id, (t) => logError(io.log, t));
-  // the logger first, so that nothing the service writes waits long
-  await io.logger?.start();
-  const core = run.terminated ? { ...startCore, want: startCore.state === 'up' ? startCore.want : 'down' } : startCore;
-  const sockets = listenSockets(def);
-  const reloader = new Reloader(def, svc.identity, {
-    ...{ isRoot: svc.isRoot, cgroups: io.cgroups, log: io.log, sockets, supervisor: () => run.supervisor },
-    ...{ nofile: limits.nofile, limits: limits.status },
-  });
-  const supervisor = new Supervisor({
-    def,
-    paths,
-    containment: { ...io.containment, nofile: limits.nofile },
-    log: io.log,
-    supervisorId: me,
-    core,
-    identity: svc.identity,
-    io: {
-      ...(io.logger && { output: io.logger.pipe.serviceOut, logStatus: io.logger.summary }),
-      onTarget: (t) => run.reaper?.tell('run', t),
-      limits: limits.status,
-      oomKills: io.cgroups.oomKills,
-      sockets,
-      // a oneshot's svrun is a transaction, over before a reload could matter
-      ...(def.type === 'longrun' && { reload: () => reloader.reload() }),
-    },
-  });
-  run.supervisor = supervisor;
-  process.on('uncaughtException', (err) => supervisor.noteError(`internal: ${errorText(err)}`));
-  // the control FIFO read; it and supervise/ put right when moved or replaced, said in the log
-  const control = keepSupervise(svc.held, paths.control, {
-    ...{ onLetter: (letter) => supervisor.dispatch(letterEvent(letter, Date.now())), say: (text) => logError(io.log, text) },
-    ...{ failed: (text) => supervisor.noteError(text), restored: () => supervisor.persist(true) },
-  });
-  supervisor.persist();
-  const running = supervisor.run();
-  if (run.terminated) supervisor.dispatch({ type: 'terminate', at: Date.now() });
-  const code = await running;
-  control.close();
-  sockets.close();
-  return code;
-};
-
-/** Everything stopped: the log closed, the last status written, the reaper dismissed, the cgroup removed, the lock released. */
-const tearDown = async (run: Run, io: Io): Promise<void> => {
-  // the logger last, so that the service's last lines are logged (it closes the pipe)
-  if (io.logger) await io.logger.stop();
-  else await io.log.close();
-  run.supervisor?.persist();
-  // everything is stopped: dismiss the reaper (it leaves without touching anything)
-  await run.reaper?.dismiss();
-  // the cgroup goes before the lock: a successor must not find it half removed
-  if (run.supervisor) removeCgroupDirs(io.cgroups.dirs);
-  await run.release().catch(() => {});
-};
-
-/**
- * A oneshot's svrun is a transaction that exits when done: it starts from
- * the state on disk, which says whether the oneshot's effect holds (`up`
- * since this boot: a reboot undoes what a oneshot did).
- */
-const oneshotCore = (old: Status | null, want: Want): Core => {
-  const core = { ...initialCore(want, Date.now()), exiting: true };
-  if (old?.type !== 'oneshot' || old.state !== 'up' || Date.parse(old.since) < bootTimeMs()) return core;
-  const ms = (t: string | null) => (t === null ? null : Date.parse(t));
-  return { ...core, state: 'up', since: Date.parse(old.since), startedAt: ms(old.startedAt), readyAt: ms(old.readyAt), lastExit: old.lastExit };
 };

@@ -1,13 +1,15 @@
-// Principle 2 after a SIGKILL of svrun: a per-service task reaper. It is a
-// tiny /bin/sh script (no second Node), started by svrun outside the
-// service's cgroup and in a session of its own, that blocks in `read` on a
-// pipe from svrun. svrun tells it, line by line, what to reap (each unit's
-// process group with its leader's start time, down-signal, timeout-kill and
-// cgroup). A clean exit of svrun says `done` and the reaper exits; any other
-// end of svrun closes the pipe (the kernel does that, whatever killed it),
-// `read` sees EOF, and the reaper stops what is left exactly as svrun would:
-// down-signal and SIGCONT, timeout-kill, SIGKILL (cgroup.kill), service
-// first and then its log/ logger, so the logger reads the last lines.
+// Principle 2 after a SIGKILL of svrun: a task reaper. It is a tiny
+// /bin/sh script (no second Node), started by svrun outside the services'
+// cgroups and in a session of its own, that blocks in `read` on a pipe from
+// svrun; one serves every service svrun supervises. svrun tells it, line by
+// line, what to reap (each unit's process group with its leader's start
+// time, down-signal, timeout-kill and cgroup). A service whose supervision
+// ends cleanly is dismissed; svrun's clean exit says `done` and the reaper
+// exits; any other end of svrun closes the pipe (the kernel does that,
+// whatever killed it), `read` sees EOF, and the reaper stops what is left
+// of each service exactly as svrun would: down-signal and SIGCONT,
+// timeout-kill, SIGKILL (cgroup.kill), service first and then its log/
+// logger, so the logger reads the last lines.
 //
 // The reaper signals a process group only while its leader is either gone
 // (a group id is never reused while the group has members) or the very
@@ -23,7 +25,7 @@ import { errorText } from '../errors.js';
 import { procStartTime } from '../os/proc.js';
 import { asideText } from '../os/safefile.js';
 import { writeOwner } from '../supervise/owner.js';
-import { findReaper, isReaperOf, REAPER_NAME, REAPER_SCRIPT, reaperRecord, type ReapTarget, type ReapUnit, targetLine } from '../supervise/reaper.js';
+import { ALL_DONE, doneLine, findReaper, isReaperOf, reaperArgv, type ReaperFolder, reaperRecord, type ReapTarget, type ReapUnit, targetLine } from '../supervise/reaper.js';
 import { exitText } from '../vocabulary.js';
 
 /**
@@ -51,32 +53,59 @@ export const awaitReaper = async (superviseDir: string, id: string, boundMs: num
   return true;
 };
 
-/** svrun's side: starts the reaper, keeps it told, dismisses it on a clean exit. */
+/** One folder's part of the reaper: what to stop should svrun die now, and the clean end. */
+export interface ReaperPart {
+  /** The unit's target changed (a new process group, or none): the reaper's next word on it. */
+  tell(unit: ReapUnit, target: ReapTarget): void;
+  /** The folder's supervision ended cleanly: the reaper forgets it, its record goes. */
+  dismiss(): void;
+}
+
+/**
+ * svrun's side: one reaper for every folder svrun supervises (a lone
+ * svrun's one, a host's many), started when the first of them starts a
+ * process, kept told, and dismissed once all ended cleanly.
+ */
 export class TaskReaper {
   private child: ChildProcess | null = null;
-  private readonly lines = new Map<ReapUnit, string>();
-  private dismissed = false;
+  /** The last word on each folder's units, by `INDEX UNIT`: replayed to a new reaper. */
+  private readonly lines = new Map<string, string>();
+  /** Folders (by index, from 1) whose supervision joined and has not ended: their records name the reaper. */
+  private readonly joined = new Map<number, { dir: string; onError: (text: string) => void }>();
+  private closed = false;
   private retry: NodeJS.Timeout | null = null;
 
-  constructor(
-    private readonly superviseDir: string,
-    /** The service's identity (src/os/serviceid.ts), the reaper's argv[1]. */
-    private readonly id: string,
-    private readonly onError: (text: string) => void,
-  ) {
-    this.start();
+  /** `folders`: each service svrun supervises, in order: the reaper's argv. */
+  constructor(private readonly folders: readonly ReaperFolder[]) {}
+
+  /**
+   * The part of the service `id` (one of the constructor's), its record
+   * written through `superviseDir` (svrun's held path); starts the reaper
+   * if none runs. `onError`: that service's log.
+   */
+  join(id: string, superviseDir: string, onError: (text: string) => void): ReaperPart {
+    const index = this.folders.findIndex((f) => f.id === id) + 1;
+    this.joined.set(index, { dir: superviseDir, onError });
+    if (this.child) this.record(index);
+    else if (!this.retry) this.start();
+    return {
+      tell: (unit, target) => {
+        const line = targetLine(unit, target, index);
+        this.lines.set(`${index} ${unit}`, line);
+        this.child?.stdin?.write(line);
+      },
+      dismiss: () => {
+        if (!this.joined.delete(index)) return;
+        for (const unit of ['run', 'log']) this.lines.delete(`${index} ${unit}`);
+        this.child?.stdin?.write(doneLine(index));
+        unlinkQuietly(reaperRecord(superviseDir));
+      },
+    };
   }
 
-  /** The unit's target changed (a new process group, or none): the reaper's next word on it. */
-  tell(unit: ReapUnit, target: ReapTarget): void {
-    const line = targetLine(unit, target);
-    this.lines.set(unit, line);
-    this.child?.stdin?.write(line);
-  }
-
-  /** A clean exit: the reaper leaves without touching anything; resolves once it is gone (bounded). */
-  async dismiss(): Promise<void> {
-    this.dismissed = true;
+  /** Every supervision ended cleanly: the reaper leaves without touching anything; resolves once it is gone (bounded). */
+  async close(): Promise<void> {
+    this.closed = true;
     if (this.retry) clearTimeout(this.retry);
     const child = this.child;
     if (!child) return;
@@ -90,20 +119,17 @@ export class TaskReaper {
         resolve();
       });
     });
-    child.stdin?.end('done\n');
+    child.stdin?.end(ALL_DONE);
     await gone;
-    try {
-      unlinkSync(reaperRecord(this.superviseDir));
-    } catch {
-      /* never written */
-    }
+    for (const { dir } of this.joined.values()) unlinkQuietly(reaperRecord(dir));
   }
 
   private start(): void {
     let child: ChildProcess;
     try {
       // detached: a session of its own, so the terminal's Ctrl-C, Ctrl-Z and hangup never reach it
-      child = spawn('/bin/sh', ['-c', REAPER_SCRIPT, REAPER_NAME, this.id], { stdio: ['pipe', 'ignore', 'ignore'], detached: true, cwd: '/' });
+      const [file, ...args] = reaperArgv(this.folders);
+      child = spawn(file!, args, { stdio: ['pipe', 'ignore', 'ignore'], detached: true, cwd: '/' });
     } catch (err) {
       return this.failed(`reaper: ${errorText(err)}`);
     }
@@ -112,29 +138,44 @@ export class TaskReaper {
     child.stdin?.on('error', () => {}); // a dead reaper: its exit is reported below
     child.once('exit', (code, signal) => {
       if (this.child === child) this.child = null;
-      if (!this.dismissed) this.failed(`reaper: ${exitText({ code, signal })}`);
+      if (!this.closed) this.failed(`reaper: ${exitText({ code, signal })}`);
     });
     if (child.pid === undefined) return;
     child.unref();
     (child.stdin as { unref?: () => void } | null)?.unref?.();
     for (const line of this.lines.values()) child.stdin?.write(line);
+    for (const index of this.joined.keys()) this.record(index);
+  }
+
+  /** supervise/reaper of a joined folder names the reaper (src/supervise/owner.ts). */
+  private record(index: number): void {
+    const part = this.joined.get(index);
+    const pid = this.child?.pid;
+    if (!part || pid === undefined) return;
     try {
-      const record = reaperRecord(this.superviseDir);
-      writeOwner(record, { pid: child.pid, pidStart: procStartTime(child.pid) ?? 0 }, (m) => this.onError(`reaper: ${asideText('supervise', m)}`));
+      writeOwner(reaperRecord(part.dir), { pid, pidStart: procStartTime(pid) ?? 0 }, (m) => part.onError(`reaper: ${asideText('supervise', m)}`));
     } catch (err) {
-      this.onError(`reaper: supervise/reaper: ${errorText(err)}`);
+      part.onError(`reaper: supervise/reaper: ${errorText(err)}`);
     }
   }
 
-  /** Not fatal (Principle 1): logged, and a new reaper started after a pause. */
+  /** Not fatal (Principle 1): logged in each service it serves, and a new reaper started after a pause. */
   private failed(text: string): void {
-    if (this.dismissed || this.retry) return;
+    if (this.closed || this.retry) return;
     this.child = null;
-    this.onError(text);
+    for (const { onError } of this.joined.values()) onError(text);
     this.retry = setTimeout(() => {
       this.retry = null;
-      if (!this.dismissed) this.start();
+      if (!this.closed) this.start();
     }, IO_RETRY_MS);
     this.retry.unref();
   }
 }
+
+const unlinkQuietly = (file: string): void => {
+  try {
+    unlinkSync(file);
+  } catch {
+    /* never written, or gone with its folder */
+  }
+};

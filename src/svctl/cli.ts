@@ -18,6 +18,7 @@ import { cmdSignal } from './commands/signal.js';
 import { flagsOf, GLOBAL_OPTIONS, READING_COMMANDS, runCommand, wholeNumberOf } from './fastpath.js';
 import { unknownCommandText } from './suggest.js';
 import { cmdWait } from './commands/wait.js';
+import { hostFromEnv } from './engine/host.js';
 
 const wholeNumber = (what: string) => (value: string): number => {
   const n = wholeNumberOf(value);
@@ -36,6 +37,10 @@ const version = (): string => {
     return 'unknown';
   }
 };
+
+/** --host, or SVKIT_HOST=1 in the environment (src/svctl/engine/host.ts). */
+const hosting = (o: { host?: boolean }): boolean => o.host === true || hostFromEnv();
+const HOST_HELP = 'one svrun process supervises the services this call starts (also SVKIT_HOST=1)';
 
 const example = (...lines: string[]) => `\nExample:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
 
@@ -70,8 +75,9 @@ export const buildProgram = (done: (code: number) => void, streams: Streams = pr
     .command('up')
     .description('start services and everything they require, in dependency order (default: all without a down file)')
     .argument('[NAME...]')
-    .addHelpText('after', example('$ svctl up            # every service without a down file', '$ svctl -d /etc/sv up web'))
-    .action((names: string[], _o, cmd: Command) => run(cmd, (ctx) => cmdUp(ctx, names)));
+    .option('--host', HOST_HELP)
+    .addHelpText('after', example('$ svctl up            # every service without a down file', '$ svctl -d /etc/sv up web', '$ svctl up --host     # one svrun process supervises them all'))
+    .action((names: string[], o: { host?: boolean }, cmd: Command) => run(cmd, (ctx) => cmdUp(ctx, names, 'up', hosting(o))));
 
   program
     .command('down')
@@ -86,12 +92,13 @@ export const buildProgram = (done: (code: number) => void, streams: Streams = pr
     .argument('<NAME...>', 'services; TEMPLATE@* for every instance of TEMPLATE@')
     .option('--no-deps', 'restart only the named services; what requires them keeps running')
     .option('--rolling', 'restart the named services one at a time, each once the previous one is ready again; what requires them keeps running')
+    .option('--host', HOST_HELP)
     .addHelpText(
       'after',
       example('$ svctl restart db            # web, which requires db, goes down and up with it', '$ svctl restart --no-deps db  # web keeps running', "$ svctl restart --rolling 'web@*'"),
     )
-    .action((names: string[], o: { deps: boolean; rolling?: boolean }, cmd: Command) =>
-      run(cmd, (ctx) => cmdRestart(ctx, names, { deps: o.deps, rolling: o.rolling ?? false })),
+    .action((names: string[], o: { deps: boolean; rolling?: boolean; host?: boolean }, cmd: Command) =>
+      run(cmd, (ctx) => cmdRestart(ctx, names, { deps: o.deps, rolling: o.rolling ?? false, host: hosting(o) })),
     );
 
   program
@@ -113,8 +120,9 @@ export const buildProgram = (done: (code: number) => void, streams: Streams = pr
     .command('once')
     .description('like up, but the named services are not restarted when they exit')
     .argument('<NAME...>')
+    .option('--host', HOST_HELP)
     .addHelpText('after', example('$ svctl once migrate'))
-    .action((names: string[], _o, cmd: Command) => run(cmd, (ctx) => cmdUp(ctx, names, 'once')));
+    .action((names: string[], o: { host?: boolean }, cmd: Command) => run(cmd, (ctx) => cmdUp(ctx, names, 'once', hosting(o))));
 
   program
     .command('remove')
@@ -194,10 +202,11 @@ export const buildProgram = (done: (code: number) => void, streams: Streams = pr
     .description('container init: bring every service up with its output on stdout, run CMD, reap orphans, shut down in reverse order on SIGTERM')
     .argument('[CMD...]', 'the main command (after --); boot exits with its exit code')
     .option('--shutdown-timeout <MS>', 'bound on the whole shutdown, then SIGKILL', wholeNumber('milliseconds'), DEFAULT_SHUTDOWN_TIMEOUT_MS)
+    .option('--host', HOST_HELP)
     .addHelpText('after', example('ENTRYPOINT ["svctl", "boot", "-d", "/etc/services", "--"]', 'CMD ["node", "server.js"]', '$ svctl boot -d services.example'))
-    .action(async (cmdArgs: string[], o: { shutdownTimeout: number }, cmd: Command) => {
+    .action(async (cmdArgs: string[], o: { shutdownTimeout: number; host?: boolean }, cmd: Command) => {
       const { boot, fd2Streams } = await import('./boot/init.js');
-      await run(cmd, (ctx) => boot(ctx, { shutdownTimeoutMs: o.shutdownTimeout, cmd: cmdArgs }), fd2Streams);
+      await run(cmd, (ctx) => boot(ctx, { shutdownTimeoutMs: o.shutdownTimeout, cmd: cmdArgs, host: hosting(o) }), fd2Streams);
     });
 
   program

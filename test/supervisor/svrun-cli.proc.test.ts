@@ -17,7 +17,7 @@ describe('svrun --help', () => {
     const r = await sb.svrunSync([flag]);
     expect(r.code).toBe(EXIT_OK);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(/^usage: svrun \[--log file\|stdout\] .* DIR\n\n/);
+    expect(r.stdout).toMatch(/^usage: svrun \[--log file\|stdout\] .* DIR\.\.\.\n\n/);
     for (const part of ['Options:', '--want down', 'The service folder', 'notification-fd', 'Exit codes:', '  100  ', '  111  ', 'SVKIT_STATE_DIR', 'docs/svrun.md']) {
       expect(r.stdout).toContain(part);
     }
@@ -29,7 +29,7 @@ describe('svrun --help', () => {
     const r = await sb.svrunSync(['--bogus', dir]);
     expect(r.code).toBe(EXIT_USAGE);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^svrun: unknown option "--bogus" \(usage: svrun .* DIR\)\n$/);
+    expect(r.stderr).toMatch(/^svrun: unknown option "--bogus" \(usage: svrun .* DIR\.\.\.\)\n$/);
     expect(sb.status('web')).toBeNull();
   });
 });

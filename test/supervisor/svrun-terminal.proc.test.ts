@@ -24,28 +24,37 @@ describe.skipIf(!hasTmux)('svrun in a terminal (needs tmux)', () => {
   const keys = (...k: string[]) => tmux('send-keys', '-t', 'sv', ...k);
   const state = (pid: number) => procStat(pid)?.state;
 
-  it('Ctrl-Z stops svrun and its service, fg continues both, Ctrl-C stops everything', async () => {
-    const m = sb.marker('web');
-    const g = sb.marker('child');
-    const dir = sb.service('web', `${g} 1000 & exec ${m} 1000`);
+  it.each([
+    ['one service', ['web']],
+    ['a host of two (each line labelled with its service)', ['web', 'api']],
+  ])('%s: Ctrl-Z stops svrun and its services, fg continues them, Ctrl-C stops everything', async (_what, names) => {
+    const services = names.map((n) => ({ n, m: sb.marker(n), g: sb.marker(`${n}-child`), dir: sb.service(n, `echo ${n}-hello; ${sb.marker(`${n}-child`)} 1000 & exec ${sb.marker(n)} 1000`) }));
     tmux('new-session', '-d', '-s', 'sv', '-x', '160', '-y', '40', 'bash --norc --noprofile');
-    keys(`exec 2>&1; ${process.execPath} ${SVRUN} ${dir}`, 'Enter');
-    const st = await sb.waitRunning('web', m, 10_000);
-    const sv = st.supervisor!.pid;
-    const [child] = await waitFor(() => (pidsByArgv0(g).length === 1 ? pidsByArgv0(g) : null), 'the child');
+    keys(`exec 2>&1; ${process.execPath} ${SVRUN} ${services.map((s) => s.dir).join(' ')}`, 'Enter');
+    const pids: number[] = [];
+    let sv = 0;
+    for (const s of services) {
+      const st = await sb.waitRunning(s.n, s.m, 10_000);
+      sv = st.supervisor!.pid;
+      const [child] = await waitFor(() => (pidsByArgv0(s.g).length === 1 ? pidsByArgv0(s.g) : null), 'the child');
+      pids.push(st.pid!, child!);
+    }
+    const all = () => [sv, ...pids].map(state).join(' ');
+    if (names.length > 1) {
+      for (const n of names) await waitFor(() => new RegExp(`^${n} \\| \\S+ out ${n}-hello$`, 'm').test(tmux('capture-pane', '-p', '-t', 'sv')), `${n}'s line labelled on the terminal`);
+    }
 
     keys('C-z');
-    await waitFor(() => state(sv) === 'T' && state(st.pid!) === 'T' && state(child!) === 'T', () => `all stopped: ${state(sv)} ${state(st.pid!)} ${state(child!)}`);
+    await waitFor(() => [sv, ...pids].every((p) => state(p) === 'T'), () => `all stopped: ${all()}`);
     await waitFor(() => /Stopped/.test(tmux('capture-pane', '-p', '-t', 'sv')), 'the shell to report the stopped job');
 
     keys('fg', 'Enter');
-    await waitFor(() => [sv, st.pid!, child!].every((p) => state(p) === 'S'), () => `all running: ${state(sv)} ${state(st.pid!)} ${state(child!)}`);
-    expect(sb.status('web')!.pid).toBe(st.pid); // nothing restarted
+    await waitFor(() => [sv, ...pids].every((p) => state(p) === 'S'), () => `all running: ${all()}`);
+    for (const [i, s] of services.entries()) expect(sb.status(s.n)!.pid).toBe(pids[2 * i]); // nothing restarted
 
     keys('C-c');
     await waitFor(() => !isAlive(sv), 'svrun to exit on Ctrl-C');
-    expect(isAlive(st.pid)).toBe(false);
-    expect(pidsByArgv0(g)).toEqual([]);
-    expect(sb.status('web')).toMatchObject({ state: 'down', pid: null });
+    for (const p of pids) expect(isAlive(p)).toBe(false);
+    for (const s of services) expect(sb.status(s.n)).toMatchObject({ state: 'down', pid: null });
   });
 });

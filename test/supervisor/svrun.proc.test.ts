@@ -311,7 +311,9 @@ describe('svrun: bad input', () => {
     expect(existsSync(missing)).toBe(false);
     expect((await sb.svrunSync([])).code).toBe(2);
     expect((await sb.svrunSync(['--bogus', missing])).code).toBe(2);
-    expect((await sb.svrunSync(['a', 'b'])).code).toBe(2);
+    // several folders are several services: each missing one is its own line
+    const two = await sb.svrunSync([missing, `${missing}2`]);
+    expect(two).toMatchObject({ code: 111, stderr: `svrun: ${missing}: no such service directory\nsvrun: ${missing}2: no such service directory\n` });
   });
 });
 

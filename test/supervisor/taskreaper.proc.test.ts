@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cgroupDirs, v1CgroupList } from '../../src/os/cgroup.js';
-import { REAPER_NAME, REAPER_SCRIPT, targetLine } from '../../src/supervise/reaper.js';
+import { reaperArgv, targetLine } from '../../src/supervise/reaper.js';
 import { control, exitOf, isAlive, pidsByArgv0, pressCtrlCUntilExit, procStat, Sandbox, SVRUN, taskReaperPid, waitFor, withSandbox } from '../helpers.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */
@@ -96,13 +96,13 @@ describe('task reaper: a SIGKILLed svrun leaves nothing behind', () => {
     const byExit = exitOf(by); // listen now: exitOf cannot tell a child already killed by a signal
     await waitFor(() => isAlive(by.pid), 'the bystander running');
     const start = procStat(by.pid!)!.start;
-    const reaper = spawn('/bin/sh', ['-c', REAPER_SCRIPT, REAPER_NAME, sb.dir], { stdio: ['pipe', 'ignore', 'ignore'], env: sb.env });
+    const reaper = spawn('/bin/sh', reaperArgv([{ id: 'svkit-bystander-0', superviseDir: sb.dir }]).slice(1), { stdio: ['pipe', 'ignore', 'ignore'], env: sb.env });
     // svrun "dies" (EOF) having named the bystander's pid with another start time
     reaper.stdin!.end(targetLine('run', { pgid: by.pid!, pidStart: start + 1, signal: 'SIGTERM', timeoutKillMs: 100, cgroup: null }));
     expect(await exitOf(reaper)).toBe(0);
     expect(isAlive(by.pid)).toBe(true);
     // the same, named rightly: stopped
-    const again = spawn('/bin/sh', ['-c', REAPER_SCRIPT, REAPER_NAME, sb.dir], { stdio: ['pipe', 'ignore', 'ignore'], env: sb.env });
+    const again = spawn('/bin/sh', reaperArgv([{ id: 'svkit-bystander-0', superviseDir: sb.dir }]).slice(1), { stdio: ['pipe', 'ignore', 'ignore'], env: sb.env });
     again.stdin!.end(targetLine('run', { pgid: by.pid!, pidStart: start, signal: 'SIGTERM', timeoutKillMs: 100, cgroup: null }));
     expect(await exitOf(again)).toBe(0);
     expect(await byExit).toBe(128 + 15);

@@ -4,7 +4,7 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pidsByArgv0, Sandbox, startSvctl, waitFor, withSandbox } from '../helpers.js';
+import { inBothModes, pidsByArgv0, Sandbox, startSvctl, waitFor, withSandbox } from '../helpers.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */
 const SLOW = 10_000;
@@ -15,6 +15,7 @@ withSandbox((s) => (sb = s));
 const forever = (name: string) => `exec ${sb.marker(name)} 1000`;
 const outLines = (text: string) => text.split('\n').filter(Boolean);
 
+inBothModes(() => sb, () => {
 describe('status', () => {
   it('--json: status objects with supervised true/false; the table: a line per service', async () => {
     sb.service('a', forever('a'), { 'timeout-kill': '500' });
@@ -139,4 +140,5 @@ describe('the command line, end to end', () => {
     expect(missing).toMatchObject({ code: 2, stderr: `svctl: ${join(sb.dir, 'nope')}: no such scan directory\n` });
     expect(await sb.svctl(['--help'])).toMatchObject({ code: 0, stderr: '' });
   });
+});
 });

@@ -31,6 +31,8 @@ import { type Notify, systemdNotifier } from './notify.js';
 
 export interface BootOptions {
   shutdownTimeoutMs: number;
+  /** One svrun hosts the supervisors of each bring-up (--host, SVKIT_HOST=1). */
+  host: boolean;
   /** CMD and its arguments; empty: run until signalled. */
   cmd: string[];
 }
@@ -127,7 +129,11 @@ class Init {
       launch: {
         args: ['--log', 'stdout', '--log-width', String(width)],
         stdout: 'inherit',
-        onSpawn: (pid, dir) => this.supervisors.set(dir, { pid, start: procStartTime(pid) }),
+        host: o.host,
+        // a host's services leave it when their folder goes (src/supervisor/foldergone.ts): only a lone svrun is signalled
+        onSpawn: (pid, dirs) => {
+          if (dirs.length === 1) this.supervisors.set(dirs[0]!, { pid, start: procStartTime(pid) });
+        },
       },
       say,
       paused: () => this.shuttingDown || this.bringingUp > 0,

@@ -11,6 +11,7 @@ import { nextShortRuns, restartDelay } from '../../backoff.js';
 import { readEntries } from '../../scan.js';
 import { type Status } from '../../supervise/status.js';
 import { type Launched, type LaunchOptions, launchSvrun } from '../engine/launch.js';
+import { launchHost } from '../engine/host.js';
 import { observe } from '../engine/observe.js';
 import { exitText, type Want } from '../../vocabulary.js';
 
@@ -67,17 +68,31 @@ export const startRespawner = (o: RespawnOptions): { respawner: Respawner; launc
 
   const launch: LaunchOptions = {
     ...o.launch,
-    onSpawn: (pid, dir) => {
+    onSpawn: (pid, dirs) => {
       children.add(pid);
-      o.launch.onSpawn?.(pid, dir);
+      o.launch.onSpawn?.(pid, dirs);
     },
-    onExit: (pid, dir, code, signal) => {
+    onExit: (pid, dirs, code, signal) => {
       children.delete(pid);
       ended.set(pid, exitText({ code, signal }));
       if (ended.size > MAX_ENDED) ended.delete(ended.keys().next().value!);
-      o.launch.onExit?.(pid, dir, code, signal);
+      o.launch.onExit?.(pid, dirs, code, signal);
       poke();
     },
+  };
+
+  /** --host: the supervisors due now are started together, one host per want (their own, not down: nothing orders a respawn). */
+  const due = new Map<string, { name: string; want: Want }>();
+  let flushing: NodeJS.Immediate | null = null;
+  const flush = () => {
+    flushing = null;
+    for (const want of ['up', 'once'] as const) {
+      const group = [...due].filter(([, d]) => d.want === want).map(([dir, d]) => ({ dir, name: d.name }));
+      if (group.length === 0) continue;
+      const host = launchHost(group, launch, want);
+      for (const g of group) state.get(g.dir)!.launched = host.service(g);
+    }
+    due.clear();
   };
 
   const restart = (name: string, dir: string, want: Want) => {
@@ -87,6 +102,11 @@ export const startRespawner = (o: RespawnOptions): { respawner: Respawner; launc
     const now = observe(name, dir);
     if (respawnWant(now.recorded, now.supervised) === null) return; // someone else started one meanwhile
     st.lastStartAt = Date.now();
+    if (o.launch.host) {
+      due.set(dir, { name, want });
+      flushing ??= setImmediate(flush);
+      return;
+    }
     const l: Launched = launchSvrun(
       dir,
       want,
@@ -113,6 +133,12 @@ export const startRespawner = (o: RespawnOptions): { respawner: Respawner; launc
         st.launched.release();
         st.launched = null;
       }
+      // a host that refused this folder (or exited) says why in lines of its own (a lone svrun's are said at its exit)
+      if (st.launched && 'asked' in st.launched && st.launched.exit) {
+        if (st.launched.exit.code !== 0) for (const line of st.launched.exit.lines) o.say(`boot: ${name}: ${line}`);
+        st.launched.release();
+        st.launched = null;
+      }
       const want = respawnWant(obs.recorded, obs.supervised);
       if (want === null || st.timer !== null || (st.launched && !st.launched.exit)) continue;
       const dead = obs.recorded!.supervisor!;
@@ -121,8 +147,8 @@ export const startRespawner = (o: RespawnOptions): { respawner: Respawner; launc
       // the backoff of services (docs/svrun.md, the state machine): a supervisor that lived 10 s starts the sequence again
       st.shortRuns = st.lastStartAt === null ? 0 : nextShortRuns(st.shortRuns + 1, Date.now() - st.lastStartAt);
       const delay = restartDelay(st.shortRuns);
+      // kept (bounded by MAX_ENDED): a host's death is every one of its services'
       const how = ended.get(dead.pid);
-      ended.delete(dead.pid);
       o.say(`boot: ${name}: supervisor pid ${dead.pid} died${how ? ` (${how})` : ''}; restarting it${delay > 0 ? ` in ${delay} ms` : ''}`);
       st.timer = setTimeout(() => restart(name, dir, want), delay);
     }
@@ -141,6 +167,7 @@ export const startRespawner = (o: RespawnOptions): { respawner: Respawner; launc
         process.off('SIGCHLD', poke);
         clearInterval(timer);
         if (scheduled) clearTimeout(scheduled);
+        if (flushing) clearImmediate(flushing);
         for (const st of state.values()) {
           if (st.timer) clearTimeout(st.timer);
           st.launched?.release();

@@ -26,6 +26,8 @@ export interface RestartOptions {
   deps: boolean;
   /** --rolling: the named services one at a time, each once the previous one is ready again; what requires them is left alone. */
   rolling?: boolean;
+  /** --host: the supervisors started live in one svrun (not with --rolling: one service at a time). */
+  host?: boolean;
 }
 
 export const cmdRestart = async (ctx: Ctx, named: readonly string[], o: RestartOptions = { deps: true }): Promise<number> => {
@@ -61,6 +63,6 @@ export const cmdRestart = async (ctx: Ctx, named: readonly string[], o: RestartO
     for (const n of closure(scan.graph, again)) targets.set(n, 'up');
     // what they require is shown only if it had to be started: `restart web` says nothing of a db left running
     const progress = onlyTouched(ctx.progress.emit, (n) => !again.includes(n));
-    return bringUp(scan, targets, deadline, {}, progress, async (def) => (keep.has(def.name) ? reloadHeld(def, deadline) : null));
+    return bringUp(scan, targets, deadline, { host: o.host ?? false }, progress, async (def) => (keep.has(def.name) ? reloadHeld(def, deadline) : null));
   });
 };

@@ -11,9 +11,10 @@ import { withScanLock } from './changing.js';
 
 /**
  * up [NAME...] and once NAME...: the named services with `want`, what they
- * require with `up`; missing instances among them are created first.
+ * require with `up`; missing instances among them are created first;
+ * `host`: the supervisors started live in one svrun (src/svctl/engine/host.ts).
  */
-export const cmdUp = async (ctx: Ctx, names: readonly string[], want: UpWant = 'up'): Promise<number> => {
+export const cmdUp = async (ctx: Ctx, names: readonly string[], want: UpWant = 'up', host = false): Promise<number> => {
   const p = prepareWithInstances(loadScan(ctx, true), names);
   // a mistyped setting is silently no setting: one line each, and the services start all the same
   for (const n of closure(p.scan.graph, p.names)) {
@@ -27,6 +28,6 @@ export const cmdUp = async (ctx: Ctx, names: readonly string[], want: UpWant = '
     const targets = new Map<string, UpWant>();
     for (const n of closure(scan.graph, p.names)) targets.set(n, 'up');
     for (const n of p.names) targets.set(n, want);
-    return bringUp(scan, targets, globalDeadline(ctx), {}, ctx.progress.emit);
+    return bringUp(scan, targets, globalDeadline(ctx), { host }, ctx.progress.emit);
   });
 };

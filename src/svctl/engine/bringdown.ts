@@ -13,7 +13,7 @@ import { ask, settled, stoppedSupervisor, stoppedText, takeBack } from './letter
 import { notAFifo } from '../../os/fifo.js';
 import { runGraph } from './schedule.js';
 import { type StopPlan, type StopTarget, stopTimeoutMs } from './stopplan.js';
-import { ChangeWaiter } from './changewait.js';
+import { ChangeWaiter, STATUS_CHANGES } from './changewait.js';
 import { noProgress, type ProgressSink, withoutName } from '../output/progress.js';
 
 /** A oneshot that is up (or failed) is taken down by a `svrun --want down` transaction, which runs its `stop`. */
@@ -52,7 +52,7 @@ export const driveDown = async (def: StopTarget, deadline: number | null, progre
     progress({ kind: 'down', name: def.name, ms: at - t0, at });
     return null;
   };
-  const changes = new ChangeWaiter([o0.paths.supervise]);
+  const changes = new ChangeWaiter([o0.paths.supervise], undefined, STATUS_CHANGES);
   let launched: Launched | null = null;
   let launchedAt = 0;
   try {

@@ -11,11 +11,13 @@ import type { Scan } from '../../scan.js';
 import type { ServiceDef } from '../../servicedir.js';
 import type { Status } from '../../supervise/status.js';
 import { type Launched, type LaunchOptions, launchSvrun } from './launch.js';
+import { type Hosted, type HostLaunch, launchHost } from './host.js';
+import { CHANGE_POLL_MS, LEFTOVERS_KILL_WAIT_MS, REAPER_MARGIN_MS, UP_WATCHED_POLL_MS } from '../../defaults.js';
 import { isUp, observe } from './observe.js';
 import { ask, settled, stoppedSupervisor, stoppedText, takeBack } from './letters.js';
 import { failureDetail, logSettled } from './failure.js';
 import { runGraph } from './schedule.js';
-import { ChangeWaiter } from './changewait.js';
+import { ChangeWaiter, STATUS_CHANGES } from './changewait.js';
 import { noProgress, type ProgressSink, withoutName } from '../output/progress.js';
 import { exitText } from '../../vocabulary.js';
 
@@ -79,6 +81,7 @@ export const driveUp = async (
   deadline: number | null,
   launch: LaunchOptions = {},
   progress: ProgressSink = noProgress,
+  hosted: Hosted | null = null,
 ): Promise<string | null> => {
   const t0 = Date.now();
   const name = def.name;
@@ -105,8 +108,13 @@ export const driveUp = async (
   } catch {
     /* svrun will report it */
   }
-  const changes = new ChangeWaiter([supervise]);
-  let launched: Launched | null = null;
+  // every change a bring-up waits for is a status.json written, or a poke (an svrun or host exited, a
+  // host's stderr grew): with the folder watched, the poll is a slow safety net (50 bring-ups at once poll too)
+  const changes = new ChangeWaiter([supervise], CHANGE_POLL_MS, STATUS_CHANGES, UP_WATCHED_POLL_MS);
+  // hosted: its supervisor is being started already (held down), by the host of this bring-up
+  let launched: Launched | null = hosted;
+  hosted?.reached(want);
+  const unwatch = hosted?.onExit(() => changes.poke());
   let askedAt: number | null = null;
   /** A letter was written (not a new svrun's --want): taken back if it is still unread when we give up. */
   let lettered = false;
@@ -133,6 +141,7 @@ export const driveUp = async (
           if (r === 'sent') {
             askedAt = sentAt;
             lettered = true;
+            hosted?.asked();
             tell(null);
           }
         }
@@ -161,6 +170,7 @@ export const driveUp = async (
   } finally {
     settled(control);
     changes.close();
+    unwatch?.();
     launched?.release();
   }
 };
@@ -187,8 +197,10 @@ export const bringUp = async (
     if (e.kind === 'ready') readied.push(e.name);
     progress(e);
   };
+  const host = launch.host ? startHost(scan, targets.keys(), launch) : null;
+  const hosted = (name: string) => (host?.services.has(name) ? host.launch.service(def(name)) : null);
   const results = await runGraph(subgraph(scan.graph, targets.keys()), 'requires-first', {
-    act: async (name) => (await first(def(name))) ?? driveUp(def(name), want(name), deadline, launch, told),
+    act: async (name) => (await first(def(name))) ?? driveUp(def(name), want(name), deadline, launch, told, hosted(name)),
     already: (name) => isUp(observe(name, def(name).dir), def(name).type, want(name)),
     waiting: (name, on) => progress({ kind: 'waiting', name, toward: 'up', on, at: Date.now() }),
     settled: (name, r, acted) => {
@@ -198,6 +210,7 @@ export const bringUp = async (
       else if (!acted) progress({ kind: 'unchanged', name, state: 'up', at });
     },
   });
+  if (host) await host.launch.settle(Date.now() + claimBoundMs(host.services.values()));
   // ready, but exited since (a longrun that crashes at once): said by the time up reports, so a crash loop shows
   for (const name of readied) {
     const d = def(name);
@@ -208,3 +221,21 @@ export const bringUp = async (
     r.kind === 'failed' ? [r.problem] : r.kind === 'blocked' ? [`${name}: not started because ${r.causes.join(', ')} failed`] : [],
   );
 };
+
+/**
+ * `--host`: one svrun for every longrun among `names` that no supervisor
+ * runs now, its services held down until driveUp asks each up in order; a
+ * oneshot keeps its own svrun, a transaction that exits when done. Null
+ * when none needs a supervisor.
+ */
+const startHost = (scan: Scan, names: Iterable<string>, launch: LaunchOptions): { launch: HostLaunch; services: Map<string, ServiceDef> } | null => {
+  const services = new Map<string, ServiceDef>();
+  for (const name of names) {
+    const def = scan.services.get(name)!;
+    if (def.type === 'longrun' && !observe(name, def.dir).supervised) services.set(name, def);
+  }
+  return services.size === 0 ? null : { launch: launchHost([...services.values()], launch), services };
+};
+
+/** How long a host may take to open a service's FIFO: a predecessor's reaper, then its leftovers (docs/svrun.md). */
+const claimBoundMs = (defs: Iterable<ServiceDef>): number => Math.max(0, ...[...defs].map((d) => 3 * d.timeoutKillMs)) + REAPER_MARGIN_MS + LEFTOVERS_KILL_WAIT_MS;

@@ -20,6 +20,10 @@ export class ChangeWaiter {
   constructor(
     private readonly dirs: readonly string[],
     private readonly pollMs = CHANGE_POLL_MS,
+    /** Which file names wake the waiter (default: any); a supervisor's other files change a dozen times per start. */
+    private readonly wakesOn: (file: string) => boolean = () => true,
+    /** The poll while every folder is watched, for a caller whose other changes come as pokes. */
+    private readonly watchedPollMs = pollMs,
   ) {
     this.arm();
   }
@@ -32,7 +36,8 @@ export class ChangeWaiter {
       this.dirty = false;
       return;
     }
-    const ms = Math.max(0, Math.min(this.pollMs, until - Date.now()));
+    const poll = this.watchers.size === this.dirs.length ? this.watchedPollMs : this.pollMs;
+    const ms = Math.max(0, Math.min(poll, until - Date.now()));
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, ms);
       const self = this;
@@ -64,7 +69,9 @@ export class ChangeWaiter {
     for (const dir of this.dirs) {
       if (this.watchers.has(dir)) continue;
       try {
-        const w = watch(dir, { persistent: false }, () => this.poke());
+        const w = watch(dir, { persistent: false }, (_event, file) => {
+          if (file === null || this.wakesOn(file)) this.poke();
+        });
         w.on('error', () => {
           w.close();
           this.watchers.delete(dir);
@@ -76,3 +83,6 @@ export class ChangeWaiter {
     }
   }
 }
+
+/** What a wait on supervisors needs to see: status.json replaced (every state a supervisor records). */
+export const STATUS_CHANGES = (file: string): boolean => file === 'status.json';

@@ -7,7 +7,7 @@
 // instead, as boot's own do (src/log/bootstdout.ts), whichever svctl
 // command starts it.
 import { spawn } from 'node:child_process';
-import { closeSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { errorText } from '../../errors.js';
 import { anonymousFile } from '../../os/tmpfile.js';
@@ -27,7 +27,21 @@ export interface Launched {
   release(): void;
 }
 
-const MAX_STDERR_BYTES = 16 * 1024;
+/** A hosting svrun, read while it runs: its stderr says which of its folders it refused (src/svctl/engine/host.ts). */
+export interface Spawned extends Launched {
+  /** The stderr lines so far (read again only when it grew). */
+  lines(): string[];
+}
+
+const MAX_STDERR_BYTES = 64 * 1024;
+
+/**
+ * Node's options for a hosting svrun: a young generation of 1 MiB per
+ * semi-space. Starting many services at once fills the default one (up to
+ * 16 MiB), whose pages stay resident long after: 1.3 MiB less for a host of
+ * 20 (docs/performance.md). A lone svrun does better with the default.
+ */
+const HOST_NODE_FLAGS = ['--max-semi-space-size=1'];
 
 /** How svctl boot wants its supervisors: output on its own stdout, prefixed by service name. */
 export interface LaunchOptions {
@@ -35,18 +49,35 @@ export interface LaunchOptions {
   args?: string[];
   /** svrun's stdout: /dev/null (it logs to log/current), or svctl's own. */
   stdout?: 'ignore' | 'inherit';
-  /** Told the pid of every svrun started. */
-  onSpawn?: (pid: number, dir: string) => void;
+  /** One svrun process hosts every supervisor a bring-up starts (`--host`, SVKIT_HOST=1; docs/svctl.md). */
+  host?: boolean;
+  /** Told the pid of every svrun started, with the folders it supervises. */
+  onSpawn?: (pid: number, dirs: readonly string[]) => void;
   /** Told how every svrun started here ended (svctl boot supervises its supervisors). */
-  onExit?: (pid: number, dir: string, code: number | null, signal: NodeJS.Signals | null) => void;
+  onExit?: (pid: number, dirs: readonly string[], code: number | null, signal: NodeJS.Signals | null) => void;
 }
 
-export const launchSvrun = (dir: string, want: Want, onExit: () => void, opts: LaunchOptions = {}): Launched => {
+/** A supervisor for the folder `dir`: a lone svrun. */
+export const launchSvrun = (dir: string, want: Want, onExit: () => void, opts: LaunchOptions = {}): Launched => spawnSvrun([dir], want, onExit, opts);
+
+/** svrun for `dirs` (one, or several hosted), detached; its stderr kept for svctl alone. */
+export const spawnSvrun = (dirs: readonly string[], want: Want, onExit: () => void, opts: LaunchOptions = {}): Spawned => {
   let fd: number | null = null;
   let ticket: Ticket | null = null;
-  const launched: Launched = {
+  let read: { size: number; lines: string[] } = { size: 0, lines: [] };
+  const readLines = (): string[] => {
+    if (fd === null) return read.lines;
+    const size = fstatSync(fd).size;
+    if (size === read.size) return read.lines;
+    const buf = Buffer.alloc(Math.min(size, MAX_STDERR_BYTES));
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    read = { size, lines: buf.subarray(0, n).toString('utf8').split('\n').filter((l) => l.trim() !== '') };
+    return read.lines;
+  };
+  const launched: Spawned = {
     pid: -1,
     exit: null,
+    lines: readLines,
     release: () => {
       if (fd !== null) closeSync(fd);
       fd = null;
@@ -61,12 +92,7 @@ export const launchSvrun = (dir: string, want: Want, onExit: () => void, opts: L
       onExit();
     });
   };
-  const readLines = (): string[] => {
-    if (fd === null) return [];
-    const buf = Buffer.alloc(MAX_STDERR_BYTES);
-    const n = readSync(fd, buf, 0, buf.length, 0);
-    return buf.subarray(0, n).toString('utf8').split('\n').filter((l) => l.trim() !== '');
-  };
+  const name = basename(dirs[0]!);
   const start = () => {
     // boot says how for its own; any other command follows what boot recorded for the scan directory
     let recorded: ReturnType<typeof recordedOutput> = null;
@@ -74,19 +100,19 @@ export const launchSvrun = (dir: string, want: Want, onExit: () => void, opts: L
     try {
       // no name on disk, ever (src/os/tmpfile.ts): nothing is left behind, whatever happens to svctl
       fd = anonymousFile();
-      recorded = opts.args === undefined ? recordedOutput(dirname(dir)) : null;
+      recorded = opts.args === undefined ? recordedOutput(dirname(dirs[0]!)) : null;
       const args = recorded?.args ?? opts.args ?? [];
-      child = spawn(process.execPath, [SVRUN_JS, '--want', want, ...args, dir], {
+      child = spawn(process.execPath, [...(dirs.length > 1 ? HOST_NODE_FLAGS : []), SVRUN_JS, '--want', want, ...args, ...dirs], {
         detached: true,
         stdio: ['ignore', recorded?.stdout ?? opts.stdout ?? 'ignore', fd],
         cwd: '/',
       });
     } catch (err) {
-      return failed(`${basename(dir)}: cannot start a supervisor: ${errorText(err)}`);
+      return failed(`${name}: cannot start a supervisor: ${errorText(err)}`);
     } finally {
       if (recorded) closeSync(recorded.stdout); // the child's copy is the one that counts
     }
-    if (child.pid !== undefined) opts.onSpawn?.(child.pid, dir);
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid, dirs);
     launched.pid = child.pid ?? -1;
     child.on('error', (err) => {
       launched.exit = { code: 127, lines: [`svrun: ${err.message}`] };
@@ -96,12 +122,12 @@ export const launchSvrun = (dir: string, want: Want, onExit: () => void, opts: L
     child.on('exit', (code, signal) => {
       launched.exit = { code: exitStatus(code, signal), lines: readLines() };
       launched.release();
-      if (child.pid !== undefined) opts.onExit?.(child.pid, dir, code, signal);
+      if (child.pid !== undefined) opts.onExit?.(child.pid, dirs, code, signal);
       onExit();
     });
     child.unref();
   };
   // at most what the descriptor limit allows under way at once (src/svctl/engine/launchgate.ts)
-  ticket = whenDescriptorFree(start, (why) => failed(`${basename(dir)}: ${why}`));
+  ticket = whenDescriptorFree(start, (why) => failed(`${name}: ${why}`));
   return launched;
 };

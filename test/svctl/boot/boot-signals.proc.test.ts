@@ -6,7 +6,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { exitStatus } from '../../../src/signals.js';
-import { isAlive, Sandbox, SVCTL, waitFor, withSandbox } from '../../helpers.js';
+import { inBothModes, isAlive, Sandbox, SVCTL, waitFor, withSandbox } from '../../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -64,6 +64,7 @@ const pid1Boot = (): Boot => {
 
 const canUnshare = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true']).status === 0;
 
+inBothModes(() => sb, () => {
 describe('svctl boot forwards SIGUSR1, SIGUSR2 and SIGWINCH to CMD', () => {
   for (const [how, boot, run] of [
     ['as a child subreaper', plainBoot, true],
@@ -106,4 +107,5 @@ describe('svctl boot forwards SIGUSR1, SIGUSR2 and SIGWINCH to CMD', () => {
     b.child.kill('SIGTERM');
     expect(await b.done).toBe(0);
   });
+});
 });

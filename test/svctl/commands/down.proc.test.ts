@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sendControl } from '../../../src/supervise/control.js';
-import { isAlive, pidsByArgv0, Sandbox, svrunPids, taskReaperPid, waitFor, withSandbox } from '../../helpers.js';
+import { inBothModes, isAlive, pidsByArgv0, Sandbox, svrunPids, taskReaperPid, waitFor, withSandbox } from '../../helpers.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */
 const SLOW = 10_000;
@@ -22,6 +22,7 @@ const recorder = (name: string, files: Record<string, string> = {}) =>
 
 const control = (name: string) => join(sb.scan, name, 'supervise', 'control');
 
+inBothModes(() => sb, () => {
 describe('svctl down', () => {
   it('stops in reverse dependency order, and every supervisor exits', async () => {
     recorder('a');
@@ -207,6 +208,9 @@ describe('processes a SIGKILLed supervisor left', () => {
   });
 });
 
+});
+
+inBothModes(() => sb, () => {
 describe('svctl restart', () => {
   it('takes the running services that require it along, and nothing else', async () => {
     recorder('db');
@@ -261,6 +265,7 @@ describe('svctl restart', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^svctl: .*missing required argument/);
   });
+});
 });
 
 const at = (iso: unknown) => Date.parse(String(iso));

@@ -6,7 +6,7 @@
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pidsByArgv0, Sandbox, waitFor, withSandbox } from '../../helpers.js';
+import { inBothModes, pidsByArgv0, Sandbox, waitFor, withSandbox } from '../../helpers.js';
 import { svctlInProcess } from '../inprocess.js';
 
 let sb!: Sandbox;
@@ -23,6 +23,7 @@ const template = (files: Record<string, string> = {}) =>
     ...files,
   });
 
+inBothModes(() => sb, () => {
 describe('svctl up NAME@INST: instances created from the template', () => {
   it('a pool of 4; remove worker@2: the others, and what requires worker@*, keep running; what names it is stopped first', async () => {
     template();
@@ -192,4 +193,5 @@ describe('svctl status with templates', () => {
     r = await sb.svctl(['status', '--json', 'worker@2']);
     expect((JSON.parse(r.stdout) as Record<string, unknown>[]).map((s) => [s.name, s.template])).toEqual([['worker@2', 'worker@']]);
   });
+});
 });

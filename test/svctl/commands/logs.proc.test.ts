@@ -7,17 +7,18 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lineTime } from '../../../src/log/format.js';
-import { Sandbox, startSvctl, waitFor } from '../../helpers.js';
+import { Sandbox, startSvctl, SVCTL_MODES, waitFor } from '../../helpers.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */
 const SLOW = 10_000;
 
 const outLines = (text: string) => text.split('\n').filter(Boolean);
 
-describe('svctl logs', () => {
+describe.each(SVCTL_MODES)('svctl logs ($mode)', ({ hosted }) => {
   let sb: Sandbox;
   beforeEach(() => {
     sb = new Sandbox();
+    sb.hosted = hosted;
   });
   afterEach(async () => {
     await sb.cleanup();

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { cgroupDirs } from '../../../src/os/cgroup.js';
 import { readUsage } from '../../../src/os/usage.js';
 import { METRICS_CONTENT_TYPE } from '../../../src/svctl/metrics/prometheus.js';
-import { Sandbox, SVCTL, startSvctl, waitFor, withSandbox } from '../../helpers.js';
+import { inBothModes, Sandbox, startSvctl, SVCTL, waitFor, withSandbox } from '../../helpers.js';
 import { type Family, parsePromText } from '../metrics/promtext.js';
 import { STATES } from '../../../src/vocabulary.js';
 
@@ -38,6 +38,7 @@ const serve = async (args: string[] = []) => {
   return { ...bg, url };
 };
 
+inBothModes(() => sb, () => {
 describe('svctl metrics', E2E, () => {
   it('prints every service in the text format: state, restarts, start time from status.json; usage where the cgroup has it', async () => {
     sb.service('a', forever('a'), { 'timeout-kill': '300' });
@@ -206,4 +207,5 @@ describe('svctl metrics --listen', E2E, () => {
     expect((await sb.svctl(['down'])).code).toBe(0);
     expect(sb.log('metrics')).not.toMatch(/ err svctl: (?!metrics: listening)/); // stopped by its down-signal without complaint
   });
+});
 });

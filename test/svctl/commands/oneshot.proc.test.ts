@@ -4,13 +4,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Sandbox, svrunPids, withSandbox } from '../../helpers.js';
+import { inBothModes, Sandbox, svrunPids, withSandbox } from '../../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
 
 const count = (name: string) => (existsSync(sb.path(name)) ? readFileSync(sb.path(name), 'utf8').split('\n').filter(Boolean).length : 0);
 
+inBothModes(() => sb, () => {
 describe('svctl and oneshots', () => {
   it('up runs it once, a longrun requiring it starts after; down stops the longrun, then runs stop', async () => {
     sb.service('setup', `echo run >> ${sb.path('runs')}\ntouch ${sb.path('flag')}`, {
@@ -46,6 +47,9 @@ describe('svctl and oneshots', () => {
     expect(err[0]).toMatch(/^svctl: migrate: failed: run exited 1; last output: err schema locked$/);
     expect(err[1]).toBe('svctl: app: not started because migrate failed');
     expect(sb.status('migrate')).toMatchObject({ state: 'failed', lastExit: { code: 1 } });
-    expect(sb.status('app')).toBeNull();
+    // never started, and no supervisor left (a host's is let go)
+    expect(sb.status('app')?.startedAt ?? null).toBeNull();
+    expect(JSON.parse((await sb.svctl(['status', '--json', 'app'])).stdout)[0]).toMatchObject({ state: 'down', supervised: false });
   });
+});
 });

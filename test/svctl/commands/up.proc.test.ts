@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sendControl } from '../../../src/supervise/control.js';
-import { pidsByArgv0, Sandbox, startSvctl, svrunPids, taskReaperPid, waitFor, withSandbox } from '../../helpers.js';
+import { inBothModes, pidsByArgv0, Sandbox, startSvctl, svrunPids, taskReaperPid, waitFor, withSandbox } from '../../helpers.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */
 const SLOW = 10_000;
@@ -28,6 +28,7 @@ const gated = (name: string, gate: string | null, files: Record<string, string> 
     { 'notification-fd': '3', 'timeout-kill': '500', ...files },
   );
 
+inBothModes(() => sb, () => {
 describe('svctl up: order and readiness', () => {
   it('starts a -> b -> c in dependency order, each after what it requires is ready', async () => {
     gated('a', null);
@@ -49,7 +50,8 @@ describe('svctl up: order and readiness', () => {
     await waitFor(() => sb.lines('order').length > 0, 'a running', SLOW);
     // status.json follows the spawn (svrun writes it once the child exists): wait for it, bounded
     await waitFor(() => sb.status('a')?.state === 'starting', 'a starting in status.json');
-    expect(sb.status('b')).toBeNull();
+    // not started (hosted: its supervisor is there, holding it down)
+    expect(sb.status('b')?.state ?? 'down').toBe('down');
     expect(sb.lines('order')).toEqual(['a']);
     const released = Date.now();
     writeFileSync(sb.path('go-a'), '');
@@ -132,7 +134,10 @@ describe('svctl up: failures', () => {
     expect(err).toHaveLength(2);
     expect(err[0]).toMatch(/^svctl: f: failed \(exited 3\); last output: err cannot open config$/);
     expect(err[1]).toBe('svctl: g: not started because f failed');
-    expect(sb.status('g')).toBeNull();
+    // never started, and no supervisor left (a host's is let go)
+    expect(sb.status('g')?.startedAt ?? null).toBeNull();
+    expect(JSON.parse((await sb.svctl(['status', '--json', 'g'])).stdout)[0]).toMatchObject({ state: 'down', supervised: false });
+    expect(pidsByArgv0(sb.marker('g'))).toEqual([]);
     expect(sb.status('h')!.state).toBe('up');
   });
 
@@ -198,4 +203,5 @@ describe('svctl up: supervisors', () => {
     expect(s.restarts).toBe(0);
     expect(s.lastExit?.code).toBe(1);
   });
+});
 });

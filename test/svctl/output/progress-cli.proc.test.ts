@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { exitStatus } from '../../../src/signals.js';
-import { reportFigures, type Run, Sandbox, SVCTL, startSvctl, withSandbox } from '../../helpers.js';
+import { inBothModes, reportFigures, type Run, Sandbox, startSvctl, SVCTL, withSandbox } from '../../helpers.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */
 const SLOW = 15_000;
@@ -68,6 +68,7 @@ const screenEnd = (tty: string): string[] => {
   return last.replace(/\r\n/g, '\n').replace(/\r?\x1b\[2K/g, '').replace(/\x1b\[\d+m/g, '').split('\n').filter(Boolean);
 };
 
+inBothModes(() => sb, () => {
 describe('svctl up and down on a terminal', () => {
   it('one line per service, redrawn in place as it goes, then a summary', async () => {
     dbAndWeb();
@@ -202,4 +203,5 @@ describe('a service in backoff', () => {
     // from the request to the new run: reported, not asserted (on a loaded machine svctl's and svrun's start-up alone can exceed the backoff left)
     reportFigures(sb, 'restart-in-backoff', { requestToNewRunMs: Date.parse(after.startedAt!) - asked, backoffLeftMs: due - asked, supervisorToRunMs: waited });
   }, 60_000);
+});
 });

@@ -25,6 +25,8 @@ export const CHECK_INTERVAL_MS = 100;
 export const EXEC_LOOK_MS = 1;
 /** ...and how long before it calls the run spawned anyway (a wrapper that hangs must not hold up readiness). */
 export const EXEC_WAIT_MS = 200;
+/** A run's standby (the next run, spawned ahead) is spawned this long after the run: never in the way of its start-up. */
+export const STANDBY_DELAY_MS = 500;
 /**
  * How long a new supervisor waits for a previous run's leftovers to vanish
  * after SIGKILL before it logs an error and goes on: what survives SIGKILL

@@ -1,7 +1,7 @@
 // A cgroup v2 of the service's own, where the hierarchy is writable: unlike a
 // process group, nothing can leave it (setsid, double fork), so "stopped"
 // means "cgroup empty" and cgroup.kill is the final, complete kill.
-import { lstatSync, mkdirSync, readFileSync, rmdirSync, statfsSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statfsSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { serviceId } from './serviceid.js';
 
@@ -179,6 +179,21 @@ export const cgroupPopulated = (dir: string): boolean => {
     return /^populated 1$/m.test(readFileSync(join(dir, 'cgroup.events'), 'utf8'));
   } catch {
     return false;
+  }
+};
+
+/**
+ * cgroupPopulated, but for one member (pid) that does not count: true
+ * while any other process is in the cgroup or in a cgroup below it (a
+ * service running as root may make some).
+ */
+export const cgroupPopulatedBesides = (dir: string, pid: number): boolean => {
+  if (!cgroupPopulated(dir)) return false;
+  try {
+    if (readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').some((p) => p !== '' && p !== String(pid))) return true;
+    return readdirSync(dir, { withFileTypes: true }).some((e) => e.isDirectory() && cgroupPopulated(join(dir, e.name)));
+  } catch {
+    return true; // populated, and no telling by whom
   }
 };
 

@@ -5,7 +5,8 @@
 import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { cgroupKill, cgroupPids, cgroupPopulated } from './cgroup.js';
+import type { Writable } from 'node:stream';
+import { cgroupKill, cgroupPids, cgroupPopulated, cgroupPopulatedBesides } from './cgroup.js';
 import { type Identity, setprivIdentityArgs } from './identity.js';
 import { groupExists, groupMembers, procStat } from './proc.js';
 
@@ -57,7 +58,7 @@ export const pastWrappers = (c: Containment, pid: number): boolean => {
   } catch {
     return true;
   }
-  if (argv[0] === '/bin/sh' && argv[1] === '-c' && WRAPPERS.has(argv[2] ?? '')) return false;
+  if (argv[0] === '/bin/sh' && argv[1] === '-c' && (WRAPPERS.has(argv[2] ?? '') || STANDBY_WAIT.test(argv[2] ?? ''))) return false;
   return argv[0] !== c.setpriv && argv[0] !== c.nofile?.prlimit;
 };
 
@@ -75,9 +76,14 @@ export interface SpawnOptions {
   listenPid?: boolean;
 }
 
-/** Spawns `file` as the leader of a new session; its pid is the group's id. */
-export const spawnContained = (c: Containment, o: SpawnOptions): ChildProcess => {
-  let argv = [o.file, ...o.args];
+/**
+ * The wrapper chain around `inner`: join the cgroups (sh, which also sets
+ * $LISTEN_PID), raise nofile (prlimit), set the parent-death signal and the
+ * identity (setpriv), in that order (only root may join a cgroup or raise a
+ * hard limit). Each execs in place: the pid is the program's throughout.
+ */
+const containedArgv = (c: Containment, o: Omit<SpawnOptions, 'stdio' | 'cwd' | 'env'>, inner: string[]): string[] => {
+  let argv = inner;
   // never run as root a service that asked for a user
   if (o.identity && !c.setpriv) throw new Error(`setpriv not found: cannot run as ${o.identity.name}`);
   if (c.setpriv) {
@@ -97,7 +103,77 @@ export const spawnContained = (c: Containment, o: SpawnOptions): ChildProcess =>
   } else if (o.listenPid) {
     argv = ['/bin/sh', '-c', LISTEN_PID_WRAPPER, 'svkit', ...argv];
   }
+  return argv;
+};
+
+/** Spawns `file` as the leader of a new session; its pid is the group's id. */
+export const spawnContained = (c: Containment, o: SpawnOptions): ChildProcess => {
+  const argv = containedArgv(c, o, [o.file, ...o.args]);
   return spawn(argv[0]!, argv.slice(1), { cwd: o.cwd, env: o.env, stdio: o.stdio, detached: true });
+};
+
+/**
+ * A run spawned ahead of time: the whole wrapper chain has run (it is in the
+ * cgroups, its parent-death signal and identity are set), and its last
+ * wrapper, a sh as the service's user, waits for one line on a pipe from
+ * svrun before it execs `file` (without that pipe). Joining a cgroup waits
+ * for an RCU grace period: a standby pays it before it is needed, so a
+ * restart only writes one line. If svrun dies, the standby dies of its
+ * parent-death signal or of its pipe's end, whichever comes first; it never
+ * runs `file` unasked.
+ */
+export interface Standby {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** Lets it exec `file`; false when it is gone (it exited, or its pipe broke). */
+  release(): boolean;
+  /** Ends it unused: its pipe closed and SIGKILL (its exit is reported as the child's). */
+  discard(): void;
+}
+
+/** The standby's last wrapper, for its trigger on fd `fd` (one digit: sh's redirections take no more). */
+const standbyWait = (fd: number) => `read -r _ <&${fd} || exit 0; exec "$0" "$@" ${fd}<&-`;
+const STANDBY_WAIT = /^read -r _ <&(\d) \|\| exit 0; exec "\$0" "\$@" \1<&-$/;
+
+/** The lowest fd from 3 to 9 that `stdio` leaves free for the trigger (not a socket, not the notification fd). */
+const triggerFd = (stdio: readonly unknown[]): number | null => {
+  for (let fd = 3; fd <= 9; fd++) if (fd >= stdio.length || stdio[fd] === 'ignore' || stdio[fd] === undefined) return fd;
+  return null;
+};
+
+/** Spawns a standby for `o` (see Standby); null where it cannot have one (stdio not an array, no free fd below 10). */
+export const spawnStandby = (c: Containment, o: SpawnOptions): Standby | null => {
+  if (!Array.isArray(o.stdio)) return null;
+  const fd = triggerFd(o.stdio);
+  if (fd === null) return null;
+  const stdio: unknown[] = [...o.stdio];
+  while (stdio.length <= fd) stdio.push('ignore');
+  stdio[fd] = 'pipe';
+  const argv = containedArgv(c, o, ['/bin/sh', '-c', standbyWait(fd), o.file, ...o.args]);
+  const child = spawn(argv[0]!, argv.slice(1), { cwd: o.cwd, env: o.env, stdio: stdio as StdioOptions, detached: true });
+  child.on('error', () => {}); // a failed spawn: pid undefined below, the next restart spawns as it would without
+  const trigger = child.stdio[fd] as Writable | null;
+  trigger?.on('error', () => {});
+  const pid = child.pid;
+  if (pid === undefined || !trigger) {
+    trigger?.destroy();
+    return null;
+  }
+  const gone = () => child.exitCode !== null || child.signalCode !== null;
+  return {
+    child,
+    pid,
+    release: () => {
+      if (gone() || trigger.destroyed) return false;
+      // the line stays queued for the standby when our end closes
+      trigger.end('\n', () => trigger.destroy());
+      return true;
+    },
+    discard: () => {
+      trigger.destroy();
+      if (!gone()) trySignal(pid, 'SIGKILL');
+    },
+  };
 };
 
 /** kill() that ignores a process (or group) already gone. */
@@ -109,10 +185,13 @@ export const trySignal = (pid: number, signal: NodeJS.Signals): void => {
   }
 };
 
-/** Signals the group at once (atomic against fork), then any cgroup member that left the group. */
-export const signalGroup = (c: Containment, pgid: number | null, signal: NodeJS.Signals): void => {
+/**
+ * Signals the group at once (atomic against fork), then any cgroup member
+ * that left the group, but `standby` (a Standby's pid: not the service's yet).
+ */
+export const signalGroup = (c: Containment, pgid: number | null, signal: NodeJS.Signals, standby: number | null = null): void => {
   if (pgid !== null) trySignal(-pgid, signal);
-  if (c.cgroup) for (const pid of cgroupPids(c.cgroup)) if (procStat(pid)?.pgid !== pgid) trySignal(pid, signal);
+  if (c.cgroup) for (const pid of cgroupPids(c.cgroup)) if (pid !== standby && procStat(pid)?.pgid !== pgid) trySignal(pid, signal);
 };
 
 export const killGroup = (c: Containment, pgid: number): void => {
@@ -121,11 +200,12 @@ export const killGroup = (c: Containment, pgid: number): void => {
 };
 
 /**
- * Does anything of the service still run? The cheap test is one kill(-pgid, 0);
- * it also counts zombies nobody reaps, so `thorough` rechecks by a /proc scan.
+ * Does anything of the service still run (a Standby, `standby`, does not
+ * count)? The cheap test is one kill(-pgid, 0); it also counts zombies
+ * nobody reaps, so `thorough` rechecks by a /proc scan.
  */
-export const groupAlive = (c: Containment, pgid: number, thorough = false): boolean => {
-  if (c.cgroup) return cgroupPopulated(c.cgroup);
+export const groupAlive = (c: Containment, pgid: number, thorough = false, standby: number | null = null): boolean => {
+  if (c.cgroup) return standby === null ? cgroupPopulated(c.cgroup) : cgroupPopulatedBesides(c.cgroup, standby);
   if (!groupExists(pgid)) return false;
   return !thorough || groupMembers(pgid).length > 0;
 };

@@ -17,6 +17,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   readSync,
   rmSync,
   statSync,
@@ -528,6 +529,25 @@ export const svrunPids = (dir: string): number[] =>
     const argv = argvOf(pid)?.filter(Boolean);
     return argv?.[1] === SVRUN && argv.slice(2).includes(dir) && isAlive(pid);
   });
+
+/**
+ * The standby svrun `sup` keeps for the next run (src/supervisor/standby.ts):
+ * its child whose last wrapper waits for the trigger line; of the service in
+ * folder `dir` (its working directory) when svrun hosts several.
+ */
+export const standbyPid = (sup: number, dir?: string): number | null => {
+  for (const pid of allPids()) {
+    if (procStat(pid)?.ppid !== sup || !isAlive(pid)) continue;
+    const argv = argvOf(pid);
+    if (argv?.[0] !== '/bin/sh' || argv[1] !== '-c' || !/^read -r _ <&\d /.test(argv[2] ?? '')) continue;
+    try {
+      if (dir === undefined || readlinkSync(`/proc/${pid}/cwd`) === dir) return pid;
+    } catch {
+      /* gone */
+    }
+  }
+  return null;
+};
 
 /** The task reaper svrun started for the service folder `dir`, as src/supervisor/taskreaper.ts finds it, or null. */
 export const taskReaperPid = (dir: string): number | null => findReaper(join(dir, 'supervise'), serviceId(basename(dir), dir))?.pid ?? null;

@@ -295,6 +295,7 @@ const runSupervisor = async (svc: Service, run: Run, io: Io, startCore: Core, ho
       limits: limits.status,
       oomKills: io.cgroups.oomKills,
       sockets,
+      standby: true,
       // a oneshot's svrun is a transaction, over before a reload could matter
       ...(def.type === 'longrun' && { reload: () => reloader.reload() }),
     },

@@ -16,7 +16,7 @@ import { settingNearMisses } from '../settings.js';
 import { eventText } from '../log/format.js';
 import type { ServicePaths } from '../supervise/paths.js';
 import { procStartTime } from '../os/proc.js';
-import { type Containment, groupAlive, killGroup, signalGroup, spawnContained } from '../os/procgroup.js';
+import { type Containment, groupAlive, killGroup, signalGroup, type SpawnOptions, spawnContained, spawnStandby } from '../os/procgroup.js';
 import { awaitExec, pollCheck, readyOnSpawn, runCheck, type RunningCheck, watchNotification } from './readiness.js';
 import type { ServiceDef } from '../servicedir.js';
 import { signalNumber } from '../signals.js';
@@ -26,6 +26,7 @@ import type { ReapTarget } from '../supervise/reaper.js';
 import { serviceEnv } from './environment.js';
 import { type Output, OutputPipes } from './output.js';
 import { runScript } from './scripts.js';
+import { type HeldStandby, StandbySlot, standbyWanted } from './standby.js';
 import type { ListenSockets } from './sockets.js';
 import { statusOf, StatusWriter } from './statuswriter.js';
 
@@ -49,6 +50,8 @@ export interface UnitIO {
   sockets?: ListenSockets;
   /** `l`: read the folder again and call reconfigure() (src/supervisor/reload.ts); absent: a unit that does not reload (a logger). */
   reload?: () => void;
+  /** Keep the next run spawned ahead (src/supervisor/standby.ts): a service's unit, not its logger's (rare restarts, one process less). */
+  standby?: boolean;
 }
 
 /** What a reload puts in force (src/supervisor/reload.ts). */
@@ -111,6 +114,9 @@ export class Supervisor {
   private oomKillsAtStart: number | null = null;
   /** The run whose exec awaitExec is looking for (status.json is not written meanwhile: holdingStarting). */
   private execAwaited: ChildProcess | null = null;
+  /** The next run, spawned ahead (src/supervisor/standby.ts); none once the unit exited. */
+  private readonly standby = new StandbySlot(() => this.spawnStandby());
+  private exited = false;
 
   private def: ServiceDef;
   private containment: Containment;
@@ -173,6 +179,8 @@ export class Supervisor {
     }
     this.reportTarget();
     if (!this.holdingStarting()) this.persist();
+    const { pidsMax } = this.def.limits;
+    this.standby.keep(!this.exited && this.io.standby === true && standbyWanted(this.core, this.cfg, pidsMax, this.standby.failedAt));
   }
 
   /**
@@ -216,7 +224,7 @@ export class Supervisor {
   freezeGroup(signal: 'SIGSTOP' | 'SIGCONT'): void {
     // only a group that still exists: in down/failed/backoff the old id may belong to someone else by now
     const live = this.core.state === 'starting' || this.core.state === 'up' || this.core.state === 'stopping';
-    if (live && this.core.pgid !== null) signalGroup(this.containment, this.core.pgid, signal);
+    if (live && this.core.pgid !== null) signalGroup(this.containment, this.core.pgid, signal, this.standby.pid);
   }
 
   get state() {
@@ -239,6 +247,7 @@ export class Supervisor {
     this.containment = { ...this.containment, nofile: next.nofile };
     this.io.limits = next.limits;
     this.target = null; // the task reaper learns the new down-signal and timeout-kill
+    this.standby.keep(false); // spawned with what was in force: the next one gets the new run, environment, user and sockets
     this.dispatch({ type: 'reconfigured', restart: next.restart, at: Date.now() });
   }
 
@@ -276,7 +285,7 @@ export class Supervisor {
       case 'spawn':
         return this.spawnRun();
       case 'signal-group':
-        if (this.core.pgid !== null) signalGroup(this.containment, this.core.pgid, fx.signal);
+        if (this.core.pgid !== null) signalGroup(this.containment, this.core.pgid, fx.signal, this.standby.pid);
         return;
       case 'kill-group':
         if (this.core.pgid !== null) killGroup(this.containment, this.core.pgid);
@@ -315,8 +324,9 @@ export class Supervisor {
         this.stopWatching();
         for (const name of [...this.timers.keys()]) this.clearTimer(name);
         this.writer.close();
-        this.exitCode?.(fx.code);
-        return;
+        this.exited = true;
+        // the supervision is over once the standby is gone too (the cgroup is removed next)
+        return this.standby.close(() => this.exitCode?.(fx.code));
       default:
         return assertNever(fx);
     }
@@ -348,6 +358,34 @@ export class Supervisor {
     return stdio;
   }
 
+  /** How `run` is spawned, on the spot or ahead (a standby): its file, environment (listening sockets included) and descriptors. */
+  private runOptions(output: Output): SpawnOptions {
+    const sockets = this.io.sockets;
+    return {
+      ...this.spawnBase(),
+      ...(sockets && sockets.count > 0 && { env: { ...this.env, ...sockets.env() }, listenPid: true }),
+      file: this.def.run,
+      args: this.args,
+      stdio: this.stdio(output),
+      deathSignal: this.def.downSignal,
+    };
+  }
+
+  /** The next run, spawned ahead and wired as spawnRun wires one (src/supervisor/standby.ts). */
+  private spawnStandby(): HeldStandby | null {
+    let output: Output | null = null;
+    try {
+      output = this.output.open();
+      const standby = spawnStandby(this.containment, this.runOptions(output));
+      if (standby) return { standby, drain: output.spawned(standby.child) };
+      output.spawned(null);
+      return null;
+    } catch {
+      output?.spawned(null);
+      return null; // the next restart spawns as it would without, and says what fails
+    }
+  }
+
   private spawnRun(): void {
     const at = Date.now();
     try {
@@ -364,24 +402,22 @@ export class Supervisor {
       return this.dispatch({ type: 'spawn-failed', error: errorText(err), at });
     }
     this.oomKillsAtStart = this.io.oomKills?.() ?? null;
+    // the standby, if one waits, becomes the run: it is in the cgroups already
+    const ahead = this.standby.take();
     let child: ChildProcess;
-    let output: Output | null = null;
-    try {
-      output = this.output.open();
-      const sockets = this.io.sockets;
-      child = spawnContained(this.containment, {
-        ...this.spawnBase(),
-        ...(sockets && sockets.count > 0 && { env: { ...this.env, ...sockets.env() }, listenPid: true }),
-        file: this.def.run,
-        args: this.args,
-        stdio: this.stdio(output),
-        deathSignal: this.def.downSignal,
-      });
-    } catch (err) {
-      output?.spawned(null);
-      return this.dispatch({ type: 'spawn-failed', error: `run: ${errorText(err)}`, at });
+    let drain: () => void;
+    if (ahead) ({ child, drain } = ahead);
+    else {
+      let output: Output | null = null;
+      try {
+        output = this.output.open();
+        child = spawnContained(this.containment, this.runOptions(output));
+      } catch (err) {
+        output?.spawned(null);
+        return this.dispatch({ type: 'spawn-failed', error: `run: ${errorText(err)}`, at });
+      }
+      drain = output.spawned(child);
     }
-    const drain = output.spawned(child);
     const pid = child.pid;
     if (pid === undefined) {
       child.once('error', (err) => this.dispatch({ type: 'spawn-failed', error: `run: ${errorText(err)}`, at: Date.now() }));
@@ -398,7 +434,7 @@ export class Supervisor {
         type: 'exited',
         code: signal ? null : code,
         signal,
-        groupEmpty: !groupAlive(this.containment, pid),
+        groupEmpty: !groupAlive(this.containment, pid, false, this.standby.pid) && !this.standby.leaving,
         at: Date.now(),
         reason: this.oomGrew() ? 'oom' : null,
       });
@@ -470,7 +506,8 @@ export class Supervisor {
       const pgid = this.core.pgid;
       ticks += 1;
       // now and then, look past zombies that nobody reaps
-      if (pgid !== null && groupAlive(this.containment, pgid, ticks % Math.round(ZOMBIE_LOOK_MS / GROUP_POLL_MS) === 0)) return;
+      if (pgid !== null && groupAlive(this.containment, pgid, ticks % Math.round(ZOMBIE_LOOK_MS / GROUP_POLL_MS) === 0, this.standby.pid)) return;
+      if (this.standby.leaving) return; // a standby discarded is the service's until it is gone
       this.dispatch({ type: 'group-empty', at: Date.now() });
       // ignored while the main process's exit is still to be reported: keep looking
       if (this.core.state !== 'stopping') this.stopWatching();

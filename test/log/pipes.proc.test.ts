@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { control, exitOf, fdCount, Sandbox, waitFor, withSandbox } from '../helpers.js';
+import { control, exitOf, fdCount, Sandbox, standbyPid, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -108,9 +108,10 @@ describe('the pipes over time', () => {
     });
     const sv = sb.svrun([dir]);
     let st = await sb.waitRunning('web', m);
-    const fds = () => readdirSync(`/proc/${sv.pid}/fd`).length;
+    // counted with the standby in place (src/supervisor/standby.ts: the next run's pipes are open ahead)
+    const fds = () => (standbyPid(sv.pid!) === null ? -1 : readdirSync(`/proc/${sv.pid}/fd`).length);
     await sb.waitLog('web', new RegExp(` err warm ${st.pid}\n`));
-    const baseline = fds();
+    const baseline = await waitFor(() => (fds() > 0 ? fds() : null), 'the standby', 10_000);
     for (let i = 1; i <= 20; i++) {
       const old = st.pid!;
       control(dir, 'k'); // SIGKILL: restarted at once or after a short backoff...
@@ -118,7 +119,7 @@ describe('the pipes over time', () => {
       st = await sb.waitRunning('web', m, 10_000);
       await sb.waitLog('web', new RegExp(` err warm ${st.pid}\n`));
       // ...and the previous run's and finish's pipes are closed as soon as they end
-      await waitFor(() => fds() === baseline, () => `svrun's ${baseline} descriptors after restart ${i} (now ${fds()}: ${readdirSync(`/proc/${sv.pid}/fd`).map((f) => { try { return readlinkSync(`/proc/${sv.pid}/fd/${f}`); } catch { return '?'; } }).join(' ')})`);
+      await waitFor(() => fds() === baseline, () => `svrun's ${baseline} descriptors after restart ${i}, a standby in place (now ${fds()}: ${readdirSync(`/proc/${sv.pid}/fd`).map((f) => { try { return readlinkSync(`/proc/${sv.pid}/fd/${f}`); } catch { return '?'; } }).join(' ')})`);
       control(dir, 'd');
       await sb.waitStatus('web', (s) => s.state === 'down', `down ${i}`);
       control(dir, 'u'); // an explicit up starts at once: no backoff to wait out

@@ -77,6 +77,7 @@ const ROWS: Row[] = [
   { id: 'uss', label: 'same, private memory only (USS: what the others running do not change)', unit: 'MiB' },
   { id: 'uss-idle', label: `same, idle supervisors ${IDLE_SETTLE_S} s after start (start-up's garbage collected; --host: a fifth of a host of 5)`, unit: 'MiB' },
   { id: 'reaper-pss', label: '+ svkit\'s task reaper (`sh`): one per svrun (--host: one for the 20)', unit: 'KiB' },
+  { id: 'standby-pss', label: 'svkit\'s standby (the next run waiting, `sh`): one per service, in its cgroup, not counted above', unit: 'KiB' },
   { id: 'up50', label: 'bring-up of 50 services, until all up', unit: 'ms', goals: [atMost('svkit', 1.25, 'floor'), atMost('host', 3, 'runit'), { of: 'host', text: '< 1500 ms (pm2)', met: (s) => s.median < 1500 }] },
   { id: 'down50', label: 'stop-all of 50, until none of their processes is left', unit: 'ms', goals: [atMost('svkit', 250, 'ms'), atMost('host', 3, 'runit')] },
   { id: 'status', label: '`svctl status NAME`, one call', unit: 'ms', goals: [atMost('svkit', 1.3, 'floor')] },

@@ -4,7 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { cmdline, contextSwitches, cpuMs, Owned, pssKiB, ussKiB } from './proc.js';
+import { children, cmdline, contextSwitches, cpuMs, Owned, pssKiB, ussKiB } from './proc.js';
 import { exec, type Peer, sleep, svkitRun, svrunHost, until, writeScan, writeService } from './peers.js';
 import type { Contender, Samples } from './report.js';
 import { bootShutdown, containerFootprint, floodStop, logThroughput, svrunKilled, upFailed, upGivesUp, upSvrunExits, waitUp } from './svkit-only.js';
@@ -147,7 +147,15 @@ export const twenty = async (b: Bench) => {
     b.samples.add('pss', p.name, ...sups.map((s) => pssKiB(s) / 1024 / share));
     b.samples.add('uss', p.name, ...sups.map((s) => ussKiB(s) / 1024 / share));
     const helpers = [...new Set(p.helpers(scan, names))]; // a host's services share one task reaper
-    if (p.name === 'svkit' || p.name === 'host') b.samples.add('reaper-pss', p.name, ...helpers.map(pssKiB));
+    if (p.name === 'svkit' || p.name === 'host') {
+      b.samples.add('reaper-pss', p.name, ...helpers.map(pssKiB));
+      // the next run, spawned ahead half a second after each run (docs/decisions.md, the standby): one per service
+      const standbys = await until(() => {
+        const found = sups.flatMap((s) => children(s).filter((c) => cmdline(c).startsWith('/bin/sh -c read -r _ <&')));
+        return found.length >= names.length && found;
+      }, 'a standby for each service');
+      b.samples.add('standby-pss', p.name, ...standbys.map(pssKiB));
+    }
     b.samples.add('mem20', p.name, [...sups, ...helpers].reduce((sum, pid) => sum + pssKiB(pid), 0) / 1024);
     // each group alone: the next one's Node processes must not share these pages
     await p.teardown(scan);

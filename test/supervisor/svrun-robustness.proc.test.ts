@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exitOf, isAlive, pidsByArgv0, pressCtrlCUntilExit, Sandbox, SVRUN, taskReaperPid, waitFor, withSandbox } from '../helpers.js';
+import { exitOf, isAlive, pidsByArgv0, pressCtrlCUntilExit, type Sandbox, SVRUN, taskReaperPid, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -39,7 +39,10 @@ describe('svrun robustness', () => {
 
   it.each([
     ['removed', (lock: string) => rmSync(lock, { recursive: true })],
-    ['replaced by a lock that names no one', (lock: string) => (rmSync(lock, { recursive: true }), mkdirSync(lock))],
+    ['replaced by a lock that names no one', (lock: string) => {
+        rmSync(lock, { recursive: true });
+        mkdirSync(lock);
+      }],
   ])('a lock %s behind svrun\'s back is taken back, the service untouched', async (_what, spoil) => {
     const m = sb.marker('web');
     const dir = sb.service('web', `exec ${m} 1000`);

@@ -7,7 +7,7 @@
 import { appendFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { isAlive, Sandbox, waitFor, withSandbox } from '../../helpers.js';
+import { isAlive, type Sandbox, waitFor, withSandbox } from '../../helpers.js';
 import { freePort, httpService, type Load, startLoad } from '../../sockets.js';
 
 let sb!: Sandbox;

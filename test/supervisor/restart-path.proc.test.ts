@@ -35,7 +35,7 @@ describe('the restart path', () => {
     }
   });
 
-  it.skipIf(!HAS_STRACE)('svrun never waits for the disk: no fsync of its files in its life, a restart included', async () => {
+  it.skipIf(!HAS_STRACE)('svrun never waits for the disk: no fsync of its files in its life, a restart included (needs strace)', async () => {
     const dir = sb.service('web', 'exec sleep 1000');
     const trace = sb.path('fsync.trace');
     const traced = spawn('strace', ['-f', '-qq', '--seccomp-bpf', '-e', 'trace=fsync,fdatasync', '-o', trace, process.execPath, SVRUN, dir], {

@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { type Owned } from './proc.js';
+import type { Owned } from './proc.js';
 import { ROOT, SVCTL, until, writeService } from './peers.js';
 
 const CLIENT = join(ROOT, 'dist/src/client/index.js');

@@ -180,7 +180,10 @@ export const fifty = async (b: Bench) => {
       b.samples.add('up50', p.name, await timed(async () => (sups = await p.upAll(scan, names, b.owned))));
       // what a stop must end: the services (and svkit's supervisors and task reapers)
       const ends = new Owned();
-      sups.forEach((s, k) => (p.downEndsSupervisors ? ends.addTree(s) : ends.add(p.runPid(s, join(scan, names[k]!)))));
+      for (const [k, s] of sups.entries()) {
+        if (p.downEndsSupervisors) ends.addTree(s);
+        else ends.add(p.runPid(s, join(scan, names[k]!)));
+      }
       b.samples.add('down50', p.name, await timed(async () => {
         await p.downAll(scan, names, b.owned);
         await until(() => ends.allGone(), `${p.name} down`, 60_000);

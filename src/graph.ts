@@ -114,7 +114,7 @@ export const findCycles = (g: Graph): string[][] =>
  */
 export const withoutCycles = (g: Graph): Graph => {
   const componentOf = new Map<string, number>();
-  cyclicComponents(g).forEach((comp, i) => comp.forEach((n) => componentOf.set(n, i)));
+  for (const [i, comp] of cyclicComponents(g).entries()) for (const n of comp) componentOf.set(n, i);
   if (componentOf.size === 0) return g;
   const out = new Map<string, string[]>();
   for (const [n, reqs] of g) {

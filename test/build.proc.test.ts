@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exitOf, ROOT, Sandbox, SVCTL, SVRUN, withSandbox } from './helpers.js';
+import { exitOf, ROOT, type Sandbox, SVCTL, SVRUN, withSandbox } from './helpers.js';
 
 /** Module specifiers a built file imports that are not Node built-ins or koffi (loaded on demand, a native addon). */
 const foreignImports = (file: string): string[] => {

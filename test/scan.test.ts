@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readScan, scanDirFrom } from '../src/scan.js';
-import { Sandbox, withSandbox } from './helpers.js';
+import { type Sandbox, withSandbox } from './helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

@@ -135,6 +135,8 @@ export class OutputPipes {
       this.drains.add(drain);
       return drain;
     });
-    return () => drains.forEach((d) => d());
+    return () => {
+      for (const d of drains) d();
+    };
   }
 }

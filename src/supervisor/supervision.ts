@@ -116,19 +116,19 @@ export const prepareSupervision = (args: ServiceArgs, host: HostSide): Supervisi
   };
 };
 
-/**
- * The walk, one step per call: the exit code once the service is stopped,
- * or an SvError (100, 111) for what is refused before supervision starts.
- */
+/** The walk, and then the held supervise/ let go: a host lives on, its descriptors must not pile up. */
 const supervise = async (svc: Service, run: Run, host: HostSide, terminate: () => void): Promise<number> => {
   try {
     return await walk(svc, run, host, terminate);
   } finally {
-    // a host lives on: the descriptor that held supervise/ goes with the supervision
     svc.held.close();
   }
 };
 
+/**
+ * The walk, one step per call: the exit code once the service is stopped,
+ * or an SvError (100, 111) for what is refused before supervision starts.
+ */
 const walk = async (svc: Service, run: Run, host: HostSide, terminate: () => void): Promise<number> => {
   const claimed = await lock(svc, run);
   // a killed predecessor's task reaper may still be stopping the old run: let it finish, bounded

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, KILL_WAIT_MS } from '../../src/defaults.js';
 import { findExecutable } from '../../src/os/procgroup.js';
 import { fencedBlock } from './commands.js';
-import { exitOf, isAlive, pidsByArgv0, ROOT, Sandbox, SVCTL, waitFor, withSandbox } from '../helpers.js';
+import { exitOf, isAlive, pidsByArgv0, ROOT, type Sandbox, SVCTL, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

@@ -7,7 +7,7 @@ import { closeSync, cpSync, existsSync, openSync, readFileSync, symlinkSync, wri
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readStatus } from '../../src/supervise/status.js';
-import { exitOf, freePort, ROOT, Sandbox, waitFor, withSandbox } from '../helpers.js';
+import { exitOf, freePort, ROOT, type Sandbox, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

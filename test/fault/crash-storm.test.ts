@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { restartDelay } from '../../src/backoff.js';
 import { BACKOFF_CAP_MS } from '../../src/defaults.js';
-import { cpuMs, reportFigures, Sandbox, SOAK, waitFor, withSandbox } from '../helpers.js';
+import { cpuMs, reportFigures, type Sandbox, SOAK, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

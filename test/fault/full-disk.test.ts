@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, constants, openSync, readdirSync, readFileSync, rmSync, statfsSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cpuMs, every, isAlive, reportFigures, Sandbox, SOAK, waitFor, withSandbox } from '../helpers.js';
+import { cpuMs, every, isAlive, reportFigures, type Sandbox, SOAK, waitFor, withSandbox } from '../helpers.js';
 import { readStatus } from '../../src/supervise/status.js';
 
 let sb!: Sandbox;

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cpuMs, every, pidsByArgv0, reportFigures, rssKiB, Sandbox, SOAK, waitFor, withSandbox } from '../helpers.js';
+import { cpuMs, every, pidsByArgv0, reportFigures, rssKiB, type Sandbox, SOAK, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

@@ -6,7 +6,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { every, pidsByArgv0, reportFigures, Sandbox, SOAK, startSvctl, svrunPids, waitFor, withSandbox } from '../helpers.js';
+import { every, pidsByArgv0, reportFigures, type Sandbox, SOAK, startSvctl, svrunPids, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

@@ -4,7 +4,7 @@
 // few KiB per run would show it here: /proc/PID/fd before and after, RSS
 // sampled throughout.
 import { describe, expect, it } from 'vitest';
-import { control, fdCount, isAlive, pidsByArgv0, reportFigures, rssKiB, Sandbox, SOAK, waitFor, withSandbox } from '../helpers.js';
+import { control, fdCount, isAlive, pidsByArgv0, reportFigures, rssKiB, type Sandbox, SOAK, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ensureFifo } from '../../src/os/fifo.js';
 import { bootStdoutWhere, parseBootRecord, recordedOutput } from '../../src/log/bootstdout.js';
-import { Sandbox, withSandbox } from '../helpers.js';
+import { type Sandbox, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

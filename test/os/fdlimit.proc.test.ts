@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MIN_FDS_SVCTL, MIN_FDS_SVRUN } from '../../src/defaults.js';
 import { findExecutable } from '../../src/os/procgroup.js';
-import { exitOf, Sandbox, SVCTL, SVRUN, withSandbox } from '../helpers.js';
+import { exitOf, type Sandbox, SVCTL, SVRUN, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

@@ -5,7 +5,7 @@
 import { spawn, type StdioOptions } from 'node:child_process';
 import { chmodSync, closeSync, openSync, readdirSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { exitOf, Sandbox, SVCTL, SVRUN, svrunPids, waitFor, withSandbox } from '../helpers.js';
+import { exitOf, type Sandbox, SVCTL, SVRUN, svrunPids, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

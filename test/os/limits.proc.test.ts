@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cgroupDirs } from '../../src/os/cgroup.js';
 import { readUsage } from '../../src/os/usage.js';
-import { exitOf, pidsByArgv0, reportFigures, Sandbox, SVRUN, waitFor, withSandbox } from '../helpers.js';
+import { exitOf, pidsByArgv0, reportFigures, type Sandbox, SVRUN, waitFor, withSandbox } from '../helpers.js';
 import { hasControllers, NO_CGROUPS } from './cgroupprobe.js';
 
 let sb!: Sandbox;

@@ -66,7 +66,10 @@ describe('ensureStateDir', () => {
     ['a target writable by all', (t) => chmodSync(t, 0o777), 'the target is writable by its group and others'],
     ['a target writable by others', (t) => chmodSync(t, 0o757), 'the target is writable by others'],
     ['a target writable by its group', (t) => chmodSync(t, 0o775), 'the target is writable by its group'],
-    ['a target that is a file', (t) => (rmSync(t, { recursive: true }), writeFileSync(t, '')), 'the target is a regular file'],
+    ['a target that is a file', (t) => {
+        rmSync(t, { recursive: true });
+        writeFileSync(t, '');
+      }, 'the target is a regular file'],
   ])('refused: %s, naming why and the way out', (_name, spoil, why) => refused(spoil, why));
 
   it.skipIf(!isRoot)('refused: a target owned by another user (needs root, to chown)', () =>

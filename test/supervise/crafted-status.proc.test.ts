@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readStatus } from '../../src/supervise/status.js';
-import { exitOf, isAlive, pidsByArgv0, procStat, Sandbox, type StatusJson, taskReaperPid, waitFor, withSandbox } from '../helpers.js';
+import { exitOf, isAlive, pidsByArgv0, procStat, type Sandbox, type StatusJson, taskReaperPid, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

@@ -10,7 +10,7 @@ import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, u
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readOwner } from '../../src/supervise/owner.js';
-import { exitOf, pidsByArgv0, procStat, Sandbox, svrunPids, waitFor, withSandbox } from '../helpers.js';
+import { exitOf, pidsByArgv0, procStat, type Sandbox, svrunPids, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

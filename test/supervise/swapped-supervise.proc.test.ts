@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { every, exitOf, isAlive, pidsByArgv0, Sandbox, SVRUN, svrunPids, waitFor, withSandbox } from '../helpers.js';
+import { every, exitOf, isAlive, pidsByArgv0, type Sandbox, SVRUN, svrunPids, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

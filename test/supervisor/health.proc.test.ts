@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { pidsByArgv0, reportFigures, ROOT, Sandbox, waitFor, withSandbox } from '../helpers.js';
+import { pidsByArgv0, reportFigures, ROOT, type Sandbox, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

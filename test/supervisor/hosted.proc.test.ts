@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { prepareCgroupDirs, removeCgroupDirs } from '../../src/os/cgroup.js';
-import { control, exitOf, isAlive, pidsByArgv0, Sandbox, svrunPids, taskReaperPid, waitFor, withSandbox } from '../helpers.js';
+import { control, exitOf, isAlive, pidsByArgv0, type Sandbox, svrunPids, taskReaperPid, waitFor, withSandbox } from '../helpers.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */
 const SLOW = 10_000;

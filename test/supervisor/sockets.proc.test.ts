@@ -10,7 +10,7 @@ import { request } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, Sandbox, withSandbox } from '../helpers.js';
+import { ROOT, type Sandbox, withSandbox } from '../helpers.js';
 import { freePort, httpService } from '../sockets.js';
 
 let sb!: Sandbox;
@@ -66,9 +66,9 @@ describe('listen: what run gets', () => {
     expect(fds!.trim()).toBe('3 4');
     // the service's own pid, after every wrapper exec'd: the process status.json names holds them
     expect(readlinkSync(`/proc/${s.pid}/fd/3`)).toMatch(/^socket:/);
-    expect(sb.lines('check.txt')[0]).toMatch(/^  \d+  \| $/);
+    expect(sb.lines('check.txt')[0]).toMatch(/^ {2}\d+ {2}\| $/);
     expect((await sb.svctl(['down', 'web'])).code).toBe(0);
-    expect(sb.lines('finish.txt')[0]).toMatch(/^  \d+  \| $/);
+    expect(sb.lines('finish.txt')[0]).toMatch(/^ {2}\d+ {2}\| $/);
     expect(sb.status('web')!.settings).toMatchObject({ listen: addresses });
   });
 });

@@ -5,7 +5,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT_OK, EXIT_USAGE } from '../../src/defaults.js';
-import { exitOf, isAlive, ROOT, Sandbox, SVRUN, waitFor, withSandbox } from '../helpers.js';
+import { exitOf, isAlive, ROOT, type Sandbox, SVRUN, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

@@ -5,19 +5,21 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exitOf, isAlive, pidsByArgv0, pressCtrlCUntilExit, Sandbox, SVRUN, taskReaperPid, waitFor, withSandbox } from '../helpers.js';
+import { exitOf, isAlive, pidsByArgv0, pressCtrlCUntilExit, type Sandbox, SVRUN, taskReaperPid, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
 
 describe('svrun robustness', () => {
-  it('a supervisor stopped (Ctrl-Z) past the lock staleness still owns its service: a second svrun exits 100', async () => {
+  /** A `web` svrun stopped (Ctrl-Z) with its lock untouched for a minute and `spoil` done: a second svrun still exits 100. */
+  const refusedWhileStopped = async (spoil: (dir: string) => void) => {
     const m = sb.marker('web');
     const dir = sb.service('web', `exec ${m} 1000`);
     const a = sb.svrun([dir]);
     await sb.waitRunning('web', m);
     a.kill('SIGSTOP');
     try {
+      spoil(dir);
       const old = new Date(Date.now() - 60_000);
       utimesSync(join(dir, 'supervise', 'lock'), old, old); // as if it had not touched its lock for a minute
       const r = await sb.svrunSync([dir]);
@@ -27,31 +29,20 @@ describe('svrun robustness', () => {
       a.kill('SIGCONT');
     }
     expect(pidsByArgv0(m)).toHaveLength(1);
-  });
+  };
 
-  it('a stopped supervisor whose status.json is lost still owns its service: the lock names it, a second svrun exits 100', async () => {
-    const m = sb.marker('web');
-    const dir = sb.service('web', `exec ${m} 1000`);
-    const a = sb.svrun([dir]);
-    await sb.waitRunning('web', m);
-    a.kill('SIGSTOP');
-    try {
-      // no owner in status.json and an old lock: only the lock's own owner file says who holds it
-      rmSync(join(dir, 'supervise', 'status.json'));
-      const old = new Date(Date.now() - 60_000);
-      utimesSync(join(dir, 'supervise', 'lock'), old, old);
-      const r = await sb.svrunSync([dir]);
-      expect(r.code).toBe(100);
-      expect(r.stderr).toBe(`svrun: web is already supervised by pid ${a.pid}\n`);
-    } finally {
-      a.kill('SIGCONT');
-    }
-    expect(pidsByArgv0(m)).toHaveLength(1);
-  });
+  it('a supervisor stopped (Ctrl-Z) past the lock staleness still owns its service: a second svrun exits 100', () => refusedWhileStopped(() => {}));
+
+  it('a stopped supervisor whose status.json is lost still owns its service: the lock names it, a second svrun exits 100', () =>
+    // no owner in status.json and an old lock: only the lock's own owner file says who holds it
+    refusedWhileStopped((dir) => rmSync(join(dir, 'supervise', 'status.json'))));
 
   it.each([
     ['removed', (lock: string) => rmSync(lock, { recursive: true })],
-    ['replaced by a lock that names no one', (lock: string) => (rmSync(lock, { recursive: true }), mkdirSync(lock))],
+    ['replaced by a lock that names no one', (lock: string) => {
+        rmSync(lock, { recursive: true });
+        mkdirSync(lock);
+      }],
   ])('a lock %s behind svrun\'s back is taken back, the service untouched', async (_what, spoil) => {
     const m = sb.marker('web');
     const dir = sb.service('web', `exec ${m} 1000`);

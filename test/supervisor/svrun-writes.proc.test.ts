@@ -18,7 +18,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { control, exitOf, isAlive, Sandbox, waitFor, withSandbox } from '../helpers.js';
+import { control, exitOf, isAlive, type Sandbox, waitFor, withSandbox } from '../helpers.js';
 import { readStatus } from '../../src/supervise/status.js';
 
 let sb!: Sandbox;
@@ -239,7 +239,7 @@ describe('a run that is not a file', () => {
     process.kill(first.pid!, 'SIGKILL');
     const st = await sb.waitStatus('web', (s) => s.state === 'backoff' && s.lastError === 'run: not an executable file', 'backoff with the error');
     expect(st.nextStartAt).not.toBeNull();
-    await sb.waitLog('web', /(svrun error: run: not an executable file\n[^]*){2}/, 5000); // tried again
+    await sb.waitLog('web', /(svrun error: run: not an executable file\n[\s\S]*){2}/, 5000); // tried again
     expect(sb.log('web')).not.toMatch(/exited 126/);
     expect(isAlive(sv.pid)).toBe(true);
     sv.kill('SIGTERM');

@@ -4,7 +4,7 @@
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { control, exitOf, isAlive, pidsByArgv0, procStat, Sandbox, taskReaperPid, waitFor, withSandbox } from '../helpers.js';
+import { control, exitOf, isAlive, pidsByArgv0, procStat, type Sandbox, taskReaperPid, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cgroupDirs, v1CgroupList } from '../../src/os/cgroup.js';
 import { reaperArgv, targetLine } from '../../src/supervise/reaper.js';
-import { control, exitOf, isAlive, pidsByArgv0, pressCtrlCUntilExit, procStat, Sandbox, SVRUN, taskReaperPid, waitFor, withSandbox } from '../helpers.js';
+import { control, exitOf, isAlive, pidsByArgv0, pressCtrlCUntilExit, procStat, type Sandbox, SVRUN, taskReaperPid, waitFor, withSandbox } from '../helpers.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */
 const SLOW = 10_000;

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { EXIT_OK, EXIT_USAGE } from '../../src/defaults.js';
 import { runCommand } from '../../src/svctl/cli.js';
 import { cmdGraph } from '../../src/svctl/commands/graph.js';
-import { Sandbox, withSandbox } from '../helpers.js';
+import { type Sandbox, withSandbox } from '../helpers.js';
 import { captureCtx, svctlInProcess } from './inprocess.js';
 
 let sb!: Sandbox;

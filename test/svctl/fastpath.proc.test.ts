@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT_OK } from '../../src/defaults.js';
-import { Sandbox, SVCTL, withSandbox } from '../helpers.js';
+import { type Sandbox, SVCTL, withSandbox } from '../helpers.js';
 import { DEAD_PID, prepareStatus, thisProcessAsSupervisor } from './inprocess.js';
 
 let sb!: Sandbox;

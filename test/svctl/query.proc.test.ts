@@ -4,7 +4,7 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inBothModes, pidsByArgv0, Sandbox, startSvctl, waitFor, withSandbox } from '../helpers.js';
+import { inBothModes, pidsByArgv0, type Sandbox, startSvctl, waitFor, withSandbox } from '../helpers.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */
 const SLOW = 10_000;

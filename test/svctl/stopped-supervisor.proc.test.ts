@@ -8,7 +8,7 @@ import { closeSync, constants, mkdirSync, openSync, readSync, statSync, writeFil
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ensureFifo } from '../../src/os/fifo.js';
-import { isAlive, pidsByArgv0, procStat, Sandbox, startSvctl, waitFor, withSandbox } from '../helpers.js';
+import { isAlive, pidsByArgv0, procStat, type Sandbox, startSvctl, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

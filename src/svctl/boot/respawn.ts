@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { RESPAWN_SWEEP_MS } from '../../defaults.js';
 import { nextShortRuns, restartDelay } from '../../backoff.js';
 import { readEntries } from '../../scan.js';
-import { type Status } from '../../supervise/status.js';
+import type { Status } from '../../supervise/status.js';
 import { type Launched, type LaunchOptions, launchSvrun } from '../engine/launch.js';
 import { launchHost } from '../engine/host.js';
 import { observe } from '../engine/observe.js';

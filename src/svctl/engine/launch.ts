@@ -6,7 +6,7 @@
 // svctl boot runs the scan directory, a supervisor logs to boot's stdout
 // instead, as boot's own do (src/log/bootstdout.ts), whichever svctl
 // command starts it.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, fstatSync, readSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { errorText } from '../../errors.js';
@@ -96,7 +96,7 @@ export const spawnSvrun = (dirs: readonly string[], want: Want, onExit: () => vo
   const start = () => {
     // boot says how for its own; any other command follows what boot recorded for the scan directory
     let recorded: ReturnType<typeof recordedOutput> = null;
-    let child;
+    let child: ChildProcess;
     try {
       // no name on disk, ever (src/os/tmpfile.ts): nothing is left behind, whatever happens to svctl
       fd = anonymousFile();

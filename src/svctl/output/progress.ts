@@ -152,7 +152,7 @@ export const noPaint: Paint = (_tone, text) => text;
  * and names svctl prints), ending with `…`: a line that wrapped would break
  * the redraw, which moves up one row per line.
  */
-export const fit = (text: string, width: number): string => {
+export const fitWidth = (text: string, width: number): string => {
   const chars = [...text];
   if (width <= 0 || chars.length <= width) return text;
   return `${chars.slice(0, Math.max(0, width - 1)).join('')}…`;
@@ -164,7 +164,7 @@ export const frameLines = (model: ProgressModel, now: number, width: number, pai
   return [...model.values()].map((e) => {
     const { text, tone } = phaseText(e, now);
     const head = `${e.name.padEnd(pad)}  `;
-    const cut = fit(`${head}${text}`, width);
+    const cut = fitWidth(`${head}${text}`, width);
     return `${head}${paint(tone, cut.slice(head.length))}`;
   });
 };

@@ -6,7 +6,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { exitStatus } from '../../../src/signals.js';
-import { inBothModes, isAlive, Sandbox, SVCTL, waitFor, withSandbox } from '../../helpers.js';
+import { inBothModes, isAlive, type Sandbox, SVCTL, waitFor, withSandbox } from '../../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exitOf, inBothModes, isAlive, pidsByArgv0, procStat, Sandbox, startSvctl, SVCTL, svrunPids, waitFor, withSandbox } from '../../helpers.js';
+import { exitOf, inBothModes, isAlive, pidsByArgv0, procStat, type Sandbox, startSvctl, SVCTL, svrunPids, waitFor, withSandbox } from '../../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exitOf, isAlive, pidsByArgv0, Sandbox, SVCTL, SVRUN, waitFor, withSandbox } from '../../helpers.js';
+import { exitOf, isAlive, pidsByArgv0, type Sandbox, SVCTL, SVRUN, waitFor, withSandbox } from '../../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { libc } from '../../../src/os/libc.js';
 import { unixAddress } from '../../../src/os/sdnotify.js';
-import { exitOf, Sandbox, startSvctl, waitFor, withSandbox } from '../../helpers.js';
+import { exitOf, type Sandbox, startSvctl, waitFor, withSandbox } from '../../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../../src/svctl/cli.js';
-import { Sandbox, withSandbox } from '../../helpers.js';
+import { type Sandbox, withSandbox } from '../../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -15,6 +15,7 @@ const COMMANDS = buildProgram(() => {}).commands.map((c) => c.name());
 
 /** What the completion function offers for the words of `line` (the last one being completed; '' after a space). */
 const complete = (script: string, words: string[], env: NodeJS.ProcessEnv = {}): string[] => {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: bash's ${...}, not a template
   const fn = 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _svctl; printf "%s\\n" "${COMPREPLY[@]}"';
   const r = spawnSync('bash', ['-c', fn, 'bash', script, ...words], { encoding: 'utf8', cwd: sb.dir, env: { ...sb.env, ...env }, timeout: 10_000 });
   expect(r.stderr).toBe('');
@@ -61,7 +62,7 @@ describe('svctl completion', () => {
     // and run: words/CURRENT as zsh's completion system sets them, compadd replaced by a printer
     sb.service('web', 'exec sleep 1000');
     const zcomplete = (...words: string[]) => {
-      const fn = 'source "$1"; shift; compadd() { [[ $1 == -- ]] && shift; print -l -- "$@"; }; words=("$@"); CURRENT=$#; _svctl';
+  const fn = 'source "$1"; shift; compadd() { [[ $1 == -- ]] && shift; print -l -- "$@"; }; words=("$@"); CURRENT=$#; _svctl';
       const r = spawnSync('zsh', ['-f', '-c', fn, 'zsh', script, ...words], { encoding: 'utf8', cwd: sb.dir, env: sb.env, timeout: 10_000 });
       expect(r.stderr).toBe('');
       return r.stdout.split('\n').filter(Boolean).sort();

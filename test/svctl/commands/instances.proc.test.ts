@@ -6,7 +6,7 @@
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inBothModes, pidsByArgv0, Sandbox, waitFor, withSandbox } from '../../helpers.js';
+import { inBothModes, pidsByArgv0, type Sandbox, waitFor, withSandbox } from '../../helpers.js';
 import { svctlInProcess } from '../inprocess.js';
 
 let sb!: Sandbox;

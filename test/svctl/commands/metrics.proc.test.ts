@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { cgroupDirs } from '../../../src/os/cgroup.js';
 import { readUsage } from '../../../src/os/usage.js';
 import { METRICS_CONTENT_TYPE } from '../../../src/svctl/metrics/prometheus.js';
-import { inBothModes, Sandbox, startSvctl, SVCTL, waitFor, withSandbox } from '../../helpers.js';
+import { inBothModes, type Sandbox, startSvctl, SVCTL, waitFor, withSandbox } from '../../helpers.js';
 import { type Family, parsePromText } from '../metrics/promtext.js';
 import { STATES } from '../../../src/vocabulary.js';
 

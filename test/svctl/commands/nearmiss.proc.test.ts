@@ -2,7 +2,7 @@
 // all: svctl up and svrun each say so once, in one line naming the file and
 // the likely intended name, and the service starts all the same.
 import { describe, expect, it } from 'vitest';
-import { Sandbox, withSandbox } from '../../helpers.js';
+import { type Sandbox, withSandbox } from '../../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

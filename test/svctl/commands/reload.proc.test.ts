@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cgroupDirs } from '../../../src/os/cgroup.js';
 import { limitTarget } from '../../../src/os/limits.js';
-import { Sandbox, type StatusJson, waitFor, withSandbox } from '../../helpers.js';
+import { type Sandbox, type StatusJson, waitFor, withSandbox } from '../../helpers.js';
 import { freePort } from '../../sockets.js';
 
 let sb!: Sandbox;

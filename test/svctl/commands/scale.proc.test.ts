@@ -5,7 +5,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { surplusOrder } from '../../../src/svctl/commands/scale.js';
-import { pidsByArgv0, Sandbox, withSandbox } from '../../helpers.js';
+import { pidsByArgv0, type Sandbox, withSandbox } from '../../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../../src/defaults.js';
 import { cmdStatus } from '../../../src/svctl/commands/status.js';
 import { cmdCheck } from '../../../src/svctl/commands/check.js';
-import { Sandbox, withSandbox } from '../../helpers.js';
+import { type Sandbox, withSandbox } from '../../helpers.js';
 import { runCommand } from '../../../src/svctl/cli.js';
 import { captureCtx, DEAD_PID, prepareStatus, thisProcessAsSupervisor } from '../inprocess.js';
 

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sendControl } from '../../../src/supervise/control.js';
-import { inBothModes, pidsByArgv0, Sandbox, startSvctl, svrunPids, taskReaperPid, waitFor, withSandbox } from '../../helpers.js';
+import { inBothModes, pidsByArgv0, type Sandbox, startSvctl, svrunPids, taskReaperPid, waitFor, withSandbox } from '../../helpers.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */
 const SLOW = 10_000;

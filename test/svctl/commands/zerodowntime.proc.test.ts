@@ -7,7 +7,7 @@
 import { appendFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { isAlive, Sandbox, waitFor, withSandbox } from '../../helpers.js';
+import { isAlive, type Sandbox, waitFor, withSandbox } from '../../helpers.js';
 import { freePort, httpService, type Load, startLoad } from '../../sockets.js';
 
 let sb!: Sandbox;
@@ -32,14 +32,20 @@ const probe = (port: number): Promise<string> =>
 
 const up = (name: string) => sb.waitStatus(name, (s) => s.state === 'up', 'up', 15_000);
 
+/** `web` serving HTTP on a `listen` port, up, under a client's load that has had 20 answers. */
+const serving = async () => {
+  const port = await freePort();
+  const dir = httpService(sb, 'web', [`127.0.0.1:${port}`]);
+  expect((await sb.svctl(['up', 'web'])).code).toBe(0);
+  const s0 = await up('web');
+  const load = startLoad(port);
+  await answeredMore(load, 20);
+  return { port, dir, s0, load };
+};
+
 describe('listen: the socket outlives every restart of the service', () => {
   it('SIGKILL of the service: the supervisor restarts it, no connection refused, the new run serves', async () => {
-    const port = await freePort();
-    httpService(sb, 'web', [`127.0.0.1:${port}`]);
-    expect((await sb.svctl(['up', 'web'])).code).toBe(0);
-    const s0 = await up('web');
-    const load = startLoad(port);
-    await answeredMore(load, 20);
+    const { port, s0, load } = await serving();
     process.kill(s0.pid!, 'SIGKILL');
     await sb.waitStatus('web', (s) => s.state === 'up' && s.pid !== s0.pid, 'restarted after SIGKILL', 15_000);
     await answeredMore(load, 20);
@@ -54,12 +60,7 @@ describe('listen: the socket outlives every restart of the service', () => {
   });
 
   it('svctl restart: the same supervisor restarts the service, its socket open throughout; nothing refused or failed', async () => {
-    const port = await freePort();
-    httpService(sb, 'web', [`127.0.0.1:${port}`]);
-    expect((await sb.svctl(['up', 'web'])).code).toBe(0);
-    const s0 = await up('web');
-    const load = startLoad(port);
-    await answeredMore(load, 20);
+    const { port, s0, load } = await serving();
     const r = await sb.svctl(['restart', 'web']);
     expect(r).toMatchObject({ code: 0, stderr: '' });
     const s1 = sb.status('web')!;
@@ -75,12 +76,7 @@ describe('listen: the socket outlives every restart of the service', () => {
   });
 
   it('svctl reload of a changed run: restarted under its supervisor, socket kept; nothing refused or failed', async () => {
-    const port = await freePort();
-    const dir = httpService(sb, 'web', [`127.0.0.1:${port}`]);
-    expect((await sb.svctl(['up', 'web'])).code).toBe(0);
-    const s0 = await up('web');
-    const load = startLoad(port);
-    await answeredMore(load, 20);
+    const { dir, s0, load } = await serving();
     appendFileSync(`${dir}/run`, '# changed\n');
     const r = await sb.svctl(['reload', 'web']);
     expect(r.code).toBe(0);

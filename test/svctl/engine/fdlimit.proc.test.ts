@@ -7,7 +7,7 @@ import { closeSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:
 import { describe, expect, it } from 'vitest';
 import { MIN_FDS_SVCTL } from '../../../src/defaults.js';
 import { findExecutable } from '../../../src/os/procgroup.js';
-import { exitOf, Sandbox, SVCTL, withSandbox } from '../../helpers.js';
+import { exitOf, type Sandbox, SVCTL, withSandbox } from '../../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

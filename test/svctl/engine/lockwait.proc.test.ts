@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SCAN_LOCK_STALL_MS } from '../../../src/defaults.js';
 import { findExecutable } from '../../../src/os/procgroup.js';
-import { Sandbox, startSvctl, SVCTL, waitFor, withSandbox } from '../../helpers.js';
+import { type Sandbox, startSvctl, SVCTL, waitFor, withSandbox } from '../../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

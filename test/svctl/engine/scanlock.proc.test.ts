@@ -4,7 +4,7 @@
 import { chmodSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { builtCopy, pidsByArgv0, Sandbox, startSvctl, svrunPids, waitFor, withSandbox } from '../../helpers.js';
+import { builtCopy, pidsByArgv0, type Sandbox, startSvctl, svrunPids, waitFor, withSandbox } from '../../helpers.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */
 const SLOW = 10_000;

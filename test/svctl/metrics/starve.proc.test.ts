@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { METRICS_HEADERS_GRACE_MS, METRICS_MAX_CONNECTIONS } from '../../../src/defaults.js';
-import { cpuMs, reportFigures, Sandbox, startSvctl, waitFor, withSandbox } from '../../helpers.js';
+import { cpuMs, reportFigures, type Sandbox, startSvctl, waitFor, withSandbox } from '../../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

@@ -9,7 +9,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { findExecutable } from '../../../src/os/procgroup.js';
 import { exitStatus } from '../../../src/signals.js';
-import { exitOf, type Run, Sandbox, SVCTL, waitFor, withSandbox } from '../../helpers.js';
+import { exitOf, type Run, type Sandbox, SVCTL, waitFor, withSandbox } from '../../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

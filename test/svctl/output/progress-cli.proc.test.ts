@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { exitStatus } from '../../../src/signals.js';
-import { inBothModes, reportFigures, type Run, Sandbox, startSvctl, SVCTL, withSandbox } from '../../helpers.js';
+import { inBothModes, reportFigures, type Run, type Sandbox, startSvctl, SVCTL, withSandbox } from '../../helpers.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */
 const SLOW = 15_000;

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { colors, colorWanted, paintState } from '../../../src/svctl/output/colors.js';
 import {
   applyEvent,
-  fit,
+  fitWidth,
   frameLines,
   interruptedLine,
   msText,
@@ -91,7 +91,7 @@ describe('frameLines: one line per service, in the order they first appeared, na
   });
   it.each([
     ['short', 10, 'short'], ['exactly10!', 10, 'exactly10!'], ['one too long', 10, 'one too l…'], ['', 5, ''],
-  ])('fit(%j, %d) = %j', (text, width, want) => expect(fit(text, width)).toBe(want));
+  ])('fitWidth(%j, %d) = %j', (text, width, want) => expect(fitWidth(text, width)).toBe(want));
 });
 
 describe('plainLine: without a terminal, one line per event that matters', () => {

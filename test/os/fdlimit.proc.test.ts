@@ -1,7 +1,7 @@
 // Too low a descriptor limit ends svrun and svctl with one clear line (and
 // svrun before it locks anything), never a stack trace halfway through. Node
 // itself crashes below about 19 descriptors, before any of our code runs
-// (docs/decisions.md, Descriptors, has the measured thresholds).
+// (docs/decisions.md, Descriptors, says why).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';

@@ -41,7 +41,9 @@ const svctl = (scan: string, args: string[], owned: Owned): Promise<number | nul
 
 const supervisorOf = (dir: string): number | null => {
   try {
-    return (JSON.parse(readFileSync(join(dir, 'supervise/status.json'), 'utf8')) as { supervisor?: { pid: number } }).supervisor?.pid ?? null;
+    return (
+      (JSON.parse(readFileSync(join(dir, 'supervise/status.json'), 'utf8')) as { supervisor?: { pid: number } }).supervisor?.pid ?? null
+    );
   } catch {
     return null;
   }

@@ -13,7 +13,11 @@ const sorted = (names: Iterable<string>): string[] => [...names].sort();
 export const subgraph = (g: Graph, names: Iterable<string>): Graph => {
   const keep = new Set(names);
   const sub = new Map<string, string[]>();
-  for (const n of sorted(keep)) sub.set(n, (g.get(n) ?? []).filter((r) => keep.has(r)));
+  for (const n of sorted(keep))
+    sub.set(
+      n,
+      (g.get(n) ?? []).filter((r) => keep.has(r)),
+    );
   return sub;
 };
 

@@ -41,7 +41,10 @@ describe('svrun at run time', () => {
     // every Node module svrun loaded in its whole life, written as it exits
     const list = sb.path('modules');
     const preload = sb.path('modules.cjs');
-    writeFileSync(preload, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));\n`);
+    writeFileSync(
+      preload,
+      `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));\n`,
+    );
     const m = sb.marker('footprint');
     const dir = sb.service('svc', `exec ${m} 100`);
     const svrun = spawn(process.execPath, ['-r', preload, SVRUN, dir], { env: sb.env, stdio: 'ignore' });

@@ -54,7 +54,10 @@ describe('readScan', () => {
     ]);
     // each folder's own problems by its name (svctl boot reports a new folder's by this, never by their text)
     expect(scan.problems.get('bad name')).toEqual([expect.stringMatching(/^bad name: invalid service name/)]);
-    expect(scan.problems.get('web')).toEqual(['web/timeout-kill: expected milliseconds, got "abc"', 'web/requires: unknown service "ghost"']);
+    expect(scan.problems.get('web')).toEqual([
+      'web/timeout-kill: expected milliseconds, got "abc"',
+      'web/requires: unknown service "ghost"',
+    ]);
     expect(scan.problems.has('ok')).toBe(false);
   });
 

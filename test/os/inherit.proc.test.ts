@@ -12,7 +12,10 @@ withSandbox((s) => (sb = s));
 
 const isRoot = process.getuid?.() === 0;
 
-const fdsOf = (pid: number): number[] => readdirSync(`/proc/${pid}/fd`).map(Number).sort((a, b) => a - b);
+const fdsOf = (pid: number): number[] =>
+  readdirSync(`/proc/${pid}/fd`)
+    .map(Number)
+    .sort((a, b) => a - b);
 
 /** Runs node `script` args with a secret on fd 30 and an appendable file on fd 31; resolves with its process. */
 const withOpenFiles = (script: string, args: string[]) => {

@@ -15,7 +15,13 @@ withSandbox((s) => (sb = s));
 /** web: up under a live supervisor (this process); db: never run. */
 const prepare = () => {
   const sup = thisProcessAsSupervisor();
-  prepareStatus(sb.service('web', 'exec sleep 1000'), { supervisor: sup, state: 'up', pid: DEAD_PID, pidStart: 1, startedAt: new Date().toISOString() });
+  prepareStatus(sb.service('web', 'exec sleep 1000'), {
+    supervisor: sup,
+    state: 'up',
+    pid: DEAD_PID,
+    pidStart: 1,
+    startedAt: new Date().toISOString(),
+  });
   sb.service('db', 'exec sleep 1000');
 };
 

@@ -24,7 +24,6 @@ export const respawnWant = (s: Status | null, supervised: boolean): Want | null 
   return s.want === 'up' || s.want === 'once' ? s.want : null;
 };
 
-
 export interface Respawner {
   /** Look now (SIGCHLD, a child's exit). */
   poke(): void;
@@ -58,7 +57,10 @@ export const startRespawner = (o: RespawnOptions): { respawner: Respawner; launc
   /** How our children ended, by pid, until logged. */
   const ended = new Map<number, string>();
   /** Per service folder: the backoff, and a restart that is pending or under way. */
-  const state = new Map<string, { shortRuns: number; lastStartAt: number | null; timer: NodeJS.Timeout | null; launched: Launched | null }>();
+  const state = new Map<
+    string,
+    { shortRuns: number; lastStartAt: number | null; timer: NodeJS.Timeout | null; launched: Launched | null }
+  >();
   let stopped = false;
   let scheduled: NodeJS.Timeout | null = null;
 

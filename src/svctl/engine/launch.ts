@@ -17,7 +17,6 @@ import { recordedOutput } from '../../log/bootstdout.js';
 import type { Want } from '../../vocabulary.js';
 import { type Ticket, whenDescriptorFree } from './launchgate.js';
 
-
 export interface Launched {
   /** -1 while the launch waits for a free descriptor. */
   pid: number;
@@ -58,7 +57,8 @@ export interface LaunchOptions {
 }
 
 /** A supervisor for the folder `dir`: a lone svrun. */
-export const launchSvrun = (dir: string, want: Want, onExit: () => void, opts: LaunchOptions = {}): Launched => spawnSvrun([dir], want, onExit, opts);
+export const launchSvrun = (dir: string, want: Want, onExit: () => void, opts: LaunchOptions = {}): Launched =>
+  spawnSvrun([dir], want, onExit, opts);
 
 /** svrun for `dirs` (one, or several hosted), detached; its stderr kept for svctl alone. */
 export const spawnSvrun = (dirs: readonly string[], want: Want, onExit: () => void, opts: LaunchOptions = {}): Spawned => {
@@ -71,7 +71,14 @@ export const spawnSvrun = (dirs: readonly string[], want: Want, onExit: () => vo
     if (size === read.size) return read.lines;
     const buf = Buffer.alloc(Math.min(size, MAX_STDERR_BYTES));
     const n = readSync(fd, buf, 0, buf.length, 0);
-    read = { size, lines: buf.subarray(0, n).toString('utf8').split('\n').filter((l) => l.trim() !== '') };
+    read = {
+      size,
+      lines: buf
+        .subarray(0, n)
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== ''),
+    };
     return read.lines;
   };
   const launched: Spawned = {

@@ -28,7 +28,14 @@ const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
  */
 const prepare = () => {
   const sup = thisProcessAsSupervisor();
-  const up = { supervisor: sup, state: 'up' as const, pid: process.pid, pidStart: sup.pidStart, startedAt: ago(3 * 3600_000), readyAt: ago(3 * 3600_000) };
+  const up = {
+    supervisor: sup,
+    state: 'up' as const,
+    pid: process.pid,
+    pidStart: sup.pidStart,
+    startedAt: ago(3 * 3600_000),
+    readyAt: ago(3 * 3600_000),
+  };
   prepareStatus(sb.service('web', 'exec sleep 1000'), { ...up, restarts: 2, lastExit: { code: 1, signal: null, at: ago(3 * 3600_000) } });
   prepareStatus(sb.service('crashed', 'exit 1', { restart: 'never' }), {
     supervisor: sup,

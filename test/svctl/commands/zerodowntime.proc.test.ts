@@ -16,7 +16,11 @@ withSandbox((s) => (sb = s));
 /** The load runs until `n` more connections were answered (a few ms each): proof that traffic flowed meanwhile. */
 const answeredMore = async (load: Load, n: number) => {
   const target = load.counts.answered + n;
-  await waitFor(() => load.counts.answered >= target, `${n} more answered (${JSON.stringify({ ...load.counts, pids: [...load.counts.pids] })})`, 15_000);
+  await waitFor(
+    () => load.counts.answered >= target,
+    `${n} more answered (${JSON.stringify({ ...load.counts, pids: [...load.counts.pids] })})`,
+    15_000,
+  );
 };
 
 /** A connection attempt to the port: 'open' or the error's code. */
@@ -94,7 +98,7 @@ describe('listen: the socket outlives every restart of the service', () => {
 });
 
 describe('restart --rolling: a pool of 3 sharing one port', () => {
-  it("one instance at a time, never fewer than 2 ready (sampled), nothing refused or failed, every instance a new run", async () => {
+  it('one instance at a time, never fewer than 2 ready (sampled), nothing refused or failed, every instance a new run', async () => {
     const port = await freePort();
     httpService(sb, 'web@', [`127.0.0.1:${port}`]);
     expect((await sb.svctl(['up', 'web@1', 'web@2', 'web@3'])).code).toBe(0);
@@ -128,9 +132,22 @@ describe('restart --rolling: a pool of 3 sharing one port', () => {
       expect(after.get(n)!.supervisor!.pid).toBe(before.get(n)!.supervisor!.pid);
     }
     // in order, by the supervisors' own clocks: each was stopped only once the one before was ready again
-    const logged = (n: string, re: RegExp) => Date.parse(sb.log(n).split('\n').filter((l) => re.test(l)).pop()!.split(' ')[0]!);
-    for (const [prev, next] of [['web@1', 'web@2'], ['web@2', 'web@3']] as const) {
-      expect(logged(next, / svrun stopping: SIGTERM$/), `${next} stopped after ${prev} was ready`).toBeGreaterThanOrEqual(logged(prev, / svrun ready$/));
+    const logged = (n: string, re: RegExp) =>
+      Date.parse(
+        sb
+          .log(n)
+          .split('\n')
+          .filter((l) => re.test(l))
+          .pop()!
+          .split(' ')[0]!,
+      );
+    for (const [prev, next] of [
+      ['web@1', 'web@2'],
+      ['web@2', 'web@3'],
+    ] as const) {
+      expect(logged(next, / svrun stopping: SIGTERM$/), `${next} stopped after ${prev} was ready`).toBeGreaterThanOrEqual(
+        logged(prev, / svrun ready$/),
+      );
     }
     await answeredMore(load, 30);
     const c = await load.stop();

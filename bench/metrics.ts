@@ -36,7 +36,9 @@ export const metricsBurst = async (scan: string, owned: Owned, services = 200, s
   const srv = spawn(process.execPath, [SVCTL, '-d', scan, 'metrics', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', fe] });
   closeSync(fe);
   owned.add(srv.pid);
-  const port = Number(await until(() => /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(readFileSync(errFile, 'utf8'))?.[1], 'the metrics endpoint'));
+  const port = Number(
+    await until(() => /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(readFileSync(errFile, 'utf8'))?.[1], 'the metrics endpoint'),
+  );
   const c0 = cpuMs(srv.pid!);
   await scrape(port);
   const oneScrapeCpuMs = cpuMs(srv.pid!) - c0;

@@ -51,7 +51,8 @@ export const exec = (argv: readonly string[], owned?: Owned): Promise<number | n
     c.once('exit', (code) => res(code));
   });
 
-const installed = (...tools: string[]): boolean => spawnSync('sh', ['-c', `command -v ${tools.join(' ')}`], { stdio: 'ignore' }).status === 0;
+const installed = (...tools: string[]): boolean =>
+  spawnSync('sh', ['-c', `command -v ${tools.join(' ')}`], { stdio: 'ignore' }).status === 0;
 
 /** The child of a supervisor that is the exec'd run, if any. */
 const runChild = (supervisor: number): number | null => children(supervisor).find((c) => cmdline(c) === RUN_ARGV) ?? null;

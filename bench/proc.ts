@@ -52,7 +52,12 @@ export const children = (pid: number): number[] => {
 export const descendants = (pid: number): number[] => {
   const out: number[] = [];
   const todo = [pid];
-  while (todo.length) for (const c of children(todo.pop()!)) out.push(c), todo.push(c);
+  while (todo.length) {
+    for (const c of children(todo.pop()!)) {
+      out.push(c);
+      todo.push(c);
+    }
+  }
   return out;
 };
 

@@ -61,7 +61,9 @@ export const table = (rows: readonly Row[], s: Samples): string => {
     const [svkit, host, floor, runit, s6] = (['svkit', 'host', 'floor', 'runit', 's6'] as const).map((w) => s.get(row.id, w));
     const peer = best([runit!, s6!]);
     const ratios = svkit || host ? `${times(ratio(svkit!, peer))}, ${times(ratio(host!, peer))}` : '-';
-    lines.push(`| ${row.label} | ${row.unit} | ${cell(svkit!)} | ${cell(host!)} | ${cell(floor!)} | ${cell(runit!)} | ${cell(s6!)} | ${ratios} | ${verdict(row, s)} |`);
+    lines.push(
+      `| ${row.label} | ${row.unit} | ${cell(svkit!)} | ${cell(host!)} | ${cell(floor!)} | ${cell(runit!)} | ${cell(s6!)} | ${ratios} | ${verdict(row, s)} |`,
+    );
   }
   return lines.join('\n');
 };

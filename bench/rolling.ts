@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { type Owned } from './proc.js';
+import type { Owned } from './proc.js';
 import { ROOT, SVCTL, until, writeService } from './peers.js';
 
 const CLIENT = join(ROOT, 'dist/src/client/index.js');
@@ -41,7 +41,9 @@ const svctl = (scan: string, args: string[], owned: Owned): Promise<number | nul
 
 const supervisorOf = (dir: string): number | null => {
   try {
-    return (JSON.parse(readFileSync(join(dir, 'supervise/status.json'), 'utf8')) as { supervisor?: { pid: number } }).supervisor?.pid ?? null;
+    return (
+      (JSON.parse(readFileSync(join(dir, 'supervise/status.json'), 'utf8')) as { supervisor?: { pid: number } }).supervisor?.pid ?? null
+    );
   } catch {
     return null;
   }

@@ -68,40 +68,110 @@ const restartGoal = (of: Goal['of']): Goal => ({
   text: '≤ max(2x runit, 8 ms)',
   met: (s, r) => (r.runit ? s.median <= Math.max(2 * r.runit.median, 8) : null),
 });
-const atLeast = (of: Goal['of'], bound: number, what: string): Goal => ({ of, text: `≥ ${bound} ms (${what})`, met: (s) => s.median >= bound });
+const atLeast = (of: Goal['of'], bound: number, what: string): Goal => ({
+  of,
+  text: `≥ ${bound} ms (${what})`,
+  met: (s) => s.median >= bound,
+});
 
 const ROWS: Row[] = [
-  { id: 'restart', label: 'restart after SIGKILL of a long-running service (new `run` exec\'d)', unit: 'ms', goals: [restartGoal('svkit'), restartGoal('host')] },
-  { id: 'mem20', label: 'memory of supervision, 20 services: every supervisor and helper process (svkit: + task reapers; runit, s6: + their scanner), PSS', unit: 'MiB', goals: [atMost('host', 2.5, 'floor')] },
-  { id: 'pss', label: 'supervisor PSS per service, 20 running (--host: the host\'s twentieth)', unit: 'MiB', goals: [atMost('svkit', 1.15, 'floor')] },
+  {
+    id: 'restart',
+    label: "restart after SIGKILL of a long-running service (new `run` exec'd)",
+    unit: 'ms',
+    goals: [restartGoal('svkit'), restartGoal('host')],
+  },
+  {
+    id: 'mem20',
+    label:
+      'memory of supervision, 20 services: every supervisor and helper process (svkit: + task reapers; runit, s6: + their scanner), PSS',
+    unit: 'MiB',
+    goals: [atMost('host', 2.5, 'floor')],
+  },
+  {
+    id: 'pss',
+    label: "supervisor PSS per service, 20 running (--host: the host's twentieth)",
+    unit: 'MiB',
+    goals: [atMost('svkit', 1.15, 'floor')],
+  },
   { id: 'uss', label: 'same, private memory only (USS: what the others running do not change)', unit: 'MiB' },
-  { id: 'uss-idle', label: `same, idle supervisors ${IDLE_SETTLE_S} s after start (start-up's garbage collected; --host: a fifth of a host of 5)`, unit: 'MiB' },
-  { id: 'reaper-pss', label: '+ svkit\'s task reaper (`sh`): one per svrun (--host: one for the 20)', unit: 'KiB' },
-  { id: 'standby-pss', label: 'svkit\'s standby (the next run waiting, `sh`): one per service, in its cgroup, not counted above', unit: 'KiB' },
-  { id: 'up50', label: 'bring-up of 50 services, until all up', unit: 'ms', goals: [atMost('svkit', 1.25, 'floor'), atMost('host', 3, 'runit'), { of: 'host', text: '< 1500 ms (pm2)', met: (s) => s.median < 1500 }] },
-  { id: 'down50', label: 'stop-all of 50, until none of their processes is left', unit: 'ms', goals: [atMost('svkit', 250, 'ms'), atMost('host', 3, 'runit')] },
+  {
+    id: 'uss-idle',
+    label: `same, idle supervisors ${IDLE_SETTLE_S} s after start (start-up's garbage collected; --host: a fifth of a host of 5)`,
+    unit: 'MiB',
+  },
+  { id: 'reaper-pss', label: "+ svkit's task reaper (`sh`): one per svrun (--host: one for the 20)", unit: 'KiB' },
+  {
+    id: 'standby-pss',
+    label: "svkit's standby (the next run waiting, `sh`): one per service, in its cgroup, not counted above",
+    unit: 'KiB',
+  },
+  {
+    id: 'up50',
+    label: 'bring-up of 50 services, until all up',
+    unit: 'ms',
+    goals: [
+      atMost('svkit', 1.25, 'floor'),
+      atMost('host', 3, 'runit'),
+      { of: 'host', text: '< 1500 ms (pm2)', met: (s) => s.median < 1500 },
+    ],
+  },
+  {
+    id: 'down50',
+    label: 'stop-all of 50, until none of their processes is left',
+    unit: 'ms',
+    goals: [atMost('svkit', 250, 'ms'), atMost('host', 3, 'runit')],
+  },
   { id: 'status', label: '`svctl status NAME`, one call', unit: 'ms', goals: [atMost('svkit', 1.3, 'floor')] },
   { id: 'check', label: '`svctl check` of 20, one call', unit: 'ms', goals: [atMost('svkit', 1.3, 'floor')] },
-  { id: 'wakeups', label: 'idle supervisor process: wake-ups (--host: one host of 5)', unit: 'per min', goals: [atMost('svkit', 5, 'a minute'), atMost('host', 5, 'a minute')] },
-  { id: 'idle-cpu', label: 'idle supervisor process: CPU time (--host: one host of 5)', unit: 'ms per min', goals: [atMost('svkit', 10, 'ms a minute'), atMost('host', 10, 'ms a minute')] },
+  {
+    id: 'wakeups',
+    label: 'idle supervisor process: wake-ups (--host: one host of 5)',
+    unit: 'per min',
+    goals: [atMost('svkit', 5, 'a minute'), atMost('host', 5, 'a minute')],
+  },
+  {
+    id: 'idle-cpu',
+    label: 'idle supervisor process: CPU time (--host: one host of 5)',
+    unit: 'ms per min',
+    goals: [atMost('svkit', 10, 'ms a minute'), atMost('host', 10, 'ms a minute')],
+  },
   { id: 'start', label: 'supervisor started to service up (--host: `svrun` of 5, until all up)', unit: 'ms' },
   { id: 'stop', label: 'SIGTERM to the supervisor until it and its service are gone (--host: its 5)', unit: 'ms' },
-  { id: 'container', label: '`svctl boot` with 3 services, 2 s after all are up: boot, supervisors and task reapers (everything but the services), PSS', unit: 'MiB', goals: [atMost('host', 40, 'MiB')] },
+  {
+    id: 'container',
+    label: '`svctl boot` with 3 services, 2 s after all are up: boot, supervisors and task reapers (everything but the services), PSS',
+    unit: 'MiB',
+    goals: [atMost('host', 40, 'MiB')],
+  },
   { id: 'killed-cg', label: 'SIGKILL of svrun until its service is gone (task reaper), cgroup (--host: its 3)', unit: 'ms' },
   { id: 'killed-pg', label: 'same, process group only (`SVKIT_NO_CGROUP=1`)', unit: 'ms' },
   { id: 'flood-stop', label: 'SIGTERM to svrun while its service floods the log (`yes`), until svrun exited', unit: 'ms' },
   { id: 'wait-up', label: '`svctl wait up` (already watching): from `status.json` saying up to its exit', unit: 'ms' },
   { id: 'up-failed', label: '`svctl up` of a service that fails for good (exit 3, `restart never`), until it reported it', unit: 'ms' },
-  { id: 'up-t500', label: '`svctl up -t 500` of a service never ready (`timeout-ready` 20 s), until it gave up', unit: 'ms', goals: [atLeast('svkit', 500, 'the -t'), atLeast('host', 500, 'the -t')] },
+  {
+    id: 'up-t500',
+    label: '`svctl up -t 500` of a service never ready (`timeout-ready` 20 s), until it gave up',
+    unit: 'ms',
+    goals: [atLeast('svkit', 500, 'the -t'), atLeast('host', 500, 'the -t')],
+  },
   { id: 'up-svrun-exits', label: '`svctl up` where svrun exits at once (`supervise` is a file), until it showed the error', unit: 'ms' },
-  { id: 'boot-shutdown', label: '`svctl boot --shutdown-timeout 1500`, one TERM-ignoring service: SIGTERM until boot exited', unit: 'ms', goals: [atLeast('svkit', 1500, 'the timeout'), atLeast('host', 1500, 'the timeout')] },
+  {
+    id: 'boot-shutdown',
+    label: '`svctl boot --shutdown-timeout 1500`, one TERM-ignoring service: SIGTERM until boot exited',
+    unit: 'ms',
+    goals: [atLeast('svkit', 1500, 'the timeout'), atLeast('host', 1500, 'the timeout')],
+  },
 ];
 
 const machine = () => {
   const cpu = cpus();
   return `${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown'}), Node ${process.version}, Linux ${release()}`;
 };
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 
 const NOTES = `- Each cell: median (p10–p90) of the samples; ratios are of medians. Two svkit columns: "svkit", one svrun per service (\`svctl up\`, \`svrun DIR\`); "svkit --host", the same services hosted by one svrun (\`svctl up --host\`, \`svrun DIR DIR...\`). "Node floor": bare \`node\` measured the same way in the same run: \`node -e 0\` for one call, 50 concurrent \`node -e 0\` until all exited for the bring-up, 20 idle \`node -e 'setInterval(()=>{},1e9)'\` for PSS and idleness, one idle \`node\` alone for the memory of supervision. The best peer is the lower of runit and s6.
 - Restart: ${'`'}run${'`'} execs \`${RUN_ARGV}\`; each sample SIGKILLs a different service that has run for over 1.5 s (no crash history; past runsv's one-second minimum between two starts; s6-supervise 2.11 waited about a second before every restart all the same) and waits until the new run is exec'd: svkit's \`status.json\` names a new pid whose argv is the run's; runit's and s6's supervisor has a new child with that argv. Polled every millisecond. --host: the services all in one svrun.
@@ -118,7 +188,12 @@ const NOTES = `- Each cell: median (p10–p90) of the samples; ratios are of med
 const burstRow = async (): Promise<Row> => {
   const burst = await metricsBurst(bench.freshDir('metrics'), bench.owned);
   const text = `${burst.answered} answered in ${num(burst.wallMs / 1000)} s (the rest refused past 256 connections); endpoint CPU ${num(burst.burstCpuMs / 1000)} s (one scrape: ${Math.round(burst.oneScrapeCpuMs)} ms)`;
-  return { id: 'metrics-burst', label: '`svctl metrics --listen`, 200 services: 1,000 concurrent scrapes', unit: 'scrapes', text: { svkit: text, host: 'the same (no supervisor runs)' } };
+  return {
+    id: 'metrics-burst',
+    label: '`svctl metrics --listen`, 200 services: 1,000 concurrent scrapes',
+    unit: 'scrapes',
+    text: { svkit: text, host: 'the same (no supervisor runs)' },
+  };
 };
 
 /** Rolling restarts of a pool of 3 Node HTTP servers on one port, under load: requests served, refused and failed during each. */
@@ -132,7 +207,8 @@ const rollingRow = async (): Promise<Row> => {
   const rollS = median(runs.map((r) => r.rollMs)) / 1000;
   return {
     id: 'rolling',
-    label: '`svctl restart --rolling` of a pool of 3 Node HTTP servers on one port (`listen`), 8 requests in flight, each on a new connection',
+    label:
+      '`svctl restart --rolling` of a pool of 3 Node HTTP servers on one port (`listen`), 8 requests in flight, each on a new connection',
     unit: `${runs.length} rolls`,
     text: {
       svkit: `${served.toLocaleString('en')} served per roll (${Math.round(served / rollS).toLocaleString('en')}/s over ${num(rollS)} s); in all ${sum('served').toLocaleString('en')} served, ${sum('refused')} refused, ${sum('failed')} failed`,
@@ -144,8 +220,12 @@ const rollingRow = async (): Promise<Row> => {
 const main = async () => {
   const started = new Date();
   const loadBefore = load();
-  step(`svkit bench: ${machine()}; load average ${loadBefore}; ${RUNS} samples (${BULK_RUNS} for 50 services), idle ${IDLE_S} s, ${LINES} log lines${QUICK ? ', quick' : ''}`);
-  const absent = PEERS.filter((p) => !p.available).map((p) => `${p.name}: not installed (\`apt-get install ${p.name === 'runit' ? 'runit' : 's6'}\`), skipped`);
+  step(
+    `svkit bench: ${machine()}; load average ${loadBefore}; ${RUNS} samples (${BULK_RUNS} for 50 services), idle ${IDLE_S} s, ${LINES} log lines${QUICK ? ', quick' : ''}`,
+  );
+  const absent = PEERS.filter((p) => !p.available).map(
+    (p) => `${p.name}: not installed (\`apt-get install ${p.name === 'runit' ? 'runit' : 's6'}\`), skipped`,
+  );
   for (const a of absent) step(a);
 
   const steps: [string, string, (b: Bench) => Promise<unknown>][] = [

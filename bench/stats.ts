@@ -22,8 +22,7 @@ export const summarize = (samples: readonly number[]): Summary | null => {
 };
 
 /** a / b of the medians, null when either is missing or b is zero. */
-export const ratio = (a: Summary | null, b: Summary | null): number | null =>
-  a && b && b.median > 0 ? a.median / b.median : null;
+export const ratio = (a: Summary | null, b: Summary | null): number | null => (a && b && b.median > 0 ? a.median / b.median : null);
 
 /** The lowest median among the peers that were measured (every measure here is "less is better"). */
 export const best = (peers: readonly (Summary | null)[]): Summary | null =>

@@ -7,7 +7,17 @@ import { join } from 'node:path';
 import { children, cmdline, contextSwitches, cpuMs, Owned, pssKiB, ussKiB } from './proc.js';
 import { exec, type Peer, sleep, svkitRun, svrunHost, until, writeScan, writeService } from './peers.js';
 import type { Contender, Samples } from './report.js';
-import { bootShutdown, containerFootprint, floodStop, logThroughput, svrunKilled, upFailed, upGivesUp, upSvrunExits, waitUp } from './svkit-only.js';
+import {
+  bootShutdown,
+  containerFootprint,
+  floodStop,
+  logThroughput,
+  svrunKilled,
+  upFailed,
+  upGivesUp,
+  upSvrunExits,
+  waitUp,
+} from './svkit-only.js';
 
 export interface Bench {
   samples: Samples;
@@ -44,7 +54,9 @@ const HOSTED = 5;
 /** An idle bare node, the floor of a supervisor's memory and idleness; started once it wrote its ready file. */
 export const idleNode = async (b: Bench): Promise<ChildProcess> => {
   const ready = b.freshDir('node-ready');
-  const c = spawn(process.execPath, ['-e', "setInterval(()=>{},1e9);require('fs').writeFileSync(process.argv[1],'')", ready], { stdio: 'ignore' });
+  const c = spawn(process.execPath, ['-e', "setInterval(()=>{},1e9);require('fs').writeFileSync(process.argv[1],'')", ready], {
+    stdio: 'ignore',
+  });
   b.owned.add(c.pid);
   await until(() => existsSync(ready), 'an idle node', 60_000);
   return c;
@@ -61,10 +73,14 @@ export const startAndStop = async (b: Bench) => {
       const run = await until(() => p.runPid(sup.pid!, dir), `${p.name} up`);
       b.samples.add('start', p.name, performance.now() - t0);
       b.owned.addTree(sup.pid);
-      b.samples.add('stop', p.name, await timed(async () => {
-        sup.kill('SIGTERM');
-        await until(() => exited(sup) && cmdline(run) === '', `${p.name} stopped`);
-      }));
+      b.samples.add(
+        'stop',
+        p.name,
+        await timed(async () => {
+          sup.kill('SIGTERM');
+          await until(() => exited(sup) && cmdline(run) === '', `${p.name} stopped`);
+        }),
+      );
     }
     if (!hosts(b)) continue;
     const dirs = Array.from({ length: HOSTED }, () => writeService(b.freshDir('one-host')));
@@ -77,16 +93,25 @@ export const startAndStop = async (b: Bench) => {
     }, 'the hosted services up');
     b.samples.add('start', 'host', performance.now() - t0);
     b.owned.addTree(host.pid);
-    b.samples.add('stop', 'host', await timed(async () => {
-      host.kill('SIGTERM');
-      await until(() => exited(host) && runs.every((r) => cmdline(r!) === ''), 'the host stopped');
-    }));
+    b.samples.add(
+      'stop',
+      'host',
+      await timed(async () => {
+        host.kill('SIGTERM');
+        await until(() => exited(host) && runs.every((r) => cmdline(r!) === ''), 'the host stopped');
+      }),
+    );
   }
 };
 
 /** SIGKILL of a long-running service with no crash history, each sample a different one, until the new run is exec'd. */
 export const restart = async (b: Bench) => {
-  type Running = { who: Contender; services: { dir: string; sup: number }[]; procs: ChildProcess[]; runPid: (sup: number, dir: string) => number | null };
+  type Running = {
+    who: Contender;
+    services: { dir: string; sup: number }[];
+    procs: ChildProcess[];
+    runPid: (sup: number, dir: string) => number | null;
+  };
   const running: Running[] = alone(b).map((p) => {
     const services = Array.from({ length: b.runs }, () => {
       const dir = writeService(b.freshDir(`restart-${p.name}`));
@@ -94,13 +119,23 @@ export const restart = async (b: Bench) => {
       b.owned.add(sup.pid);
       return { dir, sup };
     });
-    return { who: p.name, services: services.map((s) => ({ dir: s.dir, sup: s.sup.pid! })), procs: services.map((s) => s.sup), runPid: p.runPid };
+    return {
+      who: p.name,
+      services: services.map((s) => ({ dir: s.dir, sup: s.sup.pid! })),
+      procs: services.map((s) => s.sup),
+      runPid: p.runPid,
+    };
   });
   if (hosts(b)) {
     const dirs = Array.from({ length: b.runs }, () => writeService(b.freshDir('restart-host')));
     const host = svrunHost(dirs);
     b.owned.add(host.pid);
-    running.push({ who: 'host', services: dirs.map((dir) => ({ dir, sup: host.pid! })), procs: [host], runPid: (_s, dir) => svkitRun(dir) });
+    running.push({
+      who: 'host',
+      services: dirs.map((dir) => ({ dir, sup: host.pid! })),
+      procs: [host],
+      runPid: (_s, dir) => svkitRun(dir),
+    });
   }
   for (const r of running) for (const s of r.services) await until(() => r.runPid(s.sup, s.dir), `${r.who} up`, 60_000);
   await sleep(1_500); // long-running: past runsv's one-second minimum between two starts
@@ -162,7 +197,12 @@ export const twenty = async (b: Bench) => {
     b.owned.killAll();
   }
   // status and check need the services up: once more, all at once, one call of each interleaved
-  for (const [p, scan] of scans) await p.upAll(scan, Array.from({ length: 20 }, (_, i) => `s${i}`), b.owned);
+  for (const [p, scan] of scans)
+    await p.upAll(
+      scan,
+      Array.from({ length: 20 }, (_, i) => `s${i}`),
+      b.owned,
+    );
   const every = Array.from({ length: 20 }, (_, i) => `s${i}`);
   for (let i = 0; i < b.runs; i++) {
     const t = await timed(() => exec([process.execPath, '-e', '0'], b.owned));
@@ -188,11 +228,18 @@ export const fifty = async (b: Bench) => {
       b.samples.add('up50', p.name, await timed(async () => (sups = await p.upAll(scan, names, b.owned))));
       // what a stop must end: the services (and svkit's supervisors and task reapers)
       const ends = new Owned();
-      sups.forEach((s, k) => (p.downEndsSupervisors ? ends.addTree(s) : ends.add(p.runPid(s, join(scan, names[k]!)))));
-      b.samples.add('down50', p.name, await timed(async () => {
-        await p.downAll(scan, names, b.owned);
-        await until(() => ends.allGone(), `${p.name} down`, 60_000);
-      }));
+      for (const [k, s] of sups.entries()) {
+        if (p.downEndsSupervisors) ends.addTree(s);
+        else ends.add(p.runPid(s, join(scan, names[k]!)));
+      }
+      b.samples.add(
+        'down50',
+        p.name,
+        await timed(async () => {
+          await p.downAll(scan, names, b.owned);
+          await until(() => ends.allGone(), `${p.name} down`, 60_000);
+        }),
+      );
       await p.teardown(scan);
       b.owned.killAll();
     }
@@ -242,19 +289,26 @@ export const idle = async (b: Bench) => {
 
 /** What svkit alone measures (its own guarantees, svctl's reactions), in both modes; the logging rows' texts. */
 export const svkitOnly = async (b: Bench): Promise<{ id: string; svkit: string; host: string }[]> => {
-  const modes = hosts(b) ? ([['svkit', false], ['host', true]] as const) : ([['svkit', false]] as const);
+  const modes = hosts(b)
+    ? ([
+        ['svkit', false],
+        ['host', true],
+      ] as const)
+    : ([['svkit', false]] as const);
   const rows: { id: string; svkit: string; host: string }[] = [];
   for (const mode of ['builtin', 'subservice'] as const) {
     const row = { id: `log-${mode}`, svkit: '-', host: '-' };
     for (const [who, hosted] of modes) {
       const f = await logThroughput(b.freshDir('log'), mode, b.lines, b.owned, hosted);
-      row[who] = `${Math.round(f.linesPerSecond).toLocaleString('en')} lines/s, ${f.lost} lost, svrun CPU ${(f.svrunCpuMsPerMillion / 1000).toFixed(2)} s per million lines`;
+      row[who] =
+        `${Math.round(f.linesPerSecond).toLocaleString('en')} lines/s, ${f.lost} lost, svrun CPU ${(f.svrunCpuMsPerMillion / 1000).toFixed(2)} s per million lines`;
     }
     rows.push(row);
   }
   for (let i = 0; i < b.fewRuns; i++) {
     for (const [who, hosted] of modes) {
-      for (const cgroup of [true, false]) b.samples.add(cgroup ? 'killed-cg' : 'killed-pg', who, await svrunKilled(b.freshDir('killed'), cgroup, b.owned, hosted));
+      for (const cgroup of [true, false])
+        b.samples.add(cgroup ? 'killed-cg' : 'killed-pg', who, await svrunKilled(b.freshDir('killed'), cgroup, b.owned, hosted));
       b.samples.add('flood-stop', who, await floodStop(b.freshDir('flood'), b.owned, hosted));
       b.samples.add('wait-up', who, await waitUp(b.freshDir('wait'), b.owned, hosted));
       b.samples.add('up-failed', who, await upFailed(b.freshDir('failed'), b.owned, hosted));

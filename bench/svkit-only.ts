@@ -1,7 +1,18 @@
 // Measures with nothing to compare against: what svkit's own guarantees cost
 // (no lost log line, nothing left behind when svrun itself is SIGKILLed).
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  readSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { cpuMs, descendants, groupAlive, type Owned, pssKiB } from './proc.js';
 import { exec, RUN_ARGV, SVCTL, SVRUN, sleep, svkit, svrunHost, until, writeService } from './peers.js';
@@ -42,7 +53,13 @@ export interface LogFigures {
 }
 
 /** A service prints `lines` short lines (seq) as fast as it can; time from svrun's start until the last one is in the file. */
-export const logThroughput = async (base: string, mode: 'builtin' | 'subservice', lines: number, owned: Owned, hosted: boolean): Promise<LogFigures> => {
+export const logThroughput = async (
+  base: string,
+  mode: 'builtin' | 'subservice',
+  lines: number,
+  owned: Owned,
+  hosted: boolean,
+): Promise<LogFigures> => {
   const d = writeService(join(base, `flood-${mode}${hosted ? '-hosted' : ''}`), `seq 1 ${lines}; exec sleep 1000`);
   mkdirSync(join(d, 'log'));
   let file: string;
@@ -63,7 +80,9 @@ export const logThroughput = async (base: string, mode: 'builtin' | 'subservice'
   const ms = performance.now() - t0;
   const cpu = cpuMs(sv.pid!); // start-up included
   owned.addTree(sv.pid);
-  const got = readFileSync(file, 'latin1').split('\n').filter((l) => re.test(l)).length;
+  const got = readFileSync(file, 'latin1')
+    .split('\n')
+    .filter((l) => re.test(l)).length;
   sv.kill('SIGTERM');
   await until(() => sv.exitCode !== null || sv.signalCode !== null, 'svrun to exit');
   return { linesPerSecond: (lines / ms) * 1000, lost: lines - got, svrunCpuMsPerMillion: (cpu * 1_000_000) / lines };

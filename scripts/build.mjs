@@ -42,7 +42,13 @@ const clientFile = 'src/client/index.ts';
 const declared = ts.transpileDeclaration(readFileSync(clientFile, 'utf8'), {
   fileName: clientFile,
   reportDiagnostics: true,
-  compilerOptions: { isolatedDeclarations: true, declaration: true, strict: true, module: ts.ModuleKind.NodeNext, target: ts.ScriptTarget.ES2022 },
+  compilerOptions: {
+    isolatedDeclarations: true,
+    declaration: true,
+    strict: true,
+    module: ts.ModuleKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+  },
 });
 if (declared.diagnostics?.length) {
   const host = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => process.cwd(), getNewLine: () => '\n' };

@@ -13,7 +13,11 @@ const sorted = (names: Iterable<string>): string[] => [...names].sort();
 export const subgraph = (g: Graph, names: Iterable<string>): Graph => {
   const keep = new Set(names);
   const sub = new Map<string, string[]>();
-  for (const n of sorted(keep)) sub.set(n, (g.get(n) ?? []).filter((r) => keep.has(r)));
+  for (const n of sorted(keep))
+    sub.set(
+      n,
+      (g.get(n) ?? []).filter((r) => keep.has(r)),
+    );
   return sub;
 };
 
@@ -114,7 +118,7 @@ export const findCycles = (g: Graph): string[][] =>
  */
 export const withoutCycles = (g: Graph): Graph => {
   const componentOf = new Map<string, number>();
-  cyclicComponents(g).forEach((comp, i) => comp.forEach((n) => componentOf.set(n, i)));
+  for (const [i, comp] of cyclicComponents(g).entries()) for (const n of comp) componentOf.set(n, i);
   if (componentOf.size === 0) return g;
   const out = new Map<string, string[]>();
   for (const [n, reqs] of g) {

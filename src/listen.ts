@@ -37,7 +37,8 @@ export const parseListenLine = (line: string): ListenAddress | string => {
   const m = v6 ?? v4;
   if (!m) return `${EXPECTED}, got ${quote(line)}`;
   const [, host = '', portText = ''] = m;
-  if (v6 && (host.includes('%') || !isIPv6(host))) return `expected an IPv6 address in [...], got ${quote(host)}${host.includes('%') ? ' (zones are not supported)' : ''}`;
+  if (v6 && (host.includes('%') || !isIPv6(host)))
+    return `expected an IPv6 address in [...], got ${quote(host)}${host.includes('%') ? ' (zones are not supported)' : ''}`;
   if (v4 && !isIPv4(host)) return `expected an IPv4 address (names are not resolved; 0.0.0.0 for every address), got ${quote(host)}`;
   const port = portOf(portText);
   if (typeof port === 'string') return port;
@@ -64,7 +65,8 @@ export const readListen = (lines: readonly string[], ctx: ListenContext, fail: (
     const a = parseListenLine(line);
     if (typeof a === 'string') fail('listen', a);
     else if (seen.has(addressKey(a))) fail('listen', `${quote(line)} is listed twice`);
-    else if (a.kind === 'unix' && ctx.shared) fail('listen', `${quote(line)}: instances of a template cannot share a unix socket; use HOST:PORT`);
+    else if (a.kind === 'unix' && ctx.shared)
+      fail('listen', `${quote(line)}: instances of a template cannot share a unix socket; use HOST:PORT`);
     else {
       seen.add(addressKey(a));
       found.push(a);

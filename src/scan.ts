@@ -53,8 +53,7 @@ export interface Scan {
 export const DEFAULT_SCAN_DIR = './services';
 
 /** -d/--dir, else $SVDIR, else ./services; always absolute. */
-export const scanDirFrom = (option: string | undefined, env = process.env): string =>
-  resolve(option ?? (env.SVDIR || DEFAULT_SCAN_DIR));
+export const scanDirFrom = (option: string | undefined, env = process.env): string => resolve(option ?? (env.SVDIR || DEFAULT_SCAN_DIR));
 
 export const isDirectory = (path: string): boolean => {
   try {
@@ -167,11 +166,13 @@ export const readScan = (dirOption: string, plan: Iterable<string> = []): Scan =
     for (const r of requires) {
       if (r.endsWith('@*')) reqs.push(...instancesOf(r.slice(0, -1)));
       else if (known.has(r) || planned.has(r)) reqs.push(r);
-      else if (!NAME_RE.test(r)) continue; // reported by readService
+      else if (!NAME_RE.test(r))
+        continue; // reported by readService
       else if (creatable(r, templates)) pending.add(r);
       else if (report) {
         const i = splitInstance(r);
-        const why = i === null ? '' : INSTANCE_RE.test(i.instance) ? ` (no template ${i.template})` : ` (invalid instance name ${quote(i.instance)})`;
+        const why =
+          i === null ? '' : INSTANCE_RE.test(i.instance) ? ` (no template ${i.template})` : ` (invalid instance name ${quote(i.instance)})`;
         unknown.push(`${name}/requires: unknown service ${quote(r)}${why}`);
       }
     }
@@ -221,6 +222,7 @@ export const readScan = (dirOption: string, plan: Iterable<string> = []): Scan =
 export const lookup = (scan: ScanEntries, name: string): ScanEntry => {
   const e = scan.entries.find((x) => x.name === name);
   if (!e) throw new SvError('svkit.missing-service', EXIT_USAGE, `${printable(name)}: no such service in ${printable(scan.dir)}`);
-  if (e.template) throw new SvError('svkit.usage', EXIT_USAGE, `${name}: a template is never started itself; name an instance (${name}NAME)`);
+  if (e.template)
+    throw new SvError('svkit.usage', EXIT_USAGE, `${name}: a template is never started itself; name an instance (${name}NAME)`);
   return e;
 };

@@ -24,7 +24,6 @@ import { parseSize } from './sizes.js';
 import { type DownSignal, parseDownSignal } from './signals.js';
 import type { Limits, RestartPolicy, Rotation, ServiceType } from './vocabulary.js';
 
-
 export interface ServiceDef {
   name: string;
   /** Absolute path of the service folder. */
@@ -76,7 +75,6 @@ const USER_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]*(:[A-Za-z0-9_][A-Za-z0-9._-]*)?$/;
 /** The definition, or every problem found, one line each (a Result: see src/errors.ts). */
 export type ReadResult = Result<{ def: ServiceDef }>;
 
-
 const firstLine = (text: string): string => (text.split('\n')[0] ?? '').trim();
 
 /** One item a line; blank lines and `#` comments ignored. */
@@ -118,7 +116,8 @@ export const readService = (dir: string): ReadResult => {
   };
   /** A list file's (or folder's) problems, [file, message] each: a few distinct ones, then how many more. */
   const failList = (file: string, problems: readonly (readonly [string, string])[]) => {
-    for (const line of capProblems(where(file), problems.map(([f, msg]) => `${where(f)}: ${msg}`))) errors.push(line);
+    const lines = problems.map(([f, msg]) => `${where(f)}: ${msg}`);
+    errors.push(...capProblems(where(file), lines));
   };
 
   let isDir = false;
@@ -220,7 +219,11 @@ export const readService = (dir: string): ReadResult => {
   const check = executable('check', false);
   const health = readHealth({ value, millis, fail }, type, check !== null, notificationFd !== null);
   const limits = readLimits(value, fail);
-  const listen = readListen(parseList(text('listen') ?? ''), { oneshot: type === 'oneshot', shared: name.includes('@'), notificationFd }, fail);
+  const listen = readListen(
+    parseList(text('listen') ?? ''),
+    { oneshot: type === 'oneshot', shared: name.includes('@'), notificationFd },
+    fail,
+  );
 
   const def: ServiceDef = {
     name,
@@ -320,7 +323,8 @@ export const parseCpuMax = (v: string): number | null => {
 };
 
 /** A whole number from 1 to `max`, or null. */
-export const parseCount = (v: string, max: number): number | null => (/^\d{1,10}$/.test(v) && Number(v) >= 1 && Number(v) <= max ? Number(v) : null);
+export const parseCount = (v: string, max: number): number | null =>
+  /^\d{1,10}$/.test(v) && Number(v) >= 1 && Number(v) <= max ? Number(v) : null;
 
 const readLimits = (value: (file: string) => string | null, fail: (file: string, msg: string) => void): Limits => {
   const one = (file: string, parse: (v: string) => number | null, expected: string): number | null => {

@@ -23,8 +23,7 @@ export const parseDownSignal = (text: string): DownSignal | null => {
 export const signalNumber = (name: NodeJS.Signals): number => NUMBERS[name] ?? 0;
 
 /** The shell's exit status of a process that ended: its code, or 128+N when signal N killed it. */
-export const exitStatus = (code: number | null, signal: NodeJS.Signals | null): number =>
-  code ?? 128 + (signal ? signalNumber(signal) : 0);
+export const exitStatus = (code: number | null, signal: NodeJS.Signals | null): number => code ?? 128 + (signal ? signalNumber(signal) : 0);
 
 export const signalName = (num: number): NodeJS.Signals | null =>
   (Object.keys(NUMBERS).find((k) => NUMBERS[k] === num) as NodeJS.Signals | undefined) ?? null;

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exitOf, ROOT, Sandbox, SVCTL, SVRUN, withSandbox } from './helpers.js';
+import { exitOf, ROOT, type Sandbox, SVCTL, SVRUN, withSandbox } from './helpers.js';
 
 /** Module specifiers a built file imports that are not Node built-ins or koffi (loaded on demand, a native addon). */
 const foreignImports = (file: string): string[] => {
@@ -41,7 +41,10 @@ describe('svrun at run time', () => {
     // every Node module svrun loaded in its whole life, written as it exits
     const list = sb.path('modules');
     const preload = sb.path('modules.cjs');
-    writeFileSync(preload, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));\n`);
+    writeFileSync(
+      preload,
+      `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));\n`,
+    );
     const m = sb.marker('footprint');
     const dir = sb.service('svc', `exec ${m} 100`);
     const svrun = spawn(process.execPath, ['-r', preload, SVRUN, dir], { env: sb.env, stdio: 'ignore' });

@@ -25,7 +25,10 @@ describe('timing constants', () => {
         .split('\n')
         .forEach((line, i) => {
           const declared = /\bconst [A-Z0-9_]*_MS = [0-9]/.test(line);
-          const literal = /\b(setTimeout|setInterval|sleep)\([^)]*,\s*[1-9][0-9_]*\)|\bsleep\([1-9][0-9_]*\)|close\(\s*[1-9][0-9_]*\)|= [1-9][0-9_]{2,}\) => writer/.test(line);
+          const literal =
+            /\b(setTimeout|setInterval|sleep)\([^)]*,\s*[1-9][0-9_]*\)|\bsleep\([1-9][0-9_]*\)|close\(\s*[1-9][0-9_]*\)|= [1-9][0-9_]{2,}\) => writer/.test(
+              line,
+            );
           if (declared || literal) found.push(`${rel}:${i + 1}: ${line.trim()}`);
         });
     }

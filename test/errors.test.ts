@@ -31,7 +31,14 @@ describe('errors: one line always', () => {
 describe('errors: each problem once, a few per file', () => {
   it('drops repeats, keeps the first 5, counts the rest', () => {
     const lines = [...Array(1000).fill('w/requires: a'), ...Array.from({ length: 10 }, (_, i) => `w/requires: b${i}`)];
-    expect(capProblems('w/requires', lines)).toEqual(['w/requires: a', 'w/requires: b0', 'w/requires: b1', 'w/requires: b2', 'w/requires: b3', 'w/requires: ... and 6 more']);
+    expect(capProblems('w/requires', lines)).toEqual([
+      'w/requires: a',
+      'w/requires: b0',
+      'w/requires: b1',
+      'w/requires: b2',
+      'w/requires: b3',
+      'w/requires: ... and 6 more',
+    ]);
   });
 
   it('keeps up to 5 as they are', () => {
@@ -84,7 +91,7 @@ describe('errors: one model, printed only by the entry points', () => {
     expect(failure('svctl', err, 1)).toEqual({ lines: [], exitCode: 130 });
   });
 
-  it('collectErrors names every bad item at once, in order, with the first error\'s code', () => {
+  it("collectErrors names every bad item at once, in order, with the first error's code", () => {
     const check = (n: number) => {
       if (n % 2) throw new SvError('svkit.missing-service', EXIT_USAGE, `${n}: odd`);
       return n * 10;
@@ -100,10 +107,14 @@ describe('errors: one model, printed only by the entry points', () => {
     expect((thrown as SvError).lines).toEqual(['1: odd', '3: odd']);
     expect((thrown as SvError).exitCode).toBe(EXIT_USAGE);
     // anything but an SvError is a bug: it is not collected
-    expect(() => collectErrors([1], () => { throw new TypeError('bug'); })).toThrow(TypeError);
+    expect(() =>
+      collectErrors([1], () => {
+        throw new TypeError('bug');
+      }),
+    ).toThrow(TypeError);
   });
 
-  it('boot exits with CMD\'s code when CMD ran (128+N for a signal: exitStatus, test/signals.test.ts), else why it shut down', () => {
+  it("boot exits with CMD's code when CMD ran (128+N for a signal: exitStatus, test/signals.test.ts), else why it shut down", () => {
     expect(bootExitCode(null, 1)).toBe(1);
     expect(bootExitCode(0, 1)).toBe(0);
   });

@@ -1,6 +1,19 @@
 // src/graph.ts: levels, cycle paths, closures, Graphviz output. Pure: tables, no processes.
 import { describe, expect, it } from 'vitest';
-import { closure, cyclicComponents, dependents, findCycles, formatCycle, type Graph, levels, reverse, startOrder, subgraph, toDot, withoutCycles } from '../src/graph.js';
+import {
+  closure,
+  cyclicComponents,
+  dependents,
+  findCycles,
+  formatCycle,
+  type Graph,
+  levels,
+  reverse,
+  startOrder,
+  subgraph,
+  toDot,
+  withoutCycles,
+} from '../src/graph.js';
 
 /** `{ b: 'a', d: 'b c', e: '' }` -> Graph; names only mentioned get a key too. */
 const graph = (spec: Record<string, string>): Graph => {
@@ -78,7 +91,14 @@ describe('findCycles', () => {
     ['rotated to start at the smallest name', { x: 'y', y: 'b', b: 'x' }, [['b', 'x', 'y', 'b']]],
     ['a self-requirement', { a: 'a' }, [['a', 'a']]],
     ['a cycle with a tail into it', { t: 'a', a: 'b', b: 'a' }, [['a', 'b', 'a']]],
-    ['two separate cycles, one line each', { a: 'b', b: 'a', x: 'y', y: 'x', z: '' }, [['a', 'b', 'a'], ['x', 'y', 'x']]],
+    [
+      'two separate cycles, one line each',
+      { a: 'b', b: 'a', x: 'y', y: 'x', z: '' },
+      [
+        ['a', 'b', 'a'],
+        ['x', 'y', 'x'],
+      ],
+    ],
     ['the shortest cycle through the start', { a: 'b c', b: 'c', c: 'a' }, [['a', 'c', 'a']]],
   ])('%s', (_what, spec, want) => {
     expect(findCycles(graph(spec))).toEqual(want);

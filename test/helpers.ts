@@ -162,7 +162,10 @@ export { procStat };
 /** src/os/proc.ts's isAlive, for the pids tests hold (null or undefined before they know one). */
 export const isAlive = (pid: number | null | undefined): boolean => !!pid && procIsAlive(pid);
 
-const allPids = (): number[] => readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number);
+const allPids = (): number[] =>
+  readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .map(Number);
 
 /** Where argvOf reads a command line (a longer one is read again whole). */
 const cmdline = Buffer.alloc(4096);
@@ -375,11 +378,15 @@ export class Sandbox {
   async cleanup(): Promise<void> {
     for (const c of this.children) if (c.exitCode === null && c.pid) this.tryKill(c.pid);
     if (this.tokenHandedOut) {
-      await waitFor(() => {
-        const left = this.tokenPids();
-        for (const pid of left) this.tryKill(pid);
-        return left.length === 0;
-      }, 'test processes to die', 10_000);
+      await waitFor(
+        () => {
+          const left = this.tokenPids();
+          for (const pid of left) this.tryKill(pid);
+          return left.length === 0;
+        },
+        'test processes to die',
+        10_000,
+      );
     }
     this.unmountAll();
     this.removeCgroups();
@@ -497,9 +504,7 @@ export const startSvctl = (
   closeSync(fe);
   // the files may be gone already when a failed test's cleanup killed the process
   const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '');
-  const done = new Promise<Run>((res) =>
-    child.on('exit', (c, s) => res({ code: exitStatus(c, s), stdout: read(out), stderr: read(err) })),
-  );
+  const done = new Promise<Run>((res) => child.on('exit', (c, s) => res({ code: exitStatus(c, s), stdout: read(out), stderr: read(err) })));
   return { child, stdout: () => read(out), stderr: () => read(err), done };
 };
 

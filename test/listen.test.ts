@@ -87,7 +87,13 @@ describe('listen: the setting as a whole', () => {
       [],
       ['listen: "unix:/run/w.sock": instances of a template cannot share a unix socket; use HOST:PORT'],
     ],
-    ['a oneshot does not listen', ['127.0.0.1:80'], ctx({ oneshot: true }), ['127.0.0.1:80'], ['listen: only a longrun listens (type is oneshot)']],
+    [
+      'a oneshot does not listen',
+      ['127.0.0.1:80'],
+      ctx({ oneshot: true }),
+      ['127.0.0.1:80'],
+      ['listen: only a longrun listens (type is oneshot)'],
+    ],
     [
       'notification-fd on the one socket',
       ['127.0.0.1:80'],
@@ -102,7 +108,13 @@ describe('listen: the setting as a whole', () => {
       ['127.0.0.1:80', '127.0.0.1:81', '127.0.0.1:82'],
       ['notification-fd: 5 is taken by listen (its sockets are fds 3 to 5); use 6 or higher'],
     ],
-    ['notification-fd after the sockets', ['127.0.0.1:80', '127.0.0.1:81'], ctx({ notificationFd: 5 }), ['127.0.0.1:80', '127.0.0.1:81'], []],
+    [
+      'notification-fd after the sockets',
+      ['127.0.0.1:80', '127.0.0.1:81'],
+      ctx({ notificationFd: 5 }),
+      ['127.0.0.1:80', '127.0.0.1:81'],
+      [],
+    ],
     ['no listen: any notification-fd', [], ctx({ notificationFd: 3 }), [], []],
   ])('%s', (_what, lines, c, found, problems) => {
     expect(read(lines, c)).toEqual({ found, problems });
@@ -141,8 +153,10 @@ describe('listen: readService', () => {
     ]);
   });
 
-  it('an instance (its listen a link to the template\'s) may not name a unix socket', () => {
+  it("an instance (its listen a link to the template's) may not name a unix socket", () => {
     const r = readService(svc('web@1', { listen: 'unix:/run/web.sock\n' }));
-    expect(r.ok ? [] : r.problems).toEqual(['web@1/listen: "unix:/run/web.sock": instances of a template cannot share a unix socket; use HOST:PORT']);
+    expect(r.ok ? [] : r.problems).toEqual([
+      'web@1/listen: "unix:/run/web.sock": instances of a template cannot share a unix socket; use HOST:PORT',
+    ]);
   });
 });

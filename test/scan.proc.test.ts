@@ -2,7 +2,7 @@
 // nothing started (reading one: scan.test.ts).
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pidsByArgv0, Sandbox, withSandbox } from './helpers.js';
+import { pidsByArgv0, type Sandbox, withSandbox } from './helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readScan, scanDirFrom } from '../src/scan.js';
-import { Sandbox, withSandbox } from './helpers.js';
+import { type Sandbox, withSandbox } from './helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -54,7 +54,10 @@ describe('readScan', () => {
     ]);
     // each folder's own problems by its name (svctl boot reports a new folder's by this, never by their text)
     expect(scan.problems.get('bad name')).toEqual([expect.stringMatching(/^bad name: invalid service name/)]);
-    expect(scan.problems.get('web')).toEqual(['web/timeout-kill: expected milliseconds, got "abc"', 'web/requires: unknown service "ghost"']);
+    expect(scan.problems.get('web')).toEqual([
+      'web/timeout-kill: expected milliseconds, got "abc"',
+      'web/requires: unknown service "ghost"',
+    ]);
     expect(scan.problems.has('ok')).toBe(false);
   });
 

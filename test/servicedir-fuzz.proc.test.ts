@@ -19,7 +19,19 @@ const RUNS = Number(process.env.SVKIT_FUZZ_RUNS) || 150;
 /** One readService call: real cases take a few ms, the deadline catches a blocking open. */
 const DEADLINE_MS = 3000;
 
-const SETTINGS = ['type', 'requires', 'down', 'timeout-kill', 'timeout-ready', 'timeout-finish', 'down-signal', 'restart', 'user', 'notification-fd', 'log/config'];
+const SETTINGS = [
+  'type',
+  'requires',
+  'down',
+  'timeout-kill',
+  'timeout-ready',
+  'timeout-finish',
+  'down-signal',
+  'restart',
+  'user',
+  'notification-fd',
+  'log/config',
+];
 const EXECUTABLES = ['run', 'finish', 'check', 'stop', 'log/run'];
 /** Folders that may instead be files of any kind themselves. */
 const FOLDERS = ['env', 'log'];
@@ -44,7 +56,22 @@ const fileName = fc.oneof(
   { weight: 1, arbitrary: envName.map((n) => `env/${n}`) },
 );
 const bytes = fc.oneof(
-  fc.constantFrom('longrun\n', 'oneshot', '300\n', '2147483648', 'TERM', 'SIGKILL', 'web\n#c\n\nweb@*\n', '0:0', '4294967295', '3\n', 'size 4096\nkeep 2\n', '').map((s) => new Uint8Array(Buffer.from(s))),
+  fc
+    .constantFrom(
+      'longrun\n',
+      'oneshot',
+      '300\n',
+      '2147483648',
+      'TERM',
+      'SIGKILL',
+      'web\n#c\n\nweb@*\n',
+      '0:0',
+      '4294967295',
+      '3\n',
+      'size 4096\nkeep 2\n',
+      '',
+    )
+    .map((s) => new Uint8Array(Buffer.from(s))),
   fc.string({ maxLength: 40 }).map((s) => new Uint8Array(Buffer.from(s))),
   fc.uint8Array({ maxLength: 64 }),
 );
@@ -100,31 +127,35 @@ const build = (name: string, entries: readonly Entry[]): string => {
 };
 
 describe('servicedir fuzz', () => {
-  it(`readService never hangs, never throws, and every error is one line naming folder and file (${RUNS} cases)`, async () => {
-    await fc.assert(
-      fc.asyncProperty(folderName, fc.uniqueArray(entry, { selector: (e) => e.file, maxLength: 8 }), async (name, entries) => {
-        const dir = build(name, entries);
-        const r = await reader.read(dir, DEADLINE_MS);
-        rmSync(join(dir, '..'), { recursive: true, force: true }); // each case's own, so a long run leaves little to remove
-        expect(r.kind === 'ok' || r.kind === 'errors', JSON.stringify(r)).toBe(true);
-        if (r.kind !== 'errors') return;
-        expect(r.errors.length).toBeGreaterThan(0);
-        expect(r.errors.length).toBeLessThanOrEqual(40);
-        expect(new Set(r.errors).size).toBe(r.errors.length);
-        const shown = printable(name);
-        for (const line of r.errors) {
-          expect(line).not.toMatch(CONTROL);
-          // NAME/FILE: ..., or NAME: for the folder itself (an invalid name)
-          const named = line.startsWith(`${shown}/`) || line.startsWith(`${shown}: `);
-          expect(named, line).toBe(true);
-          if (line.startsWith(`${shown}/`)) {
-            const file = line.slice(shown.length + 1, line.indexOf(': ', shown.length));
-            const known = [...SETTINGS, ...EXECUTABLES, ...FOLDERS].includes(file) || file.startsWith('env/');
-            expect(known, line).toBe(true);
+  it(
+    `readService never hangs, never throws, and every error is one line naming folder and file (${RUNS} cases)`,
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(folderName, fc.uniqueArray(entry, { selector: (e) => e.file, maxLength: 8 }), async (name, entries) => {
+          const dir = build(name, entries);
+          const r = await reader.read(dir, DEADLINE_MS);
+          rmSync(join(dir, '..'), { recursive: true, force: true }); // each case's own, so a long run leaves little to remove
+          expect(r.kind === 'ok' || r.kind === 'errors', JSON.stringify(r)).toBe(true);
+          if (r.kind !== 'errors') return;
+          expect(r.errors.length).toBeGreaterThan(0);
+          expect(r.errors.length).toBeLessThanOrEqual(40);
+          expect(new Set(r.errors).size).toBe(r.errors.length);
+          const shown = printable(name);
+          for (const line of r.errors) {
+            expect(line).not.toMatch(CONTROL);
+            // NAME/FILE: ..., or NAME: for the folder itself (an invalid name)
+            const named = line.startsWith(`${shown}/`) || line.startsWith(`${shown}: `);
+            expect(named, line).toBe(true);
+            if (line.startsWith(`${shown}/`)) {
+              const file = line.slice(shown.length + 1, line.indexOf(': ', shown.length));
+              const known = [...SETTINGS, ...EXECUTABLES, ...FOLDERS].includes(file) || file.startsWith('env/');
+              expect(known, line).toBe(true);
+            }
           }
-        }
-      }),
-      { numRuns: RUNS, interruptAfterTimeLimit: 20 * 60_000 },
-    );
-  }, 30_000 + RUNS * 200);
+        }),
+        { numRuns: RUNS, interruptAfterTimeLimit: 20 * 60_000 },
+      );
+    },
+    30_000 + RUNS * 200,
+  );
 });

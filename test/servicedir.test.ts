@@ -214,7 +214,9 @@ describe('servicedir: invalid settings, one line each: NAME/FILE: message, got "
   });
 
   it('the down-signal error lists the allowed signals', () => {
-    expect(errs(svc('web', { 'down-signal': 'KILL' }))).toEqual(['web/down-signal: expected TERM, INT, QUIT, HUP, USR1 or USR2, got "KILL"']);
+    expect(errs(svc('web', { 'down-signal': 'KILL' }))).toEqual([
+      'web/down-signal: expected TERM, INT, QUIT, HUP, USR1 or USR2, got "KILL"',
+    ]);
   });
 
   it('the name in the error is the folder name', () => {
@@ -227,34 +229,74 @@ describe('servicedir: health-interval, health-retries, health-timeout, watchdog'
   const CHECK = { check: EXEC };
   const NFD = { 'notification-fd': '3' };
   it.each<[string, Record<string, Spec>, Partial<ServiceDef>]>([
-    ['health-interval with a check', { ...CHECK, 'health-interval': '1000' }, { healthIntervalMs: 1000, healthRetries: 3, healthTimeoutMs: 5000 }],
+    [
+      'health-interval with a check',
+      { ...CHECK, 'health-interval': '1000' },
+      { healthIntervalMs: 1000, healthRetries: 3, healthTimeoutMs: 5000 },
+    ],
     ['health-interval 1 ms', { ...CHECK, 'health-interval': '1\n' }, { healthIntervalMs: 1 }],
-    ['all three', { ...CHECK, 'health-interval': '250', 'health-retries': '5', 'health-timeout': '100' }, { healthIntervalMs: 250, healthRetries: 5, healthTimeoutMs: 100 }],
+    [
+      'all three',
+      { ...CHECK, 'health-interval': '250', 'health-retries': '5', 'health-timeout': '100' },
+      { healthIntervalMs: 250, healthRetries: 5, healthTimeoutMs: 100 },
+    ],
     ['health-retries 1', { ...CHECK, 'health-interval': '250', 'health-retries': ' 1 ' }, { healthRetries: 1 }],
-    ['health-retries and health-timeout alone (no interval: unused, still valid)', { 'health-retries': '7', 'health-timeout': '9' }, { healthIntervalMs: null, healthRetries: 7, healthTimeoutMs: 9 }],
+    [
+      'health-retries and health-timeout alone (no interval: unused, still valid)',
+      { 'health-retries': '7', 'health-timeout': '9' },
+      { healthIntervalMs: null, healthRetries: 7, healthTimeoutMs: 9 },
+    ],
     ['watchdog with notification-fd', { ...NFD, watchdog: '3000' }, { watchdogMs: 3000 }],
-    ['watchdog and health together', { ...NFD, ...CHECK, watchdog: '500', 'health-interval': '700' }, { watchdogMs: 500, healthIntervalMs: 700 }],
+    [
+      'watchdog and health together',
+      { ...NFD, ...CHECK, watchdog: '500', 'health-interval': '700' },
+      { watchdogMs: 500, healthIntervalMs: 700 },
+    ],
   ])('%s', (_, files, want) => {
     expect(ok(svc('web', files))).toMatchObject(want);
   });
 
   it.each<[string, Record<string, Spec>, string]>([
-    ['health-interval without check', { 'health-interval': '1000' }, 'web/health-interval: needs an executable check file (the health check to run)'],
+    [
+      'health-interval without check',
+      { 'health-interval': '1000' },
+      'web/health-interval: needs an executable check file (the health check to run)',
+    ],
     ['health-interval abc', { ...CHECK, 'health-interval': 'abc' }, 'web/health-interval: expected milliseconds, got "abc"'],
     ['health-interval 0', { ...CHECK, 'health-interval': '0' }, 'web/health-interval: expected milliseconds greater than 0, got "0"'],
     ['health-interval -1', { ...CHECK, 'health-interval': '-1' }, 'web/health-interval: expected milliseconds, got "-1"'],
-    ['health-interval too big', { ...CHECK, 'health-interval': '2147483648' }, 'web/health-interval: expected milliseconds up to 2147483647, got "2147483648"'],
+    [
+      'health-interval too big',
+      { ...CHECK, 'health-interval': '2147483648' },
+      'web/health-interval: expected milliseconds up to 2147483647, got "2147483648"',
+    ],
     ['health-retries 0', { 'health-retries': '0' }, 'web/health-retries: expected a whole number from 1 to 2147483647, got "0"'],
     ['health-retries 2.5', { 'health-retries': '2.5' }, 'web/health-retries: expected a whole number from 1 to 2147483647, got "2.5"'],
     ['health-retries empty', { 'health-retries': '' }, 'web/health-retries: expected a whole number from 1 to 2147483647, got ""'],
-    ['health-retries three', { 'health-retries': 'three' }, 'web/health-retries: expected a whole number from 1 to 2147483647, got "three"'],
+    [
+      'health-retries three',
+      { 'health-retries': 'three' },
+      'web/health-retries: expected a whole number from 1 to 2147483647, got "three"',
+    ],
     ['health-timeout 0', { 'health-timeout': '0' }, 'web/health-timeout: expected milliseconds greater than 0, got "0"'],
     ['health-timeout 5s', { 'health-timeout': '5s' }, 'web/health-timeout: expected milliseconds, got "5s"'],
-    ['watchdog without notification-fd', { watchdog: '1000' }, 'web/watchdog: needs a notification-fd file (the fd heartbeats are written to)'],
+    [
+      'watchdog without notification-fd',
+      { watchdog: '1000' },
+      'web/watchdog: needs a notification-fd file (the fd heartbeats are written to)',
+    ],
     ['watchdog 0', { ...NFD, watchdog: '0' }, 'web/watchdog: expected milliseconds greater than 0, got "0"'],
     ['watchdog 1e3', { ...NFD, watchdog: '1e3' }, 'web/watchdog: expected milliseconds, got "1e3"'],
-    ['health-interval on a oneshot', { type: 'oneshot', ...CHECK, 'health-interval': '100' }, 'web/health-interval: only a longrun has health checks and a watchdog (type is oneshot)'],
-    ['watchdog on a oneshot', { type: 'oneshot', ...NFD, watchdog: '100' }, 'web/watchdog: only a longrun has health checks and a watchdog (type is oneshot)'],
+    [
+      'health-interval on a oneshot',
+      { type: 'oneshot', ...CHECK, 'health-interval': '100' },
+      'web/health-interval: only a longrun has health checks and a watchdog (type is oneshot)',
+    ],
+    [
+      'watchdog on a oneshot',
+      { type: 'oneshot', ...NFD, watchdog: '100' },
+      'web/watchdog: only a longrun has health checks and a watchdog (type is oneshot)',
+    ],
   ])('%s: one line naming the file', (_, files, line) => {
     expect(errs(svc('web', files))).toEqual([line]);
   });
@@ -325,7 +367,11 @@ describe('servicedir: executables', () => {
     ['finish is a folder', { finish: { dir: true } }, /^web\/finish: not an executable file \(a directory\)$/],
     ['check not executable', { check: { body: EXEC, mode: 0o600 } }, /^web\/check: not an executable file \(no execute permission\)$/],
     ['stop not executable', { stop: { body: EXEC, mode: 0o644 } }, /^web\/stop: not an executable file \(no execute permission\)$/],
-    ['log/run not executable', { 'log/run': { body: EXEC, mode: 0o644 } }, /^web\/log\/run: not an executable file \(no execute permission\)$/],
+    [
+      'log/run not executable',
+      { 'log/run': { body: EXEC, mode: 0o644 } },
+      /^web\/log\/run: not an executable file \(no execute permission\)$/,
+    ],
   ])('%s', (_d, files, line) => {
     const lines = errs(svc('web', files));
     expect(lines).toHaveLength(1);
@@ -352,7 +398,17 @@ describe('servicedir: executables', () => {
     expect(ok(svc('web', { 'log/config': config })).logRotation).toEqual(rotation);
   });
 
-  it.each<[string]>([['1048576'], ['size 100'], ['size 2K'], ['size 1.5M'], ['size 1m'], ['size 2T'], ['keep -1'], ['keep 1K'], ['rotate daily']])('log/config %j is an error naming the file', (config) => {
+  it.each<[string]>([
+    ['1048576'],
+    ['size 100'],
+    ['size 2K'],
+    ['size 1.5M'],
+    ['size 1m'],
+    ['size 2T'],
+    ['keep -1'],
+    ['keep 1K'],
+    ['rotate daily'],
+  ])('log/config %j is an error naming the file', (config) => {
     expect(errs(svc('web', { 'log/config': `${config}\n` }))).toEqual([
       `web/log/config: expected "size BYTES" (at least 4096; K, M or G allowed) or "keep N", got "${config}"`,
     ]);
@@ -360,12 +416,15 @@ describe('servicedir: executables', () => {
 });
 
 describe('servicedir: the folder itself', () => {
-  it.each<[string]>([['-web'], ['_web'], ['we b'], ['web!'], ['wé'], ['@web'], ['web:1']])('invalid folder name %j is an error naming the folder', (name) => {
-    const lines = errs(svc(name));
-    expect(lines).toHaveLength(1);
-    expect(lines[0]!.startsWith(`${name}: `)).toBe(true);
-    expect(lines[0]).not.toContain('\n');
-  });
+  it.each<[string]>([['-web'], ['_web'], ['we b'], ['web!'], ['wé'], ['@web'], ['web:1']])(
+    'invalid folder name %j is an error naming the folder',
+    (name) => {
+      const lines = errs(svc(name));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]!.startsWith(`${name}: `)).toBe(true);
+      expect(lines[0]).not.toContain('\n');
+    },
+  );
 
   it('a missing folder is one line naming it', () => {
     const dir = join(root, 'nope', 'web');
@@ -491,7 +550,19 @@ describe('servicedir: every error at once', () => {
     );
     const files = lines.map((l) => /^web\/([^:]+): /.exec(l)?.[1]).sort();
     expect(files).toEqual(
-      ['down-signal', 'env/1X', 'finish', 'notification-fd', 'requires', 'restart', 'run', 'timeout-kill', 'timeout-ready', 'type', 'user'].sort(),
+      [
+        'down-signal',
+        'env/1X',
+        'finish',
+        'notification-fd',
+        'requires',
+        'restart',
+        'run',
+        'timeout-kill',
+        'timeout-ready',
+        'type',
+        'user',
+      ].sort(),
     );
     for (const l of lines) expect(l).not.toContain('\n');
     expect(lines).toContain('web/timeout-kill: expected milliseconds, got "abc"');

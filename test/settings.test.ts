@@ -28,10 +28,12 @@ describe('settings', () => {
     ['DOWN', 'down'],
   ])('%s: meant %s', (file, meant) => expect(meantSetting(file)).toBe(meant));
 
-  it.each(['run', 'timeout-kill', 'supervise', 'README', 'config.yml', 'data', 'run.sh', 'env.txt', '.timeout_kill', 'app.pid'])('%s: nothing to say', (file) =>
-    expect(meantSetting(file)).toBeNull());
+  it.each(['run', 'timeout-kill', 'supervise', 'README', 'config.yml', 'data', 'run.sh', 'env.txt', '.timeout_kill', 'app.pid'])(
+    '%s: nothing to say',
+    (file) => expect(meantSetting(file)).toBeNull(),
+  );
 
-  it('settingNearMisses: one line per regular file that looks mistyped; folders are the service\'s own business', () => {
+  it("settingNearMisses: one line per regular file that looks mistyped; folders are the service's own business", () => {
     const dir = mkdtempSync(join(tmpdir(), 'svkit-settings-'));
     try {
       for (const f of ['run', 'timeout_kill', 'README']) writeFileSync(join(dir, f), '1\n');

@@ -56,12 +56,23 @@ describe('signals: parseDownSignal (SPEC: TERM, INT, QUIT, HUP, USR1, USR2, with
     expect(parseDownSignal(text)).toBe(expected);
   });
 
-  it.each<[string]>([['KILL'], ['SIGKILL'], ['STOP'], ['CONT'], ['ALRM'], ['WINCH'], ['CHLD'], ['SEGV'], ['FOO'], ['SIGFOO'], [''], ['15'], ['SIG']])(
-    '%j is rejected as down-signal',
-    (text) => {
-      expect(parseDownSignal(text)).toBeNull();
-    },
-  );
+  it.each<[string]>([
+    ['KILL'],
+    ['SIGKILL'],
+    ['STOP'],
+    ['CONT'],
+    ['ALRM'],
+    ['WINCH'],
+    ['CHLD'],
+    ['SEGV'],
+    ['FOO'],
+    ['SIGFOO'],
+    [''],
+    ['15'],
+    ['SIG'],
+  ])('%j is rejected as down-signal', (text) => {
+    expect(parseDownSignal(text)).toBeNull();
+  });
 });
 
 describe('signals: signalNumber and signalName', () => {

@@ -30,7 +30,12 @@ export const httpService = (sb: Sandbox, name: string, addresses: string[], file
       '',
     ].join('\n'),
   );
-  return sb.service(name, `exec node ${script}`, { listen: addresses.join('\n'), 'notification-fd': '4', 'timeout-kill': '3000', ...files });
+  return sb.service(name, `exec node ${script}`, {
+    listen: addresses.join('\n'),
+    'notification-fd': '4',
+    'timeout-kill': '3000',
+    ...files,
+  });
 };
 
 /** A TCP port free right now on 127.0.0.1. */

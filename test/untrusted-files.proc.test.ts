@@ -37,7 +37,20 @@ const REASON: Record<Hostile, string> = {
   '100 KiB': 'larger than 65536 bytes',
 };
 
-const SETTINGS = ['type', 'requires', 'timeout-kill', 'timeout-ready', 'timeout-finish', 'down-signal', 'restart', 'user', 'notification-fd', 'env/FOO', 'log/config', 'listen'];
+const SETTINGS = [
+  'type',
+  'requires',
+  'timeout-kill',
+  'timeout-ready',
+  'timeout-finish',
+  'down-signal',
+  'restart',
+  'user',
+  'notification-fd',
+  'env/FOO',
+  'log/config',
+  'listen',
+];
 
 let root: string;
 let n = 0;

@@ -352,7 +352,8 @@ export interface ListeningServer {
  */
 export const listen = (server: ListeningServer, fallback?: number | ListenOptions, index = 0): Promise<void> => {
   const fd = listenFds()[index];
-  const options: ListenOptions | { fd: number } | null = fd !== undefined ? { fd } : typeof fallback === 'number' ? { port: fallback } : (fallback ?? null);
+  const options: ListenOptions | { fd: number } | null =
+    fd !== undefined ? { fd } : typeof fallback === 'number' ? { port: fallback } : (fallback ?? null);
   if (options === null) return Promise.reject(new Error(`svkit: no listening socket ${index} from svrun (LISTEN_FDS) and no fallback`));
   return new Promise<void>((resolve, reject) => {
     const failed = (err: Error) => reject(err);

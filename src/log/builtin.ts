@@ -113,7 +113,12 @@ export interface LogSink {
  * read (a terminal scrolled back, stopped with Ctrl-S) never holds the
  * service back; it queues on its own and drops its oldest lines.
  */
-const sinkOf = (writer: QueuedWriter, format: (stream: Stream, text: string) => string, echo: QueuedWriter | null = null, echoLabel = ''): LogSink => ({
+const sinkOf = (
+  writer: QueuedWriter,
+  format: (stream: Stream, text: string) => string,
+  echo: QueuedWriter | null = null,
+  echoLabel = '',
+): LogSink => ({
   // svrun's own lines quote untrusted values (a setting, an error from a file): one line always
   line: (stream, text) => {
     const line = format(stream, stream === 'svrun' ? printable(text) : text);
@@ -161,7 +166,12 @@ export const fileSink = (
   const label = echoName === null ? '' : labelFor(echoName);
   // our own copy, which the writer reads at each write and rotation: a reload changes it in place
   const held = { ...rotation };
-  const sink = sinkOf(new QueuedWriter(rotatingFile(logDir, held), onError, onRecover), (stream, text) => formatLine(isoNow(), stream, text), echo, label);
+  const sink = sinkOf(
+    new QueuedWriter(rotatingFile(logDir, held), onError, onRecover),
+    (stream, text) => formatLine(isoNow(), stream, text),
+    echo,
+    label,
+  );
   // (assigned, not spread: a spread would read `backlogged` once)
   return Object.assign(sink, { setRotation: (r: Rotation) => void Object.assign(held, r) });
 };

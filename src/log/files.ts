@@ -106,7 +106,11 @@ export class QueuedWriter {
       if (this.head) buf = this.head;
       else {
         if (this.dropped > 0) {
-          const note = formatLine(new Date().toISOString(), 'svrun', eventText({ kind: 'error', text: `log: ${this.dropped} lines dropped while the log could not be written` }));
+          const note = formatLine(
+            new Date().toISOString(),
+            'svrun',
+            eventText({ kind: 'error', text: `log: ${this.dropped} lines dropped while the log could not be written` }),
+          );
           this.compact(true);
           this.queue.unshift(note);
           this.sizes.unshift(Buffer.byteLength(note));
@@ -139,7 +143,10 @@ export class QueuedWriter {
 
   /** Moves up to a batch of whole lines from the queue into one buffer (within the rotation size). */
   private takeBatch(): Buffer {
-    const limit = Math.min(MAX_BATCH_BYTES, this.target.rotation ? Math.max(1, this.target.rotation.maxBytes - this.size) : MAX_BATCH_BYTES);
+    const limit = Math.min(
+      MAX_BATCH_BYTES,
+      this.target.rotation ? Math.max(1, this.target.rotation.maxBytes - this.size) : MAX_BATCH_BYTES,
+    );
     let bytes = 0;
     const start = this.first;
     let end = start;
@@ -216,10 +223,7 @@ export class QueuedWriter {
 }
 
 /** The rotated files of `dir`, oldest first (their names sort by time). */
-export const rotatedFiles = (dir: string): string[] =>
-  readdirSync(dir)
-    .filter(isRotatedName)
-    .sort();
+export const rotatedFiles = (dir: string): string[] => readdirSync(dir).filter(isRotatedName).sort();
 
 /**
  * log/current in `dir`, rotated by `rotation`. Nothing is written through a

@@ -132,8 +132,14 @@ const EVENTS: readonly [RegExp, (m: RegExpExecArray) => SvrunEvent][] = [
   [/^started pid (\d+)$/, (m) => ({ kind: 'started', pid: Number(m[1]) })],
   [/^ready$/, () => ({ kind: 'ready' })],
   [/^stopping: (SIG[A-Z0-9]+)$/, (m) => ({ kind: 'stopping', signal: m[1] as NodeJS.Signals })],
-  [/^exited (-?\d+|null)( \(out of memory\))?$/, (m) => ({ kind: 'exited', code: m[1] === 'null' ? null : Number(m[1]), signal: null, ...oom(m[2]) })],
-  [/^killed by (SIG[A-Z0-9]+)( \(out of memory\))?$/, (m) => ({ kind: 'exited', code: null, signal: m[1] as NodeJS.Signals, ...oom(m[2]) })],
+  [
+    /^exited (-?\d+|null)( \(out of memory\))?$/,
+    (m) => ({ kind: 'exited', code: m[1] === 'null' ? null : Number(m[1]), signal: null, ...oom(m[2]) }),
+  ],
+  [
+    /^killed by (SIG[A-Z0-9]+)( \(out of memory\))?$/,
+    (m) => ({ kind: 'exited', code: null, signal: m[1] as NodeJS.Signals, ...oom(m[2]) }),
+  ],
   [/^killed after (\d+) ms$/, (m) => ({ kind: 'killed-after', ms: Number(m[1]) })],
   [/^restarting in (\d+) ms$/, (m) => ({ kind: 'restarting', ms: Number(m[1]) })],
   [/^(down|failed)$/, (m) => ({ kind: 'settled', state: m[1] as 'down' | 'failed' })],

@@ -35,7 +35,8 @@ const ownCgroup = (of: CgroupsOf = 'self'): string | null => {
  * without cgroup v2. Named by the service's identity (src/os/serviceid.ts):
  * `serviceDir` is the service folder, never its supervise/.
  */
-export const cgroupPath = (name: string, serviceDir: string, of: CgroupsOf = 'self'): string | null => cgroupPathOf(serviceId(name, serviceDir), of);
+export const cgroupPath = (name: string, serviceDir: string, of: CgroupsOf = 'self'): string | null =>
+  cgroupPathOf(serviceId(name, serviceDir), of);
 
 /** The same, for a service identity already known (`svkit-NAME-HASH`). */
 export const cgroupPathOf = (id: string, of: CgroupsOf = 'self'): string | null => {
@@ -90,7 +91,10 @@ const ownV1Cgroups = (of: CgroupsOf): Partial<Record<V1Controller, string>> => {
 /** The controllers our own v2 cgroup can hand to its children (its cgroup.controllers). */
 export const v2Controllers = (v2: string): string[] => {
   try {
-    return readFileSync(join(dirname(v2), 'cgroup.controllers'), 'utf8').trim().split(/\s+/).filter(Boolean);
+    return readFileSync(join(dirname(v2), 'cgroup.controllers'), 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean);
   } catch {
     return [];
   }
@@ -126,8 +130,7 @@ export const prepareCgroupDirs = (name: string, serviceDir: string): CgroupDirs 
 };
 
 /** The v1 cgroups of `dirs` that exist, in a fixed order (processes join each). */
-export const v1CgroupList = (dirs: CgroupDirs): string[] =>
-  V1_CONTROLLERS.map((c) => dirs[c]).filter((d): d is string => d !== null);
+export const v1CgroupList = (dirs: CgroupDirs): string[] => V1_CONTROLLERS.map((c) => dirs[c]).filter((d): d is string => d !== null);
 
 /** Removes the service's cgroups, v1 ones first; false when the v2 one stays (populated). */
 export const removeCgroupDirs = (dirs: CgroupDirs): boolean => {

@@ -94,7 +94,10 @@ export const tooFewDescriptors = (program: keyof typeof NEEDS, exhausted = false
   const { min, exit } = NEEDS[program];
   const limit = limitAtStart ?? descriptorLimit() ?? '?';
   const held = exhausted ? ', used up by descriptors inherited open' : '';
-  return { line: `${program}: too few file descriptors (limit ${limit}${held}, needs at least ${min}): raise the hard limit (ulimit -Hn)`, exitCode: exit };
+  return {
+    line: `${program}: too few file descriptors (limit ${limit}${held}, needs at least ${min}): raise the hard limit (ulimit -Hn)`,
+    exitCode: exit,
+  };
 };
 
 /**
@@ -117,5 +120,8 @@ export const hostDescriptorShortage = (services: number): { line: string; exitCo
   const need = MIN_FDS_SVRUN + FDS_PER_HOSTED_SERVICE * Math.max(0, services - 1);
   const limit = limitAtStart ?? descriptorLimit();
   if (limit === null || limit >= need) return null;
-  return { line: `svrun: too few file descriptors for ${services} services (limit ${limit}, needs at least ${need}): raise the hard limit (ulimit -Hn)`, exitCode: EXIT_INVALID };
+  return {
+    line: `svrun: too few file descriptors for ${services} services (limit ${limit}, needs at least ${need}): raise the hard limit (ulimit -Hn)`,
+    exitCode: EXIT_INVALID,
+  };
 };

@@ -65,7 +65,9 @@ export const holdDir = (named: string, resolved: string): HeldDir => {
       const where = readlinkSync(path);
       if (where.endsWith(' (deleted)') || ours.nlink === 0) {
         // never made anew: the service folder may be on its way out (rm -rf), and must be let go
-        throw new Error(`${named}: removed while svrun ran: status.json and the control FIFO are gone with it; stop this svrun (SIGTERM) and start it again`);
+        throw new Error(
+          `${named}: removed while svrun ran: status.json and the control FIFO are gone with it; stop this svrun (SIGTERM) and start it again`,
+        );
       }
       if (!same(statOrNull(resolved, false), ours)) {
         const was = aside(resolved);

@@ -198,7 +198,9 @@ export const ensureStateDir = (dir: string): string => {
   const uid = process.geteuid?.() ?? 0;
   const target = resolve(dirname(dir), readlinkSync(dir));
   const refuse = (why: string) =>
-    new Error(`symlink to ${target} refused: ${why} (a symlinked folder must be owned, link and target, by uid ${uid} and writable by it alone; or set SVKIT_STATE_DIR)`);
+    new Error(
+      `symlink to ${target} refused: ${why} (a symlinked folder must be owned, link and target, by uid ${uid} and writable by it alone; or set SVKIT_STATE_DIR)`,
+    );
   if (link.uid !== uid) throw refuse(`the link is owned by uid ${link.uid}`);
   let st: Stats;
   try {

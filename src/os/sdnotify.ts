@@ -21,7 +21,8 @@ export const unixAddress = (where: string): { addr: Buffer; len: number } | null
   // a path needs room for its terminating NUL; an abstract name's length is exact
   if (path.length < 2 || path.length > SUN_PATH_MAX - (abstract ? 0 : 1)) return null;
   const addr = Buffer.alloc(2 + SUN_PATH_MAX);
-  if (endianness() === 'LE') addr.writeUInt16LE(AF_UNIX, 0); // sa_family_t, in host order
+  if (endianness() === 'LE')
+    addr.writeUInt16LE(AF_UNIX, 0); // sa_family_t, in host order
   else addr.writeUInt16BE(AF_UNIX, 0);
   path.copy(addr, 2);
   return { addr, len: 2 + path.length + (abstract ? 0 : 1) };

@@ -4,7 +4,7 @@
 // called through koffi (src/os/libc.ts). Each socket is close-on-exec: it
 // reaches a child only as the fd spawn dup2()s it to. Linux's constants
 // (x86-64 and arm64 share them).
-import { closeSync, lstatSync, unlinkSync } from 'node:fs';
+import { closeSync, lstatSync, type Stats, unlinkSync } from 'node:fs';
 import { lastErrno, libc, libcUnavailable } from './libc.js';
 
 const AF_UNIX = 1;
@@ -46,9 +46,7 @@ export const canonicalIPv6 = (host: string): string => {
 /** The 16 bytes of a valid IPv6 address. */
 const ipv6Bytes = (host: string): Buffer => {
   const b = Buffer.alloc(16);
-  canonicalIPv6(host)
-    .split(':')
-    .forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), i * 2));
+  for (const [i, g] of canonicalIPv6(host).split(':').entries()) b.writeUInt16BE(parseInt(g, 16), i * 2);
   return b;
 };
 
@@ -102,7 +100,7 @@ export const sockaddrOf = (a: SocketAddress): Buffer => {
     const b = Buffer.alloc(16);
     b.writeUInt16LE(AF_INET, 0);
     b.writeUInt16BE(a.port, 2);
-    a.host.split('.').forEach((o, i) => b.writeUInt8(Number(o), 4 + i));
+    for (const [i, o] of a.host.split('.').entries()) b.writeUInt8(Number(o), 4 + i);
     return b;
   }
   const b = Buffer.alloc(28);
@@ -168,7 +166,7 @@ export const bindListener = (a: SocketAddress, o: BindOptions): number => {
 
 /** The unix socket path is free, or made so: a socket nobody listens on is removed; anything else is refused. */
 const clearStaleSocket = (c: SocketCalls, a: Extract<SocketAddress, { kind: 'unix' }>): void => {
-  let st;
+  let st: Stats;
   try {
     st = lstatSync(a.path);
   } catch (err) {

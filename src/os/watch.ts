@@ -1,5 +1,5 @@
 // inotify's failures as a person can act on them. Every watch in svkit has
-// a poll behind it (docs/decisions.md, Watching): when the user's inotify
+// a poll behind it (docs/decisions.md, "Every watch has a poll behind it"): when the user's inotify
 // instances or watches are used up, the program says so once, with this
 // text, and goes on looking on a timer.
 

@@ -19,11 +19,34 @@
 // the owner file makes freshness unneeded, and an inotify watch on supervise/
 // notices at once a lock removed or replaced behind our back. Only where
 // inotify fails does a slow timer look instead (docs/decisions.md).
-import { closeSync, constants, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, rmSync, type Stats, statSync, unlinkSync, watch, type FSWatcher } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  type Stats,
+  statSync,
+  unlinkSync,
+  watch,
+  type FSWatcher,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
-import { LOCK_GUARD_JITTER_MS, LOCK_GUARD_RETRY_MS, LOCK_GUARD_STALE_MS, LOCK_RETAKE_MS, LOCK_STALE_MS, LOCK_UPDATE_MS, MAX_TIMER_MS } from '../defaults.js';
+import {
+  LOCK_GUARD_JITTER_MS,
+  LOCK_GUARD_RETRY_MS,
+  LOCK_GUARD_STALE_MS,
+  LOCK_RETAKE_MS,
+  LOCK_STALE_MS,
+  LOCK_UPDATE_MS,
+  MAX_TIMER_MS,
+} from '../defaults.js';
 import { errorText } from '../errors.js';
 import { lockFolder } from '../os/flock.js';
 import { isAlive } from '../os/proc.js';

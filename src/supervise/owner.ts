@@ -30,7 +30,8 @@ export const parseOwner = (text: string): Owner | null => {
 /** This process, as a record names it. */
 export const self = (): Owner => ({ pid: process.pid, pidStart: procStartTime(process.pid) });
 
-export const sameOwner = (a: Owner | null, b: Owner | null): boolean => a !== null && b !== null && a.pid === b.pid && a.pidStart === b.pidStart;
+export const sameOwner = (a: Owner | null, b: Owner | null): boolean =>
+  a !== null && b !== null && a.pid === b.pid && a.pidStart === b.pidStart;
 
 /**
  * The record at `file`, or null when it is missing, not a regular file, or

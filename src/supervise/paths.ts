@@ -22,7 +22,8 @@ export const servicePaths = (dir: string, name: string, stateDir = process.env.S
  * A file of the scan directory's own state (svctl's lock, what svctl boot
  * records): in the scan directory, or in $SVKIT_STATE_DIR when that is set.
  */
-export const scanStatePath = (scanDir: string, file: string, stateDir = process.env.SVKIT_STATE_DIR): string => join(stateDir || scanDir, file);
+export const scanStatePath = (scanDir: string, file: string, stateDir = process.env.SVKIT_STATE_DIR): string =>
+  join(stateDir || scanDir, file);
 
 /** The files of a supervise/ folder; svrun calls it again with the folders it resolved (src/os/safefile.ts ensureStateDir). */
 export const pathsIn = (supervise: string, logDir: string): ServicePaths => ({

@@ -146,7 +146,13 @@ export interface ReaperFolder {
 }
 
 /** The reaper's command line for `folders`, in order. */
-export const reaperArgv = (folders: readonly ReaperFolder[]): string[] => ['/bin/sh', '-c', REAPER_SCRIPT, REAPER_NAME, ...folders.flatMap((f) => [f.id, f.superviseDir])];
+export const reaperArgv = (folders: readonly ReaperFolder[]): string[] => [
+  '/bin/sh',
+  '-c',
+  REAPER_SCRIPT,
+  REAPER_NAME,
+  ...folders.flatMap((f) => [f.id, f.superviseDir]),
+];
 
 /**
  * Is `pid` (with that start time) a reaper serving the service `id`
@@ -160,7 +166,13 @@ export const isReaperOf = (id: string, pid: number, start: number): boolean => {
   if (st === null || st.start !== start || st.sid !== pid) return false;
   try {
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, -1);
-    return argv[0] === '/bin/sh' && argv[1] === '-c' && argv[2] === REAPER_SCRIPT && argv[3] === REAPER_NAME && argv.slice(4).some((a, i) => i % 2 === 0 && a === id);
+    return (
+      argv[0] === '/bin/sh' &&
+      argv[1] === '-c' &&
+      argv[2] === REAPER_SCRIPT &&
+      argv[3] === REAPER_NAME &&
+      argv.slice(4).some((a, i) => i % 2 === 0 && a === id)
+    );
   } catch {
     return false;
   }

@@ -81,7 +81,14 @@ export const heldSettings = (def: {
   downSignal: def.downSignal,
   timeoutKillMs: def.timeoutKillMs,
   timeoutFinishMs: def.timeoutFinishMs,
-  readiness: def.notificationFd !== null ? (def.check !== null ? 'notification-fd+check' : 'notification-fd') : def.check !== null ? 'check' : 'none',
+  readiness:
+    def.notificationFd !== null
+      ? def.check !== null
+        ? 'notification-fd+check'
+        : 'notification-fd'
+      : def.check !== null
+        ? 'check'
+        : 'none',
   listen: (def.listen ?? []).map((a) => a.text),
   restart: def.restart,
   timeoutReadyMs: def.timeoutReadyMs,
@@ -161,9 +168,23 @@ export interface LimitsStatus {
  * finds none.
  */
 export const blankStatus = (name: string, type: ServiceType): Status => ({
-  version: 1, name, type, supervisor: null, want: 'down', state: 'down', since: new Date(0).toISOString(),
-  pid: null, pidStart: null, startedAt: null, readyAt: null, restarts: 0, lastExit: null, log: null,
-  nextStartAt: null, lastError: null, cgroup: null,
+  version: 1,
+  name,
+  type,
+  supervisor: null,
+  want: 'down',
+  state: 'down',
+  since: new Date(0).toISOString(),
+  pid: null,
+  pidStart: null,
+  startedAt: null,
+  readyAt: null,
+  restarts: 0,
+  lastExit: null,
+  log: null,
+  nextStartAt: null,
+  lastError: null,
+  cgroup: null,
 });
 
 export type ReadStatus = { kind: 'missing' } | { kind: 'corrupt'; reason: string } | { kind: 'ok'; status: Status };
@@ -204,4 +225,5 @@ export const statusText = (status: Status): string => `${JSON.stringify(status, 
  * file for "no status" (docs/decisions.md); an fsync cost a few ms on every
  * change, twice on each restart's path.
  */
-export const writeStatus = (file: string, status: Status, onAside?: OnAside): Stats => replaceFile(file, statusText(status), 0o644, onAside);
+export const writeStatus = (file: string, status: Status, onAside?: OnAside): Stats =>
+  replaceFile(file, statusText(status), 0o644, onAside);

@@ -68,7 +68,11 @@ export const keepFolder = (held: HeldDir, o: KeeperOptions): FolderKeeper => {
     if (!inPlace) return;
     for (const check of o.checks) {
       const line = attempt(check);
-      if (line === 'later') again ??= setTimeout(() => ((again = null), soon()), FOLDER_CHECK_FALLBACK_MS);
+      if (line === 'later')
+        again ??= setTimeout(() => {
+          again = null;
+          soon();
+        }, FOLDER_CHECK_FALLBACK_MS);
       else if (line) o.say(line);
     }
   };

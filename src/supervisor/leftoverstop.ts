@@ -64,7 +64,9 @@ export const stopLeftovers = async (old: Status | null, o: LeftoverOptions): Pro
       if (cg) cgroupKill(cg);
       killedAt = now;
     } else if (killedAt !== null && now - killedAt >= LEFTOVERS_KILL_WAIT_MS) {
-      o.log(eventText({ kind: 'error', text: `leftovers: still there ${now - killedAt} ms after SIGKILL (stuck in the kernel): going on` }));
+      o.log(
+        eventText({ kind: 'error', text: `leftovers: still there ${now - killedAt} ms after SIGKILL (stuck in the kernel): going on` }),
+      );
       return false;
     } else if (killedAt === null && o.timeoutKillMs === 0) {
       if (o.stopRequested?.()) {
@@ -72,7 +74,12 @@ export const stopLeftovers = async (old: Status | null, o: LeftoverOptions): Pro
         return false;
       }
       if (!warned && now - t0 >= DEFAULT_TIMEOUT_KILL_MS) {
-        o.log(eventText({ kind: 'error', text: `leftovers: still running ${now - t0} ms after ${o.downSignal} (timeout-kill 0: never killed); waiting` }));
+        o.log(
+          eventText({
+            kind: 'error',
+            text: `leftovers: still running ${now - t0} ms after ${o.downSignal} (timeout-kill 0: never killed); waiting`,
+          }),
+        );
         warned = true;
       }
     } else if (killedAt !== null) {

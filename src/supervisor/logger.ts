@@ -101,7 +101,12 @@ export const prepareLogger = ({ def, superviseDir, me, identity, setpriv, onErro
     start: async () => {
       const old = readStatus(paths.status);
       const service = serviceScope(ldef.name, ldef.dir);
-      await stopLeftovers(old.kind === 'ok' ? old.status : null, { service, downSignal: 'SIGTERM', timeoutKillMs: ldef.timeoutKillMs, log: (t) => events.line('svrun', t) });
+      await stopLeftovers(old.kind === 'ok' ? old.status : null, {
+        service,
+        downSignal: 'SIGTERM',
+        timeoutKillMs: ldef.timeoutKillMs,
+        log: (t) => events.line('svrun', t),
+      });
       notify = () => {
         onChange();
         if (supervisor.state === 'down' || supervisor.state === 'failed') settled();

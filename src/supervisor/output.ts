@@ -65,7 +65,11 @@ export class OutputPipes {
       spawned: (child) => {
         // the child holds its own copies now: ours would keep the read ends from ever seeing EOF
         closeFds(out.write, err.write);
-        if (child) return this.readOutput([['out', readEnd(out.read), out.read], ['err', readEnd(err.read), err.read]]);
+        if (child)
+          return this.readOutput([
+            ['out', readEnd(out.read), out.read],
+            ['err', readEnd(err.read), err.read],
+          ]);
         closeFds(out.read, err.read);
         return noDrain;
       },
@@ -76,9 +80,21 @@ export class OutputPipes {
   private socketOutput(): Output {
     if (!socketsNoted) {
       socketsNoted = true;
-      this.log.line('svrun', eventText({ kind: 'error', text: `pipes: ${pipeUnavailable()}; stdout and stderr are sockets (/dev/stdout cannot be opened)` }));
+      this.log.line(
+        'svrun',
+        eventText({ kind: 'error', text: `pipes: ${pipeUnavailable()}; stdout and stderr are sockets (/dev/stdout cannot be opened)` }),
+      );
     }
-    return { stdio: ['pipe', 'pipe'], spawned: (child) => (child ? this.readOutput([['out', child.stdout, null], ['err', child.stderr, null]]) : noDrain) };
+    return {
+      stdio: ['pipe', 'pipe'],
+      spawned: (child) =>
+        child
+          ? this.readOutput([
+              ['out', child.stdout, null],
+              ['err', child.stderr, null],
+            ])
+          : noDrain,
+    };
   }
 
   /**
@@ -135,6 +151,8 @@ export class OutputPipes {
       this.drains.add(drain);
       return drain;
     });
-    return () => drains.forEach((d) => d());
+    return () => {
+      for (const d of drains) d();
+    };
   }
 }

@@ -55,7 +55,9 @@ export interface ReloadDiff {
 /** env/ and requires compare by content: the same entries in another order are the same setting. */
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(sorted(a)) === JSON.stringify(sorted(b));
 const sorted = (v: unknown): unknown =>
-  v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) : v;
+  v !== null && typeof v === 'object' && !Array.isArray(v)
+    ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
+    : v;
 
 /** The settings that differ between what runs (`held`) and the folder now (`next`), by how each is applied, in the table's order. */
 export const reloadDiff = (held: Snapshot, next: Snapshot): ReloadDiff => {

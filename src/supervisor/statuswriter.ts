@@ -14,7 +14,10 @@ import type { Core } from './state.js';
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** What status.json says of a unit whose state machine is at `c` (times as ISO 8601 UTC). */
-export const statusOf = (c: Core, unit: Pick<Status, 'name' | 'type' | 'supervisor' | 'log' | 'cgroup' | 'settings' | 'limits' | 'reload'>): Status => ({
+export const statusOf = (
+  c: Core,
+  unit: Pick<Status, 'name' | 'type' | 'supervisor' | 'log' | 'cgroup' | 'settings' | 'limits' | 'reload'>,
+): Status => ({
   version: 1,
   name: unit.name,
   type: unit.type,
@@ -83,7 +86,8 @@ export class StatusWriter {
     // each on its own: a pid file that cannot be written never keeps status.json from saying what runs
     try {
       // 0644, like status.json: a pid is no secret, and tools that read pid files may run as anyone
-      if (force || pidText !== this.writtenPid) this.mine.set(this.paths.pid, signature(replaceFile(this.paths.pid, pidText, 0o644, aside)));
+      if (force || pidText !== this.writtenPid)
+        this.mine.set(this.paths.pid, signature(replaceFile(this.paths.pid, pidText, 0o644, aside)));
       this.writtenPid = pidText;
     } catch (err) {
       failure = err;
@@ -141,7 +145,9 @@ export class StatusWriter {
       const gone = (err as NodeJS.ErrnoException).code === 'ENOENT';
       if (!gone && !this.toldUnwatched) {
         this.toldUnwatched = true;
-        this.hooks.unwatched?.(`status: cannot watch status.json (${watchErrorText(err)}); looking every ${STATUS_CHECK_FALLBACK_MS / 1000} s instead`);
+        this.hooks.unwatched?.(
+          `status: cannot watch status.json (${watchErrorText(err)}); looking every ${STATUS_CHECK_FALLBACK_MS / 1000} s instead`,
+        );
       }
       this.scheduleCheck(gone ? STATUS_CHECK_DEBOUNCE_MS : STATUS_CHECK_FALLBACK_MS);
       return;

@@ -116,19 +116,19 @@ export const prepareSupervision = (args: ServiceArgs, host: HostSide): Supervisi
   };
 };
 
-/**
- * The walk, one step per call: the exit code once the service is stopped,
- * or an SvError (100, 111) for what is refused before supervision starts.
- */
+/** The walk, and then the held supervise/ let go: a host lives on, its descriptors must not pile up. */
 const supervise = async (svc: Service, run: Run, host: HostSide, terminate: () => void): Promise<number> => {
   try {
     return await walk(svc, run, host, terminate);
   } finally {
-    // a host lives on: the descriptor that held supervise/ goes with the supervision
     svc.held.close();
   }
 };
 
+/**
+ * The walk, one step per call: the exit code once the service is stopped,
+ * or an SvError (100, 111) for what is refused before supervision starts.
+ */
 const walk = async (svc: Service, run: Run, host: HostSide, terminate: () => void): Promise<number> => {
   const claimed = await lock(svc, run);
   // a killed predecessor's task reaper may still be stopping the old run: let it finish, bounded
@@ -168,14 +168,18 @@ const lock = async (svc: Service, run: Run): Promise<{ prev: ReadStatus; startCo
     // the old run's pid and cgroup stay on record until its leftovers are gone;
     // what status.json names counts only once /proc or the cgroup proves it
     const leftovers = liveLeftovers(old, svc.leftoverScope);
-    writeStatus(paths.status, {
-      ...(old ?? blankStatus(def.name, def.type)),
-      supervisor: me,
-      want: args.want,
-      state: leftovers ? 'stopping' : startCore.state,
-      since: new Date().toISOString(),
-      settings: heldSettings(def),
-    }, (m) => notes.push(asideText('supervise', m)));
+    writeStatus(
+      paths.status,
+      {
+        ...(old ?? blankStatus(def.name, def.type)),
+        supervisor: me,
+        want: args.want,
+        state: leftovers ? 'stopping' : startCore.state,
+        since: new Date().toISOString(),
+        settings: heldSettings(def),
+      },
+      (m) => notes.push(asideText('supervise', m)),
+    );
   };
   const held = await holdLock({
     folder: def.dir,
@@ -234,7 +238,8 @@ const prepareIo = async (svc: Service, run: Run, prev: ReadStatus, host: HostSid
       : fileSink(paths.logDir, noteError(run), def.logRotation, () => run.supervisor?.resolveError('log: '), terminalFd(), echoName);
   run.log = log;
   if (prev.kind === 'corrupt') logError(log, `status: unreadable status.json replaced (${prev.reason})`);
-  if (def.user !== null && !svc.isRoot) logError(log, `user: svrun is not root; ${def.user} ignored, the service runs as uid ${process.getuid?.()}`);
+  if (def.user !== null && !svc.isRoot)
+    logError(log, `user: svrun is not root; ${def.user} ignored, the service runs as uid ${process.getuid?.()}`);
 
   const cgroups = prepareServiceCgroups(def);
   const containment = { ...cgroups.containment, setpriv };
@@ -260,7 +265,10 @@ const clearLeftovers = async (svc: Service, run: Run, io: Io, old: Status | null
   if (gone || !run.terminated) return true;
   writeStatus(paths.status, {
     ...(old ?? blankStatus(def.name, def.type)),
-    supervisor: me, want: 'down', state: 'down', since: new Date().toISOString(),
+    supervisor: me,
+    want: 'down',
+    state: 'down',
+    since: new Date().toISOString(),
     lastError: 'leftovers: still running, never killed (timeout-kill 0)',
   });
   return false;
@@ -357,5 +365,12 @@ const oneshotCore = (old: Status | null, want: Want): Core => {
   const core = { ...initialCore(want, Date.now()), exiting: true };
   if (old?.type !== 'oneshot' || old.state !== 'up' || Date.parse(old.since) < bootTimeMs()) return core;
   const ms = (t: string | null) => (t === null ? null : Date.parse(t));
-  return { ...core, state: 'up', since: Date.parse(old.since), startedAt: ms(old.startedAt), readyAt: ms(old.readyAt), lastExit: old.lastExit };
+  return {
+    ...core,
+    state: 'up',
+    since: Date.parse(old.since),
+    startedAt: ms(old.startedAt),
+    readyAt: ms(old.readyAt),
+    lastExit: old.lastExit,
+  };
 };

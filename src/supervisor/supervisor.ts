@@ -295,7 +295,10 @@ export class Supervisor {
       case 'timer': {
         this.clearTimer(fx.name);
         const type = TIMER_EVENTS[fx.name];
-        this.timers.set(fx.name, setTimeout(() => this.dispatch({ type, at: now() }), fx.ms));
+        this.timers.set(
+          fx.name,
+          setTimeout(() => this.dispatch({ type, at: now() }), fx.ms),
+        );
         return;
       }
       case 'cancel-timer':
@@ -429,7 +432,8 @@ export class Supervisor {
       drain(); // its last lines before `exited`
       if (this.child === child) this.child = null;
       // a longrun that exits just after being spawned was still ready (docs/services.md)
-      if (readyOnSpawn(this.def) && this.core.state === 'starting' && this.core.pid === pid) this.dispatch({ type: 'ready', at: Date.now() });
+      if (readyOnSpawn(this.def) && this.core.state === 'starting' && this.core.pid === pid)
+        this.dispatch({ type: 'ready', at: Date.now() });
       this.dispatch({
         type: 'exited',
         code: signal ? null : code,
@@ -463,7 +467,10 @@ export class Supervisor {
     };
     if (pipe) watchNotification(pipe as Readable, w, heartbeat);
     if (this.def.check) {
-      pollCheck({ spawnCheck: () => this.spawnCheck(), startedAt, timeoutReadyMs: this.def.timeoutReadyMs, onError: (t) => this.noteError(t) }, w);
+      pollCheck(
+        { spawnCheck: () => this.spawnCheck(), startedAt, timeoutReadyMs: this.def.timeoutReadyMs, onError: (t) => this.noteError(t) },
+        w,
+      );
     }
     if (readyOnSpawn(this.def)) {
       this.execAwaited = child;
@@ -479,7 +486,13 @@ export class Supervisor {
 
   /** One run of `check`, contained like the service (its cgroup, its user), killed if svrun dies. */
   private spawnCheck(): ChildProcess {
-    return spawnContained(this.containment, { ...this.spawnBase(), file: this.def.check!, args: this.args, stdio: 'ignore', deathSignal: 'SIGKILL' });
+    return spawnContained(this.containment, {
+      ...this.spawnBase(),
+      file: this.def.check!,
+      args: this.args,
+      stdio: 'ignore',
+      deathSignal: 'SIGKILL',
+    });
   }
 
   /** A health check while up (health-interval), bounded by health-timeout; its result goes to the state machine. */

@@ -35,7 +35,8 @@ export const parseArgs = (argv: string[]): SvrunArgs => {
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    const [opt, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const [opt, inline] =
+      a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
     if (opt === '--log') {
       const v = inline ?? argv[++i];
       if (v !== 'file' && v !== 'stdout') throw usage(`--log expects file or stdout, got "${v ?? ''}"`);
@@ -123,7 +124,10 @@ export const svrun = async (argv: string[]): Promise<number> => {
   const folders = new Set<string>();
   for (const dir of args.dirs) {
     try {
-      const s = prepareSupervision({ dir, logMode: args.logMode, want: args.want, logWidth: args.logWidth, ...(args.logColor && { logColor: true }) }, side);
+      const s = prepareSupervision(
+        { dir, logMode: args.logMode, want: args.want, logWidth: args.logWidth, ...(args.logColor && { logColor: true }) },
+        side,
+      );
       // the same folder twice (or two names for it) would fight over one lock: the first has it
       if (folders.has(s.id)) throw new SvError('svkit.locked', EXIT_LOCKED, `${s.name} is already supervised by pid ${process.pid}`);
       folders.add(s.id);

@@ -25,7 +25,18 @@ import { errorText } from '../errors.js';
 import { procStartTime } from '../os/proc.js';
 import { asideText } from '../os/safefile.js';
 import { writeOwner } from '../supervise/owner.js';
-import { ALL_DONE, doneLine, findReaper, isReaperOf, reaperArgv, type ReaperFolder, reaperRecord, type ReapTarget, type ReapUnit, targetLine } from '../supervise/reaper.js';
+import {
+  ALL_DONE,
+  doneLine,
+  findReaper,
+  isReaperOf,
+  reaperArgv,
+  type ReaperFolder,
+  reaperRecord,
+  type ReapTarget,
+  type ReapUnit,
+  targetLine,
+} from '../supervise/reaper.js';
 import { exitText } from '../vocabulary.js';
 
 /**
@@ -34,7 +45,12 @@ import { exitText } from '../vocabulary.js';
  * (at once when `urgent`: a second Ctrl-C) and the caller's leftover
  * handling does the rest. Resolves true if one was found.
  */
-export const awaitReaper = async (superviseDir: string, id: string, boundMs: number, urgent: () => boolean = () => false): Promise<boolean> => {
+export const awaitReaper = async (
+  superviseDir: string,
+  id: string,
+  boundMs: number,
+  urgent: () => boolean = () => false,
+): Promise<boolean> => {
   const found = findReaper(superviseDir, id);
   if (!found) return false;
   const end = Date.now() + boundMs;
@@ -153,7 +169,9 @@ export class TaskReaper {
     const pid = this.child?.pid;
     if (!part || pid === undefined) return;
     try {
-      writeOwner(reaperRecord(part.dir), { pid, pidStart: procStartTime(pid) ?? 0 }, (m) => part.onError(`reaper: ${asideText('supervise', m)}`));
+      writeOwner(reaperRecord(part.dir), { pid, pidStart: procStartTime(pid) ?? 0 }, (m) =>
+        part.onError(`reaper: ${asideText('supervise', m)}`),
+      );
     } catch (err) {
       part.onError(`reaper: supervise/reaper: ${errorText(err)}`);
     }

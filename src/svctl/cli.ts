@@ -20,11 +20,13 @@ import { unknownCommandText } from './suggest.js';
 import { cmdWait } from './commands/wait.js';
 import { hostFromEnv } from './engine/host.js';
 
-const wholeNumber = (what: string) => (value: string): number => {
-  const n = wholeNumberOf(value);
-  if (n === null) throw new InvalidArgumentError(`expected ${what}, got "${value}"`);
-  return n;
-};
+const wholeNumber =
+  (what: string) =>
+  (value: string): number => {
+    const n = wholeNumberOf(value);
+    if (n === null) throw new InvalidArgumentError(`expected ${what}, got "${value}"`);
+    return n;
+  };
 
 export { runCommand };
 
@@ -55,11 +57,21 @@ export const buildProgram = (done: (code: number) => void, streams: Streams = pr
       writeOut: (str) => streams.stdout(str),
       writeErr: (str) => streams.stderr(str),
       // one line, and one wording for a guess (commander says `(Did you mean --timeout?)`, svkit `(did you mean ...?)`)
-      outputError: (str, write) => write(`svctl: ${str.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ').replace(/\(Did you mean /g, '(did you mean ')}\n`),
+      outputError: (str, write) =>
+        write(
+          `svctl: ${str
+            .replace(/^error: /, '')
+            .trim()
+            .replace(/\s*\n\s*/g, ' ')
+            .replace(/\(Did you mean /g, '(did you mean ')}\n`,
+        ),
     })
     // for options only: an unknown command gets svctl's stricter guess (the 'command:*' listener below)
     .showSuggestionAfterError(true)
-    .addHelpText('after', '\nExit codes: 0 success, 1 a service failed or a wait timed out, 2 usage or invalid service definitions.\nSee docs/svctl.md.\n');
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 success, 1 a service failed or a wait timed out, 2 usage or invalid service definitions.\nSee docs/svctl.md.\n',
+    );
 
   // the global options, from the table the quick path reads too (quick.ts)
   for (const o of GLOBAL_OPTIONS) {
@@ -76,7 +88,14 @@ export const buildProgram = (done: (code: number) => void, streams: Streams = pr
     .description('start services and everything they require, in dependency order (default: all without a down file)')
     .argument('[NAME...]')
     .option('--host', HOST_HELP)
-    .addHelpText('after', example('$ svctl up            # every service without a down file', '$ svctl -d /etc/sv up web', '$ svctl up --host     # one svrun process supervises them all'))
+    .addHelpText(
+      'after',
+      example(
+        '$ svctl up            # every service without a down file',
+        '$ svctl -d /etc/sv up web',
+        '$ svctl up --host     # one svrun process supervises them all',
+      ),
+    )
     .action((names: string[], o: { host?: boolean }, cmd: Command) => run(cmd, (ctx) => cmdUp(ctx, names, 'up', hosting(o))));
 
   program
@@ -88,14 +107,23 @@ export const buildProgram = (done: (code: number) => void, streams: Streams = pr
 
   program
     .command('restart')
-    .description('down then up of the named services and of the running services that require them (--no-deps: the named ones only; --rolling: one at a time)')
+    .description(
+      'down then up of the named services and of the running services that require them (--no-deps: the named ones only; --rolling: one at a time)',
+    )
     .argument('<NAME...>', 'services; TEMPLATE@* for every instance of TEMPLATE@')
     .option('--no-deps', 'restart only the named services; what requires them keeps running')
-    .option('--rolling', 'restart the named services one at a time, each once the previous one is ready again; what requires them keeps running')
+    .option(
+      '--rolling',
+      'restart the named services one at a time, each once the previous one is ready again; what requires them keeps running',
+    )
     .option('--host', HOST_HELP)
     .addHelpText(
       'after',
-      example('$ svctl restart db            # web, which requires db, goes down and up with it', '$ svctl restart --no-deps db  # web keeps running', "$ svctl restart --rolling 'web@*'"),
+      example(
+        '$ svctl restart db            # web, which requires db, goes down and up with it',
+        '$ svctl restart --no-deps db  # web keeps running',
+        "$ svctl restart --rolling 'web@*'",
+      ),
     )
     .action((names: string[], o: { deps: boolean; rolling?: boolean; host?: boolean }, cmd: Command) =>
       run(cmd, (ctx) => cmdRestart(ctx, names, { deps: o.deps, rolling: o.rolling ?? false, host: hosting(o) })),
@@ -103,7 +131,9 @@ export const buildProgram = (done: (code: number) => void, streams: Streams = pr
 
   program
     .command('reload')
-    .description('the running supervisors read their folders again: what can change live is applied, a changed run (env/, user...) restarts the service under its supervisor')
+    .description(
+      'the running supervisors read their folders again: what can change live is applied, a changed run (env/, user...) restarts the service under its supervisor',
+    )
     .argument('<NAME...>', 'services; TEMPLATE@* for every instance of TEMPLATE@')
     .addHelpText('after', example('$ echo 3000 > services/db/timeout-kill && svctl reload db', "$ svctl reload 'web@*' --json"))
     .action((names: string[], _o, cmd: Command) => run(cmd, (ctx) => cmdReload(ctx, names)));
@@ -113,7 +143,10 @@ export const buildProgram = (done: (code: number) => void, streams: Streams = pr
     .description('N instances of the template up (1 to N, created where missing); the others stopped and removed, highest numbers first')
     .argument('<TEMPLATE@>', 'a template folder (its name ends with @)')
     .argument('<N>', 'how many instances')
-    .addHelpText('after', example('$ svctl scale web@ 4     # web@1 .. web@4 up', '$ svctl scale web@ 2     # web@4, then web@3, stopped and removed'))
+    .addHelpText(
+      'after',
+      example('$ svctl scale web@ 4     # web@1 .. web@4 up', '$ svctl scale web@ 2     # web@4, then web@3, stopped and removed'),
+    )
     .action((template: string, count: string, _o, cmd: Command) => run(cmd, (ctx) => cmdScale(ctx, template, count)));
 
   program
@@ -147,7 +180,7 @@ export const buildProgram = (done: (code: number) => void, streams: Streams = pr
 
   program
     .command('metrics')
-    .description('print every service\'s state and usage in the Prometheus text format (--listen: serve it at /metrics)')
+    .description("print every service's state and usage in the Prometheus text format (--listen: serve it at /metrics)")
     .argument('[NAME...]')
     .option('--listen <HOST:PORT>', 'serve GET /metrics over HTTP instead, until SIGTERM or SIGINT')
     .addHelpText('after', example('$ svctl metrics web', '$ svctl metrics --listen 127.0.0.1:9464'))
@@ -164,7 +197,7 @@ export const buildProgram = (done: (code: number) => void, streams: Streams = pr
 
   program
     .command('signal')
-    .description('send SIG to each service\'s process group through its supervisor')
+    .description("send SIG to each service's process group through its supervisor")
     .argument('<SIG>', 'TERM HUP INT QUIT USR1 USR2 ALRM WINCH STOP CONT KILL (with or without SIG)')
     .argument('<NAME...>')
     .addHelpText('after', example('$ svctl signal HUP nginx'))
@@ -180,11 +213,20 @@ export const buildProgram = (done: (code: number) => void, streams: Streams = pr
 
   program
     .command('logs')
-    .description('print the last lines of services\' built-in logs (rotated files included; default: every service); several: merged by time, prefixed "NAME | "; -f follows them')
+    .description(
+      'print the last lines of services\' built-in logs (rotated files included; default: every service); several: merged by time, prefixed "NAME | "; -f follows them',
+    )
     .argument('[NAME...]')
     .option('-n, --lines <N>', 'how many lines of each service', wholeNumber('a number of lines'), 50)
     .option('-f, --follow', 'then print what is appended, across rotations, until interrupted')
-    .addHelpText('after', example('$ svctl logs web -n 20 -f', '$ svctl logs web db -f    # interleaved by time: "web | 2026-...Z out hello"', '$ svctl logs -n 5         # every service'))
+    .addHelpText(
+      'after',
+      example(
+        '$ svctl logs web -n 20 -f',
+        '$ svctl logs web db -f    # interleaved by time: "web | 2026-...Z out hello"',
+        '$ svctl logs -n 5         # every service',
+      ),
+    )
     .action((names: string[], o: { lines: number; follow?: boolean }, cmd: Command) =>
       run(cmd, (ctx) => cmdLogs(ctx, names, { lines: o.lines, follow: o.follow ?? false })),
     );
@@ -199,11 +241,21 @@ export const buildProgram = (done: (code: number) => void, streams: Streams = pr
 
   program
     .command('boot')
-    .description('container init: bring every service up with its output on stdout, run CMD, reap orphans, shut down in reverse order on SIGTERM')
+    .description(
+      'container init: bring every service up with its output on stdout, run CMD, reap orphans, shut down in reverse order on SIGTERM',
+    )
     .argument('[CMD...]', 'the main command (after --); boot exits with its exit code')
-    .option('--shutdown-timeout <MS>', 'bound on the whole shutdown, then SIGKILL', wholeNumber('milliseconds'), DEFAULT_SHUTDOWN_TIMEOUT_MS)
+    .option(
+      '--shutdown-timeout <MS>',
+      'bound on the whole shutdown, then SIGKILL',
+      wholeNumber('milliseconds'),
+      DEFAULT_SHUTDOWN_TIMEOUT_MS,
+    )
     .option('--host', HOST_HELP)
-    .addHelpText('after', example('ENTRYPOINT ["svctl", "boot", "-d", "/etc/services", "--"]', 'CMD ["node", "server.js"]', '$ svctl boot -d services.example'))
+    .addHelpText(
+      'after',
+      example('ENTRYPOINT ["svctl", "boot", "-d", "/etc/services", "--"]', 'CMD ["node", "server.js"]', '$ svctl boot -d services.example'),
+    )
     .action(async (cmdArgs: string[], o: { shutdownTimeout: number; host?: boolean }, cmd: Command) => {
       const { boot, fd2Streams } = await import('./boot/init.js');
       await run(cmd, (ctx) => boot(ctx, { shutdownTimeoutMs: o.shutdownTimeout, cmd: cmdArgs, host: hosting(o) }), fd2Streams);
@@ -211,9 +263,12 @@ export const buildProgram = (done: (code: number) => void, streams: Streams = pr
 
   program
     .command('completion')
-    .description('print a completion script for bash or zsh (commands, options, the scan directory\'s service names)')
+    .description("print a completion script for bash or zsh (commands, options, the scan directory's service names)")
     .argument('<SHELL>', 'bash or zsh')
-    .addHelpText('after', example('$ source <(svctl completion bash)    # in ~/.bashrc', '$ source <(svctl completion zsh)     # in ~/.zshrc, after compinit'))
+    .addHelpText(
+      'after',
+      example('$ source <(svctl completion bash)    # in ~/.bashrc', '$ source <(svctl completion zsh)     # in ~/.zshrc, after compinit'),
+    )
     .action(async (shell: string, _o, cmd: Command) => {
       const { cmdCompletion } = await import('./commands/completion.js');
       await run(cmd, (ctx) => cmdCompletion(ctx, shell, program));

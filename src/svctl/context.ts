@@ -108,7 +108,8 @@ export const loadEntries = (ctx: Ctx): ScanEntries => {
 };
 
 /** The named entries; throws naming every name that is not a service. */
-export const namedEntries = (scan: ScanEntries, names: readonly string[]): ScanEntry[] => collectErrors(new Set(names), (name) => lookup(scan, name));
+export const namedEntries = (scan: ScanEntries, names: readonly string[]): ScanEntry[] =>
+  collectErrors(new Set(names), (name) => lookup(scan, name));
 
 /** Services (not templates) a command applies to when no name is given; `withDown` includes those with a down file. */
 export const defaultEntries = (scan: ScanEntries, withDown: boolean): ScanEntry[] =>

@@ -37,9 +37,15 @@ describe('bench statistics', () => {
     s.add('restart', 'host', 6);
     s.add('restart', 'runit', 4);
     s.add('restart', 's6', 1000);
-    const twice = (of: 'svkit' | 'host') => ({ of, text: '≤ 2x runit', met: (k: { median: number }, r: { runit: { median: number } | null }) => (r.runit ? k.median <= 2 * r.runit.median : null) });
+    const twice = (of: 'svkit' | 'host') => ({
+      of,
+      text: '≤ 2x runit',
+      met: (k: { median: number }, r: { runit: { median: number } | null }) => (r.runit ? k.median <= 2 * r.runit.median : null),
+    });
     const out = table([{ id: 'restart', label: 'restart', unit: 'ms', goals: [twice('svkit'), twice('host')] }], s);
-    expect(out.split('\n')[2]).toBe('| restart | ms | 10.0 (8.40–11.6) | 6.00 | - | 4.00 | 1000 | 2.50x, 1.50x | svkit ≤ 2x runit ✗; --host ≤ 2x runit ✓ |');
+    expect(out.split('\n')[2]).toBe(
+      '| restart | ms | 10.0 (8.40–11.6) | 6.00 | - | 4.00 | 1000 | 2.50x, 1.50x | svkit ≤ 2x runit ✗; --host ≤ 2x runit ✓ |',
+    );
   });
 });
 

@@ -58,7 +58,12 @@ const watch = (child: ChildProcess): Fixture => {
     child.once('close', (code, signal) => res({ code, signal })),
   );
   const line = (prefix: string, ms = 5000) =>
-    waitFor(() => lines().find((l) => l.startsWith(prefix)), () => `line "${prefix}" (stdout: ${JSON.stringify(out)}, stderr: ${JSON.stringify(err)})`, ms, 5);
+    waitFor(
+      () => lines().find((l) => l.startsWith(prefix)),
+      () => `line "${prefix}" (stdout: ${JSON.stringify(out)}, stderr: ${JSON.stringify(err)})`,
+      ms,
+      5,
+    );
   return { child, stdout: () => out, stderr: () => err, lines, line, done };
 };
 
@@ -318,7 +323,9 @@ ${KEEP_ALIVE}`,
     await f.line('started');
     f.child.kill('SIGTERM');
     expect(await f.done).toEqual({ code: 1, signal: null });
-    expect(f.stderr()).toMatch(/^svkit: shutdown: session "job 42" still running after \d+ ms\nsvkit: shutdown: 1 onShutdown handler\(s\) not run\n$/);
+    expect(f.stderr()).toMatch(
+      /^svkit: shutdown: session "job 42" still running after \d+ ms\nsvkit: shutdown: 1 onShutdown handler\(s\) not run\n$/,
+    );
     expect(afterLine(f, 'started')).toEqual([]);
   });
 });

@@ -86,7 +86,11 @@ describe('ready() with $SVKIT_WATCHDOG_MS', () => {
       { SVKIT_NOTIFY_FD: '3', SVKIT_WATCHDOG_MS: '150' },
       3,
     );
-    const beats = () => r.notified().split('\n').filter((l) => l === 'heartbeat').length;
+    const beats = () =>
+      r
+        .notified()
+        .split('\n')
+        .filter((l) => l === 'heartbeat').length;
     const t0 = Date.now();
     await waitFor(() => beats() >= 5, 'five heartbeats', 5000, 5);
     const elapsed = Date.now() - t0;

@@ -11,7 +11,8 @@ import { ROOT, SVCTL } from '../helpers.js';
 
 /** svctl's help page (`svctl --help`, `svctl CMD --help`). */
 const help = async (args: string[]): Promise<string> =>
-  (await promisify(execFile)(process.execPath, [SVCTL, ...args, '--help'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } })).stdout;
+  (await promisify(execFile)(process.execPath, [SVCTL, ...args, '--help'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } }))
+    .stdout;
 
 /** Every file below `dir`. */
 const filesBelow = (dir: string): string[] =>
@@ -22,7 +23,12 @@ const filesBelow = (dir: string): string[] =>
 
 /** The docs users follow, and the example files they copy. */
 const sources = (): { file: string; code: string[] }[] => [
-  ...[join(ROOT, 'README.md'), ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join(ROOT, 'docs', f))].map((file) => ({
+  ...[
+    join(ROOT, 'README.md'),
+    ...readdirSync(join(ROOT, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => join(ROOT, 'docs', f)),
+  ].map((file) => ({
     file,
     code: markdownCode(readFileSync(file, 'utf8')),
   })),
@@ -59,8 +65,12 @@ describe('svctl as the docs and examples/ use it', () => {
   }, 120_000);
 
   it('reads invocations out of shell lines, JSON arrays and YAML the way a shell or Docker would', () => {
-    expect(svctlInvocations('ENTRYPOINT ["svctl", "boot", "--shutdown-timeout", "8000", "--"]')).toEqual([['boot', '--shutdown-timeout', '8000']]);
-    expect(svctlInvocations('    npx svctl -d services.example status web   # comment')).toEqual([['-d', 'services.example', 'status', 'web']]);
+    expect(svctlInvocations('ENTRYPOINT ["svctl", "boot", "--shutdown-timeout", "8000", "--"]')).toEqual([
+      ['boot', '--shutdown-timeout', '8000'],
+    ]);
+    expect(svctlInvocations('    npx svctl -d services.example status web   # comment')).toEqual([
+      ['-d', 'services.example', 'status', 'web'],
+    ]);
     expect(svctlInvocations('svctl status && svctl check | cat')).toEqual([['status'], ['check']]);
     expect(commandAndOptions(['-d', 'x', 'metrics', '--listen=1:2', 'web'])).toEqual({ command: 'metrics', options: ['-d', '--listen'] });
     expect(commandAndOptions(['-d'])).toBeNull();

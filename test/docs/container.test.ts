@@ -19,7 +19,6 @@ const doc = read('docs/container.md');
 const dockerfile = read('examples/Dockerfile');
 const pod = read('examples/k8s/pod.yaml');
 
-
 /** Docker's grace period when `docker stop` is given no -t. */
 const DOCKER_STOP_DEFAULT_MS = 10_000;
 
@@ -75,7 +74,7 @@ describe('docs/container.md and examples/', () => {
     expect(JSON.parse(read('examples/app/package.json')).type).toBe('module');
   });
 
-  it('the Dockerfile runs boot as its entry point, and stops within docker stop\'s default grace period', () => {
+  it("the Dockerfile runs boot as its entry point, and stops within docker stop's default grace period", () => {
     const entry = execForm('ENTRYPOINT');
     expect(entry.slice(0, 2)).toEqual(['svctl', 'boot']);
     expect(entry.at(-1)).toBe('--'); // CMD's words are CMD's, never boot's options
@@ -86,7 +85,7 @@ describe('docs/container.md and examples/', () => {
     expect(shutdownTimeout(entry) + KILL_WAIT_MS).toBeLessThanOrEqual(DOCKER_STOP_DEFAULT_MS);
   });
 
-  it('the pod spec: well-formed, probes run svctl check, and the grace period is above boot\'s shutdown timeout', () => {
+  it("the pod spec: well-formed, probes run svctl check, and the grace period is above boot's shutdown timeout", () => {
     // the YAML subset it is written in: spaces, two at a time, and `key: value`, `key:` or `- ...` lines
     for (const [i, line] of pod.split('\n').entries()) {
       if (line.trim() === '' || line.trimStart().startsWith('#')) continue;
@@ -132,7 +131,13 @@ describe('the example image, built from examples/Dockerfile and run without Dock
       ignored: dockerignoreOf(join(ROOT, 'examples/Dockerfile'), ROOT),
       roots,
       // npm from its cache where it has the packages (npm ci filled it), quiet
-      env: { ...builder.env, npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' },
+      env: {
+        ...builder.env,
+        npm_config_prefer_offline: 'true',
+        npm_config_audit: 'false',
+        npm_config_fund: 'false',
+        npm_config_update_notifier: 'false',
+      },
       runMs: 170_000,
     };
     // outside /tmp, which each RUN line sees as the image's own
@@ -150,65 +155,83 @@ describe('the example image, built from examples/Dockerfile and run without Dock
 
   it.skipIf(why !== null)(`stage svkit: its COPY and RUN lines as written pack svkit with its build${skipped}`, () => {
     const listing = spawnSync('tar', ['-tzf', join(roots.get('svkit')!, 'tmp', 'svkit.tgz')], { encoding: 'utf8' }).stdout.split('\n');
-    for (const f of ['package.json', 'dist/cmd/svctl.js', 'dist/cmd/svctl-cli.js', 'dist/cmd/svrun.cjs', 'dist/src/client/index.js', 'dist/src/client/index.d.ts']) {
+    for (const f of [
+      'package.json',
+      'dist/cmd/svctl.js',
+      'dist/cmd/svctl-cli.js',
+      'dist/cmd/svrun.cjs',
+      'dist/src/client/index.js',
+      'dist/src/client/index.d.ts',
+    ]) {
       expect(listing, f).toContain(`package/${f}`);
     }
     expect(listing.filter((f) => /^package\/(src|test|node_modules)\//.test(f))).toEqual([]);
   });
 
-  it.skipIf(why !== null)(`the image: svkit installed beside the app (library and programs on the PATH), the services in /etc/services${skipped}`, () => {
-    expect(existsSync(join(image, 'tmp', 'svkit.tgz'))).toBe(false); // the RUN line removed it
-    expect(JSON.parse(readFileSync(join(image, 'app/node_modules/svkit/package.json'), 'utf8')).name).toBe('svkit');
-    for (const bin of ['svctl', 'svrun']) expect(statSync(join(image, 'app/node_modules/.bin', bin)).mode & 0o111, bin).not.toBe(0);
-    expect(imageEnv.PATH).toBe('/app/node_modules/.bin:$PATH');
-    expect(readdirSync(join(image, 'etc/services')).sort()).toEqual(readdirSync(join(ROOT, 'examples/services')).sort());
-  });
+  it.skipIf(why !== null)(
+    `the image: svkit installed beside the app (library and programs on the PATH), the services in /etc/services${skipped}`,
+    () => {
+      expect(existsSync(join(image, 'tmp', 'svkit.tgz'))).toBe(false); // the RUN line removed it
+      expect(JSON.parse(readFileSync(join(image, 'app/node_modules/svkit/package.json'), 'utf8')).name).toBe('svkit');
+      for (const bin of ['svctl', 'svrun']) expect(statSync(join(image, 'app/node_modules/.bin', bin)).mode & 0o111, bin).not.toBe(0);
+      expect(imageEnv.PATH).toBe('/app/node_modules/.bin:$PATH');
+      expect(readdirSync(join(image, 'etc/services')).sort()).toEqual(readdirSync(join(ROOT, 'examples/services')).sort());
+    },
+  );
 
-  it.skipIf(why !== null)(`boots as the image would: migrate, then the worker (ready through the client library), then CMD; docker stop stops it in order${skipped}`, async () => {
-    // the image's /app and /etc/services, copied into this test's folder with their paths rewritten
-    const app = sb.path('app');
-    const services = sb.path('etc-services');
-    cpSync(join(image, 'app'), app, { recursive: true, verbatimSymlinks: true });
-    cpSync(join(image, 'etc/services'), services, { recursive: true });
-    const port = await freePort();
-    const metricsPort = await freePort();
-    for (const name of readdirSync(services)) {
-      const run = join(services, name, 'run');
-      writeFileSync(run, readFileSync(run, 'utf8').replaceAll('/app/', `${app}/`).replaceAll(':9464', `:${metricsPort}`));
-    }
-    rmSync(join(services, 'worker', 'user')); // the image's user `node` is not on this machine
-    // the image's ENV, its PATH first: svctl and svrun are the installed ones
-    const env = {
-      ...sb.env,
-      ...imageEnv,
-      SVDIR: services,
-      PORT: String(port),
-      PATH: imageEnv.PATH!.replace('/app/', `${app}/`).replace('$PATH', process.env.PATH!),
-    };
-    const [program, ...entry] = execForm('ENTRYPOINT');
-    const cmd = execForm('CMD').map((w) => w.replace('/app/', `${app}/`));
-    const boot = spawn(program!, [...entry, ...cmd], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    boot.stdout.on('data', (d) => (out += d));
-    boot.stderr.on('data', (d) => (out += d));
-    await waitFor(() => out.includes(`app: listening on port ${port}`), () => `CMD listening: ${out}`, 20_000);
-    // boot ran CMD after the services: the migration done, the worker ready
-    expect(out.indexOf('migrate | out migrate: schema is up to date')).toBeGreaterThanOrEqual(0);
-    expect(out.indexOf('migrate | out migrate')).toBeLessThan(out.indexOf('worker  | svrun started'));
-    expect(out.indexOf('worker  | svrun ready')).toBeLessThan(out.indexOf('app: listening'));
-    const res = await fetch(`http://127.0.0.1:${port}/`);
-    expect(await res.text()).toBe('hello from the svkit example\n');
-    // the health check and the probes
-    const check = spawnSync('svctl', ['check'], { env, encoding: 'utf8' });
-    expect(check.stdout).toBe('');
-    expect(check.status).toBe(0);
-    // metrics has no readiness: it is up once spawned, and listens a moment later
-    const scrape = () => fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text());
-    expect(await waitFor(scrape, () => `metrics served: ${out}`, 10_000)).toContain('svkit_up{service="worker"} 1');
-    // docker stop: SIGTERM to boot; CMD stops first (exit 0 through onShutdown), then the worker finishes its job
-    boot.kill('SIGTERM');
-    expect(await exitOf(boot)).toBe(0);
-    expect(out).toMatch(/^worker {2}\| out worker: stopping after \d+ jobs$/m);
-    expect(sb.tokenPids()).toEqual([]);
-  }, 60_000);
+  it.skipIf(why !== null)(
+    `boots as the image would: migrate, then the worker (ready through the client library), then CMD; docker stop stops it in order${skipped}`,
+    async () => {
+      // the image's /app and /etc/services, copied into this test's folder with their paths rewritten
+      const app = sb.path('app');
+      const services = sb.path('etc-services');
+      cpSync(join(image, 'app'), app, { recursive: true, verbatimSymlinks: true });
+      cpSync(join(image, 'etc/services'), services, { recursive: true });
+      const port = await freePort();
+      const metricsPort = await freePort();
+      for (const name of readdirSync(services)) {
+        const run = join(services, name, 'run');
+        writeFileSync(run, readFileSync(run, 'utf8').replaceAll('/app/', `${app}/`).replaceAll(':9464', `:${metricsPort}`));
+      }
+      rmSync(join(services, 'worker', 'user')); // the image's user `node` is not on this machine
+      // the image's ENV, its PATH first: svctl and svrun are the installed ones
+      const env = {
+        ...sb.env,
+        ...imageEnv,
+        SVDIR: services,
+        PORT: String(port),
+        PATH: imageEnv.PATH!.replace('/app/', `${app}/`).replace('$PATH', process.env.PATH!),
+      };
+      const [program, ...entry] = execForm('ENTRYPOINT');
+      const cmd = execForm('CMD').map((w) => w.replace('/app/', `${app}/`));
+      const boot = spawn(program!, [...entry, ...cmd], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      boot.stdout.on('data', (d) => (out += d));
+      boot.stderr.on('data', (d) => (out += d));
+      await waitFor(
+        () => out.includes(`app: listening on port ${port}`),
+        () => `CMD listening: ${out}`,
+        20_000,
+      );
+      // boot ran CMD after the services: the migration done, the worker ready
+      expect(out.indexOf('migrate | out migrate: schema is up to date')).toBeGreaterThanOrEqual(0);
+      expect(out.indexOf('migrate | out migrate')).toBeLessThan(out.indexOf('worker  | svrun started'));
+      expect(out.indexOf('worker  | svrun ready')).toBeLessThan(out.indexOf('app: listening'));
+      const res = await fetch(`http://127.0.0.1:${port}/`);
+      expect(await res.text()).toBe('hello from the svkit example\n');
+      // the health check and the probes
+      const check = spawnSync('svctl', ['check'], { env, encoding: 'utf8' });
+      expect(check.stdout).toBe('');
+      expect(check.status).toBe(0);
+      // metrics has no readiness: it is up once spawned, and listens a moment later
+      const scrape = () => fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text());
+      expect(await waitFor(scrape, () => `metrics served: ${out}`, 10_000)).toContain('svkit_up{service="worker"} 1');
+      // docker stop: SIGTERM to boot; CMD stops first (exit 0 through onShutdown), then the worker finishes its job
+      boot.kill('SIGTERM');
+      expect(await exitOf(boot)).toBe(0);
+      expect(out).toMatch(/^worker {2}\| out worker: stopping after \d+ jobs$/m);
+      expect(sb.tokenPids()).toEqual([]);
+    },
+    60_000,
+  );
 });

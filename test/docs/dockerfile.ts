@@ -52,12 +52,23 @@ export const stages = (dockerfile: string): { name: string; from: string; steps:
 
 /** A .dockerignore's patterns as a test of a path relative to the context (`**`, `*`, `?`; no `!` exceptions). */
 export const ignoreRules = (text: string): ((rel: string) => boolean) => {
-  const patterns = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const patterns = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
   const res = patterns.map((p) => {
     if (p.startsWith('!')) throw new Error(`.dockerignore: exceptions (${p}) are not supported here`);
-    const body = p.replace(/^\/+|\/+$/g, '').split('/').map((part) =>
-      part === '**' ? '(?:.*/)?' : `${part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}/`,
-    );
+    const body = p
+      .replace(/^\/+|\/+$/g, '')
+      .split('/')
+      .map((part) =>
+        part === '**'
+          ? '(?:.*/)?'
+          : `${part
+              .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+              .replace(/\*/g, '[^/]*')
+              .replace(/\?/g, '[^/]')}/`,
+      );
     // a pattern that names a folder excludes what is in it
     return new RegExp(`^${body.join('').replace(/\/$/, '')}(?:/.*)?$`);
   });
@@ -91,7 +102,8 @@ const copy = (step: Instruction, root: string, workdir: string, run: StageRun): 
   for (const src of words) {
     const source = join(base, src);
     const rel = relative(base, source);
-    if (rel.startsWith('..') || (from === null && run.ignored(rel))) throw new Error(`${step.text}: ${src} is outside the build context or ignored`);
+    if (rel.startsWith('..') || (from === null && run.ignored(rel)))
+      throw new Error(`${step.text}: ${src} is outside the build context or ignored`);
     if (!existsSync(source)) throw new Error(`${step.text}: ${src}: no such file or folder`);
     const target = inImage(root, workdir, dest);
     const isDir = statSync(source).isDirectory();

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, KILL_WAIT_MS } from '../../src/defaults.js';
 import { findExecutable } from '../../src/os/procgroup.js';
 import { fencedBlock } from './commands.js';
-import { exitOf, isAlive, pidsByArgv0, ROOT, Sandbox, SVCTL, waitFor, withSandbox } from '../helpers.js';
+import { exitOf, isAlive, pidsByArgv0, ROOT, type Sandbox, SVCTL, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -53,7 +53,11 @@ describe('docs/boot.md: starting svkit on a host', { timeout: 60_000 }, () => {
     expect(status()).toMatch(/^run: /);
     expect(spawnSync(sv!, ['down', host]).status).toBe(0);
     await waitFor(() => pidsByArgv0(m).length === 0 && !isAlive(up.supervisor!.pid), 'web and its supervisor stopped by boot', 15_000);
-    await waitFor(() => /^down: /.test(status()), () => `boot down (sv status: ${status()})`, 15_000);
+    await waitFor(
+      () => /^down: /.test(status()),
+      () => `boot down (sv status: ${status()})`,
+      15_000,
+    );
     expect(sb.status('web')!.state).toBe('down');
     spawnSync(sv!, ['exit', host]);
     expect(await exitOf(r)).toBe(0);

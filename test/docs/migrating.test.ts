@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileS
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { markdownCode } from './commands.js';
-import { ROOT, Sandbox, SVCTL, withSandbox } from '../helpers.js';
+import { ROOT, type Sandbox, SVCTL, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

@@ -7,7 +7,7 @@ import { closeSync, cpSync, existsSync, openSync, readFileSync, symlinkSync, wri
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readStatus } from '../../src/supervise/status.js';
-import { exitOf, freePort, ROOT, Sandbox, waitFor, withSandbox } from '../helpers.js';
+import { exitOf, freePort, ROOT, type Sandbox, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -25,7 +25,6 @@ const tourCommands = (readme: string): string[] => {
   }
   return block;
 };
-
 
 const SERVICES = ['api', 'clock', 'db', 'metrics', 'web'];
 
@@ -61,12 +60,21 @@ describe('the README tour', () => {
     const npm = spawn('npm', ['start'], { cwd: checkout, env, stdio: ['ignore', out, out], detached: true });
     closeSync(out);
     const startOutput = () => (existsSync(sb.path('npm-start.out')) ? readFileSync(sb.path('npm-start.out'), 'utf8') : '');
-    await waitFor(() => SERVICES.every((n) => status(n)?.state === 'up'), () => `every service up: ${startOutput()}`, 30_000);
+    await waitFor(
+      () => SERVICES.every((n) => status(n)?.state === 'up'),
+      () => `every service up: ${startOutput()}`,
+      30_000,
+    );
     const before = { web: status('web')!.pid, clock: status('clock')!.pid };
 
     // terminal 2: the tour, line by line as typed into an interactive bash (aliases expand), stopping at the first failure
     writeFileSync(sb.path('tour.sh'), `${tour.join('\n')}\n`);
-    const r = spawnSync('bash', ['-O', 'expand_aliases', '-e', sb.path('tour.sh')], { cwd: checkout, env, encoding: 'utf8', timeout: 90_000 });
+    const r = spawnSync('bash', ['-O', 'expand_aliases', '-e', sb.path('tour.sh')], {
+      cwd: checkout,
+      env,
+      encoding: 'utf8',
+      timeout: 90_000,
+    });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     for (const n of SERVICES) expect(r.stdout).toContain(n); // status named every service
@@ -78,7 +86,15 @@ describe('the README tour', () => {
     // Ctrl-C in terminal 1: SIGINT to its foreground process group; everything stops
     process.kill(-npm.pid!, 'SIGINT');
     await exitOf(npm);
-    await waitFor(() => SERVICES.every((n) => status(n)?.state === 'down'), () => `every service down: ${SERVICES.map((n) => `${n}=${status(n)?.state}`).join(' ')}`, 30_000);
-    await waitFor(() => sb.tokenPids().length === 0, () => `nothing left running: ${sb.tokenPids().join(' ')}`, 10_000);
+    await waitFor(
+      () => SERVICES.every((n) => status(n)?.state === 'down'),
+      () => `every service down: ${SERVICES.map((n) => `${n}=${status(n)?.state}`).join(' ')}`,
+      30_000,
+    );
+    await waitFor(
+      () => sb.tokenPids().length === 0,
+      () => `nothing left running: ${sb.tokenPids().join(' ')}`,
+      10_000,
+    );
   }, 120_000);
 });

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pidsByArgv0, reportFigures, Sandbox, SOAK, svrunPids, waitFor, withSandbox } from '../helpers.js';
+import { pidsByArgv0, reportFigures, type Sandbox, SOAK, svrunPids, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { restartDelay } from '../../src/backoff.js';
 import { BACKOFF_CAP_MS } from '../../src/defaults.js';
-import { cpuMs, reportFigures, Sandbox, SOAK, waitFor, withSandbox } from '../helpers.js';
+import { cpuMs, reportFigures, type Sandbox, SOAK, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -50,7 +50,10 @@ const storm = async (services: number, windowMs: number, minMaxDelay: number) =>
   const reader = JSON.parse(read.stdout) as { reads: number; failures: number; maxDelay: Record<string, number>; firstFailure: string[] };
 
   // every supervisor still there, each having used little CPU over the window
-  expect(cpu1.every((c) => c !== null), 'a supervisor died in the storm').toBe(true);
+  expect(
+    cpu1.every((c) => c !== null),
+    'a supervisor died in the storm',
+  ).toBe(true);
   const used = cpu1.map((c, i) => c! - cpu0[i]!);
   const total = used.reduce((a, b) => a + b, 0);
 

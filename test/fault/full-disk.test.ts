@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, constants, openSync, readdirSync, readFileSync, rmSync, statfsSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cpuMs, every, isAlive, reportFigures, Sandbox, SOAK, waitFor, withSandbox } from '../helpers.js';
+import { cpuMs, every, isAlive, reportFigures, type Sandbox, SOAK, waitFor, withSandbox } from '../helpers.js';
 import { readStatus } from '../../src/supervise/status.js';
 
 let sb!: Sandbox;
@@ -48,10 +48,17 @@ type Entry = { n: number } | { dropped: number };
 
 /** The service's numbered lines and the logger's drop notes, in the order the kept files hold them. */
 const entries = (logDir: string): Entry[] => {
-  const files = [...readdirSync(logDir).filter((f) => f.startsWith('@')).sort(), 'current'];
+  const files = [
+    ...readdirSync(logDir)
+      .filter((f) => f.startsWith('@'))
+      .sort(),
+    'current',
+  ];
   const out: Entry[] = [];
   for (const f of files) {
-    for (const m of readFileSync(join(logDir, f), 'latin1').matchAll(/ out (\d{15}) x+$| svrun error: log: (\d+) lines dropped while the log could not be written$/gm)) {
+    for (const m of readFileSync(join(logDir, f), 'latin1').matchAll(
+      / out (\d{15}) x+$| svrun error: log: (\d+) lines dropped while the log could not be written$/gm,
+    )) {
       out.push(m[1] ? { n: Number(m[1]) } : { dropped: Number(m[2]) });
     }
   }
@@ -79,13 +86,20 @@ const fullDisk = async (ctx: { skip: (note?: string) => void }, rounds: number) 
   );
   const logDir = join(dir, 'log');
   const superviseDir = join(dir, 'supervise');
-  for (const [path, size] of [[logDir, '8m'], [superviseDir, '256k']] as const) {
+  for (const [path, size] of [
+    [logDir, '8m'],
+    [superviseDir, '256k'],
+  ] as const) {
     const refused = sb.mountTmpfs(path, size);
     if (refused) return ctx.skip(`needs a tmpfs mount (root): ${refused}`);
   }
   sb.write(logDir, 'config', 'size 1048576\nkeep 4\n');
   const sv = sb.svrun([dir], { stdio: 'ignore' });
-  const first = await waitFor(() => (sb.status('disk')?.state === 'up' ? sb.status('disk') : null), () => `disk up (status ${JSON.stringify(sb.status('disk'))}, svrun exit ${sv.exitCode}: ${sv.output()})`, 30_000);
+  const first = await waitFor(
+    () => (sb.status('disk')?.state === 'up' ? sb.status('disk') : null),
+    () => `disk up (status ${JSON.stringify(sb.status('disk'))}, svrun exit ${sv.exitCode}: ${sv.output()})`,
+    30_000,
+  );
   await sb.waitLog('disk', /svrun ready\n/, 30_000);
 
   let reads = 0;
@@ -94,7 +108,14 @@ const fullDisk = async (ctx: { skip: (note?: string) => void }, rounds: number) 
     reads += 1;
     if (readStatus(sb.statusPath('disk')).kind !== 'ok') parseFailures += 1;
   });
-  const perRound: { dropped: number; gap: number; outageMs: number; outageCpuMs: number; recoveredMs: number; lastErrorSeen: string | null }[] = [];
+  const perRound: {
+    dropped: number;
+    gap: number;
+    outageMs: number;
+    outageCpuMs: number;
+    recoveredMs: number;
+    lastErrorSeen: string | null;
+  }[] = [];
   try {
     for (let r = 1; r <= rounds; r++) {
       const fillers = [fill(logDir), fill(superviseDir)];
@@ -114,7 +135,9 @@ const fullDisk = async (ctx: { skip: (note?: string) => void }, rounds: number) 
       const last = `out ${String(r * BURST).padStart(15, '0')} ${PAD}\n`;
       await waitFor(() => sb.log('disk').includes(last), `burst ${r}'s last line logged once space returned`, 60_000);
       // svrun's retry is 1 s; the status is rewritten by then too, and says it recovered
-      const st = await sb.waitStatus('disk', (s) => s.lastError === null, 'lastError cleared once the log and status are written again', 4000).catch(() => sb.status('disk'));
+      const st = await sb
+        .waitStatus('disk', (s) => s.lastError === null, 'lastError cleared once the log and status are written again', 4000)
+        .catch(() => sb.status('disk'));
       const recoveredMs = Date.now() - t0 - outageMs;
       // every service line missing from the kept files is declared by a note before it
       const es = entries(logDir);
@@ -145,7 +168,14 @@ const fullDisk = async (ctx: { skip: (note?: string) => void }, rounds: number) 
       expect(notesThisRound, `round ${r}: one note for the outage`).toBe(1);
       // the note counts svrun's own lines dropped too (its "error: log: ENOSPC" retries): a few per second at most
       expect(droppedThisRound - gapThisRound).toBeLessThanOrEqual(20);
-      perRound.push({ dropped: droppedThisRound, gap: gapThisRound, outageMs, outageCpuMs, recoveredMs, lastErrorSeen: st?.lastError ?? null });
+      perRound.push({
+        dropped: droppedThisRound,
+        gap: gapThisRound,
+        outageMs,
+        outageCpuMs,
+        recoveredMs,
+        lastErrorSeen: st?.lastError ?? null,
+      });
       expect(st, `round ${r}: status after recovery`).toMatchObject({ state: 'up', pid: first.pid, restarts: 0 });
     }
   } finally {
@@ -167,11 +197,16 @@ const fullDisk = async (ctx: { skip: (note?: string) => void }, rounds: number) 
   // dropping is bookkeeping: it must cost svrun about what writing a line does (~3 us, see the log flood), not a core
   for (const p of perRound) expect(p.outageCpuMs / BURST, 'svrun CPU ms per line of the burst while the disk was full').toBeLessThan(0.02);
   // issue 9: "lastError stays set after recovery: rewrite it once space returns"
-  expect(perRound.map((p) => p.lastErrorSeen), 'lastError once space returned, per round').toEqual(perRound.map(() => null));
+  expect(
+    perRound.map((p) => p.lastErrorSeen),
+    'lastError once space returned, per round',
+  ).toEqual(perRound.map(() => null));
 };
 
 describe('fault: full disk', () => {
-  it('log/ and supervise/ full during a burst: service runs on, status.json whole, every dropped line declared', { timeout: 60_000 }, async (ctx) => {
+  it('log/ and supervise/ full during a burst: service runs on, status.json whole, every dropped line declared', {
+    timeout: 60_000,
+  }, async (ctx) => {
     await fullDisk(ctx, 1);
   });
 });

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cpuMs, every, pidsByArgv0, reportFigures, rssKiB, Sandbox, SOAK, waitFor, withSandbox } from '../helpers.js';
+import { cpuMs, every, pidsByArgv0, reportFigures, rssKiB, type Sandbox, SOAK, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -32,7 +32,9 @@ const flood = async (bytes: number, deadlineMs: number) => {
   const lines = Math.ceil(bytes / LINE_BYTES);
   const seq = sb.marker('flood', 'seq');
   const idle = sb.marker('flood-idle');
-  const dir = sb.service('flood', `${seq} -f '%015.0f ${PAD}' 1 ${lines}\nexec ${idle} 1000`, { 'log/config': `size ${SIZE}\nkeep ${KEEP}\n` });
+  const dir = sb.service('flood', `${seq} -f '%015.0f ${PAD}' 1 ${lines}\nexec ${idle} 1000`, {
+    'log/config': `size ${SIZE}\nkeep ${KEEP}\n`,
+  });
   const logDir = join(dir, 'log');
   const sv = sb.svrun([dir], { stdio: 'ignore' });
   let maxFolder = 0;
@@ -54,7 +56,12 @@ const flood = async (bytes: number, deadlineMs: number) => {
     sampler.stop();
   }
   const cpu = cpuMs(sv.pid!)!;
-  const files = [...readdirSync(logDir).filter((f) => f.startsWith('@')).sort(), 'current'];
+  const files = [
+    ...readdirSync(logDir)
+      .filter((f) => f.startsWith('@'))
+      .sort(),
+    'current',
+  ];
   const numbers: number[] = [];
   for (const f of files) {
     for (const m of readFileSync(join(logDir, f), 'latin1').matchAll(/ out (\d{15}) x+$/gm)) numbers.push(Number(m[1]));

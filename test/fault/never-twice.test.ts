@@ -6,7 +6,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { every, pidsByArgv0, reportFigures, Sandbox, SOAK, startSvctl, svrunPids, waitFor, withSandbox } from '../helpers.js';
+import { every, pidsByArgv0, reportFigures, type Sandbox, SOAK, startSvctl, svrunPids, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -38,7 +38,9 @@ const neverTwice = async (rounds: number) => {
   const violations = sb.path('violations');
   const dir = sb.service(
     'one',
-    [`exec 9>>${lock}`, `if ! flock -n 9; then echo "pid $$ found the lock held" >> ${violations}; exit 1; fi`, `exec ${m} 1000`].join('\n'),
+    [`exec 9>>${lock}`, `if ! flock -n 9; then echo "pid $$ found the lock held" >> ${violations}; exit 1; fi`, `exec ${m} 1000`].join(
+      '\n',
+    ),
     { 'timeout-kill': '300' },
   );
   let maxSeen = 0;

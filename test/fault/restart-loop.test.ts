@@ -4,7 +4,7 @@
 // few KiB per run would show it here: /proc/PID/fd before and after, RSS
 // sampled throughout.
 import { describe, expect, it } from 'vitest';
-import { control, fdCount, isAlive, pidsByArgv0, reportFigures, rssKiB, Sandbox, SOAK, waitFor, withSandbox } from '../helpers.js';
+import { control, fdCount, isAlive, pidsByArgv0, reportFigures, rssKiB, type Sandbox, SOAK, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -31,10 +31,14 @@ const restartLoop = async (restarts: number) => {
   }
   const elapsed = Date.now() - t0;
   // descriptors open for a spawn in flight close a moment later: wait, bounded, for the count to settle
-  const fd1 = await waitFor(() => {
-    const n = fdCount(sv.pid!);
-    return n !== null && n <= fd0 ? n : null;
-  }, () => `svrun's descriptors back to ${fd0} (now ${fdCount(sv.pid!)}: ${sb.status('loop')?.state})`, 5000).catch(() => fdCount(sv.pid!));
+  const fd1 = await waitFor(
+    () => {
+      const n = fdCount(sv.pid!);
+      return n !== null && n <= fd0 ? n : null;
+    },
+    () => `svrun's descriptors back to ${fd0} (now ${fdCount(sv.pid!)}: ${sb.status('loop')?.state})`,
+    5000,
+  ).catch(() => fdCount(sv.pid!));
   const rss1 = rssKiB(sv.pid!)!;
   rssMax = Math.max(rssMax, rss1);
   reportFigures(sb, SOAK ? 'restart-loop-soak' : 'restart-loop', {

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ensureFifo } from '../../src/os/fifo.js';
-import { Sandbox, svrunPids, withSandbox } from '../helpers.js';
+import { type Sandbox, svrunPids, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ensureFifo } from '../../src/os/fifo.js';
 import { bootStdoutWhere, parseBootRecord, recordedOutput } from '../../src/log/bootstdout.js';
-import { Sandbox, withSandbox } from '../helpers.js';
+import { type Sandbox, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -17,7 +17,10 @@ describe('the boot record', () => {
   it.each<[string, unknown]>([
     ['{"log":"stdout","logWidth":3}', { log: 'stdout', logWidth: 3 }],
     ['{"log":"stdout","logWidth":0,"extra":true}\n', { log: 'stdout', logWidth: 0 }],
-    ['{"log":"stdout","logWidth":3,"color":true,"where":"the terminal /dev/pts/3"}', { log: 'stdout', logWidth: 3, color: true, where: 'the terminal /dev/pts/3' }],
+    [
+      '{"log":"stdout","logWidth":3,"color":true,"where":"the terminal /dev/pts/3"}',
+      { log: 'stdout', logWidth: 3, color: true, where: 'the terminal /dev/pts/3' },
+    ],
     // colour only when true; a `where` that is not one printable line is not said
     ['{"log":"stdout","logWidth":3,"color":"yes","where":"a\\nb"}', { log: 'stdout', logWidth: 3 }],
     [`{"log":"stdout","logWidth":3,"where":"${'x'.repeat(300)}"}`, { log: 'stdout', logWidth: 3 }],
@@ -50,8 +53,8 @@ describe('the boot record', () => {
 
   it.each<[string, () => void]>([
     ['a record left by a boot that is gone (its FIFO has no reader)', () => ensureFifo(join(sb.scan, '.svctl.stdout'))],
-    ['a regular file in the FIFO\'s place', () => writeFileSync(join(sb.scan, '.svctl.stdout'), '')],
-    ['a symlink in the FIFO\'s place (never followed)', () => symlinkSync(sb.path('elsewhere'), join(sb.scan, '.svctl.stdout'))],
+    ["a regular file in the FIFO's place", () => writeFileSync(join(sb.scan, '.svctl.stdout'), '')],
+    ["a symlink in the FIFO's place (never followed)", () => symlinkSync(sb.path('elsewhere'), join(sb.scan, '.svctl.stdout'))],
     ['no FIFO at all', () => {}],
   ])('%s: not followed (svrun logs to log/current as usual)', (_d, plant) => {
     writeFileSync(join(sb.scan, '.svctl.boot'), '{"log":"stdout","logWidth":3}\n');

@@ -31,7 +31,14 @@ describe('logger: LineSplitter', () => {
     ['no output', [], []],
     ['empty chunks', ['', 'x\n', ''], ['x']],
     ['CR is kept (no CRLF translation)', ['a\r\n'], ['a\r']],
-    ['multi-byte UTF-8 split across chunks', [[0x63, 0x61, 0x66, 0xc3], [0xa9, 0x0a]], ['café']],
+    [
+      'multi-byte UTF-8 split across chunks',
+      [
+        [0x63, 0x61, 0x66, 0xc3],
+        [0xa9, 0x0a],
+      ],
+      ['café'],
+    ],
     ['4-byte UTF-8 split in three', [[0xf0, 0x9f], [0x98], [0x80, 0x0a]], ['😀']],
     ['invalid UTF-8 becomes U+FFFD', [[0xff, 0xfe, 0x41, 0x0a]], ['\uFFFD\uFFFDA']],
     ['a lone continuation byte', [[0x80, 0x0a]], ['\uFFFD']],
@@ -56,8 +63,10 @@ describe('logger: LineSplitter', () => {
 
   it('random bytes in random chunks never throw, and ASCII content is kept in order', () => {
     let seed = 7;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-    const bytes = Buffer.from(Array.from({ length: 20000 }, () => (rnd() < 0.05 ? 10 : rnd() < 0.2 ? Math.floor(rnd() * 256) : 97 + Math.floor(rnd() * 26))));
+    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const bytes = Buffer.from(
+      Array.from({ length: 20000 }, () => (rnd() < 0.05 ? 10 : rnd() < 0.2 ? Math.floor(rnd() * 256) : 97 + Math.floor(rnd() * 26))),
+    );
     const chunks: Buffer[] = [];
     for (let i = 0; i < bytes.length; ) {
       const len = 1 + Math.floor(rnd() * 300);
@@ -177,7 +186,10 @@ describe('logger: fileSink', () => {
     await new Promise((r) => setImmediate(r));
     sink.line('svrun', 'last');
     await sink.close();
-    const texts = read(logDir).split('\n').filter(Boolean).map((l) => LINE.exec(l)![3]);
+    const texts = read(logDir)
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => LINE.exec(l)![3]);
     expect(texts).toEqual(['first', ...Array.from({ length: 50 }, (_, i) => `more ${i}`), 'last']);
   });
 
@@ -189,7 +201,12 @@ describe('logger: fileSink', () => {
     const b = fileSink(logDir, () => {});
     b.line('out', 'two');
     await b.close();
-    expect(read(logDir).split('\n').filter(Boolean).map((l) => LINE.exec(l)![3])).toEqual(['one', 'two']);
+    expect(
+      read(logDir)
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => LINE.exec(l)![3]),
+    ).toEqual(['one', 'two']);
   });
 
   it('close() with nothing written resolves', async () => {

@@ -49,7 +49,12 @@ describe('format: log lines', () => {
     ['no space after the time', `${T}out hello`, null, null],
     ['no stream', `${T} `, null, MS],
     ['an impossible date', '2026-13-45T10:00:00.000Z out x', null, null],
-    ['a time without milliseconds (written by hand)', '2026-11-23T10:00:00Z out x', { at: '2026-11-23T10:00:00Z', stream: 'out', text: 'x' }, Date.parse('2026-11-23T10:00:00Z')],
+    [
+      'a time without milliseconds (written by hand)',
+      '2026-11-23T10:00:00Z out x',
+      { at: '2026-11-23T10:00:00Z', stream: 'out', text: 'x' },
+      Date.parse('2026-11-23T10:00:00Z'),
+    ],
   ])('%s: %j parses as %j, time %s', (_what, line, parsed, time) => {
     expect(parseLine(line)).toEqual(parsed);
     expect(lineTime(line)).toBe(time);
@@ -95,13 +100,20 @@ describe('format: the log folder', () => {
     expect(parseRotatedName(`@${T}.s`)).toBe(MS);
   });
 
-  it.each<[string]>([[CURRENT], ['@x.s'], [`@${T}.u`], [`${T}.s`], [`@${T}`], [`@${T}.s.tmp`], ['@2026-13-45T10:00:00.000Z.s'], ['supervise'], [`current.${T}.not-a-file`]])(
-    '%s is not a rotated file',
-    (name) => {
-      expect(parseRotatedName(name)).toBeNull();
-      expect(isRotatedName(name)).toBe(false);
-    },
-  );
+  it.each<[string]>([
+    [CURRENT],
+    ['@x.s'],
+    [`@${T}.u`],
+    [`${T}.s`],
+    [`@${T}`],
+    [`@${T}.s.tmp`],
+    ['@2026-13-45T10:00:00.000Z.s'],
+    ['supervise'],
+    [`current.${T}.not-a-file`],
+  ])('%s is not a rotated file', (name) => {
+    expect(parseRotatedName(name)).toBeNull();
+    expect(isRotatedName(name)).toBe(false);
+  });
 
   it('round-trip, and names sort as their times do', () => {
     const when = fc.integer({ min: 0, max: Date.parse('9999-12-31T23:59:59.999Z') });
@@ -143,15 +155,33 @@ describe('format: svrun events', () => {
     expect(parseEvent(text)).toEqual(event);
   });
 
-  it.each<[string]>([['up'], ['started'], ['started pid x'], ['exited'], ['killed by 9'], ['log: ready'], ['error'], ['restarting in 5'], [' ready'], ['ready ']])(
-    '%j is no event',
-    (text) => {
-      expect(parseEvent(text)).toBeNull();
-    },
-  );
+  it.each<[string]>([
+    ['up'],
+    ['started'],
+    ['started pid x'],
+    ['exited'],
+    ['killed by 9'],
+    ['log: ready'],
+    ['error'],
+    ['restarting in 5'],
+    [' ready'],
+    ['ready '],
+  ])('%j is no event', (text) => {
+    expect(parseEvent(text)).toBeNull();
+  });
 
   it('round-trip: any event, and through a whole log line', () => {
-    const signal = fc.constantFrom<NodeJS.Signals>('SIGTERM', 'SIGKILL', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGSEGV', 'SIGABRT');
+    const signal = fc.constantFrom<NodeJS.Signals>(
+      'SIGTERM',
+      'SIGKILL',
+      'SIGINT',
+      'SIGHUP',
+      'SIGQUIT',
+      'SIGUSR1',
+      'SIGUSR2',
+      'SIGSEGV',
+      'SIGABRT',
+    );
     const ms = fc.nat();
     const event: fc.Arbitrary<SvrunEvent> = fc.oneof(
       fc.record({ kind: fc.constant('started' as const), pid: fc.integer({ min: 1, max: 4194304 }) }),
@@ -194,8 +224,18 @@ describe('format: docs/logging.md lists exactly these events', () => {
     });
     // every kind, checked by the compiler: a new kind of event fails to build here until it is named
     const ALL: Record<SvrunEvent['kind'], true> = {
-      started: true, ready: true, stopping: true, exited: true, 'killed-after': true, restarting: true, settled: true, error: true,
-      'health-failing': true, unhealthy: true, 'health-recovered': true, watchdog: true,
+      started: true,
+      ready: true,
+      stopping: true,
+      exited: true,
+      'killed-after': true,
+      restarting: true,
+      settled: true,
+      error: true,
+      'health-failing': true,
+      unhealthy: true,
+      'health-recovered': true,
+      watchdog: true,
     };
     expect(new Set(kinds)).toEqual(new Set(Object.keys(ALL)));
   });

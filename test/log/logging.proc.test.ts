@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { control, exitOf, isAlive, procStat, Sandbox, waitFor, withSandbox } from '../helpers.js';
+import { control, exitOf, isAlive, procStat, type Sandbox, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -31,7 +31,10 @@ const expectContiguous = (ns: number[]) => {
   expect(bad === -1 ? null : ns.slice(Math.max(0, bad - 2), bad + 2)).toBeNull();
 };
 
-const logFiles = (dir: string) => readdirSync(join(dir, 'log')).filter((f) => f.startsWith('@')).sort();
+const logFiles = (dir: string) =>
+  readdirSync(join(dir, 'log'))
+    .filter((f) => f.startsWith('@'))
+    .sort();
 const allLogs = (dir: string) => [...logFiles(dir), 'current'].map((f) => readFileSync(join(dir, 'log', f), 'utf8')).join('');
 
 describe('built-in logger', () => {
@@ -70,7 +73,10 @@ describe('built-in logger', () => {
   });
 
   it('splits a very long line instead of holding it; writes invalid UTF-8 and control bytes safely', async () => {
-    const dir = sb.service('b', "head -c 100000 /dev/zero | tr '\\0' x; echo; printf 'bad \\xff\\xfe bytes\\x00\\x07 tab\\tend\\r\\n'; exec sleep 1000");
+    const dir = sb.service(
+      'b',
+      "head -c 100000 /dev/zero | tr '\\0' x; echo; printf 'bad \\xff\\xfe bytes\\x00\\x07 tab\\tend\\r\\n'; exec sleep 1000",
+    );
     sb.svrun([dir]);
     const log = await sb.waitLog('b', / out bad .* tab\tend\n/);
     const lines = log.split('\n').filter((l) => / out x/.test(l));
@@ -97,7 +103,8 @@ describe('built-in logger', () => {
   it.runIf(canMount)('a full disk is recorded in lastError and retried; the service keeps running (needs root and mount)', async (ctx) => {
     const dir = sb.service('full', COUNTER('0.005'));
     mkdirSync(join(dir, 'log'));
-    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', join(dir, 'log')]).status !== 0) ctx.skip('cannot mount a tmpfs here');
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', join(dir, 'log')]).status !== 0)
+      ctx.skip('cannot mount a tmpfs here');
     try {
       const sv = sb.svrun([dir]);
       const st = await sb.waitStatus('full', (s) => /ENOSPC/.test(s.lastError ?? ''), 'lastError ENOSPC', 15_000);
@@ -165,7 +172,10 @@ describe('log/ subservice', () => {
     expect(blockedAt).toBeGreaterThan(10);
     spawnSync('rm', [join(dir, 'hold')]);
     process.kill(st.log!.pid!, 'SIGKILL'); // the next logger reads
-    await waitFor(() => numbers(existsSync(out) ? readFileSync(out, 'utf8') : '').length > blockedAt + 100, 'lines after the logger came back');
+    await waitFor(
+      () => numbers(existsSync(out) ? readFileSync(out, 'utf8') : '').length > blockedAt + 100,
+      'lines after the logger came back',
+    );
     expect(sb.status('c')).toMatchObject({ restarts: 0, pid: st.pid });
     const ns = numbers(readFileSync(out, 'utf8'));
     expect(ns[0]).toBe(1);

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { control, exitOf, fdCount, Sandbox, standbyPid, waitFor, withSandbox } from '../helpers.js';
+import { control, exitOf, fdCount, type Sandbox, standbyPid, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -31,12 +31,15 @@ describe('stdout and stderr are pipes', () => {
     expect(sb.log('web')).not.toMatch(/No such device/);
   });
 
-  it('--log stdout: both lines on svrun\'s own stdout, the service\'s fds 1 and 2 pipes', async () => {
+  it("--log stdout: both lines on svrun's own stdout, the service's fds 1 and 2 pipes", async () => {
     const m = sb.marker('web');
     const dir = sb.service('web', byPath(m));
     const sv = sb.svrun(['--log', 'stdout', dir]);
     const st = await sb.waitRunning('web', m);
-    await waitFor(() => /^web \| out out-by-path$/m.test(sv.output()) && /^web \| err err-by-path$/m.test(sv.output()), () => `both lines on stdout: ${sv.output()}`);
+    await waitFor(
+      () => /^web \| out out-by-path$/m.test(sv.output()) && /^web \| err err-by-path$/m.test(sv.output()),
+      () => `both lines on stdout: ${sv.output()}`,
+    );
     expect(fdTarget(st.pid!, 1)).toMatch(/^pipe:\[\d+\]$/);
     expect(fdTarget(st.pid!, 2)).toMatch(/^pipe:\[\d+\]$/);
     expect(sv.output()).not.toMatch(/No such device/);
@@ -52,7 +55,10 @@ describe('stdout and stderr are pipes', () => {
     const text = () => (existsSync(out) ? readFileSync(out, 'utf8') : '');
     const sv = sb.svrun([dir]);
     const st = await sb.waitRunning('web', m);
-    await waitFor(() => /^out-by-path$/m.test(text()) && /^err-by-path$/m.test(text()), () => `both lines through the logger: ${text()}`);
+    await waitFor(
+      () => /^out-by-path$/m.test(text()) && /^err-by-path$/m.test(text()),
+      () => `both lines through the logger: ${text()}`,
+    );
     expect(statSync(`/proc/${st.pid}/fd/1`).isFIFO()).toBe(true);
     expect(statSync(`/proc/${st.pid}/fd/2`).isFIFO()).toBe(true);
     sv.kill('SIGTERM');
@@ -78,8 +84,11 @@ describe('stdout and stderr are pipes', () => {
     expect(log).toMatch(/ svrun down\n$/);
   });
 
-  it('a oneshot\'s stop writes to /dev/stderr into log/current', async () => {
-    const dir = sb.service('mk', 'echo up-by-path > /dev/stdout', { type: 'oneshot', stop: '#!/bin/sh\necho undone-by-path > /dev/stderr\n' });
+  it("a oneshot's stop writes to /dev/stderr into log/current", async () => {
+    const dir = sb.service('mk', 'echo up-by-path > /dev/stdout', {
+      type: 'oneshot',
+      stop: '#!/bin/sh\necho undone-by-path > /dev/stderr\n',
+    });
     expect(await exitOf(sb.svrun([dir]))).toBe(0);
     expect(await exitOf(sb.svrun(['--want', 'down', dir]))).toBe(0);
     expect(sb.status('mk')).toMatchObject({ state: 'down', lastError: null });
@@ -119,7 +128,19 @@ describe('the pipes over time', () => {
       st = await sb.waitRunning('web', m, 10_000);
       await sb.waitLog('web', new RegExp(` err warm ${st.pid}\n`));
       // ...and the previous run's and finish's pipes are closed as soon as they end
-      await waitFor(() => fds() === baseline, () => `svrun's ${baseline} descriptors after restart ${i}, a standby in place (now ${fds()}: ${readdirSync(`/proc/${sv.pid}/fd`).map((f) => { try { return readlinkSync(`/proc/${sv.pid}/fd/${f}`); } catch { return '?'; } }).join(' ')})`);
+      await waitFor(
+        () => fds() === baseline,
+        () =>
+          `svrun's ${baseline} descriptors after restart ${i}, a standby in place (now ${fds()}: ${readdirSync(`/proc/${sv.pid}/fd`)
+            .map((f) => {
+              try {
+                return readlinkSync(`/proc/${sv.pid}/fd/${f}`);
+              } catch {
+                return '?';
+              }
+            })
+            .join(' ')})`,
+      );
       control(dir, 'd');
       await sb.waitStatus('web', (s) => s.state === 'down', `down ${i}`);
       control(dir, 'u'); // an explicit up starts at once: no backoff to wait out
@@ -127,17 +148,23 @@ describe('the pipes over time', () => {
       st = await sb.waitRunning('web', m, 10_000);
       await sb.waitLog('web', new RegExp(` err warm ${st.pid}\n`));
     }
-    await waitFor(() => fds() === baseline, () => `svrun's ${baseline} descriptors at the end (now ${fds()})`);
+    await waitFor(
+      () => fds() === baseline,
+      () => `svrun's ${baseline} descriptors at the end (now ${fds()})`,
+    );
     expect(sb.log('web').match(/ out finished\n/g)?.length).toBe(40);
     expect(fdCount(sv.pid!)).toBe(baseline);
   }, 60_000);
 
-  it('a process\'s last lines, a partial one included, come before its `exited` line', async () => {
+  it("a process's last lines, a partial one included, come before its `exited` line", async () => {
     const dir = sb.service('last', "echo 'last words'; printf 'no newline'; exit 3", { restart: 'never' });
     const sv = sb.svrun([dir]);
     await sb.waitStatus('last', (s) => s.state === 'failed', 'failed');
     await sb.waitLog('last', / svrun failed\n/);
-    const lines = sb.log('last').split('\n').map((l) => l.replace(/^\S+ /, ''));
+    const lines = sb
+      .log('last')
+      .split('\n')
+      .map((l) => l.replace(/^\S+ /, ''));
     const at = (line: string) => lines.indexOf(line);
     expect(at('out last words')).toBeGreaterThan(-1);
     expect(at('out no newline [partial]')).toBeGreaterThan(at('out last words'));

@@ -25,7 +25,9 @@ describe('LogTail on files (no processes)', () => {
     rotations += 1;
     renameSync(cur(), join(dir, `@${t(100_000 + rotations)}.s`));
     writeFileSync(cur(), '');
-    const old = readdirSync(dir).filter((f) => f.startsWith('@')).sort();
+    const old = readdirSync(dir)
+      .filter((f) => f.startsWith('@'))
+      .sort();
     for (const f of old.slice(0, Math.max(0, old.length - keep))) unlinkSync(join(dir, f));
   };
   const nums = (lines: string[]) => lines.map((l) => Number(/ n (\d+)$/.exec(l)?.[1] ?? NaN));

@@ -5,14 +5,17 @@
 import { spawn, type StdioOptions } from 'node:child_process';
 import { chmodSync, closeSync, openSync, readdirSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { exitOf, Sandbox, SVCTL, SVRUN, svrunPids, waitFor, withSandbox } from '../helpers.js';
+import { exitOf, type Sandbox, SVCTL, SVRUN, svrunPids, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
 
 const isRoot = process.getuid?.() === 0;
 
-const fdsOf = (pid: number): number[] => readdirSync(`/proc/${pid}/fd`).map(Number).sort((a, b) => a - b);
+const fdsOf = (pid: number): number[] =>
+  readdirSync(`/proc/${pid}/fd`)
+    .map(Number)
+    .sort((a, b) => a - b);
 
 /** Runs node `script` args with a secret on fd 30 and an appendable file on fd 31; resolves with its process. */
 const withOpenFiles = (script: string, args: string[]) => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cgroupDirs } from '../../src/os/cgroup.js';
 import { readUsage } from '../../src/os/usage.js';
-import { exitOf, pidsByArgv0, reportFigures, Sandbox, SVRUN, waitFor, withSandbox } from '../helpers.js';
+import { exitOf, pidsByArgv0, reportFigures, type Sandbox, SVRUN, waitFor, withSandbox } from '../helpers.js';
 import { hasControllers, NO_CGROUPS } from './cgroupprobe.js';
 
 let sb!: Sandbox;
@@ -22,7 +22,12 @@ describe('limits: real services', () => {
     // bash doubles a string until the cgroup's limit stops it
     sb.service('hog', 'x=xxxxxxxxxxxxxxxx; while :; do x=$x$x; done', { 'memory-max': '32M', 'timeout-kill': '300' });
     expect((await sb.svctl(['up', 'hog'])).code).toBe(0);
-    const s = await sb.waitStatus('hog', (st) => (st.lastExit as { reason?: string } | null)?.reason === 'oom' && st.restarts >= 1, 'an OOM exit and a restart', 10_000);
+    const s = await sb.waitStatus(
+      'hog',
+      (st) => (st.lastExit as { reason?: string } | null)?.reason === 'oom' && st.restarts >= 1,
+      'an OOM exit and a restart',
+      10_000,
+    );
     expect(s.lastExit).toMatchObject({ signal: 'SIGKILL', code: null, reason: 'oom' });
     expect(s.limits).toEqual({ applied: true, memoryMax: 32 * 1024 ** 2, cpuMax: null, pidsMax: null, nofile: null });
     await sb.waitLog('hog', / svrun killed by SIGKILL \(out of memory\)\n.* svrun restarting in \d+ ms/);

@@ -28,7 +28,11 @@ describe('limits: file contents (pure)', () => {
   it.each<[string, Limits, string[]]>([
     ['every limit', ALL, ['memory.limit_in_bytes=33554432', 'cpu.cfs_period_us=100000', 'cpu.cfs_quota_us=250000', 'pids.max=5']],
     ['none: every file reset', NONE, ['memory.limit_in_bytes=-1', 'cpu.cfs_period_us=100000', 'cpu.cfs_quota_us=-1', 'pids.max=max']],
-    ['50% of a CPU', { ...NONE, cpuMax: 50 }, ['memory.limit_in_bytes=-1', 'cpu.cfs_period_us=100000', 'cpu.cfs_quota_us=50000', 'pids.max=max']],
+    [
+      '50% of a CPU',
+      { ...NONE, cpuMax: 50 },
+      ['memory.limit_in_bytes=-1', 'cpu.cfs_period_us=100000', 'cpu.cfs_quota_us=50000', 'pids.max=max'],
+    ],
   ])('v1, %s', (_, l, want) => {
     expect(v1Writes(l).map((w) => `${w.file}=${w.text}`)).toEqual(want);
   });
@@ -41,13 +45,21 @@ describe('limits: file contents (pure)', () => {
   });
 
   it.each<[number | null, string]>([
-    [null, '-'], [512, '512B'], [4096, '4.0K'], [33554432, '32.0M'], [150 * 1024 ** 2, '150M'], [1.5 * 1024 ** 3, '1.5G'],
+    [null, '-'],
+    [512, '512B'],
+    [4096, '4.0K'],
+    [33554432, '32.0M'],
+    [150 * 1024 ** 2, '150M'],
+    [1.5 * 1024 ** 3, '1.5G'],
   ])('MEM column: %j -> %s', (bytes, text) => expect(memoryText(bytes)).toBe(text));
 
-  it.each<[number | null, string]>([[null, '-'], [0.4213, '0.42s'], [59.999, '60.00s'], [187.5, '3m07s'], [7500, '2h05m']])(
-    'CPU column: %j -> %s',
-    (s, text) => expect(cpuText(s)).toBe(text),
-  );
+  it.each<[number | null, string]>([
+    [null, '-'],
+    [0.4213, '0.42s'],
+    [59.999, '60.00s'],
+    [187.5, '3m07s'],
+    [7500, '2h05m'],
+  ])('CPU column: %j -> %s', (s, text) => expect(cpuText(s)).toBe(text));
 });
 
 describe('limits: cgroup v2 on a folder laid out like cgroupfs', () => {
@@ -104,9 +116,12 @@ describe.runIf(hasV1)('limits: cgroup v1 on the real hierarchies', () => {
       expect(dirs).toEqual(cgroupDirs('v1probe', superviseDir));
       expect(applyLimits(dirs, ALL)).toEqual([]);
       const read = (d: string | null, f: string) => readFileSync(join(d!, f), 'utf8').trim();
-      expect([read(dirs.memory, 'memory.limit_in_bytes'), read(dirs.cpu, 'cpu.cfs_quota_us'), read(dirs.cpu, 'cpu.cfs_period_us'), read(dirs.pids, 'pids.max')]).toEqual([
-        '33554432', '250000', '100000', '5',
-      ]);
+      expect([
+        read(dirs.memory, 'memory.limit_in_bytes'),
+        read(dirs.cpu, 'cpu.cfs_quota_us'),
+        read(dirs.cpu, 'cpu.cfs_period_us'),
+        read(dirs.pids, 'pids.max'),
+      ]).toEqual(['33554432', '250000', '100000', '5']);
       expect(applyLimits(dirs, NONE)).toEqual([]);
       expect(read(dirs.cpu, 'cpu.cfs_quota_us')).toBe('-1');
       expect(read(dirs.pids, 'pids.max')).toBe('max');

@@ -20,6 +20,9 @@ describe('sha1Hex', () => {
   });
 
   it('equals node:crypto for any string, multi-byte UTF-8 included', () => {
-    fc.assert(fc.property(fc.string({ unit: 'grapheme', maxLength: 300 }), (s) => sha1Hex(s) === nodeSha1(s)), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 300 }), (s) => sha1Hex(s) === nodeSha1(s)),
+      { numRuns: 500 },
+    );
   });
 });

@@ -5,7 +5,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CONTROL_LETTERS, type ControlLetter, letterForSignal, openControl, parseLetter, RELAYED_SIGNALS, sendControl } from '../../src/supervise/control.js';
+import {
+  CONTROL_LETTERS,
+  type ControlLetter,
+  letterForSignal,
+  openControl,
+  parseLetter,
+  RELAYED_SIGNALS,
+  sendControl,
+} from '../../src/supervise/control.js';
 import { ensureFifo, writeFifo } from '../../src/os/fifo.js';
 import { letterEvent } from '../../src/supervisor/state.js';
 import { ROOT, waitFor } from '../helpers.js';
@@ -49,7 +57,19 @@ describe('control: the letter table', () => {
   it('letterForSignal: null for a signal supervisors do not relay', () => {
     expect(letterForSignal('SIGSEGV')).toBeNull();
     expect(letterForSignal('SIGPIPE')).toBeNull();
-    expect(RELAYED_SIGNALS).toEqual(['SIGTERM', 'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGWINCH', 'SIGSTOP', 'SIGCONT', 'SIGKILL']);
+    expect(RELAYED_SIGNALS).toEqual([
+      'SIGTERM',
+      'SIGHUP',
+      'SIGINT',
+      'SIGQUIT',
+      'SIGUSR1',
+      'SIGUSR2',
+      'SIGALRM',
+      'SIGWINCH',
+      'SIGSTOP',
+      'SIGCONT',
+      'SIGKILL',
+    ]);
   });
 
   it('letterEvent: a command letter is a command, a signal letter a send', () => {
@@ -110,7 +130,11 @@ describe('control: over a real FIFO', () => {
       expect(sendControl(fifo, parseLetter('k')!)).toBe('sent');
       // a raw writer: junk bytes around a letter
       expect(writeFifo(fifo, 'zZ\n\x00u?')).toBe('written');
-      await waitFor(() => got.length >= 3, () => `3 letters, got ${JSON.stringify(got)}`, 2000);
+      await waitFor(
+        () => got.length >= 3,
+        () => `3 letters, got ${JSON.stringify(got)}`,
+        2000,
+      );
       expect(got).toEqual(['d', 'k', 'u']);
     } finally {
       reader.close();

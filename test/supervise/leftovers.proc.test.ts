@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exitOf, isAlive, pidsByArgv0, procStat, Sandbox, type StatusJson, waitFor, withSandbox } from '../helpers.js';
+import { exitOf, isAlive, pidsByArgv0, procStat, type Sandbox, type StatusJson, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -14,9 +14,24 @@ withSandbox((s) => (sb = s));
 /** A status.json as svrun writes it, with `over` planted in it. */
 const plant = (dir: string, over: Partial<StatusJson>): void => {
   const status = {
-    version: 1, name: 'web', type: 'longrun', supervisor: null, want: 'up', state: 'up', since: new Date().toISOString(),
-    pid: null, pidStart: null, startedAt: null, readyAt: null, restarts: 0, lastExit: null, log: null,
-    nextStartAt: null, lastError: null, cgroup: null, ...over,
+    version: 1,
+    name: 'web',
+    type: 'longrun',
+    supervisor: null,
+    want: 'up',
+    state: 'up',
+    since: new Date().toISOString(),
+    pid: null,
+    pidStart: null,
+    startedAt: null,
+    readyAt: null,
+    restarts: 0,
+    lastExit: null,
+    log: null,
+    nextStartAt: null,
+    lastError: null,
+    cgroup: null,
+    ...over,
   };
   sb.write(dir, 'supervise/status.json', JSON.stringify(status));
 };
@@ -48,12 +63,15 @@ describe('status.json is a hint, never an order to kill', () => {
     expect(sb.log('web')).not.toMatch(/stopping:/);
   });
 
-  it('a group whose leader is gone is not signalled unless its members prove to be the service\'s', async () => {
+  it("a group whose leader is gone is not signalled unless its members prove to be the service's", async () => {
     // sh leads a new session and exits; its child stays, alone, in sh's group
     const m = sb.marker('orphan');
     const sh = spawn('/bin/sh', ['-c', `${m} 1000 & exit 0`], { detached: true, stdio: 'ignore', env: sb.env });
     await exitOf(sh);
-    const [orphan] = await waitFor(() => { const p = pidsByArgv0(m); return p.length === 1 ? p : null; }, 'the orphan running');
+    const [orphan] = await waitFor(() => {
+      const p = pidsByArgv0(m);
+      return p.length === 1 ? p : null;
+    }, 'the orphan running');
     expect(procStat(orphan!)?.pgid).toBe(sh.pid);
     const dir = sb.service('web', `exec ${sb.marker('web')} 1000`, { 'timeout-kill': '300' });
     plant(dir, { pid: sh.pid!, pidStart: 0 }); // "born before everything there"
@@ -62,7 +80,7 @@ describe('status.json is a hint, never an order to kill', () => {
     expect(untouched(orphan!)).toBe(true);
   });
 
-  it('another service\'s real cgroup named as `cgroup` is left alone', async (ctx) => {
+  it("another service's real cgroup named as `cgroup` is left alone", async (ctx) => {
     const om = sb.marker('other');
     const other = sb.service('other', `exec ${om} 1000`);
     sb.svrun([other]);
@@ -106,7 +124,7 @@ describe('status.json is a hint, never an order to kill', () => {
 });
 
 describe('leftovers are found by what svkit made, not by what status.json says', () => {
-  it('with status.json saying nothing runs, leftovers in the service\'s own cgroup are still stopped before it starts again', async (ctx) => {
+  it("with status.json saying nothing runs, leftovers in the service's own cgroup are still stopped before it starts again", async (ctx) => {
     const m = sb.marker('stubborn');
     const dir = sb.service('st', `trap '' TERM; exec ${m} 1000`, { 'timeout-kill': '300' });
     const a = sb.svrun([dir]);

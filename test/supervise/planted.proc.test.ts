@@ -10,7 +10,7 @@ import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, u
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readOwner } from '../../src/supervise/owner.js';
-import { exitOf, pidsByArgv0, procStat, Sandbox, svrunPids, waitFor, withSandbox } from '../helpers.js';
+import { exitOf, pidsByArgv0, procStat, type Sandbox, svrunPids, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -33,8 +33,14 @@ const folder = (name: string) => (sup: string) => {
 };
 
 const PLANTS: Record<string, Plant> = {
-  'a folder at control': { plant: folder('control'), says: /svrun error: supervise\/control was a directory, not a FIFO: moved aside to control\..*\.not-a-fifo$/m },
-  'a folder at pid': { plant: folder('pid'), says: /svrun error: supervise\/pid was a directory, not a regular file: moved aside to pid\..*\.not-a-file$/m },
+  'a folder at control': {
+    plant: folder('control'),
+    says: /svrun error: supervise\/control was a directory, not a FIFO: moved aside to control\..*\.not-a-fifo$/m,
+  },
+  'a folder at pid': {
+    plant: folder('pid'),
+    says: /svrun error: supervise\/pid was a directory, not a regular file: moved aside to pid\..*\.not-a-file$/m,
+  },
   'a folder at status.json': {
     plant: folder('status.json'),
     says: /svrun error: supervise\/status\.json was a directory, not a regular file: moved aside to status\.json\..*\.not-a-file$/m,
@@ -54,7 +60,10 @@ const PLANTS: Record<string, Plant> = {
     },
     says: null,
   },
-  'a folder at reaper': { plant: folder('reaper'), says: /svrun error: reaper: supervise\/reaper was a directory, not a regular file: moved aside to reaper\..*\.not-a-file$/m },
+  'a folder at reaper': {
+    plant: folder('reaper'),
+    says: /svrun error: reaper: supervise\/reaper was a directory, not a regular file: moved aside to reaper\..*\.not-a-file$/m,
+  },
   'a reaper record naming a live process (pid 1)': { plant: (sup) => writeFileSync(join(sup, 'reaper'), init()), says: null },
   'a folder at log-pipe': {
     plant: folder('log-pipe'),
@@ -102,7 +111,11 @@ describe('planted before svrun starts', () => {
     expect(st.supervisor?.pid).toBe(sv.pid);
     expect(readFileSync(join(dir, 'supervise', 'pid'), 'utf8')).toBe(`${st.pid}\n`);
     putRight(dir, sv.pid!);
-    if (p.says) await waitFor(() => p.says!.test(logOf(dir, p)), () => `${p.says} in the log: ${logOf(dir, p)}`);
+    if (p.says)
+      await waitFor(
+        () => p.says!.test(logOf(dir, p)),
+        () => `${p.says} in the log: ${logOf(dir, p)}`,
+      );
     expect(logOf(dir, p)).not.toMatch(/E[A-Z]{3,}:/); // never a raw errno
     expect(sv.output()).toBe('');
     sv.kill('SIGTERM');
@@ -116,7 +129,11 @@ describe('planted before svrun starts', () => {
     const st = await sb.waitRunning('web', m);
     const r = await sb.svctl(['status', '--json', 'web']);
     expect(JSON.parse(r.stdout)[0]).toMatchObject({ state: 'up', supervised: true, pid: st.pid });
-    if (p.says) await waitFor(() => p.says!.test(logOf(dir, p)), () => `${p.says} in the log: ${logOf(dir, p)}`);
+    if (p.says)
+      await waitFor(
+        () => p.says!.test(logOf(dir, p)),
+        () => `${p.says} in the log: ${logOf(dir, p)}`,
+      );
     expect(await sb.svctl(['down', 'web'])).toMatchObject({ code: 0, stderr: '' });
     expect(pidsByArgv0(m)).toEqual([]);
     expect(svrunPids(dir)).toEqual([]);
@@ -147,7 +164,10 @@ describe('planted while svrun runs', () => {
   it('a folder in place of the control FIFO: svrun makes a new FIFO; svctl signal and down reach it', async () => {
     const { dir, m, sup, st } = await running();
     await folderForFifo(sup);
-    await sb.waitLog('web', /svrun error: supervise\/control was replaced by a directory \(moved aside to control\..*\.not-a-fifo\): a new FIFO made$/m);
+    await sb.waitLog(
+      'web',
+      /svrun error: supervise\/control was replaced by a directory \(moved aside to control\..*\.not-a-fifo\): a new FIFO made$/m,
+    );
     await waitFor(() => lstatSync(join(sup, 'control')).isFIFO(), 'a new control FIFO');
     expect(await sb.svctl(['signal', 'CONT', 'web'])).toMatchObject({ code: 0, stderr: '' });
     expect(await sb.svctl(['down', 'web'])).toMatchObject({ code: 0, stderr: '' });
@@ -164,25 +184,31 @@ describe('planted while svrun runs', () => {
     expect(svrunPids(dir)).toEqual([]);
   });
 
-  it.each(['pid', 'status.json'])('a folder in place of %s: moved aside, the file written again, status.json true all along', async (name) => {
-    const { sup, st } = await running();
-    // (again, if svrun wrote the file back between the two steps)
-    await waitFor(() => {
-      try {
-        rmSync(join(sup, name), { force: true });
-        folder(name)(sup);
-        return true;
-      } catch {
-        return false;
-      }
-    }, `a folder planted at ${name}`);
-    await sb.waitLog('web', new RegExp(`svrun error: supervise/${name.replace('.', '\\.')} was a directory, not a regular file: moved aside to `));
-    await waitFor(() => lstatSync(join(sup, name)).isFile(), `${name} a file again`);
-    expect(readFileSync(join(sup, 'pid'), 'utf8')).toBe(`${st.pid}\n`);
-    expect(sb.status('web')).toMatchObject({ state: 'up', pid: st.pid });
-    const r = await sb.svctl(['status', '--json', 'web']);
-    expect(JSON.parse(r.stdout)[0]).toMatchObject({ state: 'up', supervised: true, pid: st.pid });
-  });
+  it.each(['pid', 'status.json'])(
+    'a folder in place of %s: moved aside, the file written again, status.json true all along',
+    async (name) => {
+      const { sup, st } = await running();
+      // (again, if svrun wrote the file back between the two steps)
+      await waitFor(() => {
+        try {
+          rmSync(join(sup, name), { force: true });
+          folder(name)(sup);
+          return true;
+        } catch {
+          return false;
+        }
+      }, `a folder planted at ${name}`);
+      await sb.waitLog(
+        'web',
+        new RegExp(`svrun error: supervise/${name.replace('.', '\\.')} was a directory, not a regular file: moved aside to `),
+      );
+      await waitFor(() => lstatSync(join(sup, name)).isFile(), `${name} a file again`);
+      expect(readFileSync(join(sup, 'pid'), 'utf8')).toBe(`${st.pid}\n`);
+      expect(sb.status('web')).toMatchObject({ state: 'up', pid: st.pid });
+      const r = await sb.svctl(['status', '--json', 'web']);
+      expect(JSON.parse(r.stdout)[0]).toMatchObject({ state: 'up', supervised: true, pid: st.pid });
+    },
+  );
 });
 
 describe('svctl and a control "FIFO" that is not one', () => {
@@ -195,9 +221,23 @@ describe('svctl and a control "FIFO" that is not one', () => {
     const sup = join(dir, 'supervise');
     mkdirSync(join(sup, 'control'), { recursive: true });
     const status = {
-      version: 1, name: 'web', type: 'longrun', supervisor: { pid, pidStart: procStat(pid)!.start, startedAt: new Date().toISOString() },
-      want: 'up', state: 'up', since: new Date().toISOString(), pid: null, pidStart: null, startedAt: null, readyAt: null,
-      restarts: 0, lastExit: null, log: null, nextStartAt: null, lastError: null, cgroup: null,
+      version: 1,
+      name: 'web',
+      type: 'longrun',
+      supervisor: { pid, pidStart: procStat(pid)!.start, startedAt: new Date().toISOString() },
+      want: 'up',
+      state: 'up',
+      since: new Date().toISOString(),
+      pid: null,
+      pidStart: null,
+      startedAt: null,
+      readyAt: null,
+      restarts: 0,
+      lastExit: null,
+      log: null,
+      nextStartAt: null,
+      lastError: null,
+      cgroup: null,
     };
     writeFileSync(join(sup, 'status.json'), JSON.stringify(status));
     return { dir, sup };
@@ -216,7 +256,11 @@ describe('svctl and a control "FIFO" that is not one', () => {
     const { sup } = await fakeSupervised();
     const r = await sb.svctl(['down', '-t', '300', 'web']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`^svctl: web: still up after \\d+ ms \\(supervisor pid \\d+; ${join(sup, 'control')} is a directory, not its FIFO: nothing could be sent\\)\\n$`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^svctl: web: still up after \\d+ ms \\(supervisor pid \\d+; ${join(sup, 'control')} is a directory, not its FIFO: nothing could be sent\\)\\n$`,
+      ),
+    );
     expect(readdirSync(join(sup, 'control'))).toEqual([]);
   });
 });

@@ -12,9 +12,23 @@ import { exitText, type LastExit } from '../../src/vocabulary.js';
 describe('blankStatus', () => {
   it.each(['longrun', 'oneshot'] as const)('a %s never supervised: down, wanted down, since the epoch, nothing recorded', (type) => {
     expect(blankStatus('web', type)).toEqual({
-      version: 1, name: 'web', type, supervisor: null, want: 'down', state: 'down', since: '1970-01-01T00:00:00.000Z',
-      pid: null, pidStart: null, startedAt: null, readyAt: null, restarts: 0, lastExit: null, log: null,
-      nextStartAt: null, lastError: null, cgroup: null,
+      version: 1,
+      name: 'web',
+      type,
+      supervisor: null,
+      want: 'down',
+      state: 'down',
+      since: '1970-01-01T00:00:00.000Z',
+      pid: null,
+      pidStart: null,
+      startedAt: null,
+      readyAt: null,
+      restarts: 0,
+      lastExit: null,
+      log: null,
+      nextStartAt: null,
+      lastError: null,
+      cgroup: null,
     });
   });
 

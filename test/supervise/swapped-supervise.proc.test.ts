@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { every, exitOf, isAlive, pidsByArgv0, Sandbox, SVRUN, svrunPids, waitFor, withSandbox } from '../helpers.js';
+import { every, exitOf, isAlive, pidsByArgv0, type Sandbox, SVRUN, svrunPids, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -49,7 +49,10 @@ describe('supervise/ swapped while the service runs', () => {
       expect(up).toMatchObject({ code: 0, stderr: '' });
       // the supervisor put its folder back under its name, and said so
       await waitFor(() => lstatSync(join(dir, 'supervise')).isDirectory(), 'supervise/ put back');
-      await sb.waitLog('web', /svrun error: .*\/web\/supervise: it was moved to .*supervise\.real: put back; what was in its place: a symlink moved aside to supervise\..*\.replaced/);
+      await sb.waitLog(
+        'web',
+        /svrun error: .*\/web\/supervise: it was moved to .*supervise\.real: put back; what was in its place: a symlink moved aside to supervise\..*\.replaced/,
+      );
       expect(readdirSync(elsewhere)).toEqual([]); // nothing written through the planted symlink
       expect(pidsByArgv0(m)).toEqual([st.pid]);
       const down = await sb.svctl(['down', 'web']);
@@ -89,7 +92,10 @@ describe('supervise/ swapped while the service runs', () => {
         return false;
       }
     }, 'supervise/ removed');
-    await sb.waitLog('web', /svrun error: supervise: .*\/web\/supervise: removed while svrun ran: status\.json and the control FIFO are gone with it; stop this svrun \(SIGTERM\) and start it again$/m);
+    await sb.waitLog(
+      'web',
+      /svrun error: supervise: .*\/web\/supervise: removed while svrun ran: status\.json and the control FIFO are gone with it; stop this svrun \(SIGTERM\) and start it again$/m,
+    );
     expect(existsSync(join(dir, 'supervise'))).toBe(false);
     const r = await sb.svctl(['status', '--json', 'web']);
     expect(JSON.parse(r.stdout)[0]).toMatchObject({ supervised: false, heldBy: sv.pid });
@@ -114,7 +120,10 @@ describe('one run per service folder, whatever its supervise/', () => {
     const first = sb.svrun([dir]);
     const st = await sb.waitRunning('web', m);
     const state = sb.path('state');
-    const second = spawn(process.execPath, [SVRUN, dir], { env: { ...sb.env, SVKIT_STATE_DIR: state }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const second = spawn(process.execPath, [SVRUN, dir], {
+      env: { ...sb.env, SVKIT_STATE_DIR: state },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
     second.stderr.on('data', (d) => (err += d));
     expect(await exitOf(second)).toBe(100);
@@ -123,7 +132,7 @@ describe('one run per service folder, whatever its supervise/', () => {
     expect(existsSync(join(state, 'web', 'supervise', 'status.json'))).toBe(false);
   });
 
-  it('the lock is the kernel\'s, on the service folder: /proc/locks names svrun as its holder', async () => {
+  it("the lock is the kernel's, on the service folder: /proc/locks names svrun as its holder", async () => {
     const m = sb.marker('web');
     const dir = sb.service('web', `exec ${m} 1000`);
     const sv = sb.svrun([dir]);

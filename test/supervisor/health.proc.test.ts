@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { pidsByArgv0, reportFigures, ROOT, Sandbox, waitFor, withSandbox } from '../helpers.js';
+import { pidsByArgv0, reportFigures, ROOT, type Sandbox, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -45,7 +45,9 @@ describe('health checks', () => {
     const after = await sb.waitStatus('web', (s) => s.restarts >= 1, 'restarted after the checks failed', 8000);
     expect(after.lastExit).toMatchObject({ signal: 'SIGTERM', reason: 'unhealthy' });
     const log = await sb.waitLog('web', /svrun restarting in 0 ms\n/);
-    expect(log).toMatch(/ svrun health: failing: check exited 1\n(.*\n)*?\S+ svrun unhealthy: check failed 3 times\n\S+ svrun stopping: SIGTERM\n\S+ svrun killed by SIGTERM\n\S+ svrun restarting in 0 ms\n/);
+    expect(log).toMatch(
+      / svrun health: failing: check exited 1\n(.*\n)*?\S+ svrun unhealthy: check failed 3 times\n\S+ svrun stopping: SIGTERM\n\S+ svrun killed by SIGTERM\n\S+ svrun restarting in 0 ms\n/,
+    );
     // the passing checks before said nothing
     expect(log.match(/svrun health:/g)).toHaveLength(1);
     const readyAt = Date.parse(first.readyAt!);
@@ -99,15 +101,25 @@ describe('health checks', () => {
     sb.svrun([dir]);
     await sb.waitRunning('web', m);
     const seen = new Set<string>();
-    await sb.waitStatus('web', (st) => {
-      const h = st.health as { lastCheckAt: string | null } | null | undefined;
-      if (h?.lastCheckAt) seen.add(h.lastCheckAt);
-      return seen.size >= 4;
-    }, 'four health checks');
+    await sb.waitStatus(
+      'web',
+      (st) => {
+        const h = st.health as { lastCheckAt: string | null } | null | undefined;
+        if (h?.lastCheckAt) seen.add(h.lastCheckAt);
+        return seen.size >= 4;
+      },
+      'four health checks',
+    );
     const s = sb.status('web')!;
     expect(s).toMatchObject({ state: 'up', restarts: 0, health: { ok: true, failures: 0 } });
     expect(sb.log('web')).not.toMatch(/svrun (health|unhealthy)/);
-    expect(sb.log('web').trim().split('\n').map((l) => l.replace(/^\S+ /, ''))).toEqual([`svrun started pid ${s.pid}`, 'svrun ready']);
+    expect(
+      sb
+        .log('web')
+        .trim()
+        .split('\n')
+        .map((l) => l.replace(/^\S+ /, '')),
+    ).toEqual([`svrun started pid ${s.pid}`, 'svrun ready']);
   });
 
   it('without health-interval the check only gates readiness: health is null and it never runs once up', async () => {
@@ -145,10 +157,19 @@ describe('watchdog', () => {
   });
 
   it('a Node service that keeps its event loop free is not restarted over several watchdog periods', async () => {
-    const dir = nodeService('calm', "ready();\nsetInterval(() => {}, 1000);", { 'notification-fd': '3', watchdog: '600', 'timeout-kill': '300' });
+    const dir = nodeService('calm', 'ready();\nsetInterval(() => {}, 1000);', {
+      'notification-fd': '3',
+      watchdog: '600',
+      'timeout-kill': '300',
+    });
     sb.svrun([dir]);
     // up, without a restart, for three watchdog periods since it became ready
-    const s = await sb.waitStatus('calm', (x) => x.state === 'up' && x.readyAt !== null && Date.now() - Date.parse(x.readyAt) > 3 * 600, 'up for 3 watchdog periods', 8000);
+    const s = await sb.waitStatus(
+      'calm',
+      (x) => x.state === 'up' && x.readyAt !== null && Date.now() - Date.parse(x.readyAt) > 3 * 600,
+      'up for 3 watchdog periods',
+      8000,
+    );
     expect(s.restarts).toBe(0);
     expect(sb.status('calm')).toMatchObject({ state: 'up', restarts: 0, pid: s.pid, lastExit: null });
     expect(sb.log('calm')).not.toContain('watchdog');
@@ -174,7 +195,10 @@ describe('watchdog', () => {
 
   it('the service gets $SVKIT_WATCHDOG_MS', async () => {
     const m = sb.marker('env');
-    const dir = sb.service('env', `echo "$SVKIT_WATCHDOG_MS" > wd; echo >&3; exec ${m} 1000`, { 'notification-fd': '3', watchdog: '60000' });
+    const dir = sb.service('env', `echo "$SVKIT_WATCHDOG_MS" > wd; echo >&3; exec ${m} 1000`, {
+      'notification-fd': '3',
+      watchdog: '60000',
+    });
     sb.svrun([dir]);
     await sb.waitRunning('env', m);
     expect(sb.lines('services/env/wd')).toEqual(['60000']);
@@ -182,7 +206,7 @@ describe('watchdog', () => {
 });
 
 describe('a log/ logger', () => {
-  it('has neither the service\'s health checks nor its watchdog: it is not restarted while the service is', async () => {
+  it("has neither the service's health checks nor its watchdog: it is not restarted while the service is", async () => {
     const m = sb.marker('web');
     const dir = sb.service('web', `echo ready >&3; while :; do ${m} 0.1; echo beat >&3; done`, {
       'notification-fd': '3',
@@ -193,7 +217,12 @@ describe('a log/ logger', () => {
       'log/run': '#!/bin/sh\nexec cat > /dev/null\n',
     });
     sb.svrun([dir]);
-    const s = await sb.waitStatus('web', (x) => x.state === 'up' && x.readyAt !== null && Date.now() - Date.parse(x.readyAt) > 3 * 300, 'up for 3 watchdog periods', 8000);
+    const s = await sb.waitStatus(
+      'web',
+      (x) => x.state === 'up' && x.readyAt !== null && Date.now() - Date.parse(x.readyAt) > 3 * 300,
+      'up for 3 watchdog periods',
+      8000,
+    );
     expect(s.restarts).toBe(0);
     expect(sb.status('web')!.log).toMatchObject({ state: 'up', restarts: 0 });
     const logger = JSON.parse(readFileSync(join(dir, 'log', 'supervise', 'status.json'), 'utf8')) as { restarts: number; health: unknown };

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { prepareCgroupDirs, removeCgroupDirs } from '../../src/os/cgroup.js';
-import { control, exitOf, isAlive, pidsByArgv0, Sandbox, svrunPids, taskReaperPid, waitFor, withSandbox } from '../helpers.js';
+import { control, exitOf, isAlive, pidsByArgv0, type Sandbox, svrunPids, taskReaperPid, waitFor, withSandbox } from '../helpers.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */
 const SLOW = 10_000;
@@ -38,7 +38,15 @@ const steady = (name: string, files: Record<string, string> = {}) =>
 /** What a neighbour must still show: same run, same supervisor, same log. */
 const snapshot = (name: string) => {
   const s = sb.status(name)!;
-  return { pid: s.pid, pidStart: s.pidStart, startedAt: s.startedAt, restarts: s.restarts, state: s.state, supervisor: s.supervisor, log: sb.log(name) };
+  return {
+    pid: s.pid,
+    pidStart: s.pidStart,
+    startedAt: s.startedAt,
+    restarts: s.restarts,
+    state: s.state,
+    supervisor: s.supervisor,
+    log: sb.log(name),
+  };
 };
 
 /** The descriptors a process holds: fd number -> what it points at. */
@@ -82,7 +90,11 @@ describe('svrun hosting several services', () => {
     // the folder removed: its service is stopped and its supervision ends
     const gone = sb.status('gone')!;
     rmSync(join(sb.scan, 'gone'), { recursive: true, force: true });
-    await waitFor(() => pidsByArgv0(sb.marker('gone')).length === 0 && taskReaperPid(join(sb.scan, 'gone')) === null, () => `gone stopped: ${pidsByArgv0(sb.marker('gone'))} reaper ${taskReaperPid(join(sb.scan, 'gone'))} out ${host.output()}`, SLOW);
+    await waitFor(
+      () => pidsByArgv0(sb.marker('gone')).length === 0 && taskReaperPid(join(sb.scan, 'gone')) === null,
+      () => `gone stopped: ${pidsByArgv0(sb.marker('gone'))} reaper ${taskReaperPid(join(sb.scan, 'gone'))} out ${host.output()}`,
+      SLOW,
+    );
     expect(isAlive(gone.pid)).toBe(false);
 
     // meanwhile crashy kept crashing, in backoff of its own
@@ -110,7 +122,12 @@ describe('svrun hosting several services', () => {
     await sb.waitRunning('calm', sb.marker('calm'), SLOW);
     await sb.waitLog('calm', / out calm-hello\n/, SLOW);
     const before = snapshot('calm');
-    const hog = await sb.waitStatus('hog', (s) => (s.lastExit as { reason?: string } | null)?.reason === 'oom' && s.restarts >= 1, 'an OOM kill and a restart', SLOW);
+    const hog = await sb.waitStatus(
+      'hog',
+      (s) => (s.lastExit as { reason?: string } | null)?.reason === 'oom' && s.restarts >= 1,
+      'an OOM kill and a restart',
+      SLOW,
+    );
     expect(hog.supervisor!.pid).toBe(host.pid);
     expect(snapshot('calm')).toEqual(before);
     expect(isAlive(host.pid)).toBe(true);
@@ -120,7 +137,8 @@ describe('svrun hosting several services', () => {
 
   it('SIGKILL of the host: every service is stopped by its task reaper; svctl up --host then runs each once', async () => {
     const names = ['p', 'q', 'r'];
-    for (const n of names) sb.service(n, `trap '' TERM\n${sb.marker(`${n}-child`)} 1000 &\nexec ${sb.marker(n)} 1000`, { 'timeout-kill': '300' });
+    for (const n of names)
+      sb.service(n, `trap '' TERM\n${sb.marker(`${n}-child`)} 1000 &\nexec ${sb.marker(n)} 1000`, { 'timeout-kill': '300' });
     expect(await sb.svctl(['up', '--host'])).toMatchObject({ code: 0, stderr: '' });
     const host = sb.status('p')!.supervisor!.pid;
     for (const n of names) {
@@ -129,7 +147,11 @@ describe('svrun hosting several services', () => {
     }
     process.kill(host, 'SIGKILL');
     // TERM is ignored: SIGKILL after timeout-kill, by each reaper
-    await waitFor(() => names.every((n) => pidsByArgv0(sb.marker(n)).length === 0 && pidsByArgv0(sb.marker(`${n}-child`)).length === 0), 'every service gone', SLOW);
+    await waitFor(
+      () => names.every((n) => pidsByArgv0(sb.marker(n)).length === 0 && pidsByArgv0(sb.marker(`${n}-child`)).length === 0),
+      'every service gone',
+      SLOW,
+    );
 
     expect(await sb.svctl(['up', '--host'])).toMatchObject({ code: 0, stderr: '' });
     const again = sb.status('p')!.supervisor!.pid;
@@ -144,7 +166,11 @@ describe('svrun hosting several services', () => {
   });
 
   it('one task reaper serves the host: after a SIGKILL it stops every service at once, each on its own timeout-kill, and lets each go when done', async () => {
-    for (const [n, ms] of [['quick', 300], ['slow', 4000]] as const) sb.service(n, `trap '' TERM\nexec ${sb.marker(n)} 1000`, { 'timeout-kill': String(ms) });
+    for (const [n, ms] of [
+      ['quick', 300],
+      ['slow', 4000],
+    ] as const)
+      sb.service(n, `trap '' TERM\nexec ${sb.marker(n)} 1000`, { 'timeout-kill': String(ms) });
     steady('left');
     const host = sb.svrun(['quick', 'slow', 'left'].map((n) => join(sb.scan, n)));
     for (const n of ['quick', 'slow', 'left']) await sb.waitRunning(n, sb.marker(n), SLOW);
@@ -156,7 +182,11 @@ describe('svrun hosting several services', () => {
     expect(taskReaperPid(join(sb.scan, 'left'))).toBeNull();
     host.kill('SIGKILL');
     // quick is SIGKILLed after its 300 ms, while slow still has its 4 s: quick's folder is free at once
-    await waitFor(() => pidsByArgv0(sb.marker('quick')).length === 0 && taskReaperPid(join(sb.scan, 'quick')) === null, 'quick reaped', SLOW);
+    await waitFor(
+      () => pidsByArgv0(sb.marker('quick')).length === 0 && taskReaperPid(join(sb.scan, 'quick')) === null,
+      'quick reaped',
+      SLOW,
+    );
     expect(pidsByArgv0(sb.marker('slow'))).toHaveLength(1);
     expect(isAlive(reaper)).toBe(true);
     const again = sb.svrun([join(sb.scan, 'quick')]);
@@ -166,7 +196,7 @@ describe('svrun hosting several services', () => {
     await waitFor(() => pidsByArgv0(sb.marker('quick')).length === 0, 'quick reaped again', SLOW);
   });
 
-  it('each service holds fds 0, 1, 2 (and its notification fd) only, never a neighbour\'s pipe', async () => {
+  it("each service holds fds 0, 1, 2 (and its notification fd) only, never a neighbour's pipe", async () => {
     sb.service('n1', `echo ready >&3\nexec ${sb.marker('n1')} 1000`, { 'notification-fd': '3' });
     steady('n2');
     sb.service('n3', `exec ${sb.marker('n3')} 1000`);
@@ -181,7 +211,13 @@ describe('svrun hosting several services', () => {
     // the logger reads what n3 writes: they share one pipe, and no other service has it
     expect(fds['n3-log']!.get(0)).toBe(fds.n3!.get(1));
     const pipesOf = (n: string) => new Set([...fds[n]!.values()].filter((t) => t.startsWith('pipe:') || t.startsWith('socket:')));
-    for (const [a, b] of [['n1', 'n2'], ['n1', 'n3'], ['n2', 'n3'], ['n1', 'n3-log'], ['n2', 'n3-log']] as const) {
+    for (const [a, b] of [
+      ['n1', 'n2'],
+      ['n1', 'n3'],
+      ['n2', 'n3'],
+      ['n1', 'n3-log'],
+      ['n2', 'n3-log'],
+    ] as const) {
       for (const p of pipesOf(a)) expect(pipesOf(b).has(p), `${a} and ${b} share ${p}`).toBe(false);
     }
     host.kill('SIGTERM');
@@ -194,14 +230,20 @@ describe('svrun hosting several services', () => {
     const first = sb.svrun([join(sb.scan, 'l1'), join(sb.scan, 'l2')]);
     for (const n of ['l1', 'l2']) await sb.waitRunning(n, sb.marker(n), SLOW);
     const locked = await sb.svrunSync([join(sb.scan, 'l1'), join(sb.scan, 'l2')]);
-    expect(locked).toMatchObject({ code: 100, stderr: `svrun: l1 is already supervised by pid ${first.pid}\nsvrun: l2 is already supervised by pid ${first.pid}\n` });
+    expect(locked).toMatchObject({
+      code: 100,
+      stderr: `svrun: l1 is already supervised by pid ${first.pid}\nsvrun: l2 is already supervised by pid ${first.pid}\n`,
+    });
     const mixed = await sb.svrunSync([join(sb.scan, 'l1'), join(sb.scan, 'broken')]);
     expect(mixed.code).toBe(111);
     expect(mixed.stderr.split('\n').filter(Boolean)).toHaveLength(2);
     // one refused, one supervised until SIGTERM: 0
     const some = sb.svrun([join(sb.scan, 'broken'), join(sb.scan, 'ok'), join(sb.scan, 'ok')]);
     await sb.waitRunning('ok', sb.marker('ok'), SLOW);
-    await waitFor(() => some.output().split('\n').filter(Boolean).length === 2, () => `two refusals: ${some.output()}`);
+    await waitFor(
+      () => some.output().split('\n').filter(Boolean).length === 2,
+      () => `two refusals: ${some.output()}`,
+    );
     expect(some.output()).toContain(`svrun: ok is already supervised by pid ${some.pid}\n`); // the same folder twice
     some.kill('SIGTERM');
     expect(await exitOf(some)).toBe(0);
@@ -209,7 +251,7 @@ describe('svrun hosting several services', () => {
     expect(await exitOf(first)).toBe(0);
   });
 
-  it('a second SIGINT kills every service at once, as it would a lone svrun\'s', async () => {
+  it("a second SIGINT kills every service at once, as it would a lone svrun's", async () => {
     for (const n of ['t1', 't2']) sb.service(n, `trap '' TERM INT\nexec ${sb.marker(n)} 1000`, { 'timeout-kill': '60000' });
     const host = sb.svrun([join(sb.scan, 't1'), join(sb.scan, 't2')]);
     for (const n of ['t1', 't2']) await sb.waitRunning(n, sb.marker(n), SLOW);
@@ -222,7 +264,7 @@ describe('svrun hosting several services', () => {
 });
 
 describe('a refused hosted folder, as svctl reports it', () => {
-  it('svctl up --host names the folder the host refused with the host\'s line, and brings the others up', async () => {
+  it("svctl up --host names the folder the host refused with the host's line, and brings the others up", async () => {
     steady('fine');
     steady('taken');
     const other = sb.svrun([join(sb.scan, 'taken')]);

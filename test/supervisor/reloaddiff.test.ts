@@ -8,11 +8,33 @@ import type { ServiceDef } from '../../src/servicedir.js';
 import { RELOAD_SETTINGS, reloadDiff, type ReloadKind, type Snapshot } from '../../src/supervisor/reloaddiff.js';
 
 const DEF: ServiceDef = {
-  name: 'web', dir: '/srv/web', type: 'longrun', requires: ['db', 'cache'], down: false, run: '/srv/web/run', finish: null, stop: null,
-  check: '/srv/web/check', env: { A: '1', B: null }, notificationFd: null, timeoutReadyMs: 10000, timeoutKillMs: 7000, timeoutFinishMs: 5000,
-  downSignal: 'SIGTERM', restart: 'always', user: null, logRun: null, logRotation: { maxBytes: 1048576, keep: 10 }, template: false,
-  instance: null, healthIntervalMs: null, healthRetries: 3, healthTimeoutMs: 5000, watchdogMs: null,
-  limits: { memoryMax: null, cpuMax: null, pidsMax: null, nofile: null }, listen: [parseListenLine('127.0.0.1:80') as never],
+  name: 'web',
+  dir: '/srv/web',
+  type: 'longrun',
+  requires: ['db', 'cache'],
+  down: false,
+  run: '/srv/web/run',
+  finish: null,
+  stop: null,
+  check: '/srv/web/check',
+  env: { A: '1', B: null },
+  notificationFd: null,
+  timeoutReadyMs: 10000,
+  timeoutKillMs: 7000,
+  timeoutFinishMs: 5000,
+  downSignal: 'SIGTERM',
+  restart: 'always',
+  user: null,
+  logRun: null,
+  logRotation: { maxBytes: 1048576, keep: 10 },
+  template: false,
+  instance: null,
+  healthIntervalMs: null,
+  healthRetries: 3,
+  healthTimeoutMs: 5000,
+  watchdogMs: null,
+  limits: { memoryMax: null, cpuMax: null, pidsMax: null, nofile: null },
+  listen: [parseListenLine('127.0.0.1:80') as never],
 };
 const HELD: Snapshot = { def: DEF, files: { run: 'run@1', finish: null, check: 'check@1', logRun: null } };
 const withDef = (o: Partial<ServiceDef>): Snapshot => ({ ...HELD, def: { ...DEF, ...o } });
@@ -47,7 +69,11 @@ describe('reloadDiff: each setting changed alone', () => {
     ['log/config', withDef({ logRotation: { maxBytes: 4096, keep: 10 } }), 'live'],
   ])('%s -> %s', (file, next, kind) => {
     const d = reloadDiff(HELD, next);
-    expect(d).toEqual({ live: kind === 'live' ? [file] : [], restart: kind === 'restart' ? [file] : [], newSupervisor: kind === 'new-supervisor' ? [file] : [] });
+    expect(d).toEqual({
+      live: kind === 'live' ? [file] : [],
+      restart: kind === 'restart' ? [file] : [],
+      newSupervisor: kind === 'new-supervisor' ? [file] : [],
+    });
   });
 
   it('the table names every setting once (the docs list the same)', () => {
@@ -81,7 +107,10 @@ describe('reloadDiff: what is and is not a change', () => {
   });
 
   it('several at once, each in its list, in the table order', () => {
-    const next: Snapshot = { def: { ...DEF, timeoutKillMs: 1, downSignal: 'SIGHUP', env: {}, type: 'oneshot' }, files: { ...HELD.files, run: 'run@2' } };
+    const next: Snapshot = {
+      def: { ...DEF, timeoutKillMs: 1, downSignal: 'SIGHUP', env: {}, type: 'oneshot' },
+      files: { ...HELD.files, run: 'run@2' },
+    };
     expect(reloadDiff(HELD, next)).toEqual({ live: ['down-signal', 'timeout-kill'], restart: ['run', 'env'], newSupervisor: ['type'] });
   });
 });

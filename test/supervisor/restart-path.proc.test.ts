@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { control, exitOf, Sandbox, SVRUN, waitFor, withSandbox } from '../helpers.js';
+import { control, exitOf, type Sandbox, SVRUN, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -35,21 +35,28 @@ describe('the restart path', () => {
     }
   });
 
-  it.skipIf(!HAS_STRACE)('svrun never waits for the disk: no fsync of its files in its life, a restart included', async () => {
-    const dir = sb.service('web', 'exec sleep 1000');
-    const trace = sb.path('fsync.trace');
-    const traced = spawn('strace', ['-f', '-qq', '--seccomp-bpf', '-e', 'trace=fsync,fdatasync', '-o', trace, process.execPath, SVRUN, dir], {
-      env: sb.env,
-      stdio: 'ignore',
-    });
-    // (sb's cleanup kills strace and svrun should this fail: both carry the sandbox's token)
-    const first = await sb.waitStatus('web', (s) => s.state === 'up', 'up', 20_000);
-    process.kill(first.pid!, 'SIGKILL');
-    await sb.waitStatus('web', (s) => s.state === 'up' && s.restarts === 1, 'up again', 20_000);
-    control(dir, 'x');
-    expect(await exitOf(traced)).toBe(0);
-    // before: one fsync per status.json write (four here: up, starting, up, down); Node's own
-    // fsync of stdout and stderr at exit (EINVAL on /dev/null) is not svrun's
-    expect(readFileSync(trace, 'utf8')).not.toMatch(/f(data)?sync\((?![12]\))\d+\)/);
-  });
+  it.skipIf(!HAS_STRACE)(
+    'svrun never waits for the disk: no fsync of its files in its life, a restart included (needs strace)',
+    async () => {
+      const dir = sb.service('web', 'exec sleep 1000');
+      const trace = sb.path('fsync.trace');
+      const traced = spawn(
+        'strace',
+        ['-f', '-qq', '--seccomp-bpf', '-e', 'trace=fsync,fdatasync', '-o', trace, process.execPath, SVRUN, dir],
+        {
+          env: sb.env,
+          stdio: 'ignore',
+        },
+      );
+      // (sb's cleanup kills strace and svrun should this fail: both carry the sandbox's token)
+      const first = await sb.waitStatus('web', (s) => s.state === 'up', 'up', 20_000);
+      process.kill(first.pid!, 'SIGKILL');
+      await sb.waitStatus('web', (s) => s.state === 'up' && s.restarts === 1, 'up again', 20_000);
+      control(dir, 'x');
+      expect(await exitOf(traced)).toBe(0);
+      // before: one fsync per status.json write (four here: up, starting, up, down); Node's own
+      // fsync of stdout and stderr at exit (EINVAL on /dev/null) is not svrun's
+      expect(readFileSync(trace, 'utf8')).not.toMatch(/f(data)?sync\((?![12]\))\d+\)/);
+    },
+  );
 });

@@ -10,7 +10,7 @@ import { request } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, Sandbox, withSandbox } from '../helpers.js';
+import { ROOT, type Sandbox, withSandbox } from '../helpers.js';
 import { freePort, httpService } from '../sockets.js';
 
 let sb!: Sandbox;
@@ -45,7 +45,7 @@ describe('listen: what run gets', () => {
   it.each([
     ['in its cgroup', {}],
     ['without a cgroup (SVKIT_NO_CGROUP=1: the wrapper only sets LISTEN_PID)', { SVKIT_NO_CGROUP: '1' }],
-  ])('%s: fds 3 and 4 are the sockets, LISTEN_PID is run\'s own pid; check and finish get neither', async (_what, env) => {
+  ])("%s: fds 3 and 4 are the sockets, LISTEN_PID is run's own pid; check and finish get neither", async (_what, env) => {
     const port = await freePort();
     const addresses = ipv6 ? [`127.0.0.1:${port}`, `[::1]:${port}`] : [`127.0.0.1:${port}`, `127.0.0.1:${await freePort()}`];
     sb.service('web', `${RECORD(sb.path('run.txt'))}\nexec ${sb.marker('web')} 1000`, {
@@ -66,9 +66,9 @@ describe('listen: what run gets', () => {
     expect(fds!.trim()).toBe('3 4');
     // the service's own pid, after every wrapper exec'd: the process status.json names holds them
     expect(readlinkSync(`/proc/${s.pid}/fd/3`)).toMatch(/^socket:/);
-    expect(sb.lines('check.txt')[0]).toMatch(/^  \d+  \| $/);
+    expect(sb.lines('check.txt')[0]).toMatch(/^ {2}\d+ {2}\| $/);
     expect((await sb.svctl(['down', 'web'])).code).toBe(0);
-    expect(sb.lines('finish.txt')[0]).toMatch(/^  \d+  \| $/);
+    expect(sb.lines('finish.txt')[0]).toMatch(/^ {2}\d+ {2}\| $/);
     expect(sb.status('web')!.settings).toMatchObject({ listen: addresses });
   });
 });
@@ -87,7 +87,10 @@ describe('listen: an address in use', () => {
       const s = await sb.waitStatus('web', (st) => st.lastError !== null, 'the error recorded');
       expect(s.lastError).toBe(`listen: 127.0.0.1:${port}: bind: address in use`);
       expect(s.restarts).toBeGreaterThanOrEqual(1);
-      await sb.waitLog('web', new RegExp(`svrun error: listen: 127\\.0\\.0\\.1:${port}: bind: address in use\\n.* svrun restarting in \\d+ ms`));
+      await sb.waitLog(
+        'web',
+        new RegExp(`svrun error: listen: 127\\.0\\.0\\.1:${port}: bind: address in use\\n.* svrun restarting in \\d+ ms`),
+      );
     } finally {
       await new Promise<void>((resolve) => holder.close(() => resolve()));
     }
@@ -111,7 +114,11 @@ describe('listen: unix sockets', () => {
   it('a stale socket is replaced; the socket is 0666 and serves; the file goes with the supervisor', async () => {
     const path = sb.path('web.sock');
     // a socket file nobody listens on: its server was SIGKILLed
-    const stale = spawn(process.execPath, ['-e', "require('net').createServer().listen(process.argv[1], () => process.kill(process.pid, 'SIGKILL'))", path]);
+    const stale = spawn(process.execPath, [
+      '-e',
+      "require('net').createServer().listen(process.argv[1], () => process.kill(process.pid, 'SIGKILL'))",
+      path,
+    ]);
     await new Promise((resolve) => stale.once('exit', resolve));
     expect(lstatSync(path).isSocket()).toBe(true);
     await expect(get({ socketPath: path })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
@@ -125,7 +132,11 @@ describe('listen: unix sockets', () => {
 
   it.each([
     ['a regular file', (path: string) => writeFileSync(path, 'data\n'), /something that is not a socket is there; not replaced/],
-    ['a symlink (to a file elsewhere)', (path: string) => symlinkSync(sb.path('target'), path), /a symlink is there; not followed, not replaced/],
+    [
+      'a symlink (to a file elsewhere)',
+      (path: string) => symlinkSync(sb.path('target'), path),
+      /a symlink is there; not followed, not replaced/,
+    ],
     ['a symlink to nothing', (path: string) => symlinkSync(sb.path('nowhere'), path), /a symlink is there; not followed, not replaced/],
   ])('%s at the path: an error, retried; nothing touched', async (_what, plant, why) => {
     const path = sb.path('web.sock');
@@ -160,7 +171,7 @@ describe('client: listenFds()', () => {
 
   it.each<[string, Record<string, string>, 'self' | 'other', number[]]>([
     ['for this process: fds 3..', { LISTEN_FDS: '2', LISTEN_FDNAMES: 'web:web' }, 'self', [3, 4]],
-    ['for another process (a parent\'s, inherited): none', { LISTEN_FDS: '2', LISTEN_PID: '1' }, 'other', []],
+    ["for another process (a parent's, inherited): none", { LISTEN_FDS: '2', LISTEN_PID: '1' }, 'other', []],
     ['no LISTEN_FDS: none', {}, 'self', []],
     ['a LISTEN_FDS that is not a number: none', { LISTEN_FDS: 'two' }, 'self', []],
   ])('%s; the variables removed; the same list again', (_what, env, pidOf, fds) => {

@@ -123,7 +123,16 @@ describe('state: boot', () => {
 describe('state: spawned', () => {
   it('-> starting, logs "started pid 42"; ready is an event of its own (readiness.ts, also for ready on spawn)', () => {
     const m = new Machine(CFG).feed(boot(0), spawned(42, 250));
-    expect(m.core).toMatchObject({ state: 'starting', since: 0, pid: 42, pgid: 42, pidStart: 5042, startedAt: 250, readyAt: null, lastError: null });
+    expect(m.core).toMatchObject({
+      state: 'starting',
+      since: 0,
+      pid: 42,
+      pgid: 42,
+      pidStart: 5042,
+      startedAt: 250,
+      readyAt: null,
+      lastError: null,
+    });
     expect(m.logs).toEqual(['started pid 42']);
     expect(actionsOf(m.last)).toEqual([]);
   });
@@ -720,20 +729,34 @@ describe('state: oneshots (SPEC: run once per up, "up" while its effect holds; `
       table.push([restart, want, 'SIGKILL', 'failed', ['killed by SIGKILL', 'failed'], 1, 'run killed by SIGKILL']);
     }
   }
-  it.each(table)('restart %s, want %s, run %s -> %s, logs %j, svrun exits %i, never restarted', (restart, want, exit, state, logs, code, lastError) => {
-    const [c, sig] = exits[exit];
-    const m = oneshot(want, { restart }).feed(boot(0), spawned(100, 0), exited(c, sig, 700));
-    expect(m.logs).toEqual(logs);
-    expect(m.core).toMatchObject({ state, since: 700, pid: null, restarts: 0, nextStartAt: null, lastError, readyAt: state === 'up' ? 700 : null });
-    expect(actionsOf(m.last)).toEqual([{ type: 'cancel-timer', name: 'kill' }, { type: 'exit', code }]);
-    expect(count(m.all, 'spawn')).toBe(1);
-    // whatever else arrives before svrun is gone, it does not run again
-    m.feed(backoffDone(800), cmd('u', 900), cmd('o', 950));
-    expect(count(m.all, 'spawn')).toBe(1);
-    expect(m.core.state).toBe(state);
-  });
+  it.each(table)(
+    'restart %s, want %s, run %s -> %s, logs %j, svrun exits %i, never restarted',
+    (restart, want, exit, state, logs, code, lastError) => {
+      const [c, sig] = exits[exit];
+      const m = oneshot(want, { restart }).feed(boot(0), spawned(100, 0), exited(c, sig, 700));
+      expect(m.logs).toEqual(logs);
+      expect(m.core).toMatchObject({
+        state,
+        since: 700,
+        pid: null,
+        restarts: 0,
+        nextStartAt: null,
+        lastError,
+        readyAt: state === 'up' ? 700 : null,
+      });
+      expect(actionsOf(m.last)).toEqual([
+        { type: 'cancel-timer', name: 'kill' },
+        { type: 'exit', code },
+      ]);
+      expect(count(m.all, 'spawn')).toBe(1);
+      // whatever else arrives before svrun is gone, it does not run again
+      m.feed(backoffDone(800), cmd('u', 900), cmd('o', 950));
+      expect(count(m.all, 'spawn')).toBe(1);
+      expect(m.core.state).toBe(state);
+    },
+  );
 
-  it('a finish file is a longrun\'s: a oneshot\'s exit goes straight to its outcome', () => {
+  it("a finish file is a longrun's: a oneshot's exit goes straight to its outcome", () => {
     const m = oneshot('up', { hasFinish: true }).feed(boot(0), spawned(100, 0), exited(0, null, 500));
     expect(count(m.all, 'run-finish')).toBe(0);
     expect(m.core.state).toBe('up');
@@ -824,7 +847,7 @@ describe('state: oneshots (SPEC: run once per up, "up" while its effect holds; `
   // `stopping`, and step() takes a stray stop-done there as the end of `stop`
   // (down, with run's pid still on record). The interpreter never sends one
   // then (run-stop is only issued at boot with nothing running); reported.
-  describe('stop-done only ends a oneshot\'s stop', () => {
+  describe("stop-done only ends a oneshot's stop", () => {
     it.each<[string, () => Machine]>([
       ['a oneshot that is up', () => oneshot('up', {}, true)],
       ['a oneshot whose run runs', () => oneshot('up').feed(boot(0), spawned(100, 0))],
@@ -842,7 +865,6 @@ describe('state: oneshots (SPEC: run once per up, "up" while its effect holds; `
 });
 
 describe('state: invariants over random event sequences', () => {
-
   const sweep = (seed: number, steps: number) => {
     const rnd = prng(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
@@ -878,7 +900,23 @@ describe('state: invariants over random event sequences', () => {
       const type: Event['type'] =
         expected.length > 0 && rnd() < 0.7
           ? pick(expected)
-          : pick(['boot', 'command', 'send', 'terminate', 'kill-now', 'spawned', 'spawn-failed', 'ready', 'exited', 'group-empty', 'kill-timeout', 'finish-done', 'stop-done', 'backoff-done', 'error'] as const);
+          : pick([
+              'boot',
+              'command',
+              'send',
+              'terminate',
+              'kill-now',
+              'spawned',
+              'spawn-failed',
+              'ready',
+              'exited',
+              'group-empty',
+              'kill-timeout',
+              'finish-done',
+              'stop-done',
+              'backoff-done',
+              'error',
+            ] as const);
       let event: Event;
       switch (type) {
         case 'command':
@@ -895,9 +933,10 @@ describe('state: invariants over random event sequences', () => {
           event = { type, error: 'EIO', at };
           break;
         case 'exited':
-          event = rnd() < 0.3
-            ? { type, code: null, signal: pick(['SIGKILL', 'SIGTERM', 'SIGSEGV'] as const), groupEmpty: rnd() < 0.7, at }
-            : { type, code: pick([0, 1, 2, 125, 255]), signal: null, groupEmpty: rnd() < 0.7, at };
+          event =
+            rnd() < 0.3
+              ? { type, code: null, signal: pick(['SIGKILL', 'SIGTERM', 'SIGSEGV'] as const), groupEmpty: rnd() < 0.7, at }
+              : { type, code: pick([0, 1, 2, 125, 255]), signal: null, groupEmpty: rnd() < 0.7, at };
           break;
         case 'finish-done':
         case 'stop-done':
@@ -929,14 +968,20 @@ describe('state: invariants over random event sequences', () => {
       for (const fx of r.effects) {
         if (fx.type === 'exit') {
           // a oneshot's svrun also exits once its effect holds (up), and says "failed" in its code
-          check(core.state === 'down' || core.state === 'failed' || (cfg.oneshot === true && core.state === 'up'), 'exit only when down or failed (or a oneshot up)');
+          check(
+            core.state === 'down' || core.state === 'failed' || (cfg.oneshot === true && core.state === 'up'),
+            'exit only when down or failed (or a oneshot up)',
+          );
           check(core.exiting, 'exit only when exiting');
           check(fx.code === (cfg.oneshot && core.state === 'failed' ? 1 : 0), 'exit code 0, or 1 for a failed oneshot');
         }
         if (cfg.oneshot) {
           check(fx.type !== 'run-finish', 'a oneshot has no finish');
           check(fx.type !== 'timer' || fx.name !== 'backoff', 'a oneshot never backs off');
-          check(fx.type !== 'run-stop' || (event.type === 'boot' && core.want === 'down' && cfg.hasStop === true), 'stop runs only for a down transaction with a stop file');
+          check(
+            fx.type !== 'run-stop' || (event.type === 'boot' && core.want === 'down' && cfg.hasStop === true),
+            'stop runs only for a down transaction with a stop file',
+          );
           if (fx.type === 'run-stop') stopRuns += 1;
           if (fx.type === 'spawn') {
             // never restarted: run starts only at boot (a stray second boot aside, which no interpreter sends)
@@ -982,7 +1027,7 @@ describe('state: invariants over random event sequences', () => {
     expect(seen.size).toBeGreaterThanOrEqual(5);
     expect(oneshotSpawns).toBeGreaterThan(0);
   });
-  it('the seeds together visit all 7 states, and run oneshots\' stop', () => {
+  it("the seeds together visit all 7 states, and run oneshots' stop", () => {
     let stopRuns = 0;
     for (const seed of seeds) {
       const r = sweep(seed, 2000);
@@ -1038,7 +1083,12 @@ describe('state: health checks while up', () => {
     expect(m.logs).toEqual([]); // still failing: no news
     m.feed(healthDue(370), fail(380));
     expect(m.logs).toEqual(['unhealthy: check failed 3 times', 'stopping: SIGTERM']);
-    expect(m.core).toMatchObject({ state: 'stopping', stopRequested: false, endReason: 'unhealthy', health: { ok: false, failures: 3, lastCheckAt: 380 } });
+    expect(m.core).toMatchObject({
+      state: 'stopping',
+      stopRequested: false,
+      endReason: 'unhealthy',
+      health: { ok: false, failures: 3, lastCheckAt: 380 },
+    });
     expect(signalsOf(m.last)).toEqual(['SIGTERM', 'SIGCONT']);
     expect(m.last).toContainEqual({ type: 'cancel-timer', name: 'health' });
     expect(m.last).not.toContainEqual({ type: 'timer', name: 'health', ms: 100 });
@@ -1098,7 +1148,7 @@ describe('state: health checks while up', () => {
     expect(m.last).toEqual([]);
   });
 
-  it('checks are not run while starting (readiness polling is the interpreter\'s) nor after a stop', () => {
+  it("checks are not run while starting (readiness polling is the interpreter's) nor after a stop", () => {
     const m = reach('starting', HEALTH).feed(healthDue(10), fail(20));
     expect(m.all.filter((e) => e.type === 'run-health-check')).toEqual([]);
     expect(m.core.health).toBeNull();
@@ -1147,12 +1197,17 @@ describe('state: watchdog', () => {
 });
 
 describe('state: health and watchdog over random event sequences', () => {
-
   const ends = { unhealthy: 0, watchdog: 0 };
   const sweep = (seed: number): void => {
     const rnd = prng(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
-    const cfg: Config = { ...CFG, restart: pick(['always', 'on-failure', 'never'] as const), healthIntervalMs: 100, healthRetries: pick([1, 2, 3]), watchdogMs: 300 };
+    const cfg: Config = {
+      ...CFG,
+      restart: pick(['always', 'on-failure', 'never'] as const),
+      healthIntervalMs: 100,
+      healthRetries: pick([1, 2, 3]),
+      watchdogMs: 300,
+    };
     let core = initialCore('up', 0);
     const armed = new Set<TimerName>();
     let checking = false;
@@ -1180,21 +1235,28 @@ describe('state: health and watchdog over random event sequences', () => {
       else check((armed.has('health') || checking) && armed.has('watchdog'), 'health timer or check, and the watchdog, armed while up');
       if (r.effects.some((e) => e.type === 'log' && e.event.kind === 'unhealthy')) ends.unhealthy += 1;
       if (r.effects.some((e) => e.type === 'log' && e.event.kind === 'watchdog')) ends.watchdog += 1;
-      if (prev.lastExit !== core.lastExit && core.lastExit?.reason) check(prev.endReason === core.lastExit.reason, 'reason = why svrun ended the run');
+      if (prev.lastExit !== core.lastExit && core.lastExit?.reason)
+        check(prev.endReason === core.lastExit.reason, 'reason = why svrun ended the run');
       // what the interpreter could report next
       at += Math.floor(rnd() * 400);
       const next: Event[] = [];
       for (const fx of r.effects) if (fx.type === 'spawn') next.push({ type: 'spawned', pid: pid++, pidStart: null, at });
       if (core.state === 'starting') next.push({ type: 'ready', at });
-      if (core.state === 'up' || core.state === 'backoff' || core.state === 'starting') next.push({ type: 'reconfigured', restart: rnd() < 0.3, at });
+      if (core.state === 'up' || core.state === 'backoff' || core.state === 'starting')
+        next.push({ type: 'reconfigured', restart: rnd() < 0.3, at });
       if (core.state === 'up') {
         next.push({ type: 'heartbeat', at }, { type: 'command', cmd: pick(['d', 'u'] as const), at });
         if (rnd() < 0.1) next.push({ type: 'exited', code: pick([0, 1]), signal: null, groupEmpty: true, at });
       }
-      if (checking) next.push({ type: 'health-result', ok: rnd() < 0.6, detail: 'exited 1', at }, { type: 'health-result', ok: rnd() < 0.6, detail: 'exited 1', at });
+      if (checking)
+        next.push(
+          { type: 'health-result', ok: rnd() < 0.6, detail: 'exited 1', at },
+          { type: 'health-result', ok: rnd() < 0.6, detail: 'exited 1', at },
+        );
       if (armed.has('health') && !checking) next.push({ type: 'health-due', at });
       if (armed.has('watchdog')) next.push({ type: 'watchdog-timeout', at });
-      if (core.state === 'stopping') next.push(core.mainAlive ? { type: 'exited', code: null, signal: 'SIGTERM', groupEmpty: true, at } : { type: 'group-empty', at });
+      if (core.state === 'stopping')
+        next.push(core.mainAlive ? { type: 'exited', code: null, signal: 'SIGTERM', groupEmpty: true, at } : { type: 'group-empty', at });
       if (armed.has('backoff')) next.push({ type: 'backoff-done', at });
       if (core.state === 'down' || core.state === 'failed') next.push({ type: 'command', cmd: 'u', at });
       event = pick(next);
@@ -1223,7 +1285,12 @@ describe('state: reload (command l, then reconfigured with the new settings)', (
     const m = reach('up', { healthIntervalMs: 1000, watchdogMs: 5000 });
     m.core = { ...m.core, health: { ok: true, failures: 2, lastCheckAt: 400 } };
     const next = step(m.core, reconfigured(false, 700), cfgWith({ healthIntervalMs: 2000, watchdogMs: 9000 }), signalNumber);
-    expect([next.core.state, next.core.pid, next.core.lastBeatAt, next.core.health]).toEqual(['up', 100, 700, { ok: true, failures: 0, lastCheckAt: null }]);
+    expect([next.core.state, next.core.pid, next.core.lastBeatAt, next.core.health]).toEqual([
+      'up',
+      100,
+      700,
+      { ok: true, failures: 0, lastCheckAt: null },
+    ]);
     expect(actionsOf(next.effects)).toEqual([
       { type: 'cancel-timer', name: 'health' },
       { type: 'cancel-health-check' },
@@ -1255,7 +1322,8 @@ describe('state: reload (command l, then reconfigured with the new settings)', (
     const next = step(m.core, reconfigured(restart, 3000), cfgWith({ downSignal: 'SIGHUP' }), signalNumber);
     expect(next.core.state).toBe(to);
     expect(signalsOf(next.effects)).toEqual(signals);
-    if (from === 'backoff' && restart) expect(actionsOf(next.effects)).toEqual([{ type: 'cancel-timer', name: 'backoff' }, { type: 'spawn' }]);
+    if (from === 'backoff' && restart)
+      expect(actionsOf(next.effects)).toEqual([{ type: 'cancel-timer', name: 'backoff' }, { type: 'spawn' }]);
   });
 
   it('a restart for a reload: stopped, then started again at once as a fresh start, still wanted up, not counted as a restart', () => {

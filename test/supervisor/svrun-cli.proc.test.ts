@@ -5,7 +5,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT_OK, EXIT_USAGE } from '../../src/defaults.js';
-import { exitOf, isAlive, ROOT, Sandbox, SVRUN, waitFor, withSandbox } from '../helpers.js';
+import { exitOf, isAlive, ROOT, type Sandbox, SVRUN, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -18,7 +18,17 @@ describe('svrun --help', () => {
     expect(r.code).toBe(EXIT_OK);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^usage: svrun \[--log file\|stdout\] .* DIR\.\.\.\n\n/);
-    for (const part of ['Options:', '--want down', 'The service folder', 'notification-fd', 'Exit codes:', '  100  ', '  111  ', 'SVKIT_STATE_DIR', 'docs/svrun.md']) {
+    for (const part of [
+      'Options:',
+      '--want down',
+      'The service folder',
+      'notification-fd',
+      'Exit codes:',
+      '  100  ',
+      '  111  ',
+      'SVKIT_STATE_DIR',
+      'docs/svrun.md',
+    ]) {
       expect(r.stdout).toContain(part);
     }
     for (const line of r.stdout.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
@@ -62,7 +72,10 @@ describe.skipIf(!hasScript)('svrun in a terminal (needs script(1))', () => {
     const dir = sb.service('web', `echo hello-terminal; echo oops >&2; exec ${m} 1000`);
     const tty = onTerminal(dir);
     const st = await sb.waitRunning('web', m, 10_000);
-    await waitFor(() => / err oops\r?\n/.test(tty.shown()), () => `the lines on the terminal: ${JSON.stringify(tty.shown())}`);
+    await waitFor(
+      () => / err oops\r?\n/.test(tty.shown()),
+      () => `the lines on the terminal: ${JSON.stringify(tty.shown())}`,
+    );
     const shown = tty.shown().replace(/\r/g, '');
     for (const re of [/svrun started pid \d+\n/, / out hello-terminal\n/, / err oops\n/]) {
       const line = shown.split('\n').find((l) => re.test(`${l}\n`))!;

@@ -5,19 +5,21 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exitOf, isAlive, pidsByArgv0, pressCtrlCUntilExit, Sandbox, SVRUN, taskReaperPid, waitFor, withSandbox } from '../helpers.js';
+import { exitOf, isAlive, pidsByArgv0, pressCtrlCUntilExit, type Sandbox, SVRUN, taskReaperPid, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
 
 describe('svrun robustness', () => {
-  it('a supervisor stopped (Ctrl-Z) past the lock staleness still owns its service: a second svrun exits 100', async () => {
+  /** A `web` svrun stopped (Ctrl-Z) with its lock untouched for a minute and `spoil` done: a second svrun still exits 100. */
+  const refusedWhileStopped = async (spoil: (dir: string) => void) => {
     const m = sb.marker('web');
     const dir = sb.service('web', `exec ${m} 1000`);
     const a = sb.svrun([dir]);
     await sb.waitRunning('web', m);
     a.kill('SIGSTOP');
     try {
+      spoil(dir);
       const old = new Date(Date.now() - 60_000);
       utimesSync(join(dir, 'supervise', 'lock'), old, old); // as if it had not touched its lock for a minute
       const r = await sb.svrunSync([dir]);
@@ -27,32 +29,25 @@ describe('svrun robustness', () => {
       a.kill('SIGCONT');
     }
     expect(pidsByArgv0(m)).toHaveLength(1);
-  });
+  };
 
-  it('a stopped supervisor whose status.json is lost still owns its service: the lock names it, a second svrun exits 100', async () => {
-    const m = sb.marker('web');
-    const dir = sb.service('web', `exec ${m} 1000`);
-    const a = sb.svrun([dir]);
-    await sb.waitRunning('web', m);
-    a.kill('SIGSTOP');
-    try {
-      // no owner in status.json and an old lock: only the lock's own owner file says who holds it
-      rmSync(join(dir, 'supervise', 'status.json'));
-      const old = new Date(Date.now() - 60_000);
-      utimesSync(join(dir, 'supervise', 'lock'), old, old);
-      const r = await sb.svrunSync([dir]);
-      expect(r.code).toBe(100);
-      expect(r.stderr).toBe(`svrun: web is already supervised by pid ${a.pid}\n`);
-    } finally {
-      a.kill('SIGCONT');
-    }
-    expect(pidsByArgv0(m)).toHaveLength(1);
-  });
+  it('a supervisor stopped (Ctrl-Z) past the lock staleness still owns its service: a second svrun exits 100', () =>
+    refusedWhileStopped(() => {}));
+
+  it('a stopped supervisor whose status.json is lost still owns its service: the lock names it, a second svrun exits 100', () =>
+    // no owner in status.json and an old lock: only the lock's own owner file says who holds it
+    refusedWhileStopped((dir) => rmSync(join(dir, 'supervise', 'status.json'))));
 
   it.each([
     ['removed', (lock: string) => rmSync(lock, { recursive: true })],
-    ['replaced by a lock that names no one', (lock: string) => (rmSync(lock, { recursive: true }), mkdirSync(lock))],
-  ])('a lock %s behind svrun\'s back is taken back, the service untouched', async (_what, spoil) => {
+    [
+      'replaced by a lock that names no one',
+      (lock: string) => {
+        rmSync(lock, { recursive: true });
+        mkdirSync(lock);
+      },
+    ],
+  ])("a lock %s behind svrun's back is taken back, the service untouched", async (_what, spoil) => {
     const m = sb.marker('web');
     const dir = sb.service('web', `exec ${m} 1000`);
     const a = sb.svrun([dir]);
@@ -71,7 +66,10 @@ describe('svrun robustness', () => {
   });
 
   it('with a log/ logger, a failing oneshot still exits 1 and svrun cleans up after itself', async () => {
-    const dir = sb.service('o', 'echo migrating; while [ ! -e go ]; do sleep 0.01; done; exit 3', { type: 'oneshot', 'log/run': '#!/bin/sh\nexec cat >> out.txt\n' });
+    const dir = sb.service('o', 'echo migrating; while [ ! -e go ]; do sleep 0.01; done; exit 3', {
+      type: 'oneshot',
+      'log/run': '#!/bin/sh\nexec cat >> out.txt\n',
+    });
     const sv = sb.svrun([dir]);
     // its cgroup (where there is one) seen while run runs: its removal is checked below
     const running = await sb.waitStatus('o', (s) => s.state === 'starting' && s.pid !== null, 'run running', 10_000);
@@ -119,7 +117,10 @@ describe('svrun robustness', () => {
     try {
       // nobody reads svrun's stdout: back-pressure reaches the service, which waits in write()
       // blocked in write(): on svrun's pipe (a socketpair: sock_alloc_send_pskb)
-      await waitFor(() => pidsByArgv0(seq).some((p) => /pipe_write$|sock_alloc_send/.test(readFileSync(`/proc/${p}/wchan`, 'utf8'))), 'seq to block on its output');
+      await waitFor(
+        () => pidsByArgv0(seq).some((p) => /pipe_write$|sock_alloc_send/.test(readFileSync(`/proc/${p}/wchan`, 'utf8'))),
+        'seq to block on its output',
+      );
       sv.stdout.resume();
       await waitFor(() => text.includes(`f | out ${N}\n`), 'the last line', 20_000);
       const lines = text.split('\n').filter((l) => l.startsWith('f | out '));

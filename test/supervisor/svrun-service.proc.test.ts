@@ -3,7 +3,7 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exitOf, pidsByArgv0, Sandbox, waitFor, withSandbox } from '../helpers.js';
+import { exitOf, pidsByArgv0, type Sandbox, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -37,7 +37,10 @@ describe('readiness', () => {
       check: '#!/bin/bash\necho checked >> checks.txt\n[ -e listening ]\n',
     });
     sb.svrun([dir]);
-    await waitFor(() => existsSync(join(dir, 'checks.txt')) && readFileSync(join(dir, 'checks.txt'), 'utf8').split('\n').length > 2, 'two checks');
+    await waitFor(
+      () => existsSync(join(dir, 'checks.txt')) && readFileSync(join(dir, 'checks.txt'), 'utf8').split('\n').length > 2,
+      'two checks',
+    );
     expect(sb.status('web')).toMatchObject({ state: 'starting' });
     writeFileSync(join(dir, 'go'), '');
     const up = await sb.waitStatus('web', (s) => s.state === 'up', 'up via check');
@@ -124,7 +127,10 @@ describe('environment and identity', () => {
     } finally {
       delete process.env.INHERITED;
     }
-    await waitFor(() => existsSync(join(dir, 'env.txt')) && readFileSync(join(dir, 'env.txt'), 'utf8').includes('SVKIT_SERVICE'), 'env.txt');
+    await waitFor(
+      () => existsSync(join(dir, 'env.txt')) && readFileSync(join(dir, 'env.txt'), 'utf8').includes('SVKIT_SERVICE'),
+      'env.txt',
+    );
     const env = readFileSync(join(dir, 'env.txt'), 'utf8');
     expect(env).toContain('GREETING=hello world\n');
     expect(env).not.toContain('INHERITED=');

@@ -28,7 +28,12 @@ describe.skipIf(!hasTmux)('svrun in a terminal (needs tmux)', () => {
     ['one service', ['web']],
     ['a host of two (each line labelled with its service)', ['web', 'api']],
   ])('%s: Ctrl-Z stops svrun and its services, fg continues them, Ctrl-C stops everything', async (_what, names) => {
-    const services = names.map((n) => ({ n, m: sb.marker(n), g: sb.marker(`${n}-child`), dir: sb.service(n, `echo ${n}-hello; ${sb.marker(`${n}-child`)} 1000 & exec ${sb.marker(n)} 1000`) }));
+    const services = names.map((n) => ({
+      n,
+      m: sb.marker(n),
+      g: sb.marker(`${n}-child`),
+      dir: sb.service(n, `echo ${n}-hello; ${sb.marker(`${n}-child`)} 1000 & exec ${sb.marker(n)} 1000`),
+    }));
     tmux('new-session', '-d', '-s', 'sv', '-x', '160', '-y', '40', 'bash --norc --noprofile');
     keys(`exec 2>&1; ${process.execPath} ${SVRUN} ${services.map((s) => s.dir).join(' ')}`, 'Enter');
     const pids: number[] = [];
@@ -41,15 +46,25 @@ describe.skipIf(!hasTmux)('svrun in a terminal (needs tmux)', () => {
     }
     const all = () => [sv, ...pids].map(state).join(' ');
     if (names.length > 1) {
-      for (const n of names) await waitFor(() => new RegExp(`^${n} \\| \\S+ out ${n}-hello$`, 'm').test(tmux('capture-pane', '-p', '-t', 'sv')), `${n}'s line labelled on the terminal`);
+      for (const n of names)
+        await waitFor(
+          () => new RegExp(`^${n} \\| \\S+ out ${n}-hello$`, 'm').test(tmux('capture-pane', '-p', '-t', 'sv')),
+          `${n}'s line labelled on the terminal`,
+        );
     }
 
     keys('C-z');
-    await waitFor(() => [sv, ...pids].every((p) => state(p) === 'T'), () => `all stopped: ${all()}`);
+    await waitFor(
+      () => [sv, ...pids].every((p) => state(p) === 'T'),
+      () => `all stopped: ${all()}`,
+    );
     await waitFor(() => /Stopped/.test(tmux('capture-pane', '-p', '-t', 'sv')), 'the shell to report the stopped job');
 
     keys('fg', 'Enter');
-    await waitFor(() => [sv, ...pids].every((p) => state(p) === 'S'), () => `all running: ${all()}`);
+    await waitFor(
+      () => [sv, ...pids].every((p) => state(p) === 'S'),
+      () => `all running: ${all()}`,
+    );
     for (const [i, s] of services.entries()) expect(sb.status(s.n)!.pid).toBe(pids[2 * i]); // nothing restarted
 
     keys('C-c');

@@ -18,7 +18,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { control, exitOf, isAlive, Sandbox, waitFor, withSandbox } from '../helpers.js';
+import { control, exitOf, isAlive, type Sandbox, waitFor, withSandbox } from '../helpers.js';
 import { readStatus } from '../../src/supervise/status.js';
 
 let sb!: Sandbox;
@@ -43,7 +43,10 @@ describe('svrun writes nothing through a planted symlink', () => {
     symlinkSync(shadow, join(dir, 'log', 'current'));
     sb.svrun([dir]);
     await sb.waitStatus('web', (s) => s.state === 'up', 'up');
-    await waitFor(() => lstatSync(join(dir, 'log', 'current')).isFile() && /out hello$/m.test(sb.log('web')), 'hello in a regular log/current');
+    await waitFor(
+      () => lstatSync(join(dir, 'log', 'current')).isFile() && /out hello$/m.test(sb.log('web')),
+      'hello in a regular log/current',
+    );
     expect(sb.log('web')).toMatch(/svrun error: log: .*current: a symlink, not a regular file: moved aside to current\..*\.not-a-file$/m);
     expect(readFileSync(shadow, 'utf8')).toBe(SECRET);
     const aside = readdirSync(join(dir, 'log')).filter((f) => f.endsWith('.not-a-file'));
@@ -57,7 +60,10 @@ describe('svrun writes nothing through a planted symlink', () => {
     execFileSync('mkfifo', [join(dir, 'log', 'current')]);
     sb.svrun([dir]);
     await sb.waitStatus('web', (s) => s.state === 'up', 'up (svrun not stuck opening the FIFO)');
-    await waitFor(() => lstatSync(join(dir, 'log', 'current')).isFile() && /out hello$/m.test(sb.log('web')), 'hello in a regular log/current');
+    await waitFor(
+      () => lstatSync(join(dir, 'log', 'current')).isFile() && /out hello$/m.test(sb.log('web')),
+      'hello in a regular log/current',
+    );
     expect(sb.log('web')).toMatch(/current: a FIFO, not a regular file: moved aside/);
   });
 
@@ -73,7 +79,7 @@ describe('svrun writes nothing through a planted symlink', () => {
     expect(readFileSync(shadow, 'utf8')).toBe(SECRET);
   });
 
-  it("supervise/status.json.PID.tmp -> a file elsewhere: the next status write neither truncates nor fills it", async () => {
+  it('supervise/status.json.PID.tmp -> a file elsewhere: the next status write neither truncates nor fills it', async () => {
     const shadow = victim();
     const dir = sb.service('web', 'exec sleep 1000');
     const sv = sb.svrun([dir]);
@@ -84,7 +90,7 @@ describe('svrun writes nothing through a planted symlink', () => {
     expect(readFileSync(shadow, 'utf8')).toBe(SECRET);
   });
 
-  it('control as a symlink or a regular file: replaced by svrun\'s own FIFO, the target untouched', async () => {
+  it("control as a symlink or a regular file: replaced by svrun's own FIFO, the target untouched", async () => {
     // (this one held before the change too: ensureFifo looked with lstat; kept as a guard)
     const shadow = victim();
     for (const [name, plant] of [
@@ -105,7 +111,7 @@ describe('svrun writes nothing through a planted symlink', () => {
 });
 
 describe('a symlinked supervise/ or log/ folder', () => {
-  it('is accepted when the link and its target are svrun\'s user\'s and the target is writable by it alone (a dangling one is created)', async () => {
+  it("is accepted when the link and its target are svrun's user's and the target is writable by it alone (a dangling one is created)", async () => {
     const dir = sb.service('web', 'echo hello; exec sleep 1000');
     const state = sb.path('run-state');
     mkdirSync(state, { mode: 0o755 });
@@ -133,7 +139,9 @@ describe('a symlinked supervise/ or log/ folder', () => {
       spoil(target, join(dir, folder));
       const r = await sb.svrunSync([dir]);
       expect(r.code).toBe(111);
-      expect(r.stderr).toMatch(new RegExp(`^svrun: ${name}/${folder}: symlink to ${target} refused: ${why.source} \\(.*SVKIT_STATE_DIR\\)\\n$`));
+      expect(r.stderr).toMatch(
+        new RegExp(`^svrun: ${name}/${folder}: symlink to ${target} refused: ${why.source} \\(.*SVKIT_STATE_DIR\\)\\n$`),
+      );
       expect(readdirSync(target)).toEqual([]); // nothing created there
     }
   });
@@ -145,7 +153,9 @@ describe('a symlinked supervise/ or log/ folder', () => {
     symlinkSync(target, join(dir, 'log', 'supervise'));
     const r = await sb.svrunSync([dir]);
     expect(r.code).toBe(111);
-    expect(r.stderr).toMatch(/^svrun: web\/log\/supervise: symlink to .* refused: the target is writable by its group and others \(.*\)\n$/);
+    expect(r.stderr).toMatch(
+      /^svrun: web\/log\/supervise: symlink to .* refused: the target is writable by its group and others \(.*\)\n$/,
+    );
     expect(readdirSync(target)).toEqual([]);
     expect(existsSync(join(dir, 'supervise', 'lock'))).toBe(false); // the lock it took is released
   });
@@ -205,28 +215,36 @@ describe('supervise/pid while there is no pid', () => {
 const canMount = process.getuid?.() === 0;
 
 describe('a full disk', () => {
-  it.runIf(canMount)('once space returns, status.json holds the latest state and the resolved status: error is cleared (needs root and mount)', async (ctx) => {
-    const dir = sb.service('web', 'exec sleep 1000');
-    const sup = join(dir, 'supervise');
-    mkdirSync(sup);
-    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=32k', 'tmpfs', sup]).status !== 0) ctx.skip('cannot mount a tmpfs here');
-    try {
-      sb.svrun([dir]);
-      const first = await sb.waitStatus('web', (s) => s.state === 'up', 'up');
-      spawnSync('sh', ['-c', `dd if=/dev/zero of=${join(sup, 'fill')} bs=1k 2>/dev/null`]);
-      process.kill(first.pid!, 'SIGKILL');
-      await sb.waitLog('web', /svrun error: status: ENOSPC/);
-      expect(sb.status('web')!.pid).toBe(first.pid); // the stale state the disk kept
-      rmSync(join(sup, 'fill'));
-      const st = await sb.waitStatus('web', (s) => s.state === 'up' && s.pid !== first.pid && s.lastError === null, 'the latest state, lastError cleared', 5000);
-      expect(isAlive(st.pid)).toBe(true);
-      expect(st.restarts).toBe(1);
-      expect(readFileSync(join(sup, 'pid'), 'utf8')).toBe(`${st.pid}\n`);
-      expect(readdirSync(sup).filter((f) => f.endsWith('.tmp'))).toEqual([]);
-    } finally {
-      spawnSync('umount', ['-l', sup]);
-    }
-  });
+  it.runIf(canMount)(
+    'once space returns, status.json holds the latest state and the resolved status: error is cleared (needs root and mount)',
+    async (ctx) => {
+      const dir = sb.service('web', 'exec sleep 1000');
+      const sup = join(dir, 'supervise');
+      mkdirSync(sup);
+      if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=32k', 'tmpfs', sup]).status !== 0) ctx.skip('cannot mount a tmpfs here');
+      try {
+        sb.svrun([dir]);
+        const first = await sb.waitStatus('web', (s) => s.state === 'up', 'up');
+        spawnSync('sh', ['-c', `dd if=/dev/zero of=${join(sup, 'fill')} bs=1k 2>/dev/null`]);
+        process.kill(first.pid!, 'SIGKILL');
+        await sb.waitLog('web', /svrun error: status: ENOSPC/);
+        expect(sb.status('web')!.pid).toBe(first.pid); // the stale state the disk kept
+        rmSync(join(sup, 'fill'));
+        const st = await sb.waitStatus(
+          'web',
+          (s) => s.state === 'up' && s.pid !== first.pid && s.lastError === null,
+          'the latest state, lastError cleared',
+          5000,
+        );
+        expect(isAlive(st.pid)).toBe(true);
+        expect(st.restarts).toBe(1);
+        expect(readFileSync(join(sup, 'pid'), 'utf8')).toBe(`${st.pid}\n`);
+        expect(readdirSync(sup).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+      } finally {
+        spawnSync('umount', ['-l', sup]);
+      }
+    },
+  );
 });
 
 describe('a run that is not a file', () => {
@@ -237,9 +255,13 @@ describe('a run that is not a file', () => {
     unlinkSync(join(dir, 'run'));
     mkdirSync(join(dir, 'run'));
     process.kill(first.pid!, 'SIGKILL');
-    const st = await sb.waitStatus('web', (s) => s.state === 'backoff' && s.lastError === 'run: not an executable file', 'backoff with the error');
+    const st = await sb.waitStatus(
+      'web',
+      (s) => s.state === 'backoff' && s.lastError === 'run: not an executable file',
+      'backoff with the error',
+    );
     expect(st.nextStartAt).not.toBeNull();
-    await sb.waitLog('web', /(svrun error: run: not an executable file\n[^]*){2}/, 5000); // tried again
+    await sb.waitLog('web', /(svrun error: run: not an executable file\n[\s\S]*){2}/, 5000); // tried again
     expect(sb.log('web')).not.toMatch(/exited 126/);
     expect(isAlive(sv.pid)).toBe(true);
     sv.kill('SIGTERM');

@@ -4,7 +4,7 @@
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { control, exitOf, isAlive, pidsByArgv0, procStat, Sandbox, taskReaperPid, waitFor, withSandbox } from '../helpers.js';
+import { control, exitOf, isAlive, pidsByArgv0, procStat, type Sandbox, taskReaperPid, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -52,13 +52,18 @@ describe('svrun: start and restart', () => {
     sb.svrun([dir]);
     const delays: number[] = [];
     // each status.json svrun writes is read as it appears (waitStatus watches supervise/)
-    await sb.waitStatus('flap', (s) => {
-      if (s.state === 'backoff' && s.nextStartAt && s.lastExit) {
-        const d = Date.parse(s.nextStartAt) - Date.parse(s.lastExit.at);
-        if (delays.at(-1) !== d) delays.push(d);
-      }
-      return delays.length >= 3;
-    }, 'three backoff periods', 8000);
+    await sb.waitStatus(
+      'flap',
+      (s) => {
+        if (s.state === 'backoff' && s.nextStartAt && s.lastExit) {
+          const d = Date.parse(s.nextStartAt) - Date.parse(s.lastExit.at);
+          if (delays.at(-1) !== d) delays.push(d);
+        }
+        return delays.length >= 3;
+      },
+      'three backoff periods',
+      8000,
+    );
     expect(delays.slice(0, 3)).toEqual([100, 200, 400]);
     const log = sb.log('flap');
     expect(log).toContain('svrun restarting in 0 ms');
@@ -86,13 +91,16 @@ describe('svrun: start and restart', () => {
 
 describe('svrun: finish', () => {
   // one representative: finish's arguments for each exit are state.test.ts's table
-  it.each([['kill -9 $$', '-1 9', { code: null, signal: 'SIGKILL' }]])('after `%s` runs ./finish %s in the service folder', async (body, args, lastExit) => {
-    const dir = sb.service('f', body, { restart: 'never', finish: '#!/bin/bash\necho "$@" > finish.args\n' });
-    sb.svrun([dir]);
-    await sb.waitStatus('f', (s) => (s.state === 'down' || s.state === 'failed') && s.lastExit !== null, 'the end state');
-    expect(readFileSync(join(dir, 'finish.args'), 'utf8').trim()).toBe(args);
-    expect(sb.status('f')!.lastExit).toMatchObject(lastExit);
-  });
+  it.each([['kill -9 $$', '-1 9', { code: null, signal: 'SIGKILL' }]])(
+    'after `%s` runs ./finish %s in the service folder',
+    async (body, args, lastExit) => {
+      const dir = sb.service('f', body, { restart: 'never', finish: '#!/bin/bash\necho "$@" > finish.args\n' });
+      sb.svrun([dir]);
+      await sb.waitStatus('f', (s) => (s.state === 'down' || s.state === 'failed') && s.lastExit !== null, 'the end state');
+      expect(readFileSync(join(dir, 'finish.args'), 'utf8').trim()).toBe(args);
+      expect(sb.status('f')!.lastExit).toMatchObject(lastExit);
+    },
+  );
 
   it('finish exiting 125 stops restarts and ends failed', async () => {
     const dir = sb.service('f', 'exit 0', { finish: '#!/bin/bash\nexit 125\n' });
@@ -291,7 +299,11 @@ describe('svrun: one supervisor, one service', () => {
 describe('svrun: bad input', () => {
   // one representative: every problem of a folder and its line are servicedir.test.ts's tables
   it.each([
-    ['run not executable', (d: string) => chmodSync(join(d, 'run'), 0o644), /^svrun: web\/run: not an executable file \(no execute permission\)$/],
+    [
+      'run not executable',
+      (d: string) => chmodSync(join(d, 'run'), 0o644),
+      /^svrun: web\/run: not an executable file \(no execute permission\)$/,
+    ],
   ])('%s: exit 111, one line, nothing started or locked', async (_what, spoil, message) => {
     const dir = sb.service('web', `exec ${sb.marker('web')} 1000`);
     spoil(dir);
@@ -313,7 +325,10 @@ describe('svrun: bad input', () => {
     expect((await sb.svrunSync(['--bogus', missing])).code).toBe(2);
     // several folders are several services: each missing one is its own line
     const two = await sb.svrunSync([missing, `${missing}2`]);
-    expect(two).toMatchObject({ code: 111, stderr: `svrun: ${missing}: no such service directory\nsvrun: ${missing}2: no such service directory\n` });
+    expect(two).toMatchObject({
+      code: 111,
+      stderr: `svrun: ${missing}: no such service directory\nsvrun: ${missing}2: no such service directory\n`,
+    });
   });
 });
 
@@ -326,7 +341,11 @@ describe('svrun: supervision never gives up', () => {
     const body = readFileSync(join(dir, 'run'), 'utf8');
     rmSync(join(dir, 'run'));
     process.kill(st.pid!, 'SIGKILL');
-    const failing = await sb.waitStatus('web', (s) => s.state === 'backoff' && (s.lastError ?? '').startsWith('run: '), 'backoff with lastError');
+    const failing = await sb.waitStatus(
+      'web',
+      (s) => s.state === 'backoff' && (s.lastError ?? '').startsWith('run: '),
+      'backoff with lastError',
+    );
     expect(failing.lastError).toMatch(/ENOENT/);
     await sb.waitLog('web', /svrun error: run: .*ENOENT/); // the log is written after status.json
     expect(isAlive(sv.pid)).toBe(true);

@@ -8,7 +8,19 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cgroupDirs, v1CgroupList } from '../../src/os/cgroup.js';
 import { reaperArgv, targetLine } from '../../src/supervise/reaper.js';
-import { control, exitOf, isAlive, pidsByArgv0, pressCtrlCUntilExit, procStat, Sandbox, SVRUN, taskReaperPid, waitFor, withSandbox } from '../helpers.js';
+import {
+  control,
+  exitOf,
+  isAlive,
+  pidsByArgv0,
+  pressCtrlCUntilExit,
+  procStat,
+  type Sandbox,
+  SVRUN,
+  taskReaperPid,
+  waitFor,
+  withSandbox,
+} from '../helpers.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */
 const SLOW = 10_000;
@@ -50,14 +62,23 @@ describe('task reaper: a SIGKILLed svrun leaves nothing behind', () => {
     sv.kill('SIGKILL');
     await exitOf(sv);
     const t0 = Date.now();
-    await waitFor(() => pidsByArgv0(main).length + pidsByArgv0(child).length === 0, 'every process of the service to be gone', 300 + MARGIN, 5);
+    await waitFor(
+      () => pidsByArgv0(main).length + pidsByArgv0(child).length === 0,
+      'every process of the service to be gone',
+      300 + MARGIN,
+      5,
+    );
     // it took the SIGKILL: TERM alone (the parent-death signal included) stops neither
     expect(Date.now() - t0).toBeGreaterThanOrEqual(200);
     await waitFor(() => !isAlive(reaper), 'the reaper to exit', MARGIN);
     if (st.cgroup) await waitFor(() => !existsSync(st.cgroup!), 'the empty cgroup removed', MARGIN);
     // and on a hybrid host the v1 ones made with it
     const v1 = st.cgroup ? v1CgroupList(cgroupDirs('web', dir)) : [];
-    await waitFor(() => v1.every((d) => !existsSync(d)), () => `the v1 cgroups removed: ${v1.filter(existsSync).join(' ')}`, MARGIN);
+    await waitFor(
+      () => v1.every((d) => !existsSync(d)),
+      () => `the v1 cgroups removed: ${v1.filter(existsSync).join(' ')}`,
+      MARGIN,
+    );
   });
 
   it('a service that stops on TERM is gone at once, its grandchild included', async () => {
@@ -96,13 +117,19 @@ describe('task reaper: a SIGKILLed svrun leaves nothing behind', () => {
     const byExit = exitOf(by); // listen now: exitOf cannot tell a child already killed by a signal
     await waitFor(() => isAlive(by.pid), 'the bystander running');
     const start = procStat(by.pid!)!.start;
-    const reaper = spawn('/bin/sh', reaperArgv([{ id: 'svkit-bystander-0', superviseDir: sb.dir }]).slice(1), { stdio: ['pipe', 'ignore', 'ignore'], env: sb.env });
+    const reaper = spawn('/bin/sh', reaperArgv([{ id: 'svkit-bystander-0', superviseDir: sb.dir }]).slice(1), {
+      stdio: ['pipe', 'ignore', 'ignore'],
+      env: sb.env,
+    });
     // svrun "dies" (EOF) having named the bystander's pid with another start time
     reaper.stdin!.end(targetLine('run', { pgid: by.pid!, pidStart: start + 1, signal: 'SIGTERM', timeoutKillMs: 100, cgroup: null }));
     expect(await exitOf(reaper)).toBe(0);
     expect(isAlive(by.pid)).toBe(true);
     // the same, named rightly: stopped
-    const again = spawn('/bin/sh', reaperArgv([{ id: 'svkit-bystander-0', superviseDir: sb.dir }]).slice(1), { stdio: ['pipe', 'ignore', 'ignore'], env: sb.env });
+    const again = spawn('/bin/sh', reaperArgv([{ id: 'svkit-bystander-0', superviseDir: sb.dir }]).slice(1), {
+      stdio: ['pipe', 'ignore', 'ignore'],
+      env: sb.env,
+    });
     again.stdin!.end(targetLine('run', { pgid: by.pid!, pidStart: start, signal: 'SIGTERM', timeoutKillMs: 100, cgroup: null }));
     expect(await exitOf(again)).toBe(0);
     expect(await byExit).toBe(128 + 15);
@@ -193,7 +220,11 @@ describe('task reaper: clean exits and the next supervisor', () => {
     const reaper = await waitReaper(dir);
     sv.kill('SIGKILL');
     await exitOf(sv);
-    const json = JSON.parse((await sb.svctl(['status', '--json', 'web'])).stdout) as { state: string; supervised: boolean; reaper?: number }[];
+    const json = JSON.parse((await sb.svctl(['status', '--json', 'web'])).stdout) as {
+      state: string;
+      supervised: boolean;
+      reaper?: number;
+    }[];
     expect(json[0]).toMatchObject({ state: 'down', supervised: false, reaper });
     expect((await sb.svctl(['status', 'web'])).stdout).toMatch(/^web\s+reaping\s/m);
     expect(isAlive(reaper)).toBe(true); // still inside timeout-kill: the answer above was not stale

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { EXIT_OK, EXIT_USAGE } from '../../src/defaults.js';
 import { runCommand } from '../../src/svctl/cli.js';
 import { cmdGraph } from '../../src/svctl/commands/graph.js';
-import { Sandbox, withSandbox } from '../helpers.js';
+import { type Sandbox, withSandbox } from '../helpers.js';
 import { captureCtx, svctlInProcess } from './inprocess.js';
 
 let sb!: Sandbox;
@@ -60,8 +60,18 @@ describe('graph (in process)', () => {
       [],
       () => 'svctl: dependency cycle: a -> b -> c -> a\n',
     ],
-    ['an invalid setting, naming the file', () => sb.service('web', 'true', { 'timeout-kill': 'abc' }), [], () => 'svctl: web/timeout-kill: expected milliseconds, got "abc"\n'],
-    ['requires naming nothing', () => sb.service('web', 'true', { requires: 'nope' }), [], () => 'svctl: web/requires: unknown service "nope"\n'],
+    [
+      'an invalid setting, naming the file',
+      () => sb.service('web', 'true', { 'timeout-kill': 'abc' }),
+      [],
+      () => 'svctl: web/timeout-kill: expected milliseconds, got "abc"\n',
+    ],
+    [
+      'requires naming nothing',
+      () => sb.service('web', 'true', { requires: 'nope' }),
+      [],
+      () => 'svctl: web/requires: unknown service "nope"\n',
+    ],
   ])('%s: exit 2, the one line, nothing printed on stdout', async (_d, make, names, message) => {
     make();
     const { ctx, out, err } = captureCtx(sb.scan);
@@ -74,7 +84,11 @@ describe('graph (in process)', () => {
 describe('the command line (in process)', () => {
   it('global options before or after the command', async () => {
     sb.service('a', 'exec sleep 1000');
-    for (const args of [['-d', sb.scan, 'status', '--json'], ['status', '--json', '--dir', sb.scan], ['--json', 'status', '-d', sb.scan]]) {
+    for (const args of [
+      ['-d', sb.scan, 'status', '--json'],
+      ['status', '--json', '--dir', sb.scan],
+      ['--json', 'status', '-d', sb.scan],
+    ]) {
       const r = await svctlInProcess(args);
       expect(r.code, args.join(' ')).toBe(EXIT_OK);
       expect(JSON.parse(r.stdout)[0].name, args.join(' ')).toBe('a');
@@ -115,7 +129,22 @@ describe('the command line (in process)', () => {
   it('--help and CMD --help exit 0, each command with an example', async () => {
     const top = await svctlInProcess(['--help']);
     expect(top.code).toBe(EXIT_OK);
-    for (const cmd of ['up', 'down', 'restart', 'once', 'remove', 'status', 'check', 'metrics', 'signal', 'wait', 'logs', 'graph', 'boot', 'completion']) {
+    for (const cmd of [
+      'up',
+      'down',
+      'restart',
+      'once',
+      'remove',
+      'status',
+      'check',
+      'metrics',
+      'signal',
+      'wait',
+      'logs',
+      'graph',
+      'boot',
+      'completion',
+    ]) {
       expect(top.stdout).toMatch(new RegExp(`^  ${cmd} `, 'm'));
       const r = await svctlInProcess([cmd, '--help']);
       expect(r.code, cmd).toBe(EXIT_OK);

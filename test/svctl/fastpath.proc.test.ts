@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT_OK } from '../../src/defaults.js';
-import { Sandbox, SVCTL, withSandbox } from '../helpers.js';
+import { type Sandbox, SVCTL, withSandbox } from '../helpers.js';
 import { DEAD_PID, prepareStatus, thisProcessAsSupervisor } from './inprocess.js';
 
 let sb!: Sandbox;
@@ -15,7 +15,13 @@ withSandbox((s) => (sb = s));
 /** web: up under a live supervisor (this process); db: never run. */
 const prepare = () => {
   const sup = thisProcessAsSupervisor();
-  prepareStatus(sb.service('web', 'exec sleep 1000'), { supervisor: sup, state: 'up', pid: DEAD_PID, pidStart: 1, startedAt: new Date().toISOString() });
+  prepareStatus(sb.service('web', 'exec sleep 1000'), {
+    supervisor: sup,
+    state: 'up',
+    pid: DEAD_PID,
+    pidStart: 1,
+    startedAt: new Date().toISOString(),
+  });
   sb.service('db', 'exec sleep 1000');
 };
 

@@ -13,7 +13,7 @@ import { parseQuick, quickCommand } from '../../src/svctl/fastpath.js';
 import { cmdStatus } from '../../src/svctl/commands/status.js';
 import { cmdCheck } from '../../src/svctl/commands/check.js';
 import { runCommand } from '../../src/svctl/cli.js';
-import { Sandbox, withSandbox } from '../helpers.js';
+import { type Sandbox, withSandbox } from '../helpers.js';
 import { captureCtx, captureSink, DEAD_PID, prepareStatus, svctlInProcess, thisProcessAsSupervisor } from './inprocess.js';
 
 let sb!: Sandbox;

@@ -25,7 +25,7 @@ const captured = (dir: string) => {
 };
 
 describe('runCommand', () => {
-  it('prints an SvError\'s lines through the context and returns its exit code', async () => {
+  it("prints an SvError's lines through the context and returns its exit code", async () => {
     const c = captured('/nowhere');
     const code = await runCommand(c.ctx, () => {
       throw new SvError('svkit.usage', 7, ['a: one', 'b: two']);

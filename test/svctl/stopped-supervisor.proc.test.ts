@@ -8,7 +8,7 @@ import { closeSync, constants, mkdirSync, openSync, readSync, statSync, writeFil
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ensureFifo } from '../../src/os/fifo.js';
-import { isAlive, pidsByArgv0, procStat, Sandbox, startSvctl, waitFor, withSandbox } from '../helpers.js';
+import { isAlive, pidsByArgv0, procStat, type Sandbox, startSvctl, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -91,9 +91,23 @@ describe('a letter never read is taken back', () => {
     ensureFifo(fifo);
     const held = openSync(fifo, constants.O_RDWR);
     const status = {
-      version: 1, name: 'web', type: 'longrun', supervisor: { pid, pidStart: procStat(pid)!.start, startedAt: new Date().toISOString() },
-      want: 'up', state: 'up', since: new Date().toISOString(), pid: null, pidStart: null, startedAt: null, readyAt: null,
-      restarts: 0, lastExit: null, log: null, nextStartAt: null, lastError: null, cgroup: null,
+      version: 1,
+      name: 'web',
+      type: 'longrun',
+      supervisor: { pid, pidStart: procStat(pid)!.start, startedAt: new Date().toISOString() },
+      want: 'up',
+      state: 'up',
+      since: new Date().toISOString(),
+      pid: null,
+      pidStart: null,
+      startedAt: null,
+      readyAt: null,
+      restarts: 0,
+      lastExit: null,
+      log: null,
+      nextStartAt: null,
+      lastError: null,
+      cgroup: null,
     };
     writeFileSync(join(sup, 'status.json'), JSON.stringify(status));
     return { pid, fifo, close: () => closeSync(held) };
@@ -104,7 +118,9 @@ describe('a letter never read is taken back', () => {
     try {
       const r = await sb.svctl(['down', '-t', '300', 'web']);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/^svctl: web: still up after \d+ ms \(supervisor pid \d+; it never read the request, which is withdrawn\)\n$/);
+      expect(r.stderr).toMatch(
+        /^svctl: web: still up after \d+ ms \(supervisor pid \d+; it never read the request, which is withdrawn\)\n$/,
+      );
       expect(unread(deaf.fifo)).toBe('');
     } finally {
       deaf.close();

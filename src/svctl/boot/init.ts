@@ -214,9 +214,9 @@ class Init {
     const def = s.services.get(name);
     if (!def || def.down) return;
     this.scan = s;
-    this.upDone = this.counted(() => this.locked(Date.now() + defaultLockWaitMs(s), () => bringUp(s, upTargets([name], s), null, this.launch))).then(
-      (p) => p.forEach(say),
-    );
+    this.upDone = this.counted(() =>
+      this.locked(Date.now() + defaultLockWaitMs(s), () => bringUp(s, upTargets([name], s), null, this.launch)),
+    ).then((p) => p.forEach(say));
   }
 
   private removed(name: string): void {
@@ -304,7 +304,8 @@ class Init {
 }
 
 /** Each of `names` and everything it requires, wanted up. */
-const upTargets = (names: Iterable<string>, s: Scan): Map<string, UpWant> => new Map([...closure(s.graph, names)].map((n) => [n, 'up' as const]));
+const upTargets = (names: Iterable<string>, s: Scan): Map<string, UpWant> =>
+  new Map([...closure(s.graph, names)].map((n) => [n, 'up' as const]));
 
 /** How many services of the scan directory a supervisor runs now. */
 const supervisedCount = (dir: string): number =>
@@ -324,4 +325,3 @@ const killEverything = async (): Promise<void> => {
   const until = Date.now() + KILL_WAIT_MS;
   while (left().length > 0 && Date.now() < until) await sleep(GROUP_POLL_MS);
 };
-

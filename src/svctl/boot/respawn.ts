@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { RESPAWN_SWEEP_MS } from '../../defaults.js';
 import { nextShortRuns, restartDelay } from '../../backoff.js';
 import { readEntries } from '../../scan.js';
-import { type Status } from '../../supervise/status.js';
+import type { Status } from '../../supervise/status.js';
 import { type Launched, type LaunchOptions, launchSvrun } from '../engine/launch.js';
 import { launchHost } from '../engine/host.js';
 import { observe } from '../engine/observe.js';
@@ -23,7 +23,6 @@ export const respawnWant = (s: Status | null, supervised: boolean): Want | null 
   if (s === null || supervised || s.type !== 'longrun' || s.supervisor === null) return null;
   return s.want === 'up' || s.want === 'once' ? s.want : null;
 };
-
 
 export interface Respawner {
   /** Look now (SIGCHLD, a child's exit). */
@@ -58,7 +57,10 @@ export const startRespawner = (o: RespawnOptions): { respawner: Respawner; launc
   /** How our children ended, by pid, until logged. */
   const ended = new Map<number, string>();
   /** Per service folder: the backoff, and a restart that is pending or under way. */
-  const state = new Map<string, { shortRuns: number; lastStartAt: number | null; timer: NodeJS.Timeout | null; launched: Launched | null }>();
+  const state = new Map<
+    string,
+    { shortRuns: number; lastStartAt: number | null; timer: NodeJS.Timeout | null; launched: Launched | null }
+  >();
   let stopped = false;
   let scheduled: NodeJS.Timeout | null = null;
 

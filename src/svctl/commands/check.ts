@@ -17,7 +17,11 @@ export const cmdCheck = (ctx: Ctx, names: readonly string[]): number => {
   const found = entriesFor(ctx, names, false);
   const bad = found.entries.map((e) => entryStatus(e, found.scan)).filter((s) => s.state !== 'up');
   if (ctx.json) {
-    ctx.out(JSON.stringify(bad.map((s) => ({ name: s.name, state: s.state, supervised: s.supervised, leftovers: s.leftovers, lastError: s.lastError }))));
+    ctx.out(
+      JSON.stringify(
+        bad.map((s) => ({ name: s.name, state: s.state, supervised: s.supervised, leftovers: s.leftovers, lastError: s.lastError })),
+      ),
+    );
   } else {
     const how = (s: ShownStatus) =>
       s.supervised

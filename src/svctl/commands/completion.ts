@@ -51,7 +51,9 @@ export const completionModel = (program: Command): CompletionModel => {
     args: c.registeredArguments.map((a) => argOf(a.name())),
   }));
   commands.push({ name: 'help', options: [], args: [{ kind: 'words', words: program.commands.map((c) => c.name()) }] });
-  const valueOptions = [program, ...program.commands].flatMap((c) => c.options.filter((o) => o.required || o.optional).flatMap((o) => [o.short, o.long].filter((f): f is string => !!f)));
+  const valueOptions = [program, ...program.commands].flatMap((c) =>
+    c.options.filter((o) => o.required || o.optional).flatMap((o) => [o.short, o.long].filter((f): f is string => !!f)),
+  );
   return { commands, globalOptions, valueOptions };
 };
 

@@ -10,7 +10,13 @@ export const cmdGraph = (ctx: Ctx, names: readonly string[], dot: boolean): numb
   let g = scan.graph;
   if (names.length > 0) {
     const entries = namedEntries(scan, names);
-    g = subgraph(g, closure(g, entries.map((e) => e.name)));
+    g = subgraph(
+      g,
+      closure(
+        g,
+        entries.map((e) => e.name),
+      ),
+    );
   }
   if (dot) ctx.out(toDot(g).replace(/\n$/, ''));
   else if (ctx.json) ctx.out(JSON.stringify(levels(g)));

@@ -75,7 +75,8 @@ export const cmdLogs = async (ctx: Ctx, names: readonly string[], o: LogsOptions
   const toStdout = bootStdoutWhere(scan.dir);
   const shown: { name: string; tail: LogTail }[] = [];
   for (const e of entries) {
-    if (existsSync(join(e.dir, 'log', 'run'))) ctx.err(`${e.name}: logs through its own logger (log/run); svctl logs shows the built-in log only`);
+    if (existsSync(join(e.dir, 'log', 'run')))
+      ctx.err(`${e.name}: logs through its own logger (log/run); svctl logs shows the built-in log only`);
     else if (toStdout !== null) ctx.err(bootStdoutText(e.name, toStdout));
     else shown.push({ name: e.name, tail: new LogTail(servicePaths(e.dir, e.name).logDir) });
   }
@@ -89,7 +90,12 @@ export const cmdLogs = async (ctx: Ctx, names: readonly string[], o: LogsOptions
 
   // `svctl logs web | head`: a closed stdout ends the command quietly (the event may come after we return)
   let stop = false;
-  const waker = o.follow ? new ChangeWaiter(shown.map((s) => s.tail.dir), FOLLOW_POLL_MS) : null; // watching before reading: no event missed
+  const waker = o.follow
+    ? new ChangeWaiter(
+        shown.map((s) => s.tail.dir),
+        FOLLOW_POLL_MS,
+      )
+    : null; // watching before reading: no event missed
   const halt = () => {
     stop = true;
     waker?.close();

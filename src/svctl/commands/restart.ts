@@ -63,6 +63,8 @@ export const cmdRestart = async (ctx: Ctx, named: readonly string[], o: RestartO
     for (const n of closure(scan.graph, again)) targets.set(n, 'up');
     // what they require is shown only if it had to be started: `restart web` says nothing of a db left running
     const progress = onlyTouched(ctx.progress.emit, (n) => !again.includes(n));
-    return bringUp(scan, targets, deadline, { host: o.host ?? false }, progress, async (def) => (keep.has(def.name) ? reloadHeld(def, deadline) : null));
+    return bringUp(scan, targets, deadline, { host: o.host ?? false }, progress, async (def) =>
+      keep.has(def.name) ? reloadHeld(def, deadline) : null,
+    );
   });
 };

@@ -24,10 +24,13 @@ export const surplusOrder = (names: readonly string[]): string[] => {
 
 export const cmdScale = async (ctx: Ctx, template: string, count: string): Promise<number> => {
   const usage = (why: string) => new SvError('svkit.usage', EXIT_USAGE, `scale: ${why}`);
-  if (!/^\d{1,4}$/.test(count) || Number(count) > MAX_SCALE) throw usage(`expected a number of instances from 0 to ${MAX_SCALE}, got "${count}"`);
+  if (!/^\d{1,4}$/.test(count) || Number(count) > MAX_SCALE)
+    throw usage(`expected a number of instances from 0 to ${MAX_SCALE}, got "${count}"`);
   const scan0 = loadScan(ctx, true);
   if (!scan0.entries.some((e) => e.template && e.name === template)) {
-    throw usage(template.endsWith('@') ? `${template}: no template ${template} in ${scan0.dir}` : `expected a template (NAME@), got "${template}"`);
+    throw usage(
+      template.endsWith('@') ? `${template}: no template ${template} in ${scan0.dir}` : `expected a template (NAME@), got "${template}"`,
+    );
   }
   const wanted = Array.from({ length: Number(count) }, (_, i) => `${template}${i + 1}`);
   const surplus = surplusOrder(instancesOf(scan0, template).filter((n) => !wanted.includes(n)));
@@ -39,7 +42,8 @@ export const cmdScale = async (ctx: Ctx, template: string, count: string): Promi
     const { scan } = made;
     const targets = new Map<string, UpWant>([...closure(scan.graph, wanted)].map((n) => [n, 'up']));
     const failed = wanted.length > 0 ? await bringUp(scan, targets, deadline, {}, ctx.progress.emit) : [];
-    if (failed.length > 0) return [...failed, ...(surplus.length > 0 ? [`${template}: ${surplus.join(', ')} not removed: the pool is not up`] : [])];
+    if (failed.length > 0)
+      return [...failed, ...(surplus.length > 0 ? [`${template}: ${surplus.join(', ')} not removed: the pool is not up`] : [])];
     const problems: string[] = [];
     for (const name of surplus) {
       const t0 = Date.now();

@@ -22,7 +22,8 @@ export const cmdSignal = (ctx: Ctx, sig: string, names: readonly string[]): numb
   const entries = namedEntries(scan, names);
   for (const e of entries) {
     const problems = scan.problems.get(e.name);
-    if (problems) ctx.err(`warning: ${problems.join('; ')} (the signal goes to ${e.name}'s supervisor, which holds the settings it started with)`);
+    if (problems)
+      ctx.err(`warning: ${problems.join('; ')} (the signal goes to ${e.name}'s supervisor, which holds the settings it started with)`);
   }
   let code = EXIT_OK;
   for (const e of entries) {

@@ -59,7 +59,11 @@ export interface TemplateLine {
  * template as `worker@  template, 3 instances`, its instances' names
  * indented under it.
  */
-export const statusTable = (items: readonly (StatusRow | TemplateLine)[], now = Date.now(), paint: (state: string) => string = (w) => w): string[] => {
+export const statusTable = (
+  items: readonly (StatusRow | TemplateLine)[],
+  now = Date.now(),
+  paint: (state: string) => string = (w) => w,
+): string[] => {
   const head = ['NAME', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'LAST EXIT', 'READY', 'MEM', 'CPU'];
   const rows = items.filter((x): x is StatusRow => !('instances' in x));
   const body = rows.map((s) => [
@@ -74,7 +78,9 @@ export const statusTable = (items: readonly (StatusRow | TemplateLine)[], now = 
     cpuText(s.usage?.cpuSeconds),
   ]);
   const templates = items.filter((x): x is TemplateLine => 'instances' in x);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length), ...(i === 0 ? templates.map((t) => t.template.length) : [])));
+  const widths = head.map((h, i) =>
+    Math.max(h.length, ...body.map((r) => r[i]!.length), ...(i === 0 ? templates.map((t) => t.template.length) : [])),
+  );
   // the STATE cell is painted after padding by its plain width: colours take no columns
   const cell = (c: string, i: number, last: boolean, painted: boolean) =>
     (painted && i === 1 ? paint(c) : c) + (last ? '' : ' '.repeat(widths[i]! - c.length));

@@ -25,7 +25,12 @@ const needsTransaction = (def: Pick<StopTarget, 'type'>, s: Status | null): bool
  * saying why it is not down by the deadline. `keep`: stop the service with
  * `d` and keep its supervisor (and the sockets it holds) for the `up` that follows.
  */
-export const driveDown = async (def: StopTarget, deadline: number | null, progress: ProgressSink = noProgress, keep = false): Promise<string | null> => {
+export const driveDown = async (
+  def: StopTarget,
+  deadline: number | null,
+  progress: ProgressSink = noProgress,
+  keep = false,
+): Promise<string | null> => {
   const t0 = Date.now();
   const until = deadline ?? t0 + stopTimeoutMs(def);
   const o0 = observe(def.name, def.dir);
@@ -64,7 +69,8 @@ export const driveDown = async (def: StopTarget, deadline: number | null, progre
         const wasSent = sent;
         const stopped = sent ? stoppedSupervisor(o) : askToStop(o);
         // stopped meanwhile: it reads nothing until continued, and this command does not wait for that
-        if (stopped !== null) return `${notAsked(stopped)}${sent && takeBack(o.paths.control) > 0 ? ' (the request it had not read is withdrawn)' : ''}`;
+        if (stopped !== null)
+          return `${notAsked(stopped)}${sent && takeBack(o.paths.control) > 0 ? ' (the request it had not read is withdrawn)' : ''}`;
         // `d` under a supervisor that stays: down once it says so
         if (wasSent && keep && s?.want === 'down' && (s.state === 'down' || s.state === 'failed')) return down();
       } else if (!launched && o.heldBy !== null) {
@@ -90,7 +96,11 @@ export const driveDown = async (def: StopTarget, deadline: number | null, progre
           return `${def.name}: still supervised by pid ${o.heldBy} after ${Math.max(0, until - t0)} ms, but ${o.paths.supervise} is not its folder (moved, replaced or removed while it ran): stop it with kill -TERM ${o.heldBy}`;
         }
         const reaper = o.supervised ? null : beingReaped(o);
-        const what = o.supervised ? `still ${s?.state ?? 'supervised'}` : reaper ? `still being reaped (task reaper pid ${reaper.reaper})` : 'leftover processes still running';
+        const what = o.supervised
+          ? `still ${s?.state ?? 'supervised'}`
+          : reaper
+            ? `still being reaped (task reaper pid ${reaper.reaper})`
+            : 'leftover processes still running';
         const pid = s?.supervisor?.pid;
         // a request it never read must not be obeyed later, over whatever is asked since
         const withdrawn = sent && takeBack(o.paths.control) > 0 ? '; it never read the request, which is withdrawn' : '';
@@ -130,20 +140,31 @@ export const notDown = async (
   keep: ReadonlySet<string> = new Set(),
 ): Promise<Map<string, string>> => {
   const target = (name: string): StopTarget => plan.targets.get(name)!;
-  const results = await runGraph(subgraph(plan.graph, [...names].filter((n) => plan.targets.has(n))), 'dependents-first', {
-    act: (name) => driveDown(target(name), deadline, progress, keep.has(name)),
-    already: (name) => !isRunning(observe(name, target(name).dir), target(name).type),
-    waiting: (name, on) => progress({ kind: 'waiting', name, toward: 'down', on, at: Date.now() }),
-    settled: (name, r, acted) => {
-      const at = Date.now();
-      if (r.kind === 'failed') progress({ kind: 'failed', name, reason: withoutName(name, r.problem), at });
-      else if (r.kind === 'blocked') progress({ kind: 'blocked', name, toward: 'down', reason: `${r.by.join(', ')} not down`, at });
-      else if (!acted) progress({ kind: 'unchanged', name, state: 'down', at });
+  const results = await runGraph(
+    subgraph(
+      plan.graph,
+      [...names].filter((n) => plan.targets.has(n)),
+    ),
+    'dependents-first',
+    {
+      act: (name) => driveDown(target(name), deadline, progress, keep.has(name)),
+      already: (name) => !isRunning(observe(name, target(name).dir), target(name).type),
+      waiting: (name, on) => progress({ kind: 'waiting', name, toward: 'down', on, at: Date.now() }),
+      settled: (name, r, acted) => {
+        const at = Date.now();
+        if (r.kind === 'failed') progress({ kind: 'failed', name, reason: withoutName(name, r.problem), at });
+        else if (r.kind === 'blocked') progress({ kind: 'blocked', name, toward: 'down', reason: `${r.by.join(', ')} not down`, at });
+        else if (!acted) progress({ kind: 'unchanged', name, state: 'down', at });
+      },
     },
-  });
+  );
   return new Map(
     results.flatMap(([name, r]): [string, string][] =>
-      r.kind === 'failed' ? [[name, r.problem]] : r.kind === 'blocked' ? [[name, `${name}: not stopped because ${r.by.join(', ')} ${r.by.length > 1 ? 'are' : 'is'} not down`]] : [],
+      r.kind === 'failed'
+        ? [[name, r.problem]]
+        : r.kind === 'blocked'
+          ? [[name, `${name}: not stopped because ${r.by.join(', ')} ${r.by.length > 1 ? 'are' : 'is'} not down`]]
+          : [],
     ),
   );
 };

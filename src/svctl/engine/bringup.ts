@@ -94,7 +94,15 @@ export const driveUp = async (
     told = key;
     const at = Date.now();
     if (backoff === null) progress({ kind: 'starting', name, at });
-    else progress({ kind: 'backoff', name, restarts: s!.restarts, lastExit: s!.lastExit ? exitText(s!.lastExit) : null, nextStartAt: backoff, at });
+    else
+      progress({
+        kind: 'backoff',
+        name,
+        restarts: s!.restarts,
+        lastExit: s!.lastExit ? exitText(s!.lastExit) : null,
+        nextStartAt: backoff,
+        at,
+      });
   };
   const ready = (): null => {
     const at = Date.now();
@@ -159,7 +167,8 @@ export const driveUp = async (
         }
       }
       if (Date.now() >= until) {
-        if (elsewhere) return `${def.name}: not ready after ${Math.max(0, until - t0)} ms: supervised by pid ${o.heldBy}, but ${supervise} is not its folder (moved, replaced or removed while it ran)`;
+        if (elsewhere)
+          return `${def.name}: not ready after ${Math.max(0, until - t0)} ms: supervised by pid ${o.heldBy}, but ${supervise} is not its folder (moved, replaced or removed while it ran)`;
         const state = o.supervised || ours ? (s?.state ?? 'unknown') : 'not supervised';
         // a request it never read must not be obeyed later, over whatever is asked since
         const withdrawn = lettered && takeBack(control) > 0 ? '; it never read the request, which is withdrawn' : '';
@@ -228,7 +237,11 @@ export const bringUp = async (
  * oneshot keeps its own svrun, a transaction that exits when done. Null
  * when none needs a supervisor.
  */
-const startHost = (scan: Scan, names: Iterable<string>, launch: LaunchOptions): { launch: HostLaunch; services: Map<string, ServiceDef> } | null => {
+const startHost = (
+  scan: Scan,
+  names: Iterable<string>,
+  launch: LaunchOptions,
+): { launch: HostLaunch; services: Map<string, ServiceDef> } | null => {
   const services = new Map<string, ServiceDef>();
   for (const name of names) {
     const def = scan.services.get(name)!;
@@ -238,4 +251,5 @@ const startHost = (scan: Scan, names: Iterable<string>, launch: LaunchOptions): 
 };
 
 /** How long a host may take to open a service's FIFO: a predecessor's reaper, then its leftovers (docs/svrun.md). */
-const claimBoundMs = (defs: Iterable<ServiceDef>): number => Math.max(0, ...[...defs].map((d) => 3 * d.timeoutKillMs)) + REAPER_MARGIN_MS + LEFTOVERS_KILL_WAIT_MS;
+const claimBoundMs = (defs: Iterable<ServiceDef>): number =>
+  Math.max(0, ...[...defs].map((d) => 3 * d.timeoutKillMs)) + REAPER_MARGIN_MS + LEFTOVERS_KILL_WAIT_MS;

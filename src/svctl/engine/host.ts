@@ -119,7 +119,11 @@ export const launchHost = (defs: readonly HostedDef[], opts: LaunchOptions, want
     settle: async (until) => {
       const left = new Map(defs.filter((d) => !asked.has(d.dir)).map((d) => [d.name, d]));
       if (left.size === 0) return;
-      const changes = new ChangeWaiter([...left.values()].map((d) => observe(d.name, d.dir).paths.supervise), undefined, STATUS_CHANGES);
+      const changes = new ChangeWaiter(
+        [...left.values()].map((d) => observe(d.name, d.dir).paths.supervise),
+        undefined,
+        STATUS_CHANGES,
+      );
       const lettered = new Set<string>();
       try {
         for (;;) {

@@ -26,7 +26,6 @@ const exists = (path: string): boolean => {
   }
 };
 
-
 export const templatesOf = (scan: ScanEntries): Set<string> => new Set(scan.entries.filter((e) => e.template).map((e) => e.name));
 
 /** The template `name` is an instance of, when that template exists; else null (a plain service, or a template). */
@@ -125,7 +124,11 @@ export const prepareWithInstances = (
     else if (!INSTANCE_RE.test(i.instance)) {
       throw new SvError('svkit.usage', EXIT_USAGE, `${name}: invalid instance name "${i.instance}" (allowed: ${INSTANCE_RE.source})`);
     } else if (!templates.has(i.template)) {
-      throw new SvError('svkit.missing-service', EXIT_USAGE, `${name}: no such service in ${scan0.dir}, and no template ${i.template} to create it from`);
+      throw new SvError(
+        'svkit.missing-service',
+        EXIT_USAGE,
+        `${name}: no such service in ${scan0.dir}, and no template ${i.template} to create it from`,
+      );
     } else plan.add(name);
   });
   for (;;) {
@@ -181,7 +184,10 @@ const withoutPoolEdges = (scan: Scan, leaving: ReadonlySet<string>): Graph => {
   const g = new Map<string, string[]>();
   for (const [n, reqs] of scan.graph) {
     const named = new Set(scan.services.get(n)?.requires ?? []);
-    g.set(n, reqs.filter((r) => !leaving.has(r) || named.has(r)));
+    g.set(
+      n,
+      reqs.filter((r) => !leaving.has(r) || named.has(r)),
+    );
   }
   return g;
 };
@@ -204,7 +210,12 @@ export const removable = (scan: Scan, names: readonly string[]): string[] => {
  * them explicitly, as down does; users through `worker@*` stay up) and
  * deletes the folders of those that stopped. One line per problem.
  */
-export const removeInstances = async (scan: Scan, names: readonly string[], deadline: number | null, progress: ProgressSink = noProgress): Promise<string[]> => {
+export const removeInstances = async (
+  scan: Scan,
+  names: readonly string[],
+  deadline: number | null,
+  progress: ProgressSink = noProgress,
+): Promise<string[]> => {
   // another svctl may have removed some while we waited for the lock
   const leaving = new Set(names.filter((n) => exists(join(scan.dir, n))));
   const stop = [...dependents(withoutPoolEdges(scan, leaving), leaving)].filter((n) => scan.services.has(n));
@@ -233,7 +244,10 @@ export const byInstance = (a: string, b: string): number => {
 
 /** The existing instances of the template `template` (`worker@`), in a pool's order. */
 export const instancesOf = (scan: ScanEntries, template: string): string[] =>
-  scan.entries.filter((e) => !e.template && templateOf(e.name, new Set([template])) === template).map((e) => e.name).sort(byInstance);
+  scan.entries
+    .filter((e) => !e.template && templateOf(e.name, new Set([template])) === template)
+    .map((e) => e.name)
+    .sort(byInstance);
 
 /**
  * `worker@*` stands for every existing instance of the template `worker@`

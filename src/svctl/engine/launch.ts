@@ -6,7 +6,7 @@
 // svctl boot runs the scan directory, a supervisor logs to boot's stdout
 // instead, as boot's own do (src/log/bootstdout.ts), whichever svctl
 // command starts it.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, fstatSync, readSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { errorText } from '../../errors.js';
@@ -16,7 +16,6 @@ import { exitStatus } from '../../signals.js';
 import { recordedOutput } from '../../log/bootstdout.js';
 import type { Want } from '../../vocabulary.js';
 import { type Ticket, whenDescriptorFree } from './launchgate.js';
-
 
 export interface Launched {
   /** -1 while the launch waits for a free descriptor. */
@@ -58,7 +57,8 @@ export interface LaunchOptions {
 }
 
 /** A supervisor for the folder `dir`: a lone svrun. */
-export const launchSvrun = (dir: string, want: Want, onExit: () => void, opts: LaunchOptions = {}): Launched => spawnSvrun([dir], want, onExit, opts);
+export const launchSvrun = (dir: string, want: Want, onExit: () => void, opts: LaunchOptions = {}): Launched =>
+  spawnSvrun([dir], want, onExit, opts);
 
 /** svrun for `dirs` (one, or several hosted), detached; its stderr kept for svctl alone. */
 export const spawnSvrun = (dirs: readonly string[], want: Want, onExit: () => void, opts: LaunchOptions = {}): Spawned => {
@@ -71,7 +71,14 @@ export const spawnSvrun = (dirs: readonly string[], want: Want, onExit: () => vo
     if (size === read.size) return read.lines;
     const buf = Buffer.alloc(Math.min(size, MAX_STDERR_BYTES));
     const n = readSync(fd, buf, 0, buf.length, 0);
-    read = { size, lines: buf.subarray(0, n).toString('utf8').split('\n').filter((l) => l.trim() !== '') };
+    read = {
+      size,
+      lines: buf
+        .subarray(0, n)
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== ''),
+    };
     return read.lines;
   };
   const launched: Spawned = {
@@ -96,7 +103,7 @@ export const spawnSvrun = (dirs: readonly string[], want: Want, onExit: () => vo
   const start = () => {
     // boot says how for its own; any other command follows what boot recorded for the scan directory
     let recorded: ReturnType<typeof recordedOutput> = null;
-    let child;
+    let child: ChildProcess;
     try {
       // no name on disk, ever (src/os/tmpfile.ts): nothing is left behind, whatever happens to svctl
       fd = anonymousFile();

@@ -98,7 +98,8 @@ export const takeBack = (fifo: string): number => {
   try {
     if (!fstatSync(fd).isFIFO()) return 0;
     const buf = Buffer.alloc(PIPE_BYTES);
-    for (let n = readSync(fd, buf, 0, buf.length, null); n > 0 && taken < PIPE_BYTES; n = readSync(fd, buf, 0, buf.length, null)) taken += n;
+    for (let n = readSync(fd, buf, 0, buf.length, null); n > 0 && taken < PIPE_BYTES; n = readSync(fd, buf, 0, buf.length, null))
+      taken += n;
   } catch {
     /* EAGAIN: empty */
   } finally {

@@ -57,8 +57,7 @@ export const fifoHasReader = (path: string): boolean => {
   }
 };
 
-export const supervisorAlive = (s: Status | null): boolean =>
-  s?.supervisor != null && isAlive(s.supervisor.pid, s.supervisor.pidStart);
+export const supervisorAlive = (s: Status | null): boolean => s?.supervisor != null && isAlive(s.supervisor.pid, s.supervisor.pidStart);
 
 export const observe = (name: string, dir: string): Observed => {
   const paths = servicePaths(dir, name);
@@ -137,4 +136,5 @@ const typeOf = (e: ScanEntry, scan: Scan | ScanEntries): ServiceType => {
 };
 
 /** The status to show for a scan entry; its type is read only when the status needs it (see shownStatus). */
-export const entryStatus = (e: ScanEntry, scan: Scan | ScanEntries): ShownStatus => shownStatus(observe(e.name, e.dir), () => typeOf(e, scan));
+export const entryStatus = (e: ScanEntry, scan: Scan | ScanEntries): ShownStatus =>
+  shownStatus(observe(e.name, e.dir), () => typeOf(e, scan));

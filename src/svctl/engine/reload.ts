@@ -35,10 +35,11 @@ export const canReload = (s: Status | null): boolean => s !== null && s.type ===
 const notReloadable = (o: Observed): string | null => {
   const s = o.recorded;
   if (!o.supervised) {
-    const oneshot = s?.type === 'oneshot' ? ' (a oneshot\'s supervisor exits once it has run)' : '';
+    const oneshot = s?.type === 'oneshot' ? " (a oneshot's supervisor exits once it has run)" : '';
     return `${o.name}: no supervisor${oneshot}; nothing to reload (svctl up ${o.name} starts it as its folder says)`;
   }
-  if (!canReload(s)) return `${o.name}: its supervisor${s?.supervisor ? ` (pid ${s.supervisor.pid})` : ''} cannot reload (an older svrun, or a oneshot); use svctl restart ${o.name}`;
+  if (!canReload(s))
+    return `${o.name}: its supervisor${s?.supervisor ? ` (pid ${s.supervisor.pid})` : ''} cannot reload (an older svrun, or a oneshot); use svctl restart ${o.name}`;
   return null;
 };
 
@@ -92,7 +93,8 @@ const readyAgain = async (def: ServiceDef, since: number, until: number): Promis
       if (s && (s.state === 'failed' || (s.state === 'down' && s.want === 'down'))) {
         return `${def.name}: ${s.state === 'failed' ? 'failed' : 'stopped'} after its restart${s.lastError ? '' : ` (${exitText(s.lastExit)})`}${failureDetail(def, s)}`;
       }
-      if (Date.now() >= until) return `${def.name}: not ready again after its restart (state ${s?.state ?? 'unknown'})${failureDetail(def, s)}`;
+      if (Date.now() >= until)
+        return `${def.name}: not ready again after its restart (state ${s?.state ?? 'unknown'})${failureDetail(def, s)}`;
       await changes.next(until);
     }
   } finally {
@@ -123,7 +125,16 @@ export const driveReload = async (def: ServiceDef, deadline: number | null, prog
     readyMs = Date.now() - t0;
   }
   const at = Date.now();
-  progress({ kind: 'reloaded', name, live: record.live, restart: record.restart, restarted: record.restarted, newSupervisor: record.newSupervisor, ms: at - t0, at });
+  progress({
+    kind: 'reloaded',
+    name,
+    live: record.live,
+    restart: record.restart,
+    restarted: record.restarted,
+    newSupervisor: record.newSupervisor,
+    ms: at - t0,
+    at,
+  });
   return { name, record, readyMs, problem: null };
 };
 
@@ -140,6 +151,13 @@ export const reloadHeld = async (def: ServiceDef, deadline: number | null): Prom
   if ('problem' in asked) return observe(def.name, def.dir).supervised ? asked.problem : null; // gone: a new one is started
   if (!asked.record.ok) return `${def.name}: not reloaded: ${asked.record.error ?? 'refused'}`;
   if (asked.record.newSupervisor.length === 0) return null;
-  const target = { name: def.name, dir: def.dir, type: def.type, timeoutKillMs: def.timeoutKillMs, timeoutFinishMs: def.timeoutFinishMs, from: 'folder' as const };
+  const target = {
+    name: def.name,
+    dir: def.dir,
+    type: def.type,
+    timeoutKillMs: def.timeoutKillMs,
+    timeoutFinishMs: def.timeoutFinishMs,
+    from: 'folder' as const,
+  };
   return driveDown(target, deadline);
 };

@@ -38,9 +38,14 @@ export const restartOne = async (scan: Scan, name: string, deadline: number | nu
 };
 
 /** The rolling restart of `names`, in their order; the problems of the one that failed and of those not restarted because of it. */
-export const restartRolling = async (scan: Scan, names: readonly string[], deadline: number | null, progress: ProgressSink = noProgress): Promise<string[]> => {
+export const restartRolling = async (
+  scan: Scan,
+  names: readonly string[],
+  deadline: number | null,
+  progress: ProgressSink = noProgress,
+): Promise<string[]> => {
   const at = Date.now();
-  names.forEach((name, i) => progress({ kind: 'waiting', name, toward: 'up', on: i === 0 ? [] : [names[i - 1]!], at }));
+  for (const [i, name] of names.entries()) progress({ kind: 'waiting', name, toward: 'up', on: i === 0 ? [] : [names[i - 1]!], at });
   for (const [i, name] of names.entries()) {
     const problems = await restartOne(scan, name, deadline, progress);
     if (problems.length === 0) continue;

@@ -16,7 +16,8 @@ import { scanStatePath } from '../../supervise/paths.js';
 import { EXIT_FAILED } from '../../defaults.js';
 import { signalled, SvError } from '../../errors.js';
 
-export const scanLockPath = (scanDir: string, stateDir = process.env.SVKIT_STATE_DIR): string => scanStatePath(scanDir, '.svctl.lock', stateDir);
+export const scanLockPath = (scanDir: string, stateDir = process.env.SVKIT_STATE_DIR): string =>
+  scanStatePath(scanDir, '.svctl.lock', stateDir);
 
 export type ScanLock =
   | {

@@ -78,8 +78,10 @@ const resolveRecorded = (requires: readonly string[], names: ReadonlySet<string>
 const targetOf = (i: StopInput): StopTarget => {
   const held = recordedSettings(i.running);
   const type: ServiceType = i.def?.type ?? (i.running?.type === 'oneshot' ? 'oneshot' : 'longrun');
-  if (held) return { name: i.name, dir: i.dir, type, timeoutKillMs: held.timeoutKillMs, timeoutFinishMs: held.timeoutFinishMs, from: 'supervisor' };
-  if (i.def) return { name: i.name, dir: i.dir, type, timeoutKillMs: i.def.timeoutKillMs, timeoutFinishMs: i.def.timeoutFinishMs, from: 'folder' };
+  if (held)
+    return { name: i.name, dir: i.dir, type, timeoutKillMs: held.timeoutKillMs, timeoutFinishMs: held.timeoutFinishMs, from: 'supervisor' };
+  if (i.def)
+    return { name: i.name, dir: i.dir, type, timeoutKillMs: i.def.timeoutKillMs, timeoutFinishMs: i.def.timeoutFinishMs, from: 'folder' };
   return { name: i.name, dir: i.dir, type, ...DEFAULT_TIMEOUTS, from: 'defaults' };
 };
 
@@ -107,7 +109,13 @@ export const readStopPlan = (scan: Scan): StopPlan =>
       .filter((e) => !e.template)
       .map((e) => {
         const o = observe(e.name, e.dir);
-        return { name: e.name, dir: e.dir, def: scan.services.get(e.name) ?? null, requires: scan.anyRequires.get(e.name) ?? [], running: o.supervised ? o.recorded : null };
+        return {
+          name: e.name,
+          dir: e.dir,
+          def: scan.services.get(e.name) ?? null,
+          requires: scan.anyRequires.get(e.name) ?? [],
+          running: o.supervised ? o.recorded : null,
+        };
       }),
   );
 

@@ -47,21 +47,48 @@ const perService = (name: string, type: Family['type'], help: string, value: (r:
 
 /** Every family in the order printed; each labelled `service`. */
 export const FAMILIES: readonly Family[] = [
-  perService('svkit_up', 'gauge', 'Whether the service is up: 1 when ready (a oneshot: its run succeeded and its effect holds), else 0.', (r) => bit(r.state === 'up')),
+  perService(
+    'svkit_up',
+    'gauge',
+    'Whether the service is up: 1 when ready (a oneshot: its run succeeded and its effect holds), else 0.',
+    (r) => bit(r.state === 'up'),
+  ),
   {
     // the enum pattern: one series per state, 1 for the current one, so each
     // state can be counted (sum by (state)) and a change shows in every panel
     name: 'svkit_state',
     type: 'gauge',
-    help: 'The service\'s state: 1 for the series whose state label is the current state, 0 for the others.',
+    help: "The service's state: 1 for the series whose state label is the current state, 0 for the others.",
     samples: (r, l) => (r.state === null ? [] : STATES.map((s) => ({ labels: [...l, ['state', s]], value: bit(r.state === s) }))),
   },
   perService('svkit_restarts_total', 'counter', 'Restarts of the service since its supervisor started.', (r) => r.restarts),
-  perService('svkit_start_time_seconds', 'gauge', 'When the service\'s running process started, in seconds since the Unix epoch (absent while none runs).', (r) => r.startTimeSeconds),
-  perService('svkit_memory_bytes', 'gauge', 'Memory the service\'s cgroup uses now, in bytes (absent without a memory cgroup).', (r) => r.memoryBytes),
-  perService('svkit_cpu_seconds_total', 'counter', 'CPU time the service\'s cgroup has used, in seconds (absent without a cgroup that counts it).', (r) => r.cpuSeconds),
-  perService('svkit_oom_kills_total', 'counter', 'Processes of the service\'s cgroup killed by the kernel\'s OOM killer (absent without a memory cgroup).', (r) => r.oomKills),
-  perService('svkit_healthy', 'gauge', 'Whether the service\'s health check passes: 1 or 0 (absent without health-interval).', (r) => (r.healthy === null ? null : bit(r.healthy))),
+  perService(
+    'svkit_start_time_seconds',
+    'gauge',
+    "When the service's running process started, in seconds since the Unix epoch (absent while none runs).",
+    (r) => r.startTimeSeconds,
+  ),
+  perService(
+    'svkit_memory_bytes',
+    'gauge',
+    "Memory the service's cgroup uses now, in bytes (absent without a memory cgroup).",
+    (r) => r.memoryBytes,
+  ),
+  perService(
+    'svkit_cpu_seconds_total',
+    'counter',
+    "CPU time the service's cgroup has used, in seconds (absent without a cgroup that counts it).",
+    (r) => r.cpuSeconds,
+  ),
+  perService(
+    'svkit_oom_kills_total',
+    'counter',
+    "Processes of the service's cgroup killed by the kernel's OOM killer (absent without a memory cgroup).",
+    (r) => r.oomKills,
+  ),
+  perService('svkit_healthy', 'gauge', "Whether the service's health check passes: 1 or 0 (absent without health-interval).", (r) =>
+    r.healthy === null ? null : bit(r.healthy),
+  ),
 ];
 
 /** A label value as the format quotes it: backslash, double quote and newline escaped. */

@@ -55,7 +55,11 @@ const urlOf = (host: string, port: number) => `http://${isIP(host) === 6 ? `[${h
 
 const reply = (req: IncomingMessage, res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
   const bytes = Buffer.from(body);
-  res.writeHead(status, { 'Content-Type': status === 200 ? METRICS_CONTENT_TYPE : 'text/plain; charset=utf-8', 'Content-Length': bytes.length, ...headers });
+  res.writeHead(status, {
+    'Content-Type': status === 200 ? METRICS_CONTENT_TYPE : 'text/plain; charset=utf-8',
+    'Content-Length': bytes.length,
+    ...headers,
+  });
   res.end(req.method === 'HEAD' ? undefined : bytes);
 };
 

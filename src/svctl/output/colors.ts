@@ -20,8 +20,10 @@ export const colorWanted = (env: NodeJS.ProcessEnv, isTTY: boolean): boolean => 
 export const colors = (enabled: boolean): Colors => pc.createColors(enabled);
 
 /** The progress lines' tones: going yellow, done green, failed red, the rest as it is. */
-export const tonePaint = (c: Colors): Paint => (tone: Tone, text: string) =>
-  tone === 'busy' ? c.yellow(text) : tone === 'good' ? c.green(text) : tone === 'bad' ? c.red(text) : text;
+export const tonePaint =
+  (c: Colors): Paint =>
+  (tone: Tone, text: string) =>
+    tone === 'busy' ? c.yellow(text) : tone === 'good' ? c.green(text) : tone === 'bad' ? c.red(text) : text;
 
 /** What `status` shows in STATE: a state, or `unsupervised` / `reaping` (see status.ts stateWord). */
 export type StateWord = State | 'unsupervised' | 'reaping';

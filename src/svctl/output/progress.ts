@@ -39,7 +39,16 @@ export type ProgressEvent =
    * `restarted` false: it was not running, they hold from its next start),
    * and those that wait for a new supervisor.
    */
-  | { kind: 'reloaded'; name: string; live: string[]; restart: string[]; restarted: boolean; newSupervisor: string[]; ms: number; at: number }
+  | {
+      kind: 'reloaded';
+      name: string;
+      live: string[];
+      restart: string[];
+      restarted: boolean;
+      newSupervisor: string[];
+      ms: number;
+      at: number;
+    }
   /** Stopped and its folder deleted (scale, remove), `ms` after svctl began on it. */
   | { kind: 'removed'; name: string; ms: number; at: number };
 
@@ -96,7 +105,11 @@ export const reloadedText = (e: Extract<ProgressEvent, { kind: 'reloaded' }>): s
   const parts: string[] = [];
   if (e.live.length > 0) parts.push(`${e.live.join(', ')} applied`);
   if (e.restart.length > 0) {
-    parts.push(e.restarted ? `restarted for ${e.restart.join(', ')}, ready in ${msText(e.ms)}` : `${e.restart.join(', ')} from its next start (not running)`);
+    parts.push(
+      e.restarted
+        ? `restarted for ${e.restart.join(', ')}, ready in ${msText(e.ms)}`
+        : `${e.restart.join(', ')} from its next start (not running)`,
+    );
   }
   if (e.newSupervisor.length > 0) parts.push(`${e.newSupervisor.join(', ')} not applied: needs a new supervisor (svctl restart)`);
   return parts.length > 0 ? `reloaded: ${parts.join('; ')}` : 'reloaded: nothing changed';
@@ -152,7 +165,7 @@ export const noPaint: Paint = (_tone, text) => text;
  * and names svctl prints), ending with `…`: a line that wrapped would break
  * the redraw, which moves up one row per line.
  */
-export const fit = (text: string, width: number): string => {
+export const fitWidth = (text: string, width: number): string => {
   const chars = [...text];
   if (width <= 0 || chars.length <= width) return text;
   return `${chars.slice(0, Math.max(0, width - 1)).join('')}…`;
@@ -164,7 +177,7 @@ export const frameLines = (model: ProgressModel, now: number, width: number, pai
   return [...model.values()].map((e) => {
     const { text, tone } = phaseText(e, now);
     const head = `${e.name.padEnd(pad)}  `;
-    const cut = fit(`${head}${text}`, width);
+    const cut = fitWidth(`${head}${text}`, width);
     return `${head}${paint(tone, cut.slice(head.length))}`;
   });
 };
@@ -227,7 +240,9 @@ const leftText = (e: ProgressEvent): string => {
 export const interruptedLine = (model: ProgressModel): string => {
   const left = [...model.values()].filter((e) => UNDER_WAY.has(e.kind));
   if (left.length === 0) return 'interrupted';
-  const goingUp = left.some((e) => e.kind === 'starting' || e.kind === 'backoff' || e.kind === 'restarting' || (e.kind === 'waiting' && e.toward === 'up'));
+  const goingUp = left.some(
+    (e) => e.kind === 'starting' || e.kind === 'backoff' || e.kind === 'restarting' || (e.kind === 'waiting' && e.toward === 'up'),
+  );
   const advice = goingUp ? 'left running; svctl down to stop' : 'left as they are; svctl down to finish';
   return `interrupted: ${left.map(leftText).join(', ')} (${advice})`;
 };

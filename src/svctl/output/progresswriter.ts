@@ -7,7 +7,18 @@
 // escape code. --quiet writes nothing. In every mode it keeps the model, so
 // an interruption can say what it left.
 import { TERMINAL_TICK_MS } from '../../defaults.js';
-import { applyEvent, frameLines, interruptedLine, noPaint, type Paint, plainLine, type ProgressEvent, type ProgressModel, type ProgressSink, summaryLine } from './progress.js';
+import {
+  applyEvent,
+  frameLines,
+  interruptedLine,
+  noPaint,
+  type Paint,
+  plainLine,
+  type ProgressEvent,
+  type ProgressModel,
+  type ProgressSink,
+  summaryLine,
+} from './progress.js';
 
 export type ProgressMode = 'terminal' | 'plain' | 'quiet';
 

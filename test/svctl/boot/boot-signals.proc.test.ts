@@ -6,7 +6,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { exitStatus } from '../../../src/signals.js';
-import { inBothModes, isAlive, Sandbox, SVCTL, waitFor, withSandbox } from '../../helpers.js';
+import { inBothModes, isAlive, type Sandbox, SVCTL, waitFor, withSandbox } from '../../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -64,48 +64,61 @@ const pid1Boot = (): Boot => {
 
 const canUnshare = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true']).status === 0;
 
-inBothModes(() => sb, () => {
-describe('svctl boot forwards SIGUSR1, SIGUSR2 and SIGWINCH to CMD', () => {
-  for (const [how, boot, run] of [
-    ['as a child subreaper', plainBoot, true],
-    ['as PID 1 of its own pid namespace (needs unshare, root)', pid1Boot, canUnshare],
-  ] as const) {
-    it.runIf(run)(how, async () => {
-      sb.service('db', 'exec sleep 1000');
-      const b = boot();
-      await waitFor(() => b.stdout().includes('armed\n'), () => `CMD's traps set: ${b.stdout()} ${b.stderr()}`, 10_000);
-      const pid = await b.pid();
-      for (const sig of FORWARDED) {
-        process.kill(pid, sig);
-        const line = `cmd-got-${sig.slice(3)}\n`;
-        await waitFor(() => b.stdout().includes(line), () => `${line.trim()} from CMD: ${b.stdout()} ${b.stderr()}`);
+inBothModes(
+  () => sb,
+  () => {
+    describe('svctl boot forwards SIGUSR1, SIGUSR2 and SIGWINCH to CMD', () => {
+      for (const [how, boot, run] of [
+        ['as a child subreaper', plainBoot, true],
+        ['as PID 1 of its own pid namespace (needs unshare, root)', pid1Boot, canUnshare],
+      ] as const) {
+        it.runIf(run)(how, async () => {
+          sb.service('db', 'exec sleep 1000');
+          const b = boot();
+          await waitFor(
+            () => b.stdout().includes('armed\n'),
+            () => `CMD's traps set: ${b.stdout()} ${b.stderr()}`,
+            10_000,
+          );
+          const pid = await b.pid();
+          for (const sig of FORWARDED) {
+            process.kill(pid, sig);
+            const line = `cmd-got-${sig.slice(3)}\n`;
+            await waitFor(
+              () => b.stdout().includes(line),
+              () => `${line.trim()} from CMD: ${b.stdout()} ${b.stderr()}`,
+            );
+          }
+          // each arrived once, and boot went on (SIGUSR2 would end a Node process without a handler)
+          for (const sig of FORWARDED) expect(b.stdout().split(`cmd-got-${sig.slice(3)}\n`)).toHaveLength(2);
+          expect(isAlive(pid)).toBe(true);
+          expect(b.stderr()).toBe(''); // Node's SIGUSR1 default would have said "Debugger listening on ..."
+          expect(sb.status('db')!.state).toBe('up');
+          process.kill(pid, 'SIGTERM');
+          // CMD does not trap TERM: it is killed by it, and boot exits with its code
+          expect(await b.done).toBe(143);
+          expect(sb.status('db')!.state).toBe('down');
+        });
       }
-      // each arrived once, and boot went on (SIGUSR2 would end a Node process without a handler)
-      for (const sig of FORWARDED) expect(b.stdout().split(`cmd-got-${sig.slice(3)}\n`)).toHaveLength(2);
-      expect(isAlive(pid)).toBe(true);
-      expect(b.stderr()).toBe(''); // Node's SIGUSR1 default would have said "Debugger listening on ..."
-      expect(sb.status('db')!.state).toBe('up');
-      process.kill(pid, 'SIGTERM');
-      // CMD does not trap TERM: it is killed by it, and boot exits with its code
-      expect(await b.done).toBe(143);
-      expect(sb.status('db')!.state).toBe('down');
-    });
-  }
 
-  it('without CMD, boot keeps running and says what it ignored (SIGWINCH silently)', async () => {
-    sb.service('db', 'exec sleep 1000');
-    const b = start([process.execPath, SVCTL, 'boot']);
-    const db = await sb.waitStatus('db', (s) => s.state === 'up', 'db up', 10_000);
-    for (const sig of FORWARDED) b.child.kill(sig);
-    await waitFor(() => b.stderr().includes('SIGUSR1 ignored') && b.stderr().includes('SIGUSR2 ignored'), () => `boot's word on both: ${b.stderr()}`);
-    expect(b.stderr().split('\n').filter(Boolean).sort()).toEqual([
-      'svctl: boot: SIGUSR1 ignored: no CMD running (`svctl signal USR1 NAME` sends it to a service)',
-      'svctl: boot: SIGUSR2 ignored: no CMD running (`svctl signal USR2 NAME` sends it to a service)',
-    ]);
-    expect(isAlive(b.child.pid)).toBe(true);
-    expect(sb.status('db')!.pid).toBe(db.pid); // the services never saw them
-    b.child.kill('SIGTERM');
-    expect(await b.done).toBe(0);
-  });
-});
-});
+      it('without CMD, boot keeps running and says what it ignored (SIGWINCH silently)', async () => {
+        sb.service('db', 'exec sleep 1000');
+        const b = start([process.execPath, SVCTL, 'boot']);
+        const db = await sb.waitStatus('db', (s) => s.state === 'up', 'db up', 10_000);
+        for (const sig of FORWARDED) b.child.kill(sig);
+        await waitFor(
+          () => b.stderr().includes('SIGUSR1 ignored') && b.stderr().includes('SIGUSR2 ignored'),
+          () => `boot's word on both: ${b.stderr()}`,
+        );
+        expect(b.stderr().split('\n').filter(Boolean).sort()).toEqual([
+          'svctl: boot: SIGUSR1 ignored: no CMD running (`svctl signal USR1 NAME` sends it to a service)',
+          'svctl: boot: SIGUSR2 ignored: no CMD running (`svctl signal USR2 NAME` sends it to a service)',
+        ]);
+        expect(isAlive(b.child.pid)).toBe(true);
+        expect(sb.status('db')!.pid).toBe(db.pid); // the services never saw them
+        b.child.kill('SIGTERM');
+        expect(await b.done).toBe(0);
+      });
+    });
+  },
+);

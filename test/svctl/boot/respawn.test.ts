@@ -4,7 +4,15 @@ import { respawnWant } from '../../../src/svctl/boot/respawn.js';
 import type { Status } from '../../../src/supervise/status.js';
 
 const last = (o: Partial<Status>): Status =>
-  ({ version: 1, name: 'web', type: 'longrun', supervisor: { pid: 4100, pidStart: 1, startedAt: '' }, want: 'up', state: 'up', ...o }) as Status;
+  ({
+    version: 1,
+    name: 'web',
+    type: 'longrun',
+    supervisor: { pid: 4100, pidStart: 1, startedAt: '' },
+    want: 'up',
+    state: 'up',
+    ...o,
+  }) as Status;
 
 describe('respawnWant', () => {
   it.each([

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { libc } from '../../../src/os/libc.js';
 import { unixAddress } from '../../../src/os/sdnotify.js';
-import { exitOf, Sandbox, startSvctl, waitFor, withSandbox } from '../../helpers.js';
+import { exitOf, type Sandbox, startSvctl, waitFor, withSandbox } from '../../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -53,10 +53,14 @@ describe.runIf(c)('svctl boot with $NOTIFY_SOCKET (systemd Type=notify; needs ko
     const b = startSvctl(sb, ['boot']);
     delete process.env.NOTIFY_SOCKET;
     const got: string[] = [];
-    const ready = await waitFor(() => {
-      got.push(...sock!.take());
-      return got.find((m) => m.split('\n').includes('READY=1'));
-    }, () => `READY=1 (got ${JSON.stringify(got)}; stderr: ${b.stderr()})`, 20_000);
+    const ready = await waitFor(
+      () => {
+        got.push(...sock!.take());
+        return got.find((m) => m.split('\n').includes('READY=1'));
+      },
+      () => `READY=1 (got ${JSON.stringify(got)}; stderr: ${b.stderr()})`,
+      20_000,
+    );
     // both up when it was sent: read right after it arrived
     for (const name of ['db', 'web']) expect(sb.status(name)?.state, name).toBe('up');
     expect(ready).toBe('READY=1\nSTATUS=2 services up');
@@ -64,10 +68,14 @@ describe.runIf(c)('svctl boot with $NOTIFY_SOCKET (systemd Type=notify; needs ko
     expect(readFileSync(join(sb.scan, 'db', 'env.txt'), 'utf8')).not.toContain('NOTIFY_SOCKET');
 
     b.child.kill('SIGTERM');
-    await waitFor(() => {
-      got.push(...sock!.take());
-      return got.includes('STOPPING=1');
-    }, () => `STOPPING=1 (got ${JSON.stringify(got)})`, 10_000);
+    await waitFor(
+      () => {
+        got.push(...sock!.take());
+        return got.includes('STOPPING=1');
+      },
+      () => `STOPPING=1 (got ${JSON.stringify(got)})`,
+      10_000,
+    );
     expect(await exitOf(b.child)).toBe(0);
     expect(got.filter((m) => m === 'STOPPING=1')).toHaveLength(1);
     expect(b.stderr()).toBe('svctl: boot: SIGTERM: stopping 2 services\n');
@@ -80,7 +88,10 @@ describe.runIf(c)('svctl boot with $NOTIFY_SOCKET (systemd Type=notify; needs ko
     const b = startSvctl(sb, ['boot']);
     delete process.env.NOTIFY_SOCKET;
     await sb.waitStatus('db', (s) => s.state === 'up', 'db up', 10_000);
-    await waitFor(() => b.stderr().includes('svctl: boot: NOTIFY_SOCKET'), () => `the line (stderr: ${b.stderr()})`);
+    await waitFor(
+      () => b.stderr().includes('svctl: boot: NOTIFY_SOCKET'),
+      () => `the line (stderr: ${b.stderr()})`,
+    );
     b.child.kill('SIGTERM');
     expect(await exitOf(b.child)).toBe(0);
     expect(b.stderr().match(/NOTIFY_SOCKET/g)).toHaveLength(1);

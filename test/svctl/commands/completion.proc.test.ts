@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../../src/svctl/cli.js';
-import { Sandbox, withSandbox } from '../../helpers.js';
+import { type Sandbox, withSandbox } from '../../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -15,15 +15,21 @@ const COMMANDS = buildProgram(() => {}).commands.map((c) => c.name());
 
 /** What the completion function offers for the words of `line` (the last one being completed; '' after a space). */
 const complete = (script: string, words: string[], env: NodeJS.ProcessEnv = {}): string[] => {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: bash's ${...}, not a template
   const fn = 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _svctl; printf "%s\\n" "${COMPREPLY[@]}"';
-  const r = spawnSync('bash', ['-c', fn, 'bash', script, ...words], { encoding: 'utf8', cwd: sb.dir, env: { ...sb.env, ...env }, timeout: 10_000 });
+  const r = spawnSync('bash', ['-c', fn, 'bash', script, ...words], {
+    encoding: 'utf8',
+    cwd: sb.dir,
+    env: { ...sb.env, ...env },
+    timeout: 10_000,
+  });
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   return r.stdout.split('\n').filter(Boolean).sort();
 };
 
 describe('svctl completion', () => {
-  it('bash: commands by prefix, options per command, the scan directory\'s services when Tab is pressed (not templates)', async () => {
+  it("bash: commands by prefix, options per command, the scan directory's services when Tab is pressed (not templates)", async () => {
     const r = await sb.svctl(['completion', 'bash']);
     expect(r).toMatchObject({ code: 0, stderr: '' });
     const script = sb.path('svctl.bash');
@@ -50,26 +56,34 @@ describe('svctl completion', () => {
   });
 
   const hasZsh = spawnSync('zsh', ['-c', 'true']).status === 0;
-  it.runIf(hasZsh)('zsh: the script parses (zsh -n) and completes commands, services and states (skipped where zsh is not installed)', async () => {
-    const r = await sb.svctl(['completion', 'zsh']);
-    expect(r).toMatchObject({ code: 0, stderr: '' });
-    const script = sb.path('_svctl');
-    writeFileSync(script, r.stdout);
-    const n = spawnSync('zsh', ['-n', script], { encoding: 'utf8' });
-    expect(n.stderr).toBe('');
-    expect(n.status).toBe(0);
-    // and run: words/CURRENT as zsh's completion system sets them, compadd replaced by a printer
-    sb.service('web', 'exec sleep 1000');
-    const zcomplete = (...words: string[]) => {
-      const fn = 'source "$1"; shift; compadd() { [[ $1 == -- ]] && shift; print -l -- "$@"; }; words=("$@"); CURRENT=$#; _svctl';
-      const r = spawnSync('zsh', ['-f', '-c', fn, 'zsh', script, ...words], { encoding: 'utf8', cwd: sb.dir, env: sb.env, timeout: 10_000 });
-      expect(r.stderr).toBe('');
-      return r.stdout.split('\n').filter(Boolean).sort();
-    };
-    expect(zcomplete('svctl', '')).toEqual([...COMMANDS, 'help'].sort());
-    expect(zcomplete('svctl', 'restart', '')).toEqual(['web']);
-    expect(zcomplete('svctl', 'wait', '')).toEqual(['down', 'failed', 'up']);
-  });
+  it.runIf(hasZsh)(
+    'zsh: the script parses (zsh -n) and completes commands, services and states (skipped where zsh is not installed)',
+    async () => {
+      const r = await sb.svctl(['completion', 'zsh']);
+      expect(r).toMatchObject({ code: 0, stderr: '' });
+      const script = sb.path('_svctl');
+      writeFileSync(script, r.stdout);
+      const n = spawnSync('zsh', ['-n', script], { encoding: 'utf8' });
+      expect(n.stderr).toBe('');
+      expect(n.status).toBe(0);
+      // and run: words/CURRENT as zsh's completion system sets them, compadd replaced by a printer
+      sb.service('web', 'exec sleep 1000');
+      const zcomplete = (...words: string[]) => {
+        const fn = 'source "$1"; shift; compadd() { [[ $1 == -- ]] && shift; print -l -- "$@"; }; words=("$@"); CURRENT=$#; _svctl';
+        const r = spawnSync('zsh', ['-f', '-c', fn, 'zsh', script, ...words], {
+          encoding: 'utf8',
+          cwd: sb.dir,
+          env: sb.env,
+          timeout: 10_000,
+        });
+        expect(r.stderr).toBe('');
+        return r.stdout.split('\n').filter(Boolean).sort();
+      };
+      expect(zcomplete('svctl', '')).toEqual([...COMMANDS, 'help'].sort());
+      expect(zcomplete('svctl', 'restart', '')).toEqual(['web']);
+      expect(zcomplete('svctl', 'wait', '')).toEqual(['down', 'failed', 'up']);
+    },
+  );
 
   it('zsh: names every command of the table; another shell is a usage error', async () => {
     const z = await sb.svctl(['completion', 'zsh']);

@@ -26,7 +26,10 @@ describe.each(SVCTL_MODES)('svctl logs ($mode)', ({ hosted }) => {
 
   const forever = (name: string) => `exec ${sb.marker(name)} 1000`;
   const logDir = (name: string) => join(sb.scan, name, 'log');
-  const rotated = (name: string) => readdirSync(logDir(name)).filter((f) => f.startsWith('@')).sort();
+  const rotated = (name: string) =>
+    readdirSync(logDir(name))
+      .filter((f) => f.startsWith('@'))
+      .sort();
   /** Every line the log still holds, oldest first. */
   const wholeLog = (name: string) => [...rotated(name), 'current'].flatMap((f) => outLines(readFileSync(join(logDir(name), f), 'utf8')));
   const numbers = (text: string) => [...text.matchAll(/ out c (\d+)$/gm)].map((m) => Number(m[1]));
@@ -60,11 +63,19 @@ describe.each(SVCTL_MODES)('svctl logs ($mode)', ({ hosted }) => {
     expect((await sb.svctl(['up', 'count'])).code).toBe(0);
     await waitFor(() => sb.log('count').includes('out waiting'), 'the service waiting', SLOW);
     const follow = startSvctl(sb, ['logs', 'count', '-f', '-n', '3']);
-    await waitFor(() => follow.stdout().includes('out waiting'), () => `logs -f to print the last lines: ${follow.stdout()}`, SLOW);
+    await waitFor(
+      () => follow.stdout().includes('out waiting'),
+      () => `logs -f to print the last lines: ${follow.stdout()}`,
+      SLOW,
+    );
     writeFileSync(go, '');
 
     // stop the follower while the log rotates at least twice, so one wake-up finds several rotations
-    await waitFor(() => numbers(follow.stdout()).length >= 200, () => `the first numbers followed: ${follow.stdout().slice(-300)}`, SLOW);
+    await waitFor(
+      () => numbers(follow.stdout()).length >= 200,
+      () => `the first numbers followed: ${follow.stdout().slice(-300)}`,
+      SLOW,
+    );
     follow.child.kill('SIGSTOP');
     const before = rotated('count');
     try {
@@ -72,7 +83,11 @@ describe.each(SVCTL_MODES)('svctl logs ($mode)', ({ hosted }) => {
     } finally {
       follow.child.kill('SIGCONT');
     }
-    await waitFor(() => follow.stdout().includes('out done-counting'), () => `logs -f to reach the end: ${follow.stdout().slice(-300)}`, 20_000);
+    await waitFor(
+      () => follow.stdout().includes('out done-counting'),
+      () => `logs -f to reach the end: ${follow.stdout().slice(-300)}`,
+      20_000,
+    );
     expect(rotated('count').length).toBeGreaterThanOrEqual(8);
     expect(numbers(follow.stdout())).toEqual(Array.from({ length: N }, (_, i) => i + 1));
     // what it printed is the log itself, line for line, from where it started
@@ -88,8 +103,14 @@ describe.each(SVCTL_MODES)('svctl logs ($mode)', ({ hosted }) => {
   it('several names: the last N of each, merged by time and prefixed; -f interleaves them as they come; SIGTERM ends it with 0', async () => {
     const go = join(sb.dir, 'go');
     // web and db take turns, each line after the other's, so the merged order is known
-    sb.service('web', `for i in 1 3 5; do while [ ! -e ${sb.dir}/t$i ]; do sleep 0.01; done; sleep 0.1; echo "web $i"; touch ${sb.dir}/t$((i+1)); done\nwhile [ ! -e ${go} ]; do sleep 0.02; done\necho web-after; touch ${sb.dir}/web-after\n${forever('web')}`);
-    sb.service('db', `for i in 2 4 6; do while [ ! -e ${sb.dir}/t$i ]; do sleep 0.01; done; sleep 0.1; echo "db $i"; touch ${sb.dir}/t$((i+1)); done\nwhile [ ! -e ${sb.dir}/web-after ]; do sleep 0.01; done; sleep 0.1\necho db-after\n${forever('db')}`);
+    sb.service(
+      'web',
+      `for i in 1 3 5; do while [ ! -e ${sb.dir}/t$i ]; do sleep 0.01; done; sleep 0.1; echo "web $i"; touch ${sb.dir}/t$((i+1)); done\nwhile [ ! -e ${go} ]; do sleep 0.02; done\necho web-after; touch ${sb.dir}/web-after\n${forever('web')}`,
+    );
+    sb.service(
+      'db',
+      `for i in 2 4 6; do while [ ! -e ${sb.dir}/t$i ]; do sleep 0.01; done; sleep 0.1; echo "db $i"; touch ${sb.dir}/t$((i+1)); done\nwhile [ ! -e ${sb.dir}/web-after ]; do sleep 0.01; done; sleep 0.1\necho db-after\n${forever('db')}`,
+    );
     expect((await sb.svctl(['up', 'web', 'db'])).code).toBe(0);
     writeFileSync(join(sb.dir, 't1'), '');
     await waitFor(() => sb.log('db').includes('out db 6'), 'the turns taken', SLOW);
@@ -97,7 +118,12 @@ describe.each(SVCTL_MODES)('svctl logs ($mode)', ({ hosted }) => {
     const r = await sb.svctl(['logs', 'web', 'db', '-n', '3']);
     expect(r.code).toBe(0);
     expect(outLines(r.stdout).map((l) => l.replace(/ \| \S+Z /, ' | '))).toEqual([
-      'web | out web 1', 'db  | out db 2', 'web | out web 3', 'db  | out db 4', 'web | out web 5', 'db  | out db 6',
+      'web | out web 1',
+      'db  | out db 2',
+      'web | out web 3',
+      'db  | out db 4',
+      'web | out web 5',
+      'db  | out db 6',
     ]);
     // the whole logs: every line once, prefixed, in time order
     const both = await sb.svctl(['logs', 'db', 'web']);
@@ -108,10 +134,18 @@ describe.each(SVCTL_MODES)('svctl logs ($mode)', ({ hosted }) => {
     expect(times).toEqual([...times].sort((a, b) => a - b));
 
     const follow = startSvctl(sb, ['logs', 'web', 'db', '-f', '-n', '1']);
-    await waitFor(() => follow.stdout().includes('out db 6'), () => `logs -f to print the last lines: ${follow.stdout()}`, SLOW);
+    await waitFor(
+      () => follow.stdout().includes('out db 6'),
+      () => `logs -f to print the last lines: ${follow.stdout()}`,
+      SLOW,
+    );
     expect(outLines(follow.stdout()).map((l) => l.replace(/ \| \S+Z /, ' | '))).toEqual(['web | out web 5', 'db  | out db 6']);
     writeFileSync(go, '');
-    await waitFor(() => follow.stdout().includes('out web-after') && follow.stdout().includes('out db-after'), () => `both followed: ${follow.stdout()}`, SLOW);
+    await waitFor(
+      () => follow.stdout().includes('out web-after') && follow.stdout().includes('out db-after'),
+      () => `both followed: ${follow.stdout()}`,
+      SLOW,
+    );
     const followed = outLines(follow.stdout());
     expect(followed.every((l) => /^(web|db ) \| \S+Z out /.test(l))).toBe(true);
     expect(followed.filter((l) => l.endsWith('out web-after'))).toEqual([expect.stringMatching(/^web \| /)]);
@@ -124,7 +158,10 @@ describe.each(SVCTL_MODES)('svctl logs ($mode)', ({ hosted }) => {
   });
 
   it('no name: every service with a log, the last N of each, merged by time and prefixed (one service too); -f follows them all', async () => {
-    sb.service('web', `for i in 1 2 3; do echo "web $i"; done\ntouch ${sb.dir}/web-done\nwhile [ ! -e ${sb.dir}/go ]; do sleep 0.02; done\necho web-later\n${forever('web')}`);
+    sb.service(
+      'web',
+      `for i in 1 2 3; do echo "web $i"; done\ntouch ${sb.dir}/web-done\nwhile [ ! -e ${sb.dir}/go ]; do sleep 0.02; done\necho web-later\n${forever('web')}`,
+    );
     sb.service('db', `while [ ! -e ${sb.dir}/web-done ]; do sleep 0.01; done\nfor i in 1 2 3; do echo "db $i"; done\n${forever('db')}`);
     sb.service('idle', forever('idle'), { down: '' }); // never started: no log, and no complaint about it
     expect((await sb.svctl(['up'])).code).toBe(0);
@@ -134,7 +171,14 @@ describe.each(SVCTL_MODES)('svctl logs ($mode)', ({ hosted }) => {
     expect(r).toMatchObject({ code: 0, stderr: '' });
     const lines = outLines(r.stdout);
     // names padded to the longest service's (idle's too: under -f its lines may come)
-    const tagged = [...outLines(sb.log('web')).slice(-2).map((l) => `web  | ${l}`), ...outLines(sb.log('db')).slice(-2).map((l) => `db   | ${l}`)];
+    const tagged = [
+      ...outLines(sb.log('web'))
+        .slice(-2)
+        .map((l) => `web  | ${l}`),
+      ...outLines(sb.log('db'))
+        .slice(-2)
+        .map((l) => `db   | ${l}`),
+    ];
     expect(lines).toEqual(tagged.sort((a, b) => lineTime(a.slice(7))! - lineTime(b.slice(7))!));
     expect(lines.map((l) => l.replace(/ \| \S+Z /, ' | '))).toContain('db   | out db 3');
 
@@ -153,9 +197,17 @@ describe.each(SVCTL_MODES)('svctl logs ($mode)', ({ hosted }) => {
     }
 
     const follow = startSvctl(sb, ['logs', '-f', '-n', '1']);
-    await waitFor(() => outLines(follow.stdout()).length === 2, () => `logs -f to print the last line of each: ${follow.stdout()}`, SLOW);
+    await waitFor(
+      () => outLines(follow.stdout()).length === 2,
+      () => `logs -f to print the last line of each: ${follow.stdout()}`,
+      SLOW,
+    );
     writeFileSync(join(sb.dir, 'go'), '');
-    await waitFor(() => follow.stdout().includes('out web-later'), () => `web followed: ${follow.stdout()}`, SLOW);
+    await waitFor(
+      () => follow.stdout().includes('out web-later'),
+      () => `web followed: ${follow.stdout()}`,
+      SLOW,
+    );
     expect(outLines(follow.stdout()).at(-1)).toMatch(/^web {2}\| \S+Z out web-later$/);
     follow.child.kill('SIGTERM');
     expect((await follow.done).code).toBe(0);

@@ -11,7 +11,13 @@ describe('merging and prefixing (pure)', () => {
     const a = [`${t(1)} out a1`, `${t(3)} out a3`, `${t(3)} out a3b`, `${t(9)} out a9`];
     const b = [`${t(2)} out b2`, `${t(3)} out b3`, `${t(4)} out b4`];
     expect(mergeByTime([a, b]).map((x) => `${x.source}:${x.line.slice(-3).trim()}`)).toEqual([
-      '0:a1', '1:b2', '0:a3', '0:a3b', '1:b3', '1:b4', '0:a9',
+      '0:a1',
+      '1:b2',
+      '0:a3',
+      '0:a3b',
+      '1:b3',
+      '1:b4',
+      '0:a9',
     ]);
     expect(mergeByTime([b, a]).map((x) => x.line.split(' out ')[1])).toEqual(['a1', 'b2', 'b3', 'a3', 'a3b', 'b4', 'a9']);
   });
@@ -20,7 +26,12 @@ describe('merging and prefixing (pure)', () => {
     const a = [`${t(5)} out a5`, 'by hand', `${t(1)} out a-after-clock-step`, `${t(8)} out a8`];
     const b = [`${t(2)} out b2`, `${t(6)} out b6`];
     expect(mergeByTime([a, b]).map((x) => x.line.replace(/^\S+Z out /, ''))).toEqual([
-      'b2', 'a5', 'by hand', 'a-after-clock-step', 'b6', 'a8',
+      'b2',
+      'a5',
+      'by hand',
+      'a-after-clock-step',
+      'b6',
+      'a8',
     ]);
     expect(mergeByTime([[], ['x'], []])).toEqual([{ source: 1, line: 'x' }]);
   });

@@ -2,7 +2,7 @@
 // all: svctl up and svrun each say so once, in one line naming the file and
 // the likely intended name, and the service starts all the same.
 import { describe, expect, it } from 'vitest';
-import { Sandbox, withSandbox } from '../../helpers.js';
+import { type Sandbox, withSandbox } from '../../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -22,7 +22,9 @@ describe('a mistyped setting', { timeout: 30_000 }, () => {
     );
     await sb.waitRunning('web', m);
     const log = await sb.waitLog('web', /svrun started pid/);
-    expect(log.match(/svrun error: web\/timeout_kill: not a setting svkit reads, ignored \(did you mean timeout-kill\?\)$/gm)).toHaveLength(1);
+    expect(log.match(/svrun error: web\/timeout_kill: not a setting svkit reads, ignored \(did you mean timeout-kill\?\)$/gm)).toHaveLength(
+      1,
+    );
     expect(sb.status('web')!.lastError).toBeNull();
     // the defaults hold: timeout-kill was not read
     expect((sb.status('web') as { settings?: { timeoutKillMs?: number } }).settings?.timeoutKillMs ?? 7000).toBe(7000);

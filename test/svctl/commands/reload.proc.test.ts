@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cgroupDirs } from '../../../src/os/cgroup.js';
 import { limitTarget } from '../../../src/os/limits.js';
-import { Sandbox, type StatusJson, waitFor, withSandbox } from '../../helpers.js';
+import { type Sandbox, type StatusJson, waitFor, withSandbox } from '../../helpers.js';
 import { freePort } from '../../sockets.js';
 
 let sb!: Sandbox;
@@ -42,7 +42,9 @@ const reload = async (...names: string[]): Promise<{ code: number | null; json: 
 type Check = (s: StatusJson) => unknown;
 
 describe('svctl reload: what changes live and what restarts', () => {
-  it('a table of file changes, each reloaded in turn: live ones keep the process, the others restart it under the same supervisor', { timeout: 120_000 }, async () => {
+  it('a table of file changes, each reloaded in turn: live ones keep the process, the others restart it under the same supervisor', {
+    timeout: 120_000,
+  }, async () => {
     const port = await freePort();
     const dir = dbService();
     sb.service('other', `exec ${sb.marker('other')} 1000`);
@@ -62,14 +64,34 @@ describe('svctl reload: what changes live and what restarts', () => {
       ['health-retries', () => sb.write(dir, 'health-retries', '5'), 'live', (s) => settings(s).healthRetries === 5],
       ['health-timeout', () => sb.write(dir, 'health-timeout', '4000'), 'live', (s) => settings(s).healthTimeoutMs === 4000],
       ['watchdog', () => sb.write(dir, 'watchdog', '500000'), 'live', (s) => settings(s).watchdogMs === 500000],
-      ['log/config', () => sb.write(dir, 'log/config', 'size 8192'), 'live', (s) => (settings(s).logRotation as { maxBytes: number }).maxBytes === 8192],
+      [
+        'log/config',
+        () => sb.write(dir, 'log/config', 'size 8192'),
+        'live',
+        (s) => (settings(s).logRotation as { maxBytes: number }).maxBytes === 8192,
+      ],
       ['run', () => appendFileSync(join(dir, 'run'), '# changed\n'), 'restart', () => true],
       ['finish', () => sb.write(dir, 'finish', '#!/bin/sh\nexit 0\n'), 'restart', () => true],
-      ['check', () => sb.write(dir, 'check', '#!/bin/sh\n# changed\nexit 0\n'), 'restart', (s) => settings(s).readiness === 'notification-fd+check'],
-      ['env', () => sb.write(dir, 'env/GREETING', 'hello'), 'restart', (s) => readFileSync(`/proc/${s.pid}/environ`, 'latin1').split('\0').includes('GREETING=hello')],
+      [
+        'check',
+        () => sb.write(dir, 'check', '#!/bin/sh\n# changed\nexit 0\n'),
+        'restart',
+        (s) => settings(s).readiness === 'notification-fd+check',
+      ],
+      [
+        'env',
+        () => sb.write(dir, 'env/GREETING', 'hello'),
+        'restart',
+        (s) => readFileSync(`/proc/${s.pid}/environ`, 'latin1').split('\0').includes('GREETING=hello'),
+      ],
       ['nofile', () => sb.write(dir, 'nofile', '4096'), 'restart', (s) => s.limits?.nofile === 4096],
       ['notification-fd', () => sb.write(dir, 'notification-fd', '6'), 'restart', (s) => settings(s).notificationFd === 6],
-      ['listen', () => sb.write(dir, 'listen', `127.0.0.1:${port}`), 'restart', (s) => JSON.stringify(settings(s).listen) === `["127.0.0.1:${port}"]`],
+      [
+        'listen',
+        () => sb.write(dir, 'listen', `127.0.0.1:${port}`),
+        'restart',
+        (s) => JSON.stringify(settings(s).listen) === `["127.0.0.1:${port}"]`,
+      ],
     ];
     for (const [file, change, how, check] of table) {
       const before = sb.status('db')!;
@@ -78,7 +100,16 @@ describe('svctl reload: what changes live and what restarts', () => {
       const where = `${file}: ${JSON.stringify(r)}`;
       expect(r.code, where).toBe(0);
       expect(r.json, where).toEqual([
-        { name: 'db', reloaded: true, live: how === 'live' ? [file] : [], restart: how === 'restart' ? [file] : [], restarted: how === 'restart', newSupervisor: [], readyMs: how === 'restart' ? expect.any(Number) : null, error: null },
+        {
+          name: 'db',
+          reloaded: true,
+          live: how === 'live' ? [file] : [],
+          restart: how === 'restart' ? [file] : [],
+          restarted: how === 'restart',
+          newSupervisor: [],
+          readyMs: how === 'restart' ? expect.any(Number) : null,
+          error: null,
+        },
       ]);
       const after = sb.status('db')!;
       expect(after.supervisor!.pid, where).toBe(supervisor);
@@ -170,7 +201,8 @@ describe('TEMPLATE@* with no instance', () => {
     sb.service('other', `exec ${sb.marker('other')} 1000`, { 'timeout-kill': '500' });
     expect((await sb.svctl(['up', 'other'])).code).toBe(0);
     const pid = sb.status('other')!.pid;
-    for (const cmd of ['down', 'restart', 'reload']) expect(await sb.svctl([cmd, 'worker@*']), cmd).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    for (const cmd of ['down', 'restart', 'reload'])
+      expect(await sb.svctl([cmd, 'worker@*']), cmd).toMatchObject({ code: 0, stdout: '', stderr: '' });
     expect(sb.status('other')).toMatchObject({ state: 'up', pid });
     expect((await sb.svctl(['down', 'nope@*'])).code).toBe(2);
     expect((await sb.svctl(['down', 'other'])).code).toBe(0);
@@ -180,12 +212,15 @@ describe('TEMPLATE@* with no instance', () => {
 describe('svctl reload: TEMPLATE@*', () => {
   it('every instance of the pool, each reporting; none: nothing to do, exit 0', async () => {
     const dir = sb.service('worker@', `exec ${sb.marker('worker')} 1000`, { 'timeout-kill': '500' });
-    expect((await reload('worker@*'))).toMatchObject({ code: 0, json: [] });
+    expect(await reload('worker@*')).toMatchObject({ code: 0, json: [] });
     expect((await sb.svctl(['up', 'worker@1', 'worker@2'])).code).toBe(0);
     sb.write(dir, 'timeout-kill', '700');
     const r = await reload('worker@*');
     expect(r.code).toBe(0);
-    expect(r.json.map((j) => [j.name, j.live])).toEqual([['worker@1', ['timeout-kill']], ['worker@2', ['timeout-kill']]]);
+    expect(r.json.map((j) => [j.name, j.live])).toEqual([
+      ['worker@1', ['timeout-kill']],
+      ['worker@2', ['timeout-kill']],
+    ]);
     expect((await sb.svctl(['reload', 'nope@*'])).code).toBe(2);
     expect((await sb.svctl(['down', 'worker@*'])).code).toBe(0);
     await waitFor(() => !sb.status('worker@1')?.supervisor || sb.status('worker@1')!.state === 'down', 'worker@1 down');

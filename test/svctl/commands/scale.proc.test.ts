@@ -5,12 +5,15 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { surplusOrder } from '../../../src/svctl/commands/scale.js';
-import { pidsByArgv0, Sandbox, withSandbox } from '../../helpers.js';
+import { pidsByArgv0, type Sandbox, withSandbox } from '../../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
 
-const instances = () => readdirSync(sb.scan).filter((n) => n.startsWith('worker@') && n !== 'worker@').sort();
+const instances = () =>
+  readdirSync(sb.scan)
+    .filter((n) => n.startsWith('worker@') && n !== 'worker@')
+    .sort();
 const template = () => sb.service('worker@', `exec ${sb.marker('worker')} 1000`, { 'timeout-kill': '500' });
 
 describe('surplusOrder (pure)', () => {
@@ -20,13 +23,17 @@ describe('surplusOrder (pure)', () => {
 });
 
 describe('svctl scale', () => {
-  it('up to 3, then down to 1: created and started, then removed in order (3, 2, then blue); the kept one untouched', { timeout: 60_000 }, async () => {
+  it('up to 3, then down to 1: created and started, then removed in order (3, 2, then blue); the kept one untouched', {
+    timeout: 60_000,
+  }, async () => {
     template();
     let r = await sb.svctl(['scale', 'worker@', '3']);
     expect(r).toMatchObject({ code: 0, stderr: '' });
     expect(instances()).toEqual(['worker@1', 'worker@2', 'worker@3']);
     expect(pidsByArgv0(sb.marker('worker'))).toHaveLength(3);
-    expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual(['worker@1', 'worker@2', 'worker@3'].map((n) => expect.stringMatching(new RegExp(`^${n}: ready in `))));
+    expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual(
+      ['worker@1', 'worker@2', 'worker@3'].map((n) => expect.stringMatching(new RegExp(`^${n}: ready in `))),
+    );
 
     // scaling to what there is changes nothing
     const pid1 = sb.status('worker@1')!.pid;
@@ -36,7 +43,10 @@ describe('svctl scale', () => {
     expect((await sb.svctl(['up', 'worker@blue'])).code).toBe(0);
     r = await sb.svctl(['scale', 'worker@', '1']);
     expect(r).toMatchObject({ code: 0, stderr: '' });
-    const removed = r.stdout.split('\n').filter((l) => / removed in /.test(l)).map((l) => l.split(':')[0]);
+    const removed = r.stdout
+      .split('\n')
+      .filter((l) => / removed in /.test(l))
+      .map((l) => l.split(':')[0]);
     expect(removed).toEqual(['worker@3', 'worker@2', 'worker@blue']);
     expect(instances()).toEqual(['worker@1']);
     expect(sb.status('worker@1')!.pid).toBe(pid1);

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../../src/defaults.js';
 import { cmdStatus } from '../../../src/svctl/commands/status.js';
 import { cmdCheck } from '../../../src/svctl/commands/check.js';
-import { Sandbox, withSandbox } from '../../helpers.js';
+import { type Sandbox, withSandbox } from '../../helpers.js';
 import { runCommand } from '../../../src/svctl/cli.js';
 import { captureCtx, DEAD_PID, prepareStatus, thisProcessAsSupervisor } from '../inprocess.js';
 
@@ -28,7 +28,14 @@ const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
  */
 const prepare = () => {
   const sup = thisProcessAsSupervisor();
-  const up = { supervisor: sup, state: 'up' as const, pid: process.pid, pidStart: sup.pidStart, startedAt: ago(3 * 3600_000), readyAt: ago(3 * 3600_000) };
+  const up = {
+    supervisor: sup,
+    state: 'up' as const,
+    pid: process.pid,
+    pidStart: sup.pidStart,
+    startedAt: ago(3 * 3600_000),
+    readyAt: ago(3 * 3600_000),
+  };
   prepareStatus(sb.service('web', 'exec sleep 1000'), { ...up, restarts: 2, lastExit: { code: 1, signal: null, at: ago(3 * 3600_000) } });
   prepareStatus(sb.service('crashed', 'exit 1', { restart: 'never' }), {
     supervisor: sup,

@@ -7,7 +7,7 @@
 import { appendFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { isAlive, Sandbox, waitFor, withSandbox } from '../../helpers.js';
+import { isAlive, type Sandbox, waitFor, withSandbox } from '../../helpers.js';
 import { freePort, httpService, type Load, startLoad } from '../../sockets.js';
 
 let sb!: Sandbox;
@@ -16,7 +16,11 @@ withSandbox((s) => (sb = s));
 /** The load runs until `n` more connections were answered (a few ms each): proof that traffic flowed meanwhile. */
 const answeredMore = async (load: Load, n: number) => {
   const target = load.counts.answered + n;
-  await waitFor(() => load.counts.answered >= target, `${n} more answered (${JSON.stringify({ ...load.counts, pids: [...load.counts.pids] })})`, 15_000);
+  await waitFor(
+    () => load.counts.answered >= target,
+    `${n} more answered (${JSON.stringify({ ...load.counts, pids: [...load.counts.pids] })})`,
+    15_000,
+  );
 };
 
 /** A connection attempt to the port: 'open' or the error's code. */
@@ -32,14 +36,20 @@ const probe = (port: number): Promise<string> =>
 
 const up = (name: string) => sb.waitStatus(name, (s) => s.state === 'up', 'up', 15_000);
 
+/** `web` serving HTTP on a `listen` port, up, under a client's load that has had 20 answers. */
+const serving = async () => {
+  const port = await freePort();
+  const dir = httpService(sb, 'web', [`127.0.0.1:${port}`]);
+  expect((await sb.svctl(['up', 'web'])).code).toBe(0);
+  const s0 = await up('web');
+  const load = startLoad(port);
+  await answeredMore(load, 20);
+  return { port, dir, s0, load };
+};
+
 describe('listen: the socket outlives every restart of the service', () => {
   it('SIGKILL of the service: the supervisor restarts it, no connection refused, the new run serves', async () => {
-    const port = await freePort();
-    httpService(sb, 'web', [`127.0.0.1:${port}`]);
-    expect((await sb.svctl(['up', 'web'])).code).toBe(0);
-    const s0 = await up('web');
-    const load = startLoad(port);
-    await answeredMore(load, 20);
+    const { port, s0, load } = await serving();
     process.kill(s0.pid!, 'SIGKILL');
     await sb.waitStatus('web', (s) => s.state === 'up' && s.pid !== s0.pid, 'restarted after SIGKILL', 15_000);
     await answeredMore(load, 20);
@@ -54,12 +64,7 @@ describe('listen: the socket outlives every restart of the service', () => {
   });
 
   it('svctl restart: the same supervisor restarts the service, its socket open throughout; nothing refused or failed', async () => {
-    const port = await freePort();
-    httpService(sb, 'web', [`127.0.0.1:${port}`]);
-    expect((await sb.svctl(['up', 'web'])).code).toBe(0);
-    const s0 = await up('web');
-    const load = startLoad(port);
-    await answeredMore(load, 20);
+    const { port, s0, load } = await serving();
     const r = await sb.svctl(['restart', 'web']);
     expect(r).toMatchObject({ code: 0, stderr: '' });
     const s1 = sb.status('web')!;
@@ -75,12 +80,7 @@ describe('listen: the socket outlives every restart of the service', () => {
   });
 
   it('svctl reload of a changed run: restarted under its supervisor, socket kept; nothing refused or failed', async () => {
-    const port = await freePort();
-    const dir = httpService(sb, 'web', [`127.0.0.1:${port}`]);
-    expect((await sb.svctl(['up', 'web'])).code).toBe(0);
-    const s0 = await up('web');
-    const load = startLoad(port);
-    await answeredMore(load, 20);
+    const { dir, s0, load } = await serving();
     appendFileSync(`${dir}/run`, '# changed\n');
     const r = await sb.svctl(['reload', 'web']);
     expect(r.code).toBe(0);
@@ -98,7 +98,7 @@ describe('listen: the socket outlives every restart of the service', () => {
 });
 
 describe('restart --rolling: a pool of 3 sharing one port', () => {
-  it("one instance at a time, never fewer than 2 ready (sampled), nothing refused or failed, every instance a new run", async () => {
+  it('one instance at a time, never fewer than 2 ready (sampled), nothing refused or failed, every instance a new run', async () => {
     const port = await freePort();
     httpService(sb, 'web@', [`127.0.0.1:${port}`]);
     expect((await sb.svctl(['up', 'web@1', 'web@2', 'web@3'])).code).toBe(0);
@@ -132,9 +132,22 @@ describe('restart --rolling: a pool of 3 sharing one port', () => {
       expect(after.get(n)!.supervisor!.pid).toBe(before.get(n)!.supervisor!.pid);
     }
     // in order, by the supervisors' own clocks: each was stopped only once the one before was ready again
-    const logged = (n: string, re: RegExp) => Date.parse(sb.log(n).split('\n').filter((l) => re.test(l)).pop()!.split(' ')[0]!);
-    for (const [prev, next] of [['web@1', 'web@2'], ['web@2', 'web@3']] as const) {
-      expect(logged(next, / svrun stopping: SIGTERM$/), `${next} stopped after ${prev} was ready`).toBeGreaterThanOrEqual(logged(prev, / svrun ready$/));
+    const logged = (n: string, re: RegExp) =>
+      Date.parse(
+        sb
+          .log(n)
+          .split('\n')
+          .filter((l) => re.test(l))
+          .pop()!
+          .split(' ')[0]!,
+      );
+    for (const [prev, next] of [
+      ['web@1', 'web@2'],
+      ['web@2', 'web@3'],
+    ] as const) {
+      expect(logged(next, / svrun stopping: SIGTERM$/), `${next} stopped after ${prev} was ready`).toBeGreaterThanOrEqual(
+        logged(prev, / svrun ready$/),
+      );
     }
     await answeredMore(load, 30);
     const c = await load.stop();

@@ -11,7 +11,11 @@ const exit = (atMs: number, code = 3) => ({ code, signal: null, at: new Date(atM
 describe('exitedSince', () => {
   it.each<[string, Partial<Status>, { exit: string; now: string } | null]>([
     ['in backoff', { state: 'backoff', lastExit: exit(T + 5), restarts: 1 }, { exit: 'exited 3', now: 'is restarting (backoff)' }],
-    ['restarted at once', { state: 'starting', lastExit: exit(T + 5), restarts: 1 }, { exit: 'exited 3', now: 'was restarted (1 restart)' }],
+    [
+      'restarted at once',
+      { state: 'starting', lastExit: exit(T + 5), restarts: 1 },
+      { exit: 'exited 3', now: 'was restarted (1 restart)' },
+    ],
     ['not restarted', { state: 'failed', lastExit: exit(T + 5) }, { exit: 'exited 3', now: 'failed' }],
     ['exited 0, down', { state: 'down', lastExit: exit(T + 5, 0) }, { exit: 'exited 0', now: 'is down' }],
     ['an exit before up began', { state: 'up', lastExit: exit(T - 5), restarts: 4 }, null],

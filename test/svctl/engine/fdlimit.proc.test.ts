@@ -7,7 +7,7 @@ import { closeSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:
 import { describe, expect, it } from 'vitest';
 import { MIN_FDS_SVCTL } from '../../../src/defaults.js';
 import { findExecutable } from '../../../src/os/procgroup.js';
-import { exitOf, Sandbox, SVCTL, withSandbox } from '../../helpers.js';
+import { exitOf, type Sandbox, SVCTL, withSandbox } from '../../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -53,7 +53,9 @@ describe.runIf(prlimit)('svctl up at a low descriptor limit (needs prlimit)', { 
     // either svctl's own start-up check or the launch gate refuses; never a raw EMFILE, never a stack trace
     expect(err).not.toMatch(/EMFILE|\n\s+at /);
     expect(code).toBe(1);
-    expect(err).toMatch(/^svctl: (a: too few file descriptors to start a supervisor \(limit \d+, \d+ open\): raise the limit \(ulimit -n\)\nsvctl: b: not started because a failed\n|too few file descriptors \(limit \d+, used up by descriptors inherited open, needs at least 40\).*\n)$/);
+    expect(err).toMatch(
+      /^svctl: (a: too few file descriptors to start a supervisor \(limit \d+, \d+ open\): raise the limit \(ulimit -n\)\nsvctl: b: not started because a failed\n|too few file descriptors \(limit \d+, used up by descriptors inherited open, needs at least 40\).*\n)$/,
+    );
     expect(sb.status('a')?.state ?? 'never started').not.toBe('up');
     expect(readdirSync(tmp)).toEqual([]);
     expect(readdirSync(sb.scan).filter((f) => f.startsWith('.'))).toEqual([]);

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { hostFromEnv, linesOf } from '../../../src/svctl/engine/host.js';
 
-describe('linesOf: a host\'s stderr lines by the service they name', () => {
+describe("linesOf: a host's stderr lines by the service they name", () => {
   const lines = [
     'svrun: web/timeout-kill: expected milliseconds, got "soon"',
     'svrun: web.log is already supervised by pid 42',

@@ -4,7 +4,7 @@
 import { chmodSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { builtCopy, pidsByArgv0, Sandbox, startSvctl, svrunPids, waitFor, withSandbox } from '../../helpers.js';
+import { builtCopy, pidsByArgv0, type Sandbox, startSvctl, svrunPids, waitFor, withSandbox } from '../../helpers.js';
 
 /** Deadline for events that involve starting node processes on a busy machine. */
 const SLOW = 10_000;
@@ -50,7 +50,9 @@ describe('scan lock', () => {
     const t0 = Date.now();
     const second = await sb.svctl(['up', '-t', '300']);
     expect(second.code).toBe(1);
-    expect(second.stderr).toMatch(new RegExp(`^svctl: .*: locked by svctl pid ${first.child.pid} \\(svctl up\\); gave up after \\d+ ms\\n$`));
+    expect(second.stderr).toMatch(
+      new RegExp(`^svctl: .*: locked by svctl pid ${first.child.pid} \\(svctl up\\); gave up after \\d+ ms\\n$`),
+    );
     expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
     expect((await sb.svctl(['status'])).code).toBe(0);
     expect((await sb.svctl(['check'])).code).toBe(1);
@@ -102,7 +104,9 @@ describe('a stop signal while the lock is held', () => {
   it('svctl up drops the lock and exits 128+N (an exit code, not death by the signal), saying only what it left', async () => {
     service('a', { gate: 'go' });
     const up = startSvctl(sb, ['up']);
-    const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => up.child.once('exit', (code, signal) => res({ code, signal })));
+    const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
+      up.child.once('exit', (code, signal) => res({ code, signal })),
+    );
     await sb.waitStatus('a', (s) => s.state === 'starting', 'a starting', SLOW);
     const lock = join(sb.scan, '.svctl.lock');
     expect(existsSync(lock)).toBe(true);
@@ -124,7 +128,8 @@ describe('without write access to the scan directory', () => {
     // svctl as built, copied where nobody can read it (the checkout may be in /root); the tmp folder's parents are searchable
     const { svctl } = builtCopy(sb);
     const before = readdirSync(sb.scan).sort();
-    const asNobody = (args: string[]) => sb.exec('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, svctl, ...args]);
+    const asNobody = (args: string[]) =>
+      sb.exec('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, svctl, ...args]);
     for (const cmd of ['down', 'up']) {
       const r = await asNobody([cmd]);
       expect(r.stderr, cmd).toBe(

@@ -159,32 +159,37 @@ describe('runGraph, any graph', () => {
     expect(await runGraph(new Map(), 'requires-first', controlled().steps)).toEqual([]);
   });
 
-  it.each<[Direction]>([['requires-first'], ['dependents-first']])('walks a chain of 20,000 nodes %s, in order, without overflowing the stack', async (direction) => {
-    const n = 20_000;
-    const g: Graph = new Map(Array.from({ length: n }, (_, i) => [`s${i}`, i > 0 ? [`s${i - 1}`] : []]));
-    const acted: string[] = [];
-    const results = await runGraph(g, direction, {
-      act: async (name) => {
-        acted.push(name);
-        return null;
-      },
-      already: () => false,
-    });
-    expect(results.every(([, r]) => r.kind === 'done')).toBe(true);
-    const chain = Array.from({ length: n }, (_, i) => `s${i}`);
-    expect(acted).toEqual(direction === 'requires-first' ? chain : chain.reverse());
-  });
+  it.each<[Direction]>([['requires-first'], ['dependents-first']])(
+    'walks a chain of 20,000 nodes %s, in order, without overflowing the stack',
+    async (direction) => {
+      const n = 20_000;
+      const g: Graph = new Map(Array.from({ length: n }, (_, i) => [`s${i}`, i > 0 ? [`s${i - 1}`] : []]));
+      const acted: string[] = [];
+      const results = await runGraph(g, direction, {
+        act: async (name) => {
+          acted.push(name);
+          return null;
+        },
+        already: () => false,
+      });
+      expect(results.every(([, r]) => r.kind === 'done')).toBe(true);
+      const chain = Array.from({ length: n }, (_, i) => `s${i}`);
+      expect(acted).toEqual(direction === 'requires-first' ? chain : chain.reverse());
+    },
+  );
 
   /** A random acyclic graph: node i may require only nodes below i. */
-  const dag = fc.integer({ min: 1, max: 9 }).chain((n) =>
-    fc.tuple(
-      fc.array(fc.array(fc.boolean(), { minLength: n, maxLength: n }), { minLength: n, maxLength: n }),
-      fc.array(fc.boolean(), { minLength: n, maxLength: n }),
-      fc.array(fc.boolean(), { minLength: n, maxLength: n }),
-      fc.array(fc.nat(5), { minLength: n, maxLength: n }),
-      fc.constantFrom<Direction>('requires-first', 'dependents-first'),
-    ),
-  );
+  const dag = fc
+    .integer({ min: 1, max: 9 })
+    .chain((n) =>
+      fc.tuple(
+        fc.array(fc.array(fc.boolean(), { minLength: n, maxLength: n }), { minLength: n, maxLength: n }),
+        fc.array(fc.boolean(), { minLength: n, maxLength: n }),
+        fc.array(fc.boolean(), { minLength: n, maxLength: n }),
+        fc.array(fc.nat(5), { minLength: n, maxLength: n }),
+        fc.constantFrom<Direction>('requires-first', 'dependents-first'),
+      ),
+    );
 
   it('acts on a node exactly when everything it waits for is done, once, after them (random graphs, failures, finishing order)', async () => {
     await fc.assert(

@@ -7,11 +7,25 @@ import type { Status } from '../../../src/supervise/status.js';
 import { stopPlanOf, recordedSettings, type StopInput, stopTimeoutMs } from '../../../src/svctl/engine/stopplan.js';
 
 const running = (requires: string[], timeoutKillMs = 300, extra: Record<string, unknown> = {}): Status =>
-  ({ version: 1, name: 'x', type: 'longrun', state: 'up', settings: { requires, downSignal: 'SIGTERM', timeoutKillMs, timeoutFinishMs: 100 }, ...extra }) as unknown as Status;
+  ({
+    version: 1,
+    name: 'x',
+    type: 'longrun',
+    state: 'up',
+    settings: { requires, downSignal: 'SIGTERM', timeoutKillMs, timeoutFinishMs: 100 },
+    ...extra,
+  }) as unknown as Status;
 
 const def = (timeoutKillMs: number): ServiceDef => ({ type: 'longrun', timeoutKillMs, timeoutFinishMs: 5000 }) as ServiceDef;
 
-const input = (name: string, o: Partial<StopInput> = {}): StopInput => ({ name, dir: `/sv/${name}`, def: null, requires: [], running: null, ...o });
+const input = (name: string, o: Partial<StopInput> = {}): StopInput => ({
+  name,
+  dir: `/sv/${name}`,
+  def: null,
+  requires: [],
+  running: null,
+  ...o,
+});
 
 /** Stop order: the reverse of the start order of the plan's graph. */
 const stopOrder = (inputs: StopInput[]) => startOrder(stopPlanOf(inputs).graph).reverse();
@@ -28,12 +42,8 @@ describe('stopPlanOf', () => {
     expect(order.indexOf('web')).toBeLessThan(order.indexOf('cache'));
   });
 
-  it('waits with the supervisor\'s timeouts, else the valid folder\'s, else the defaults', () => {
-    const t = stopPlanOf([
-      input('a', { def: def(1000), running: running([], 300) }),
-      input('b', { def: def(1000) }),
-      input('c'),
-    ]).targets;
+  it("waits with the supervisor's timeouts, else the valid folder's, else the defaults", () => {
+    const t = stopPlanOf([input('a', { def: def(1000), running: running([], 300) }), input('b', { def: def(1000) }), input('c')]).targets;
     expect(t.get('a')).toMatchObject({ timeoutKillMs: 300, timeoutFinishMs: 100, from: 'supervisor' });
     expect(t.get('b')).toMatchObject({ timeoutKillMs: 1000, from: 'folder' });
     expect(t.get('c')).toMatchObject({ timeoutKillMs: 7000, timeoutFinishMs: 5000, from: 'defaults' });
@@ -56,7 +66,7 @@ describe('recordedSettings (status.json is untrusted)', () => {
   it.each([
     ['no settings (an older svrun)', {}],
     ['a negative timeout', { settings: { requires: [], timeoutKillMs: -1, timeoutFinishMs: 0 } }],
-    ['a timeout past setTimeout\'s range', { settings: { requires: [], timeoutKillMs: 2 ** 31, timeoutFinishMs: 0 } }],
+    ["a timeout past setTimeout's range", { settings: { requires: [], timeoutKillMs: 2 ** 31, timeoutFinishMs: 0 } }],
     ['requires not a list', { settings: { requires: 'db', timeoutKillMs: 1, timeoutFinishMs: 0 } }],
     ['a bad name in requires', { settings: { requires: ['../etc'], timeoutKillMs: 1, timeoutFinishMs: 0 } }],
     ['a huge list', { settings: { requires: Array(10_001).fill('a'), timeoutKillMs: 1, timeoutFinishMs: 0 } }],

@@ -9,7 +9,14 @@ import type { Usage } from '../../../src/os/usage.js';
 import { EXIT_USAGE } from '../../../src/defaults.js';
 import type { SvError } from '../../../src/errors.js';
 import { blankStatus } from '../../../src/supervise/status.js';
-import { escapeLabelValue, FAMILIES, formatValue, type MetricsRow, metricsRow, metricsText } from '../../../src/svctl/metrics/prometheus.js';
+import {
+  escapeLabelValue,
+  FAMILIES,
+  formatValue,
+  type MetricsRow,
+  metricsRow,
+  metricsText,
+} from '../../../src/svctl/metrics/prometheus.js';
 import { parseListen } from '../../../src/svctl/metrics/server.js';
 import type { ShownStatus } from '../../../src/svctl/engine/observe.js';
 import { parsePromText } from './promtext.js';
@@ -39,12 +46,40 @@ const USAGE: Usage = { memoryBytes: 4096, cpuSeconds: 1.25, pids: 3, oomKills: 0
 describe('metricsRow: what status.json and the cgroup say, unknown left null', () => {
   const up = { state: 'up' as const, pid: 42, startedAt: '2026-11-23T10:00:00.500Z', restarts: 2 };
   it.each<[string, ShownStatus, Usage | null, Partial<MetricsRow>]>([
-    ['up, with a cgroup', shown(up), USAGE, { state: 'up', restarts: 2, startTimeSeconds: Date.UTC(2026, 10, 23, 10, 0, 0, 500) / 1000, memoryBytes: 4096, cpuSeconds: 1.25, oomKills: 0, healthy: null }],
-    ['never supervised', shown({ supervised: false }), null, { state: 'down', restarts: 0, startTimeSeconds: null, memoryBytes: null, cpuSeconds: null, oomKills: null }],
+    [
+      'up, with a cgroup',
+      shown(up),
+      USAGE,
+      {
+        state: 'up',
+        restarts: 2,
+        startTimeSeconds: Date.UTC(2026, 10, 23, 10, 0, 0, 500) / 1000,
+        memoryBytes: 4096,
+        cpuSeconds: 1.25,
+        oomKills: 0,
+        healthy: null,
+      },
+    ],
+    [
+      'never supervised',
+      shown({ supervised: false }),
+      null,
+      { state: 'down', restarts: 0, startTimeSeconds: null, memoryBytes: null, cpuSeconds: null, oomKills: null },
+    ],
     ['no process: no start time, even if one was recorded', shown({ ...up, pid: null }), null, { startTimeSeconds: null }],
-    ['a cgroup without the memory controller', shown(up), { memoryBytes: null, cpuSeconds: 0.5, pids: null, oomKills: null }, { memoryBytes: null, cpuSeconds: 0.5, oomKills: null }],
+    [
+      'a cgroup without the memory controller',
+      shown(up),
+      { memoryBytes: null, cpuSeconds: 0.5, pids: null, oomKills: null },
+      { memoryBytes: null, cpuSeconds: 0.5, oomKills: null },
+    ],
     ['health ok', shown({ ...up, health: { ok: true, failures: 0, lastCheckAt: '2026-11-23T10:00:01.000Z' } }), null, { healthy: true }],
-    ['health failing', shown({ ...up, health: { ok: false, failures: 2, lastCheckAt: '2026-11-23T10:00:01.000Z' } }), null, { healthy: false }],
+    [
+      'health failing',
+      shown({ ...up, health: { ok: false, failures: 2, lastCheckAt: '2026-11-23T10:00:01.000Z' } }),
+      null,
+      { healthy: false },
+    ],
     ['health null (no health-interval)', shown({ ...up, health: null }), null, { healthy: null }],
     // status.json is untrusted: what is not what it should be is unknown, not a number made up
     ['a state svkit does not know', shown({ state: 'exploded' as never }), null, { state: null }],
@@ -54,7 +89,12 @@ describe('metricsRow: what status.json and the cgroup say, unknown left null', (
     ['startedAt not a time', shown({ ...up, startedAt: 'yesterday' }), null, { startTimeSeconds: null }],
     ['health of the wrong shape', shown({ health: 'yes' as never }), null, { healthy: null }],
     ['health.ok not a boolean', shown({ health: { ok: 1 } as never }), null, { healthy: null }],
-    ['usage of the wrong kind', shown(), { memoryBytes: -5, cpuSeconds: NaN, pids: null, oomKills: Infinity }, { memoryBytes: null, cpuSeconds: null, oomKills: null }],
+    [
+      'usage of the wrong kind',
+      shown(),
+      { memoryBytes: -5, cpuSeconds: NaN, pids: null, oomKills: Infinity },
+      { memoryBytes: null, cpuSeconds: null, oomKills: null },
+    ],
   ])('%s', (_name, status, usage, expected) => {
     expect(metricsRow(status, usage)).toMatchObject({ service: 'web', ...expected });
   });
@@ -90,7 +130,9 @@ describe('escaping and values', () => {
 
 describe('metricsText', () => {
   it('one service up with a cgroup: exactly these lines', () => {
-    const text = metricsText([row({ restarts: 1, startTimeSeconds: 1795435200.5, memoryBytes: 4096, cpuSeconds: 1.25, oomKills: 0, healthy: true })]);
+    const text = metricsText([
+      row({ restarts: 1, startTimeSeconds: 1795435200.5, memoryBytes: 4096, cpuSeconds: 1.25, oomKills: 0, healthy: true }),
+    ]);
     const samples = text.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
     expect(samples).toEqual([
       'svkit_up{service="web"} 1',
@@ -154,7 +196,10 @@ describe('the output read back by a strict parser of the text format', () => {
       expect(parsed.help).toBe(f.help);
     }
     const value = (name: string, service: string, state?: string) =>
-      families.get(name)!.samples.filter((s) => s.labels.service === service && (state === undefined || s.labels.state === state)).map((s) => s.value);
+      families
+        .get(name)!
+        .samples.filter((s) => s.labels.service === service && (state === undefined || s.labels.state === state))
+        .map((s) => s.value);
     rows.forEach((r) => {
       expect(value('svkit_up', r.service)).toEqual([r.state === 'up' ? 1 : 0]);
       for (const s of STATES) expect(value('svkit_state', r.service, s)).toEqual([r.state === s ? 1 : 0]);

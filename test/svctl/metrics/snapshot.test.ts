@@ -26,10 +26,14 @@ describe('Snapshot', () => {
   it('a computation that took long stays fresh ten times as long: at most a tenth of a CPU whatever the scrape rate', () => {
     const c = clock();
     let n = 0;
-    const s = new Snapshot(() => {
-      c.advance(300); // 0.3 s to read 200 services
-      return `text ${++n}`;
-    }, c.now, 1000);
+    const s = new Snapshot(
+      () => {
+        c.advance(300); // 0.3 s to read 200 services
+        return `text ${++n}`;
+      },
+      c.now,
+      1000,
+    );
     expect(s.get()).toBe('text 1');
     c.advance(300 * SNAPSHOT_COST_FACTOR - 1);
     expect(s.get()).toBe('text 1');
@@ -40,10 +44,14 @@ describe('Snapshot', () => {
   it('keeps nothing from a computation that throws: the next get tries again', () => {
     const c = clock();
     let fail = true;
-    const s = new Snapshot(() => {
-      if (fail) throw new Error('no such scan directory');
-      return 'text';
-    }, c.now, 1000);
+    const s = new Snapshot(
+      () => {
+        if (fail) throw new Error('no such scan directory');
+        return 'text';
+      },
+      c.now,
+      1000,
+    );
     expect(() => s.get()).toThrow('no such scan directory');
     fail = false;
     expect(s.get()).toBe('text');
@@ -54,11 +62,30 @@ describe('victimOf', () => {
   const held = (entries: [string, number, boolean][]) => new Map(entries.map(([k, since, busy]) => [k, { since, busy }]));
 
   it('the oldest connection not being answered and past the grace', () => {
-    expect(victimOf(held([['a', 100, false], ['b', 50, false], ['c', 10, true]]), 2000, 1000)).toBe('b');
+    expect(
+      victimOf(
+        held([
+          ['a', 100, false],
+          ['b', 50, false],
+          ['c', 10, true],
+        ]),
+        2000,
+        1000,
+      ),
+    ).toBe('b');
   });
 
   it('none while every connection is being answered or has only just arrived', () => {
-    expect(victimOf(held([['a', 1500, false], ['b', 10, true]]), 2000, 1000)).toBeNull();
+    expect(
+      victimOf(
+        held([
+          ['a', 1500, false],
+          ['b', 10, true],
+        ]),
+        2000,
+        1000,
+      ),
+    ).toBeNull();
     expect(victimOf(held([]), 2000, 1000)).toBeNull();
   });
 });

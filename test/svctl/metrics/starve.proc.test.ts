@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { METRICS_HEADERS_GRACE_MS, METRICS_MAX_CONNECTIONS } from '../../../src/defaults.js';
-import { cpuMs, reportFigures, Sandbox, startSvctl, waitFor, withSandbox } from '../../helpers.js';
+import { cpuMs, reportFigures, type Sandbox, startSvctl, waitFor, withSandbox } from '../../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -19,7 +19,13 @@ const folders = (n: number) => {
 
 const serve = async () => {
   const bg = startSvctl(sb, ['metrics', '--listen', '127.0.0.1:0']);
-  const port = Number(await waitFor(() => /listening on http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(bg.stderr())?.[1], () => `the listening line: ${bg.stderr()}`, 10_000));
+  const port = Number(
+    await waitFor(
+      () => /listening on http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(bg.stderr())?.[1],
+      () => `the listening line: ${bg.stderr()}`,
+      10_000,
+    ),
+  );
   return { ...bg, port };
 };
 
@@ -48,15 +54,17 @@ describe('svctl metrics --listen under load', { timeout: 90_000 }, () => {
     }, 300);
     try {
       const connected = await Promise.all(
-        Array.from({ length: METRICS_MAX_CONNECTIONS + 50 }, () =>
-          new Promise<boolean>((resolve) => {
-            const s = connect(srv.port, '127.0.0.1', () => {
-              s.write('GET /metrics HTTP/1.1\r\nHost: x\r\n');
-              resolve(true);
-            });
-            s.on('error', () => resolve(false));
-            slow.push(s);
-          }),
+        Array.from(
+          { length: METRICS_MAX_CONNECTIONS + 50 },
+          () =>
+            new Promise<boolean>((resolve) => {
+              const s = connect(srv.port, '127.0.0.1', () => {
+                s.write('GET /metrics HTTP/1.1\r\nHost: x\r\n');
+                resolve(true);
+              });
+              s.on('error', () => resolve(false));
+              slow.push(s);
+            }),
         ),
       );
       expect(connected.filter(Boolean).length).toBeGreaterThan(METRICS_MAX_CONNECTIONS);
@@ -95,7 +103,14 @@ describe('svctl metrics --listen under load', { timeout: 90_000 }, () => {
     const failed = results.filter((r) => !('status' in r) || r.status !== 200);
     expect(failed).toEqual([]);
     const bodies = new Set(results.map((r) => (r as { body: string }).body));
-    reportFigures(sb, 'metrics-burst', { services: 300, scrapes: 200, firstScrapeCpuMs: one, burstCpuMs: burst, burstWallMs: wall, distinctTexts: bodies.size });
+    reportFigures(sb, 'metrics-burst', {
+      services: 300,
+      scrapes: 200,
+      firstScrapeCpuMs: one,
+      burstCpuMs: burst,
+      burstWallMs: wall,
+      distinctTexts: bodies.size,
+    });
     // 200 computations would cost 200 times one; shared, the burst costs the sending of 200 answers and a few computations
     expect(burst).toBeLessThan(Math.max(one, 100) * 20);
     srv.child.kill('SIGTERM');

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { colors, colorWanted, paintState } from '../../../src/svctl/output/colors.js';
 import {
   applyEvent,
-  fit,
+  fitWidth,
   frameLines,
   interruptedLine,
   msText,
@@ -26,19 +26,39 @@ import { blankStatus } from '../../../src/supervise/status.js';
 const T = 1_000_000;
 const model = (...events: ProgressEvent[]): ProgressModel => events.reduce<ProgressModel>((m, e) => applyEvent(m, e), new Map());
 const reloaded = (over: Partial<Extract<ProgressEvent, { kind: 'reloaded' }>> = {}): ProgressEvent => ({
-  kind: 'reloaded', name: 'db', live: [], restart: [], restarted: false, newSupervisor: [], ms: 30, at: T, ...over,
+  kind: 'reloaded',
+  name: 'db',
+  live: [],
+  restart: [],
+  restarted: false,
+  newSupervisor: [],
+  ms: 30,
+  at: T,
+  ...over,
 });
 const backoff = (over: Partial<Extract<ProgressEvent, { kind: 'backoff' }>> = {}): ProgressEvent => ({
-  kind: 'backoff', name: 'web', restarts: 5, lastExit: 'exited 1', nextStartAt: T + 4200, at: T, ...over,
+  kind: 'backoff',
+  name: 'web',
+  restarts: 5,
+  lastExit: 'exited 1',
+  nextStartAt: T + 4200,
+  at: T,
+  ...over,
 });
 
 describe('msText', () => {
   it.each([
-    [0, '0 ms'], [40, '40 ms'], [999.4, '999 ms'], [1000, '1.0 s'], [2149, '2.1 s'], [12_000, '12.0 s'], [-5, '0 ms'],
+    [0, '0 ms'],
+    [40, '40 ms'],
+    [999.4, '999 ms'],
+    [1000, '1.0 s'],
+    [2149, '2.1 s'],
+    [12_000, '12.0 s'],
+    [-5, '0 ms'],
   ])('%d ms reads %s', (ms, text) => expect(msText(ms)).toBe(text));
 });
 
-describe('phaseText: a service\'s terminal line after its name', () => {
+describe("phaseText: a service's terminal line after its name", () => {
   it.each<[ProgressEvent, number, string, string]>([
     [{ kind: 'waiting', name: 'web', toward: 'up', on: ['db', 'cache'], at: T }, T, 'waiting for db, cache', 'plain'],
     [{ kind: 'waiting', name: 'db', toward: 'up', on: [], at: T }, T, 'waiting', 'plain'],
@@ -48,8 +68,18 @@ describe('phaseText: a service\'s terminal line after its name', () => {
     [{ kind: 'down', name: 'db', ms: 40, at: T }, T, 'down in 40 ms', 'good'],
     [{ kind: 'unchanged', name: 'db', state: 'up', at: T }, T, 'up already', 'plain'],
     [{ kind: 'unchanged', name: 'db', state: 'down', at: T }, T, 'down already', 'plain'],
-    [{ kind: 'failed', name: 'db', reason: 'failed (exited 3); last output: err no disk', at: T }, T, 'failed (exited 3); last output: err no disk', 'bad'],
-    [{ kind: 'failed', name: 'db', reason: 'not ready after 3000 ms (state starting)', at: T }, T, 'failed: not ready after 3000 ms (state starting)', 'bad'],
+    [
+      { kind: 'failed', name: 'db', reason: 'failed (exited 3); last output: err no disk', at: T },
+      T,
+      'failed (exited 3); last output: err no disk',
+      'bad',
+    ],
+    [
+      { kind: 'failed', name: 'db', reason: 'not ready after 3000 ms (state starting)', at: T },
+      T,
+      'failed: not ready after 3000 ms (state starting)',
+      'bad',
+    ],
     [{ kind: 'blocked', name: 'web', toward: 'up', reason: 'db failed', at: T }, T, 'not started: db failed', 'bad'],
     [{ kind: 'blocked', name: 'db', toward: 'down', reason: 'web not down', at: T }, T, 'not stopped: web not down', 'bad'],
     [{ kind: 'exited', name: 'a', exit: 'exited 3', now: 'failed', at: T }, T, 'ready, but exited 3 and failed', 'bad'],
@@ -60,7 +90,12 @@ describe('phaseText: a service\'s terminal line after its name', () => {
     [{ kind: 'restarting', name: 'db', changed: ['run', 'env'], at: T }, T + 1100, 'restarting for run, env 1.1 s', 'busy'],
     [reloaded(), T, 'reloaded: nothing changed', 'good'],
     [reloaded({ live: ['timeout-kill', 'memory-max'] }), T, 'reloaded: timeout-kill, memory-max applied', 'good'],
-    [reloaded({ live: ['timeout-kill'], restart: ['run'], restarted: true, ms: 310 }), T, 'reloaded: timeout-kill applied; restarted for run, ready in 310 ms', 'good'],
+    [
+      reloaded({ live: ['timeout-kill'], restart: ['run'], restarted: true, ms: 310 }),
+      T,
+      'reloaded: timeout-kill applied; restarted for run, ready in 310 ms',
+      'good',
+    ],
     [reloaded({ restart: ['env'] }), T, 'reloaded: env from its next start (not running)', 'good'],
     [reloaded({ newSupervisor: ['log/run'] }), T, 'reloaded: log/run not applied: needs a new supervisor (svctl restart)', 'plain'],
     [{ kind: 'removed', name: 'w@3', ms: 300, at: T }, T, 'removed in 300 ms', 'good'],
@@ -76,7 +111,7 @@ describe('frameLines: one line per service, in the order they first appeared, na
   it('pads names to the longest', () => {
     expect(frameLines(m, T + 300, 80)).toEqual(['db         starting 300 ms', 'webserver  waiting for db']);
   });
-  it('a later event replaces the service\'s line, in place', () => {
+  it("a later event replaces the service's line, in place", () => {
     const m2 = applyEvent(m, { kind: 'ready', name: 'db', ms: 120, at: T + 120 });
     expect(frameLines(m2, T + 300, 80)).toEqual(['db         ready in 120 ms', 'webserver  waiting for db']);
   });
@@ -87,18 +122,28 @@ describe('frameLines: one line per service, in the order they first appeared, na
     expect(lines[0]).toBe(`db${' '.repeat(9)}failed (exited 1); last outp…`);
   });
   it('paint wraps the phrase only, never the name', () => {
-    expect(frameLines(m, T + 300, 80, (tone, t) => `<${tone}>${t}</>`)).toEqual(['db         <busy>starting 300 ms</>', 'webserver  <plain>waiting for db</>']);
+    expect(frameLines(m, T + 300, 80, (tone, t) => `<${tone}>${t}</>`)).toEqual([
+      'db         <busy>starting 300 ms</>',
+      'webserver  <plain>waiting for db</>',
+    ]);
   });
   it.each([
-    ['short', 10, 'short'], ['exactly10!', 10, 'exactly10!'], ['one too long', 10, 'one too l…'], ['', 5, ''],
-  ])('fit(%j, %d) = %j', (text, width, want) => expect(fit(text, width)).toBe(want));
+    ['short', 10, 'short'],
+    ['exactly10!', 10, 'exactly10!'],
+    ['one too long', 10, 'one too l…'],
+    ['', 5, ''],
+  ])('fitWidth(%j, %d) = %j', (text, width, want) => expect(fitWidth(text, width)).toBe(want));
 });
 
 describe('plainLine: without a terminal, one line per event that matters', () => {
   it.each<[ProgressEvent, ProgressEvent | undefined, string | null]>([
     [{ kind: 'ready', name: 'db', ms: 120, at: T }, undefined, 'db: ready in 120 ms'],
     [{ kind: 'down', name: 'db', ms: 40, at: T }, undefined, 'db: down in 40 ms'],
-    [{ kind: 'exited', name: 'a', exit: 'exited 3', now: 'is restarting (backoff)', at: T }, undefined, 'a: ready, but exited 3 and is restarting (backoff)'],
+    [
+      { kind: 'exited', name: 'a', exit: 'exited 3', now: 'is restarting (backoff)', at: T },
+      undefined,
+      'a: ready, but exited 3 and is restarting (backoff)',
+    ],
     [backoff(), undefined, 'web: in backoff after 5 restarts (exited 1), next start in 4.2 s'],
     [backoff({ at: T + 100 }), backoff(), null], // the same backoff seen again: said once
     [backoff({ nextStartAt: T + 9000, restarts: 6 }), backoff(), 'web: in backoff after 6 restarts (exited 1), next start in 9.0 s'],
@@ -119,52 +164,114 @@ describe('plainLine: without a terminal, one line per event that matters', () =>
 describe('onlyTouched: restart web says nothing of the db it requires and left running', () => {
   const run = (events: ProgressEvent[]) => {
     const seen: string[] = [];
-    const sink = onlyTouched((e) => seen.push(`${e.name} ${e.kind}`), (n) => n !== 'web');
+    const sink = onlyTouched(
+      (e) => seen.push(`${e.name} ${e.kind}`),
+      (n) => n !== 'web',
+    );
     for (const e of events) sink(e);
     return seen;
   };
   it('db up already: neither its waiting nor its unchanged shown; web in full', () => {
-    expect(run([
-      { kind: 'waiting', name: 'db', toward: 'up', on: [], at: T },
-      { kind: 'waiting', name: 'web', toward: 'up', on: ['db'], at: T },
-      { kind: 'unchanged', name: 'db', state: 'up', at: T },
-      { kind: 'starting', name: 'web', at: T },
-      { kind: 'ready', name: 'web', ms: 5, at: T },
-    ])).toEqual(['web waiting', 'web starting', 'web ready']);
+    expect(
+      run([
+        { kind: 'waiting', name: 'db', toward: 'up', on: [], at: T },
+        { kind: 'waiting', name: 'web', toward: 'up', on: ['db'], at: T },
+        { kind: 'unchanged', name: 'db', state: 'up', at: T },
+        { kind: 'starting', name: 'web', at: T },
+        { kind: 'ready', name: 'web', ms: 5, at: T },
+      ]),
+    ).toEqual(['web waiting', 'web starting', 'web ready']);
   });
   it('db had to be started: shown from its waiting on', () => {
-    expect(run([
-      { kind: 'waiting', name: 'db', toward: 'up', on: [], at: T },
-      { kind: 'starting', name: 'db', at: T },
-      { kind: 'ready', name: 'db', ms: 5, at: T },
-    ])).toEqual(['db waiting', 'db starting', 'db ready']);
+    expect(
+      run([
+        { kind: 'waiting', name: 'db', toward: 'up', on: [], at: T },
+        { kind: 'starting', name: 'db', at: T },
+        { kind: 'ready', name: 'db', ms: 5, at: T },
+      ]),
+    ).toEqual(['db waiting', 'db starting', 'db ready']);
   });
 });
 
 describe('summaryLine', () => {
   const at = T;
   it.each<[ProgressEvent[], number, string]>([
-    [[{ kind: 'ready', name: 'a', ms: 1, at }, { kind: 'unchanged', name: 'b', state: 'up', at }, { kind: 'ready', name: 'c', ms: 1, at }, { kind: 'failed', name: 'd', reason: 'x', at }], 2149, '3 up, 1 failed in 2.1 s'],
-    [[{ kind: 'failed', name: 'db', reason: 'x', at }, { kind: 'blocked', name: 'web', toward: 'up', reason: 'db failed', at }], 300, '1 failed, 1 not started in 300 ms'],
-    [[{ kind: 'down', name: 'a', ms: 1, at }, { kind: 'unchanged', name: 'b', state: 'down', at }], 40, '2 down in 40 ms'],
-    [[{ kind: 'down', name: 'a', ms: 1, at }, { kind: 'blocked', name: 'b', toward: 'down', reason: 'a not down', at }], 40, '1 down, 1 not stopped in 40 ms'],
+    [
+      [
+        { kind: 'ready', name: 'a', ms: 1, at },
+        { kind: 'unchanged', name: 'b', state: 'up', at },
+        { kind: 'ready', name: 'c', ms: 1, at },
+        { kind: 'failed', name: 'd', reason: 'x', at },
+      ],
+      2149,
+      '3 up, 1 failed in 2.1 s',
+    ],
+    [
+      [
+        { kind: 'failed', name: 'db', reason: 'x', at },
+        { kind: 'blocked', name: 'web', toward: 'up', reason: 'db failed', at },
+      ],
+      300,
+      '1 failed, 1 not started in 300 ms',
+    ],
+    [
+      [
+        { kind: 'down', name: 'a', ms: 1, at },
+        { kind: 'unchanged', name: 'b', state: 'down', at },
+      ],
+      40,
+      '2 down in 40 ms',
+    ],
+    [
+      [
+        { kind: 'down', name: 'a', ms: 1, at },
+        { kind: 'blocked', name: 'b', toward: 'down', reason: 'a not down', at },
+      ],
+      40,
+      '1 down, 1 not stopped in 40 ms',
+    ],
     [[], 12, 'nothing to do in 12 ms'],
-    [[reloaded(), { ...reloaded(), name: 'api' } as ProgressEvent, { kind: 'failed', name: 'x', reason: 'no supervisor', at }], 50, '2 reloaded, 1 failed in 50 ms'],
-    [[{ kind: 'ready', name: 'w@1', ms: 1, at }, { kind: 'removed', name: 'w@2', ms: 1, at }], 50, '1 up, 1 removed in 50 ms'],
+    [
+      [reloaded(), { ...reloaded(), name: 'api' } as ProgressEvent, { kind: 'failed', name: 'x', reason: 'no supervisor', at }],
+      50,
+      '2 reloaded, 1 failed in 50 ms',
+    ],
+    [
+      [
+        { kind: 'ready', name: 'w@1', ms: 1, at },
+        { kind: 'removed', name: 'w@2', ms: 1, at },
+      ],
+      50,
+      '1 up, 1 removed in 50 ms',
+    ],
     [[{ kind: 'reloading', name: 'db', at }], 50, '1 unfinished in 50 ms'],
-    [[{ kind: 'ready', name: 'a', ms: 1, at }, { kind: 'exited', name: 'b', exit: 'exited 3', now: 'failed', at }], 40, '1 up, 1 exited since in 40 ms'],
+    [
+      [
+        { kind: 'ready', name: 'a', ms: 1, at },
+        { kind: 'exited', name: 'b', exit: 'exited 3', now: 'failed', at },
+      ],
+      40,
+      '1 up, 1 exited since in 40 ms',
+    ],
   ])('%#: %s', (events, ms, line) => expect(summaryLine(model(...events), ms)).toBe(line));
 });
 
 describe('interruptedLine: what a stop signal left, in which state', () => {
   it.each<[ProgressEvent[], string]>([
     [
-      [{ kind: 'ready', name: 'db', ms: 1, at: T }, { kind: 'starting', name: 'web', at: T }, { kind: 'waiting', name: 'api', toward: 'up', on: ['web'], at: T }],
+      [
+        { kind: 'ready', name: 'db', ms: 1, at: T },
+        { kind: 'starting', name: 'web', at: T },
+        { kind: 'waiting', name: 'api', toward: 'up', on: ['web'], at: T },
+      ],
       'interrupted: web starting, api waiting (left running; svctl down to stop)',
     ],
     [[backoff()], 'interrupted: web in backoff (left running; svctl down to stop)'],
     [
-      [{ kind: 'stopping', name: 'web', at: T }, { kind: 'waiting', name: 'db', toward: 'down', on: ['web'], at: T }],
+      [
+        { kind: 'stopping', name: 'web', at: T },
+        { kind: 'waiting', name: 'db', toward: 'down', on: ['web'], at: T },
+      ],
       'interrupted: web stopping, db waiting (left as they are; svctl down to finish)',
     ],
     [[{ kind: 'restarting', name: 'db', changed: ['run'], at: T }], 'interrupted: db restarting (left running; svctl down to stop)'],
@@ -205,7 +312,10 @@ describe('the writer', () => {
   };
 
   it.each([
-    [false, false, false, 'plain'], [false, true, false, 'terminal'], [true, true, false, 'quiet'], [true, false, false, 'quiet'],
+    [false, false, false, 'plain'],
+    [false, true, false, 'terminal'],
+    [true, true, false, 'quiet'],
+    [true, false, false, 'quiet'],
     [false, false, true, 'quiet'], // --json: stdout is for JSON only
     [false, true, true, 'terminal'], // the frame is on stderr
   ])('quiet %s, stderr a TTY %s, --json %s: %s', (quiet, tty, json, mode) => expect(progressMode(quiet, tty, json)).toBe(mode));
@@ -275,7 +385,8 @@ describe('colours', () => {
 
 describe('status: READY and a coloured STATE', () => {
   const row = (over: Partial<StatusRow>): StatusRow => ({ ...blankStatus('web', 'longrun'), supervised: true, leftovers: null, ...over });
-  const held = (readiness: string) => ({ requires: [], downSignal: 'SIGTERM', timeoutKillMs: 1, timeoutFinishMs: 1, readiness }) as StatusRow['settings'];
+  const held = (readiness: string) =>
+    ({ requires: [], downSignal: 'SIGTERM', timeoutKillMs: 1, timeoutFinishMs: 1, readiness }) as StatusRow['settings'];
   it.each<[Partial<StatusRow>, string]>([
     [{ state: 'up', settings: held('check') }, 'ready (checked)'],
     [{ state: 'up', settings: held('notification-fd') }, 'ready (checked)'],

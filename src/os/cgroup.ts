@@ -193,7 +193,8 @@ export const cgroupPopulated = (dir: string): boolean => {
 export const cgroupPopulatedBesides = (dir: string, pid: number): boolean => {
   if (!cgroupPopulated(dir)) return false;
   try {
-    if (readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').some((p) => p !== '' && p !== String(pid))) return true;
+    const members = readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n');
+    if (members.some((p) => p !== '' && p !== String(pid))) return true;
     return readdirSync(dir, { withFileTypes: true }).some((e) => e.isDirectory() && cgroupPopulated(join(dir, e.name)));
   } catch {
     return true; // populated, and no telling by whom

@@ -519,7 +519,8 @@ export class Supervisor {
       const pgid = this.core.pgid;
       ticks += 1;
       // now and then, look past zombies that nobody reaps
-      if (pgid !== null && groupAlive(this.containment, pgid, ticks % Math.round(ZOMBIE_LOOK_MS / GROUP_POLL_MS) === 0, this.standby.pid)) return;
+      const thorough = ticks % Math.round(ZOMBIE_LOOK_MS / GROUP_POLL_MS) === 0;
+      if (pgid !== null && groupAlive(this.containment, pgid, thorough, this.standby.pid)) return;
       if (this.standby.leaving) return; // a standby discarded is the service's until it is gone
       this.dispatch({ type: 'group-empty', at: Date.now() });
       // ignored while the main process's exit is still to be reported: keep looking

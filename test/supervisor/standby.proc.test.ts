@@ -8,7 +8,7 @@
 import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { control, exitOf, freePort, isAlive, procStat, Sandbox, standbyPid, taskReaperPid, waitFor, withSandbox } from '../helpers.js';
+import { control, exitOf, freePort, isAlive, procStat, type Sandbox, standbyPid, taskReaperPid, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -50,7 +50,9 @@ describe('svrun: the next run waits ahead (standby)', () => {
     useMode(mode);
     const m = sb.marker('web');
     // what run sees first thing: its cgroups (cat is its child), its fds (notification-fd 5 included)
-    const dir = sb.service('web', `cat /proc/self/cgroup > cgroup.$$\nls /proc/$$/fd > fds.$$\necho ready >&5\nexec ${m} 1000`, { 'notification-fd': '5' });
+    const dir = sb.service('web', `cat /proc/self/cgroup > cgroup.$$\nls /proc/$$/fd > fds.$$\necho ready >&5\nexec ${m} 1000`, {
+      'notification-fd': '5',
+    });
     const sv = sb.svrun([dir]);
     const first = await sb.waitRunning('web', m, SLOW);
     expect(first.cgroup === null).toBe(mode === 'process group');
@@ -71,25 +73,28 @@ describe('svrun: the next run waits ahead (standby)', () => {
     expect(readFileSync(`/proc/${standby}/environ`, 'latin1')).toBe(environ);
   });
 
-  it.each(MODES)('the parent-death signal is set before run: with the task reaper gone, a SIGKILL of svrun still ends it (%s)', async (mode) => {
-    useMode(mode);
-    const m = sb.marker('web');
-    const dir = sb.service('web', `exec ${m} 1000`);
-    const sv = sb.svrun([dir]);
-    const first = await sb.waitRunning('web', m, SLOW);
-    const standby = await waitStandby(sv.pid!);
-    expect((await restarted('web', first.pid!, m)).pid).toBe(standby);
-    const next = await waitStandby(sv.pid!);
-    // nothing but the kernel can stop them now: the reaper is gone, and svrun is killed before it starts another
-    const reaper = await waitFor(() => taskReaperPid(dir), 'the task reaper', SLOW);
-    process.kill(reaper, 'SIGKILL');
-    await waitFor(() => !isAlive(reaper), 'the reaper to die');
-    sv.kill('SIGKILL');
-    await exitOf(sv);
-    // the run (a sleep: it reads no pipe) can only die of its parent-death signal; the next standby of that or of its pipe's end
-    await waitFor(() => !isAlive(standby) && !isAlive(next), 'the run and the next standby to die with svrun', SLOW);
-    if (first.cgroup) await waitFor(() => cgroupProcs(first.cgroup!).length === 0, 'the cgroup empty', SLOW);
-  });
+  it.each(MODES)(
+    'the parent-death signal is set before run: with the task reaper gone, a SIGKILL of svrun still ends it (%s)',
+    async (mode) => {
+      useMode(mode);
+      const m = sb.marker('web');
+      const dir = sb.service('web', `exec ${m} 1000`);
+      const sv = sb.svrun([dir]);
+      const first = await sb.waitRunning('web', m, SLOW);
+      const standby = await waitStandby(sv.pid!);
+      expect((await restarted('web', first.pid!, m)).pid).toBe(standby);
+      const next = await waitStandby(sv.pid!);
+      // nothing but the kernel can stop them now: the reaper is gone, and svrun is killed before it starts another
+      const reaper = await waitFor(() => taskReaperPid(dir), 'the task reaper', SLOW);
+      process.kill(reaper, 'SIGKILL');
+      await waitFor(() => !isAlive(reaper), 'the reaper to die');
+      sv.kill('SIGKILL');
+      await exitOf(sv);
+      // the run (a sleep: it reads no pipe) can only die of its parent-death signal; the next standby of that or of its pipe's end
+      await waitFor(() => !isAlive(standby) && !isAlive(next), 'the run and the next standby to die with svrun', SLOW);
+      if (first.cgroup) await waitFor(() => cgroupProcs(first.cgroup!).length === 0, 'the cgroup empty', SLOW);
+    },
+  );
 
   it.each(MODES)('a stop leaves nothing: the standby goes first, and down means the cgroup is empty (%s)', async (mode) => {
     useMode(mode);
@@ -195,7 +200,7 @@ describe('svrun: the next run waits ahead (standby)', () => {
     expect(readFileSync(`/proc/${next}/environ`, 'latin1')).toContain('GREETING=new\0');
   });
 
-  it('no standby with pids-max (it would take one of the service\'s processes): its neighbour in the same host has one', async () => {
+  it("no standby with pids-max (it would take one of the service's processes): its neighbour in the same host has one", async () => {
     const ml = sb.marker('limited');
     const mf = sb.marker('free');
     const limited = sb.service('limited', `exec ${ml} 1000`, { 'pids-max': '20' });
@@ -218,7 +223,7 @@ describe('svrun: the next run waits ahead (standby)', () => {
     const runs = await Promise.all(names.map((n, i) => sb.waitRunning(n, markers[i]!, SLOW)));
     const standbys = await Promise.all(dirs.map((d) => waitStandby(sv.pid!, d)));
     expect(new Set(standbys).size).toBe(2);
-    runs.forEach((r, i) => expect(cgroupLines(standbys[i]!)).toBe(cgroupLines(r.pid!)));
+    for (const [i, r] of runs.entries()) expect(cgroupLines(standbys[i]!)).toBe(cgroupLines(r.pid!));
     // a's restart takes a's standby; b keeps its run and its standby
     expect((await restarted('a', runs[0]!.pid!, markers[0]!)).pid).toBe(standbys[0]);
     expect(sb.status('b')!.pid).toBe(runs[1]!.pid);

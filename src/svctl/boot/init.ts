@@ -311,17 +311,21 @@ const upTargets = (names: Iterable<string>, s: Scan): Map<string, UpWant> =>
 const supervisedCount = (dir: string): number =>
   (readScanQuietly(dir)?.entries ?? []).filter((e) => !e.template && observe(e.name, e.dir).supervised).length;
 
-/** Past the shutdown deadline (or after it): nothing of ours may survive us. */
+/**
+ * Past the shutdown deadline (or after it): nothing of ours may survive us.
+ * Killed again on every look: a process may fork between one look and its
+ * kill (a task reaper whose svrun just died forks one stopper per service).
+ */
 const killEverything = async (): Promise<void> => {
-  const left = () => descendantsOf(process.pid);
-  if (left().length === 0) return;
-  for (const pid of left()) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
   const until = Date.now() + KILL_WAIT_MS;
-  while (left().length > 0 && Date.now() < until) await sleep(GROUP_POLL_MS);
+  for (let left = descendantsOf(process.pid); left.length > 0 && Date.now() < until; left = descendantsOf(process.pid)) {
+    for (const pid of left) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    await sleep(GROUP_POLL_MS);
+  }
 };

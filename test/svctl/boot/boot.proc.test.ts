@@ -75,6 +75,18 @@ inBothModes(
         expect(sb.tokenPids()).toEqual([]);
       });
 
+      it('past --shutdown-timeout, a service that forks all the time leaves nothing behind (boot kills again what appears)', async () => {
+        const m = sb.marker('forker');
+        // ignores TERM and forks a long sleeper every few ms: some are born between boot's look at its descendants and its kill
+        sb.service('forker', `trap '' TERM; while :; do ${m} 1000 & sleep 0.005; done`, { 'timeout-kill': '60000' });
+        const b = startSvctl(sb, ['boot', '--shutdown-timeout', '300']);
+        await waitFor(() => pidsByArgv0(m).length >= 20, 'the service forking');
+        b.child.kill('SIGTERM');
+        expect((await b.done).code).toBe(0);
+        expect(pidsByArgv0(m)).toEqual([]);
+        expect(sb.tokenPids()).toEqual([]);
+      });
+
       it('reaps orphans re-parented to it', async () => {
         const m = sb.marker('orphan');
         sb.service('parent', `( ${m} 0.5 & ) ; exec sleep 1000`);

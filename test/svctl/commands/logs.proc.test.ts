@@ -170,14 +170,15 @@ describe.each(SVCTL_MODES)('svctl logs ($mode)', ({ hosted }) => {
     const r = await sb.svctl(['logs', '-n', '2']);
     expect(r).toMatchObject({ code: 0, stderr: '' });
     const lines = outLines(r.stdout);
-    // names padded to the longest service's (idle's too: under -f its lines may come)
+    // names padded to the longest service's (idle's too: under -f its lines may come); in the scan
+    // directory's order, which is the merge's at equal times (a stable sort keeps it)
     const tagged = [
-      ...outLines(sb.log('web'))
-        .slice(-2)
-        .map((l) => `web  | ${l}`),
       ...outLines(sb.log('db'))
         .slice(-2)
         .map((l) => `db   | ${l}`),
+      ...outLines(sb.log('web'))
+        .slice(-2)
+        .map((l) => `web  | ${l}`),
     ];
     expect(lines).toEqual(tagged.sort((a, b) => lineTime(a.slice(7))! - lineTime(b.slice(7))!));
     expect(lines.map((l) => l.replace(/ \| \S+Z /, ' | '))).toContain('db   | out db 3');

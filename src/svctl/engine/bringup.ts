@@ -170,8 +170,9 @@ export const driveUp = async (
         if (elsewhere)
           return `${def.name}: not ready after ${Math.max(0, until - t0)} ms: supervised by pid ${o.heldBy}, but ${supervise} is not its folder (moved, replaced or removed while it ran)`;
         const state = o.supervised || ours ? (s?.state ?? 'unknown') : 'not supervised';
-        // a request it never read must not be obeyed later, over whatever is asked since
-        const withdrawn = lettered && takeBack(control) > 0 ? '; it never read the request, which is withdrawn' : '';
+        // a request it never read must not be obeyed later, over whatever is asked since; but the host this
+        // command started holds the service down only until asked: the letter is its --want, and stays
+        const withdrawn = lettered && !hosted && takeBack(control) > 0 ? '; it never read the request, which is withdrawn' : '';
         return `${def.name}: not ready after ${Math.max(0, until - t0)} ms (state ${state}${withdrawn})${failureDetail(def, s)}`;
       }
       await changes.next(until);

@@ -260,6 +260,8 @@ inBothModes(
         const b = startSvctl(sb, ['boot']);
         await waitFor(() => pidsByArgv0(m).length === 1 && pidsByArgv0(g).length === 1, 'web running', 10_000);
         const first = await sb.waitStatus('web', (s) => s.state === 'up', 'web up');
+        // boot's bring-up over (hosted: the same host holds db, which must not die before it is asked up)
+        await sb.waitStatus('db', (s) => s.state === 'up', 'db up');
         const old = [...pidsByArgv0(m), ...pidsByArgv0(g)];
         process.kill(first.supervisor!.pid, 'SIGKILL');
         await waitFor(

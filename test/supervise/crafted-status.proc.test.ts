@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readStatus } from '../../src/supervise/status.js';
+import { blankStatus, readStatus } from '../../src/supervise/status.js';
 import { exitOf, isAlive, pidsByArgv0, procStat, type Sandbox, type StatusJson, taskReaperPid, waitFor, withSandbox } from '../helpers.js';
 
 let sb!: Sandbox;
@@ -19,23 +19,11 @@ const DEAD = { pid: 4_000_000, pidStart: 1, startedAt: '2020-01-01T00:00:00.000Z
 /** A status.json as svrun writes it, with `over` planted in it. */
 const plant = (dir: string, over: Partial<StatusJson>): void => {
   const status = {
-    version: 1,
-    name: 'web',
-    type: 'longrun',
+    ...blankStatus('web', 'longrun'),
     supervisor: DEAD,
     want: 'up',
     state: 'up',
     since: new Date().toISOString(),
-    pid: null,
-    pidStart: null,
-    startedAt: null,
-    readyAt: null,
-    restarts: 0,
-    lastExit: null,
-    log: null,
-    nextStartAt: null,
-    lastError: null,
-    cgroup: null,
     ...over,
   };
   mkdirSync(join(dir, 'supervise'), { recursive: true });

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exitOf, isAlive, pidsByArgv0, procStat, type Sandbox, type StatusJson, waitFor, withSandbox } from '../helpers.js';
+import { blankStatus } from '../../src/supervise/status.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -14,23 +15,10 @@ withSandbox((s) => (sb = s));
 /** A status.json as svrun writes it, with `over` planted in it. */
 const plant = (dir: string, over: Partial<StatusJson>): void => {
   const status = {
-    version: 1,
-    name: 'web',
-    type: 'longrun',
-    supervisor: null,
+    ...blankStatus('web', 'longrun'),
     want: 'up',
     state: 'up',
     since: new Date().toISOString(),
-    pid: null,
-    pidStart: null,
-    startedAt: null,
-    readyAt: null,
-    restarts: 0,
-    lastExit: null,
-    log: null,
-    nextStartAt: null,
-    lastError: null,
-    cgroup: null,
     ...over,
   };
   sb.write(dir, 'supervise/status.json', JSON.stringify(status));

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readOwner } from '../../src/supervise/owner.js';
 import { exitOf, pidsByArgv0, procStat, type Sandbox, svrunPids, waitFor, withSandbox } from '../helpers.js';
+import { blankStatus } from '../../src/supervise/status.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -221,23 +222,11 @@ describe('svctl and a control "FIFO" that is not one', () => {
     const sup = join(dir, 'supervise');
     mkdirSync(join(sup, 'control'), { recursive: true });
     const status = {
-      version: 1,
-      name: 'web',
-      type: 'longrun',
+      ...blankStatus('web', 'longrun'),
       supervisor: { pid, pidStart: procStat(pid)!.start, startedAt: new Date().toISOString() },
       want: 'up',
       state: 'up',
       since: new Date().toISOString(),
-      pid: null,
-      pidStart: null,
-      startedAt: null,
-      readyAt: null,
-      restarts: 0,
-      lastExit: null,
-      log: null,
-      nextStartAt: null,
-      lastError: null,
-      cgroup: null,
     };
     writeFileSync(join(sup, 'status.json'), JSON.stringify(status));
     return { dir, sup };

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ensureFifo } from '../../src/os/fifo.js';
 import { isAlive, pidsByArgv0, procStat, type Sandbox, startSvctl, waitFor, withSandbox } from '../helpers.js';
+import { blankStatus } from '../../src/supervise/status.js';
 
 let sb!: Sandbox;
 withSandbox((s) => (sb = s));
@@ -91,23 +92,11 @@ describe('a letter never read is taken back', () => {
     ensureFifo(fifo);
     const held = openSync(fifo, constants.O_RDWR);
     const status = {
-      version: 1,
-      name: 'web',
-      type: 'longrun',
+      ...blankStatus('web', 'longrun'),
       supervisor: { pid, pidStart: procStat(pid)!.start, startedAt: new Date().toISOString() },
       want: 'up',
       state: 'up',
       since: new Date().toISOString(),
-      pid: null,
-      pidStart: null,
-      startedAt: null,
-      readyAt: null,
-      restarts: 0,
-      lastExit: null,
-      log: null,
-      nextStartAt: null,
-      lastError: null,
-      cgroup: null,
     };
     writeFileSync(join(sup, 'status.json'), JSON.stringify(status));
     return { pid, fifo, close: () => closeSync(held) };

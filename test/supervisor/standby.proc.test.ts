@@ -27,6 +27,17 @@ const useMode = (mode: Mode) => {
 
 const waitStandby = (sup: number, dir?: string): Promise<number> => waitFor(() => standbyPid(sup, dir), 'the standby', SLOW);
 
+/** `web` (`exec MARKER 1000`) under its own svrun in `mode`, running, with its standby waiting. */
+const runningWithStandby = async (mode: Mode) => {
+  useMode(mode);
+  const m = sb.marker('web');
+  const dir = sb.service('web', `exec ${m} 1000`);
+  const sv = sb.svrun([dir]);
+  const st = await sb.waitRunning('web', m, SLOW);
+  const standby = await waitStandby(sv.pid!);
+  return { m, dir, sv, st, standby };
+};
+
 const cgroupLines = (pid: number): string => readFileSync(`/proc/${pid}/cgroup`, 'utf8');
 const cgroupProcs = (dir: string): number[] =>
   existsSync(dir) ? readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number) : [];
@@ -97,12 +108,7 @@ describe('svrun: the next run waits ahead (standby)', () => {
   );
 
   it.each(MODES)('a stop leaves nothing: the standby goes first, and down means the cgroup is empty (%s)', async (mode) => {
-    useMode(mode);
-    const m = sb.marker('web');
-    const dir = sb.service('web', `exec ${m} 1000`);
-    const sv = sb.svrun([dir]);
-    const st = await sb.waitRunning('web', m, SLOW);
-    const standby = await waitStandby(sv.pid!);
+    const { m, dir, sv, st, standby } = await runningWithStandby(mode);
     control(dir, 'd');
     await sb.waitStatus('web', (s) => s.state === 'down', 'down', SLOW);
     expect(isAlive(st.pid)).toBe(false);
@@ -120,12 +126,7 @@ describe('svrun: the next run waits ahead (standby)', () => {
   });
 
   it.each(MODES)('a SIGKILL of svrun with a standby waiting leaves nothing (%s)', async (mode) => {
-    useMode(mode);
-    const m = sb.marker('web');
-    const dir = sb.service('web', `exec ${m} 1000`);
-    const sv = sb.svrun([dir]);
-    const st = await sb.waitRunning('web', m, SLOW);
-    const standby = await waitStandby(sv.pid!);
+    const { sv, st, standby } = await runningWithStandby(mode);
     sv.kill('SIGKILL');
     await exitOf(sv);
     await waitFor(() => !isAlive(st.pid) && !isAlive(standby), 'the run and the standby to die', SLOW);

@@ -2,7 +2,7 @@
 // READY=1 arrives on that datagram socket once every service is up, and
 // STOPPING=1 when SIGTERM begins the shutdown; no service inherits the
 // variable. The test binds the socket itself (through koffi, as svkit sends).
-import { closeSync, existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { libc } from '../../../src/os/libc.js';
@@ -47,12 +47,16 @@ describe.runIf(c)('svctl boot with $NOTIFY_SOCKET (systemd Type=notify; needs ko
   it('READY=1 once every service is up, STOPPING=1 at SIGTERM (said on stderr too); services do not see the socket', async () => {
     const path = sb.path('notify.sock');
     sock = listen(path);
-    sb.service('db', 'env > env.txt\nsleep 0.5\necho >&3\nexec sleep 1000', { 'notification-fd': '3' });
+    // db is ready only once the test says so, after it started: READY=1 must wait for it
+    const go = sb.path('db-go');
+    sb.service('db', `env > env.txt\nuntil [ -e ${go} ]; do sleep 0.01; done\necho >&3\nexec sleep 1000`, { 'notification-fd': '3' });
     sb.service('web', 'exec sleep 1000', { requires: 'db' });
     process.env.NOTIFY_SOCKET = path;
     const b = startSvctl(sb, ['boot']);
     delete process.env.NOTIFY_SOCKET;
     const got: string[] = [];
+    await waitFor(() => existsSync(join(sb.scan, 'db', 'env.txt')), 'db started');
+    writeFileSync(go, '');
     const ready = await waitFor(
       () => {
         got.push(...sock!.take());

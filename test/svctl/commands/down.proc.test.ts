@@ -1,7 +1,7 @@
 // svctl down and restart: reverse dependency order, supervisors exit,
 // dependents taken along, leftovers of a killed supervisor stopped.
 
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sendControl } from '../../../src/supervise/control.js';
@@ -80,12 +80,17 @@ inBothModes(
       });
 
       it('reports a service that does not stop in time (-t)', async () => {
-        sb.service('slow', `trap 'sleep 5; exit 0' TERM\n${sb.marker('slow')} 1000 &\nwait`, { 'timeout-kill': '0' });
+        // on TERM it takes until the test lets it go (after -t has passed)
+        const release = sb.path('release');
+        sb.service('slow', `trap 'until [ -e ${release} ]; do sleep 0.05; done; exit 0' TERM\n${sb.marker('slow')} 1000 &\nwait`, {
+          'timeout-kill': '0',
+        });
         expect((await sb.svctl(['up'])).code).toBe(0);
         await waitFor(() => pidsByArgv0(sb.marker('slow')).length === 1, 'running', SLOW);
         const r = await sb.svctl(['down', '-t', '400']);
         expect(r.code).toBe(1);
         expect(r.stderr).toMatch(/^svctl: slow: still stopping after \d+ ms \(supervisor pid \d+\)\n$/);
+        writeFileSync(release, '');
       });
     });
 

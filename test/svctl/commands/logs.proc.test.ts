@@ -102,7 +102,8 @@ describe.each(SVCTL_MODES)('svctl logs ($mode)', ({ hosted }) => {
 
   it('several names: the last N of each, merged by time and prefixed; -f interleaves them as they come; SIGTERM ends it with 0', async () => {
     const go = join(sb.dir, 'go');
-    // web and db take turns, each line after the other's, so the merged order is known
+    // web and db take turns, each line after the other's, so the merged order is known; the 0.1 s
+    // between turns is not a wait for an event but keeps svrun's millisecond timestamps apart
     sb.service(
       'web',
       `for i in 1 3 5; do while [ ! -e ${sb.dir}/t$i ]; do sleep 0.01; done; sleep 0.1; echo "web $i"; touch ${sb.dir}/t$((i+1)); done\nwhile [ ! -e ${go} ]; do sleep 0.02; done\necho web-after; touch ${sb.dir}/web-after\n${forever('web')}`,

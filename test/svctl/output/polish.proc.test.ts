@@ -6,6 +6,7 @@
 // name, and `svctl logs` says where the lines go.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findExecutable } from '../../../src/os/procgroup.js';
 import { exitStatus } from '../../../src/signals.js';
@@ -34,9 +35,15 @@ const visible = (t: string) => t.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/
 
 describe('terminal polish', { timeout: 60_000 }, () => {
   it('up: a service that was ready but has exited by the time up reports is said to have, exit 0 still', async () => {
-    // crash exits 3 0.2 s after it starts (ready at once: no readiness file); slow is ready after a second
-    sb.service('crash', 'sleep 0.2\nexit 3', { 'timeout-kill': '300' });
-    sb.service('slow', 'sleep 1\necho >&3\nexec sleep 1000', { 'notification-fd': '3', 'timeout-kill': '300' });
+    // crash is ready at once (no readiness file) and exits 3 once slow has started; slow is ready only
+    // once crash's exit is on record, so up reports after it
+    const go = sb.path('crash-go');
+    const crashed = join(sb.scan, 'crash', 'supervise', 'status.json');
+    sb.service('crash', `until [ -e ${go} ]; do sleep 0.01; done\nexit 3`, { 'timeout-kill': '300' });
+    sb.service('slow', `touch ${go}\nuntil grep -q '"code": 3' ${crashed} 2>/dev/null; do sleep 0.01; done\necho >&3\nexec sleep 1000`, {
+      'notification-fd': '3',
+      'timeout-kill': '300',
+    });
     const r = await sb.svctl(['up']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^crash: ready in [\d.]+ m?s$/m);
